@@ -1,0 +1,96 @@
+/**
+ * Every error this library raises or records carries one of these stable codes.
+ * Tests and callers should branch on `code`, never on the message text.
+ */
+export type OutboxErrorCode =
+  // bad input to send()/enqueueMessage()
+  | 'invalid-text'
+  | 'text-too-long'
+  | 'invalid-conversation-id'
+  | 'invalid-metadata'
+  | 'invalid-id'
+  // bad configuration
+  | 'invalid-options'
+  | 'unknown-region'
+  | 'invalid-deployment-id'
+  | 'invalid-session-token'
+  | 'custom-data-too-large'
+  | 'insecure-context'
+  // lifecycle
+  | 'closed'
+  | 'not-found'
+  | 'invalid-state'
+  // storage
+  | 'storage-failed'
+  | 'storage-full'
+  | 'corrupt-record'
+  // delivery outcomes recorded on entries (lastError.code)
+  | 'network'
+  | 'timeout'
+  | 'server-error'
+  | 'rate-limited'
+  | 'auth-failed'
+  | 'session-expired'
+  | 'rejected'
+  | 'message-too-long'
+  | 'conversation-ended'
+  | 'expired'
+  | 'in-doubt'
+  | 'protocol-error'
+  | 'unknown';
+
+/** Plain data describing an error; what is stored on an entry as `lastError`. */
+export interface ErrorInfo {
+  code: OutboxErrorCode;
+  message: string;
+  /** HTTP status or Genesys guest error code, when the server gave one. */
+  status?: number;
+}
+
+const BRAND = Symbol.for('genesys-webmessaging-outbox.OutboxError');
+
+/**
+ * The one error class of this library.
+ *
+ * @example
+ * try { await outbox.send({ text: '' }) } catch (e) { if (isOutboxError(e) && e.code === 'invalid-text') … }
+ */
+export class OutboxError extends Error {
+  override readonly name = 'OutboxError';
+  readonly code: OutboxErrorCode;
+  /** HTTP status or guest error code, where one applies. */
+  readonly status: number | undefined;
+  /** Extra context (never message text). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: OutboxErrorCode,
+    message: string,
+    options: { cause?: unknown; status?: number; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status;
+    this.details = options.details;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** The plain, storable form of this error. */
+  toInfo(): ErrorInfo {
+    return this.status === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, status: this.status };
+  }
+}
+
+/**
+ * True for an {@link OutboxError}, including one created by another copy of this library
+ * (another bundle or realm), where `instanceof` would fail.
+ */
+export function isOutboxError(value: unknown): value is OutboxError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    ((value as Record<symbol, unknown>)[BRAND] === true || value instanceof OutboxError)
+  );
+}

@@ -1,0 +1,30 @@
+/** Opaque timer handle returned by {@link Clock.setTimeout}. */
+export type TimerHandle = unknown;
+
+/**
+ * Injected time. Tests move a fake clock instead of faking global timers
+ * (fake timers stall fake-indexeddb).
+ */
+export interface Clock {
+  now(): number;
+  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/**
+ * The real clock. Globals are read at call time, not captured at import time, so that
+ * environments which patch timers later still work. Node timers are unref'd: a pending
+ * retry never keeps a process alive.
+ */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(callback, delayMs) {
+    const handle = globalThis.setTimeout(callback, Math.max(0, Math.min(delayMs, 2_147_483_647)));
+    const maybeNode = handle as unknown as { unref?: () => void };
+    if (typeof maybeNode.unref === 'function') maybeNode.unref();
+    return handle;
+  },
+  clearTimeout(handle) {
+    globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
+  },
+};

@@ -1,0 +1,50 @@
+import type { ErrorInfo } from '../errors/OutboxError.js';
+
+/** Where an entry is in its life. Delivered entries leave the outbox with status `sent`. */
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed';
+
+/** One message in the outbox, as callers see it. Plain structured-clone data. */
+export interface OutboxEntry {
+  /** UUID v4, generated once and used as the idempotency key on every attempt. */
+  id: string;
+  conversationId: string;
+  text: string;
+  metadata?: Record<string, string>;
+  status: OutboxStatus;
+  /** Delivery attempts that reached the network (attempts while offline do not count). */
+  attempts: number;
+  /** Epoch ms when `send()` committed the entry. */
+  createdAt: number;
+  /** Epoch ms before which the entry is not tried again (absolute, so it survives a reload). */
+  nextAttemptAt?: number;
+  lastError?: ErrorInfo;
+}
+
+/**
+ * An entry as a store keeps it: the public fields plus the order key. `seq` comes from a
+ * monotonic per-store sequence (never from the random id) and orders entries first in, first out.
+ */
+export interface StoredEntry extends OutboxEntry {
+  seq: number;
+  /** Consecutive attempts that failed because the network was unreachable (not counted in `attempts`). */
+  offlineAttempts?: number;
+}
+
+/** What `append` takes: everything but the order key, which the store assigns. */
+export type NewEntry = Omit<StoredEntry, 'seq'>;
+
+/** A copy of an entry without internal fields, safe to hand to callers. */
+export function toPublicEntry(entry: StoredEntry): OutboxEntry {
+  const out: OutboxEntry = {
+    id: entry.id,
+    conversationId: entry.conversationId,
+    text: entry.text,
+    status: entry.status,
+    attempts: entry.attempts,
+    createdAt: entry.createdAt,
+  };
+  if (entry.metadata !== undefined) out.metadata = { ...entry.metadata };
+  if (entry.nextAttemptAt !== undefined) out.nextAttemptAt = entry.nextAttemptAt;
+  if (entry.lastError !== undefined) out.lastError = { ...entry.lastError };
+  return out;
+}

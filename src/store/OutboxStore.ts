@@ -1,0 +1,74 @@
+import type { NewEntry, StoredEntry } from '../outbox/entry.js';
+
+/** One line of the local transcript: a message the guest sent or the agent/bot sent. */
+export interface TranscriptRecord {
+  /** Unique key: the outbox entry id for the guest's own messages, the server id for others. */
+  key: string;
+  conversationId: string;
+  /** Genesys' point of view: `Inbound` = guest to Genesys, `Outbound` = agent/bot to guest. */
+  direction: 'Inbound' | 'Outbound';
+  text: string;
+  /** Epoch ms used for ordering: Genesys' `channel.time` once known, else the local send time. */
+  time: number;
+  /** For the guest's own messages: the outbox status. */
+  status?: 'pending' | 'sending' | 'sent' | 'failed';
+  /** Server-side message id once known (matches history entries). */
+  serverId?: string;
+  /** `Human` | `Bot` | `System` for Outbound messages. */
+  originatingEntity?: string;
+  /** Optional event kind for non-text lines (e.g. `Presence:Disconnect`). */
+  event?: string;
+}
+
+/**
+ * Durable storage behind an outbox. Every implementation must pass the one contract suite in
+ * `test/unit/store-contract.ts`.
+ *
+ * Rules every store keeps:
+ * - a method resolves only after its write committed, and rejects (never hangs) with an
+ *   `OutboxError` whose code is `storage-full` (quota) or `storage-failed` (anything else);
+ * - `seq` values are assigned by the store from a monotonic sequence that never goes backwards,
+ *   not even after entries are removed or the store is reopened;
+ * - `heads()` never loads the whole outbox: it reads one entry per conversation via an index.
+ */
+export interface OutboxStore {
+  /** Opens (or creates, or upgrades without losing data) the storage. Idempotent. */
+  open(): Promise<void>;
+  /** Commits all entries in ONE transaction (group commit) and returns them with their `seq`. */
+  append(entries: readonly NewEntry[]): Promise<StoredEntry[]>;
+  /**
+   * Replaces the stored entry with the same id (which must exist: otherwise rejects with code
+   * `not-found`). With `requeue: true` the entry gets a fresh `seq`, i.e. moves to the back of
+   * its conversation's line. Resolves with the entry as stored.
+   */
+  update(entry: StoredEntry, options?: { requeue?: boolean }): Promise<StoredEntry>;
+  /** Removes an entry; removing an absent id is not an error. */
+  remove(id: string): Promise<void>;
+  get(id: string): Promise<StoredEntry | undefined>;
+  /** Every entry (pending, sending, failed), oldest `seq` first. */
+  list(): Promise<StoredEntry[]>;
+  /**
+   * For every conversation, its oldest entry whose status is `pending` or `sending`
+   * (failed entries do not hold their conversation), ordered by `seq`. At most `limit` heads.
+   */
+  heads(limit?: number): Promise<StoredEntry[]>;
+  /** Number of entries (any status). */
+  count(): Promise<number>;
+
+  /** Small key-value area for state that must survive a reload (e.g. the guest session token). */
+  getMeta(key: string): Promise<unknown>;
+  setMeta(key: string, value: unknown): Promise<void>;
+
+  /** Inserts or replaces transcript records by `key`. */
+  putTranscript(records: readonly TranscriptRecord[]): Promise<void>;
+  /**
+   * The last `limit` records of a conversation (default: all), ordered by `time` then insertion.
+   */
+  listTranscript(conversationId: string, limit?: number): Promise<TranscriptRecord[]>;
+  getTranscript(key: string): Promise<TranscriptRecord | undefined>;
+  /** Keeps only the newest `keep` records of a conversation. */
+  pruneTranscript(conversationId: string, keep: number): Promise<void>;
+
+  /** Closes the storage; later calls reject with code `closed`. */
+  close(): Promise<void>;
+}

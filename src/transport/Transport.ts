@@ -1,0 +1,70 @@
+import type { ErrorInfo } from '../errors/OutboxError.js';
+import type { OutboxEntry } from '../outbox/entry.js';
+import type { OutboxStore } from '../store/OutboxStore.js';
+import type { Clock } from '../internal/clock.js';
+import type { Logger } from '../internal/logger.js';
+
+/**
+ * What one delivery attempt came to. Produced by a transport, usually through the pure
+ * classifiers in `retry/classify.ts`; acted on by the dispatcher (design rule 4).
+ */
+export type SendOutcome =
+  /** The server has the message (2xx, 409, guest echo, found in history). */
+  | { kind: 'delivered'; serverId?: string; serverTime?: number }
+  /** Transient failure that reached the server or may have: back off, counts as an attempt. */
+  | { kind: 'retry'; error: ErrorInfo }
+  /** The network was unreachable (nothing was sent): back off without spending an attempt. */
+  | { kind: 'offline'; error: ErrorInfo }
+  /** Rate limited: wait exactly `retryAfterMs` (no jitter), then try again. */
+  | { kind: 'rate-limited'; retryAfterMs: number; error: ErrorInfo }
+  /** Credentials or session were refreshed and failed again: try once more now, then back off. */
+  | { kind: 'reauth'; error: ErrorInfo }
+  /** Permanent: the entry becomes `failed` with this reason and is kept. */
+  | { kind: 'rejected'; error: ErrorInfo };
+
+/** Per-attempt information handed to {@link Transport.send}. */
+export interface SendContext {
+  /** Aborted when the outbox closes; a transport must stop waiting and settle promptly. */
+  signal: AbortSignal;
+  /** 1 for the first attempt of this entry. */
+  attempt: number;
+  /**
+   * True when an earlier attempt may have reached the server without us learning the result
+   * (the process stopped while it was in flight, or it timed out / the connection dropped
+   * before an answer). A transport without server-side idempotency should reconcile first.
+   */
+  inDoubt: boolean;
+}
+
+/** What the outbox gives a transport when it starts. */
+export interface TransportContext {
+  /** The outbox's store: `getMeta`/`setMeta` for state that must survive reloads, transcript methods. */
+  store: OutboxStore;
+  clock: Clock;
+  logger: Logger;
+  /** Random numbers in [0, 1) (injected for tests). */
+  random: () => number;
+  /** Tell the outbox to try due entries now (e.g. the transport has just (re)connected). */
+  wake(): void;
+  /** Connectivity evidence from the transport: `true` after a successful exchange, `false` on a network failure. */
+  reportConnectivity(online: boolean): void;
+  /** Aborted when the outbox closes. */
+  signal: AbortSignal;
+}
+
+/** Delivers one outbox entry to a server. */
+export interface Transport {
+  /** Short name for logs. */
+  readonly name: string;
+  /**
+   * How many conversations may have an entry in flight at once. Entries of one conversation are
+   * always one at a time. @default 4
+   */
+  readonly concurrency?: number;
+  /** Called once when the outbox starts, before any `send`. */
+  start?(context: TransportContext): void | Promise<void>;
+  /** One attempt to deliver `entry`. Must not throw for server or network failures: return an outcome. */
+  send(entry: OutboxEntry, context: SendContext): Promise<SendOutcome>;
+  /** Releases sockets and timers. */
+  close?(): Promise<void>;
+}
