@@ -1,6 +1,6 @@
 import type { ErrorInfo } from '../errors/OutboxError.js';
 import type { OutboxEntry } from '../outbox/entry.js';
-import type { OutboxStore } from '../store/OutboxStore.js';
+import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
 import type { Clock } from '../internal/clock.js';
 import type { Logger } from '../internal/logger.js';
 
@@ -50,6 +50,13 @@ export interface TransportContext {
   reportConnectivity(online: boolean): void;
   /** Aborted when the outbox closes. */
   signal: AbortSignal;
+  /**
+   * Adds or updates transcript lines (agent/bot messages, server ids and times of the guest's own
+   * messages). Lines are keyed by `key`; writing the same key twice never duplicates a line.
+   */
+  recordTranscript(records: readonly TranscriptRecord[]): Promise<void>;
+  /** True while this instance is the one sender (always true outside browsers with several tabs). */
+  isLeader(): boolean;
 }
 
 /** Delivers one outbox entry to a server. */

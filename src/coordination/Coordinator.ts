@@ -1,0 +1,42 @@
+import type { OutboxEvent } from '../outbox/events.js';
+
+/** Callbacks the outbox hands to its coordinator. */
+export interface CoordinatorHandlers {
+  /** This instance became (true) or stopped being (false) the one sender for the outbox. */
+  onLeadershipChange(isLeader: boolean): void;
+  /** A status event published by another instance (another tab) of the same outbox. */
+  onRemoteEvent(event: OutboxEvent): void;
+  /** Another instance stored new work or was asked to flush: the leader should look now. */
+  onWakeRequest(): void;
+}
+
+/**
+ * One sender per origin (design rule 7). Only the leader drains; every instance writes to the
+ * shared store and hears every status event.
+ */
+export interface Coordinator {
+  start(handlers: CoordinatorHandlers): void;
+  isLeader(): boolean;
+  /** Publishes a status event to the other instances. */
+  broadcast(event: OutboxEvent): void;
+  /** Asks the leader to look at the store now. */
+  requestWake(): void;
+  close(): Promise<void>;
+}
+
+/** The coordinator for a single process (Node, tests, or `coordination: false`): always leader. */
+export function soloCoordinator(): Coordinator {
+  let handlers: CoordinatorHandlers | undefined;
+  return {
+    start(h) {
+      handlers = h;
+      h.onLeadershipChange(true);
+    },
+    isLeader: () => handlers !== undefined,
+    broadcast: () => {},
+    requestWake: () => handlers?.onWakeRequest(),
+    close: async () => {
+      handlers = undefined;
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import type { OutboxEntry } from './entry.js';
+import type { TranscriptRecord } from '../store/OutboxStore.js';
+
+/**
+ * What `subscribe` listeners receive.
+ * - `status`: an entry was stored, changed status, was retried, or was delivered (`status: 'sent'`);
+ *   fired for every status change, in every tab.
+ * - `discarded`: the user discarded an entry.
+ * - `connectivity`: the outbox's view of the network changed.
+ * - `transcript`: a transcript line was added or changed (guest or agent message).
+ */
+export type OutboxEvent =
+  | { type: 'status'; entry: OutboxEntry }
+  | { type: 'discarded'; id: string; conversationId: string }
+  | { type: 'connectivity'; online: boolean }
+  | { type: 'transcript'; record: TranscriptRecord };
