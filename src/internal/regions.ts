@@ -1,0 +1,62 @@
+import { OutboxError } from '../errors/OutboxError.js';
+
+/** Genesys Cloud region → host (as the official JavaScript SDK's `PureCloudRegionHosts`). */
+export const regions: Readonly<Record<string, string>> = Object.freeze({
+  us_east_1: 'mypurecloud.com',
+  eu_west_1: 'mypurecloud.ie',
+  ap_southeast_2: 'mypurecloud.com.au',
+  ap_northeast_1: 'mypurecloud.jp',
+  eu_central_1: 'mypurecloud.de',
+  us_west_2: 'usw2.pure.cloud',
+  ca_central_1: 'cac1.pure.cloud',
+  ap_northeast_2: 'apne2.pure.cloud',
+  eu_west_2: 'euw2.pure.cloud',
+  ap_south_1: 'aps1.pure.cloud',
+  us_east_2: 'use2.us-gov-pure.cloud',
+  sa_east_1: 'sae1.pure.cloud',
+  me_central_1: 'mec1.pure.cloud',
+  ap_northeast_3: 'apne3.pure.cloud',
+  eu_central_2: 'euc2.pure.cloud',
+  mx_central_1: 'mxc1.pure.cloud',
+  ap_southeast_1: 'apse1.pure.cloud',
+  eusc_de_east_1: 'edee1.eusc-pure.cloud',
+});
+
+/** The endpoints of one Genesys Cloud region. */
+export interface ResolvedRegion {
+  /** Canonical name, e.g. `eu_west_1`. */
+  region: string;
+  /** e.g. `mypurecloud.ie`. */
+  host: string;
+  /** OAuth: `https://login.<host>`. */
+  loginUrl: string;
+  /** Platform REST: `https://api.<host>`. */
+  apiUrl: string;
+  /** Guest WebSocket: `wss://webmessaging.<host>`. */
+  webSocketUrl: string;
+}
+
+/**
+ * The endpoints of a region. Accepts `eu_west_1`, `eu-west-1` (any case) or a host from the
+ * table (`mypurecloud.ie`); anything else throws `OutboxError('unknown-region')`.
+ *
+ * @example
+ * resolveRegion('eu-west-1').apiUrl // 'https://api.mypurecloud.ie'
+ */
+export function resolveRegion(region: string): ResolvedRegion {
+  const key = typeof region === 'string' ? region.trim().toLowerCase() : '';
+  const name = Object.hasOwn(regions, key.replace(/-/g, '_'))
+    ? key.replace(/-/g, '_')
+    : Object.keys(regions).find((r) => regions[r] === key);
+  const host = name === undefined ? undefined : regions[name];
+  if (name === undefined || host === undefined) {
+    throw new OutboxError('unknown-region', `unknown Genesys Cloud region: ${String(region)}`);
+  }
+  return {
+    region: name,
+    host,
+    loginUrl: `https://login.${host}`,
+    apiUrl: `https://api.${host}`,
+    webSocketUrl: `wss://webmessaging.${host}`,
+  };
+}

@@ -1,0 +1,252 @@
+import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
+import type { OutboxEntry } from '../outbox/entry.js';
+import { systemClock } from '../internal/clock.js';
+import { classifyHttpStatus, classifyNetworkError } from '../retry/classify.js';
+import { DEFAULT_RETRY } from '../retry/options.js';
+import { toTokenProvider, type TokenProvider, type TokenSource } from '../auth/tokenProvider.js';
+import type { SendContext, SendOutcome, Transport, TransportContext } from './Transport.js';
+
+/** Options shared by the HTTP transports. */
+export interface HttpCommonOptions {
+  /** The `fetch` to use. @default globalThis.fetch (read at call time) */
+  fetch?: typeof globalThis.fetch;
+  /** Timeout of one request, response body included. @default 15000 */
+  timeoutMs?: number;
+  /** Conversations with a request in flight at once. @default 4 */
+  concurrency?: number;
+  /** Longest `Retry-After` honoured; longer waits are capped to this. @default 3600000 */
+  maxRetryAfterMs?: number;
+  /** Extra request headers (e.g. an API key for your relay). */
+  headers?: Record<string, string>;
+}
+
+/** Options of {@link httpTransport}. */
+export interface HttpTransportOptions extends HttpCommonOptions {
+  /** Endpoint that receives one message per `POST` (absolute, or relative to the page in a browser). */
+  url: string;
+  /**
+   * Bearer token source: a function (its result is cached until the server answers 401) or a
+   * {@link TokenProvider}. Without it no `Authorization` header is sent.
+   */
+  getAccessToken?: TokenSource;
+  /**
+   * Builds the JSON body from an entry.
+   * @default (entry) => ({ guestId: entry.metadata?.guestId, conversationId, text, externalId: entry.id }) (guestId omitted when absent)
+   */
+  body?: (entry: OutboxEntry) => unknown;
+  /** Name for logs. @default 'http' */
+  name?: string;
+}
+
+/** The tutorial's request body; `externalId` is the idempotency key. */
+export function tutorialBody(entry: OutboxEntry): unknown {
+  const guestId = entry.metadata?.guestId;
+  const base = { conversationId: entry.conversationId, text: entry.text, externalId: entry.id };
+  return guestId === undefined ? base : { guestId, ...base };
+}
+
+/** @internal What {@link postTransport} needs, already validated. */
+export interface PostTransportConfig {
+  name: string;
+  url: string;
+  tokens: TokenProvider | undefined;
+  headers: Record<string, string>;
+  fetch: typeof globalThis.fetch | undefined;
+  timeoutMs: number;
+  concurrency: number;
+  maxRetryAfterMs: number;
+  body: (entry: OutboxEntry) => unknown;
+}
+
+function invalid(message: string): OutboxError {
+  return new OutboxError('invalid-options', message);
+}
+
+/** @internal Validates {@link HttpCommonOptions}; throws `invalid-options`. */
+export function resolveCommon(
+  o: HttpCommonOptions,
+): Omit<PostTransportConfig, 'name' | 'url' | 'tokens' | 'body'> {
+  const {
+    fetch,
+    timeoutMs = 15_000,
+    concurrency = 4,
+    maxRetryAfterMs = DEFAULT_RETRY.maxRetryAfterMs,
+  } = o;
+  const headers = o.headers ?? {};
+  if (fetch !== undefined ? typeof fetch !== 'function' : typeof globalThis.fetch !== 'function') {
+    throw invalid('fetch must be a function (no global fetch here)');
+  }
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0))
+    throw invalid('timeoutMs must be a positive number');
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw invalid('concurrency must be a whole number >= 1');
+  if (typeof maxRetryAfterMs !== 'number' || !(maxRetryAfterMs >= 0)) {
+    throw invalid('maxRetryAfterMs must be a number >= 0');
+  }
+  if (
+    typeof headers !== 'object' ||
+    headers === null ||
+    Object.values(headers).some((v) => typeof v !== 'string')
+  ) {
+    throw invalid('headers must be an object of strings');
+  }
+  return { fetch, timeoutMs, concurrency, maxRetryAfterMs, headers };
+}
+
+function fail(
+  kind: 'retry' | 'offline' | 'rejected',
+  error: OutboxError | { code: 'timeout' | 'auth-failed' | 'invalid-options'; message: string },
+): SendOutcome {
+  return { kind, error: isOutboxError(error) ? error.toInfo() : error };
+}
+
+/**
+ * @internal One JSON `POST` per entry with a Bearer token, the outcome classified by
+ * `retry/classify.ts`. Shared by {@link httpTransport} and `openMessagingTransport`.
+ */
+export function postTransport(config: PostTransportConfig): Transport {
+  const { url, tokens, timeoutMs } = config;
+  let ctx: TransportContext | undefined;
+  const report = (online: boolean) => ctx?.reportConnectivity(online);
+
+  /** A token, `undefined` without a provider, or the outcome of failing to get one (never throws). */
+  async function token(): Promise<string | undefined | SendOutcome> {
+    if (tokens === undefined) return undefined;
+    try {
+      return await tokens.getToken();
+    } catch (error: unknown) {
+      let outcome: SendOutcome;
+      if (isOutboxError(error)) {
+        outcome = fail(error.code === 'network' ? 'offline' : 'retry', error);
+      } else {
+        // A fetch TypeError from the caller's own token endpoint while offline is "offline".
+        const net = classifyNetworkError(error);
+        outcome =
+          net.kind === 'offline'
+            ? net
+            : fail('retry', { code: 'auth-failed', message: 'access token unavailable' });
+      }
+      if (outcome.kind === 'offline') report(false);
+      return outcome;
+    }
+  }
+
+  async function post(
+    payload: string,
+    bearer: string | undefined,
+    signal: AbortSignal,
+  ): Promise<[SendOutcome, number?]> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = systemClock.setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const onAbort = () => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) controller.abort();
+    const headers = new Headers({ 'content-type': 'application/json', accept: 'application/json' });
+    for (const [k, v] of Object.entries(config.headers)) headers.set(k, v);
+    if (bearer !== undefined) headers.set('authorization', `Bearer ${bearer}`);
+    try {
+      const response = await (config.fetch ?? globalThis.fetch)(url, {
+        method: 'POST',
+        headers,
+        body: payload,
+        signal: controller.signal,
+      });
+      report(true);
+      let body: unknown;
+      try {
+        const text = await response.text();
+        body = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        body = undefined; // the status decides; an unreadable body only loses detail
+      }
+      const now = (ctx?.clock ?? systemClock).now();
+      const outcome = classifyHttpStatus(
+        response.status,
+        response.headers.get('retry-after'),
+        now,
+        config,
+        body,
+      );
+      const id = (body as { id?: unknown } | undefined)?.id;
+      if (outcome.kind === 'delivered' && response.status !== 409 && typeof id === 'string')
+        outcome.serverId = id;
+      return [outcome, response.status];
+    } catch (error: unknown) {
+      if (timedOut || controller.signal.aborted) {
+        const message = timedOut
+          ? `request timed out after ${timeoutMs} ms`
+          : 'request aborted (outbox closing)';
+        return [fail('retry', { code: 'timeout', message })];
+      }
+      const outcome = classifyNetworkError(error);
+      if (outcome.kind === 'offline') report(false);
+      return [outcome];
+    } finally {
+      systemClock.clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  return {
+    name: config.name,
+    concurrency: config.concurrency,
+    start(context) {
+      ctx = context;
+    },
+    async send(entry: OutboxEntry, context: SendContext): Promise<SendOutcome> {
+      let payload: string;
+      try {
+        payload = JSON.stringify(config.body(entry));
+      } catch (error: unknown) {
+        const detail = isOutboxError(error)
+          ? error.code
+          : String((error as { name?: unknown } | null)?.name);
+        return fail('rejected', {
+          code: 'invalid-options',
+          message: `the body option failed (${detail})`,
+        });
+      }
+      let bearer = await token();
+      if (typeof bearer === 'object') return bearer;
+      let [outcome, status] = await post(payload, bearer, context.signal);
+      if (status === 401 && tokens !== undefined) {
+        // The token was revoked or expired: forget it, get a new one once, and try again now.
+        tokens.invalidate(bearer);
+        bearer = await token();
+        if (typeof bearer === 'object') return bearer;
+        [outcome, status] = await post(payload, bearer, context.signal);
+        if (status === 401) tokens.invalidate(bearer);
+      }
+      return outcome;
+    },
+  };
+}
+
+/**
+ * A transport that `POST`s each entry as JSON to `url` — your own relay, or the tutorial's
+ * endpoint shape (not a Genesys API: real Genesys traffic goes through `guestTransport` or
+ * `openMessagingTransport`). The entry id travels as `externalId` (the idempotency key);
+ * 409 counts as delivered. A 401 invalidates the token and retries once at once; `Retry-After`
+ * (seconds or HTTP-date) is honoured; a token failure becomes an outcome, never an exception.
+ *
+ * @example
+ * const transport = httpTransport({ url: '/api/messages', getAccessToken: () => myBackend.token() });
+ */
+export function httpTransport(options: HttpTransportOptions): Transport {
+  if (typeof options !== 'object' || options === null)
+    throw invalid('httpTransport options must be an object');
+  const { url, body = tutorialBody, name = 'http' } = options;
+  if (typeof url !== 'string' || url === '') throw invalid('url must be a non-empty string');
+  if (typeof body !== 'function') throw invalid('body must be a function');
+  return postTransport({
+    ...resolveCommon(options),
+    name,
+    url,
+    body,
+    tokens: toTokenProvider(options.getAccessToken),
+  });
+}
