@@ -28,6 +28,8 @@ export interface StoredEntry extends OutboxEntry {
   seq: number;
   /** Consecutive attempts that failed because the network was unreachable (not counted in `attempts`). */
   offlineAttempts?: number;
+  /** Epoch ms of the user's last `retry()`: the age limit counts from here instead of `createdAt`. */
+  retriedAt?: number;
 }
 
 /** What `append` takes: everything but the order key, which the store assigns. */

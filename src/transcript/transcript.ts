@@ -1,0 +1,70 @@
+import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
+
+/** Reads the local transcript of a conversation. */
+export interface Transcript {
+  /**
+   * Every line of a conversation, oldest first: what was delivered (guest and agent/bot messages,
+   * stored durably) merged with the guest's messages still in the outbox (pending, sending,
+   * failed). Ordered by `time` (Genesys' `channel.time` once known), so frames that arrived out of
+   * order are shown in order.
+   */
+  list(conversationId?: string, options?: { limit?: number }): Promise<TranscriptRecord[]>;
+}
+
+/** Transcript options on `createOutbox`. */
+export interface TranscriptOptions {
+  /** Lines kept per conversation; older delivered lines are pruned. @default 1000 */
+  retention?: number;
+}
+
+/** Writes transcript lines, prunes to the retention bound now and then, reports each line. */
+export class TranscriptWriter implements Transcript {
+  private writesSincePrune = new Map<string, number>();
+
+  constructor(
+    private readonly store: OutboxStore,
+    private readonly retention: number,
+    private readonly defaultConversationId: string,
+    private readonly onRecord: (record: TranscriptRecord) => void,
+  ) {}
+
+  async record(records: readonly TranscriptRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.store.putTranscript(records);
+    for (const r of records) {
+      this.onRecord(r);
+      // Prune every 10% of the bound, not on every write: pruning reads the conversation's lines.
+      const n = (this.writesSincePrune.get(r.conversationId) ?? 0) + 1;
+      if (n >= Math.max(1, Math.ceil(this.retention / 10))) {
+        this.writesSincePrune.set(r.conversationId, 0);
+        await this.store.pruneTranscript(r.conversationId, this.retention);
+      } else {
+        this.writesSincePrune.set(r.conversationId, n);
+      }
+    }
+  }
+
+  async list(
+    conversationId = this.defaultConversationId,
+    options: { limit?: number } = {},
+  ): Promise<TranscriptRecord[]> {
+    const [stored, entries] = await Promise.all([
+      this.store.listTranscript(conversationId),
+      this.store.list(),
+    ]);
+    const byKey = new Map(stored.map((r) => [r.key, r]));
+    for (const e of entries) {
+      if (e.conversationId !== conversationId || byKey.has(e.id)) continue;
+      byKey.set(e.id, {
+        key: e.id,
+        conversationId,
+        direction: 'Inbound',
+        text: e.text,
+        time: e.createdAt,
+        status: e.status,
+      });
+    }
+    const lines = [...byKey.values()].sort((a, b) => a.time - b.time);
+    return options.limit === undefined ? lines : lines.slice(-options.limit);
+  }
+}
