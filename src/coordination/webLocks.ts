@@ -1,0 +1,74 @@
+import type { Coordinator, CoordinatorHandlers } from './Coordinator.js';
+import { openChannel, type EventChannel } from './channel.js';
+
+/** Options for {@link webLocksCoordinator}. */
+export interface WebLocksCoordinatorOptions {
+  /** Namespace: the lock is `<name>:sender`, the channel `<name>:events`. */
+  name: string;
+  /** @default navigator.locks */
+  locks?: LockManager;
+  /** @default globalThis.BroadcastChannel */
+  BroadcastChannel?: typeof BroadcastChannel;
+}
+
+/**
+ * One sender per origin with the Web Locks API (design rule 7). Every instance requests the
+ * exclusive lock `<name>:sender` and holds it until `close()` (never `steal`); the others wait in
+ * the lock's queue, so when the leader's tab closes or crashes the browser hands the lock to the
+ * next one at once. Status events and wake requests travel over BroadcastChannel `<name>:events`.
+ *
+ * @example
+ * const outbox = await createOutbox({ transport, coordinator: webLocksCoordinator({ name: 'chat' }) });
+ */
+export function webLocksCoordinator(options: WebLocksCoordinatorOptions): Coordinator {
+  const { name } = options;
+  const locks = options.locks ?? globalThis.navigator.locks;
+  const abort = new AbortController();
+  let handlers: CoordinatorHandlers | undefined;
+  let channel: EventChannel | undefined;
+  let leader = false;
+  let release: (() => void) | undefined;
+  let held: Promise<unknown> = Promise.resolve();
+
+  return {
+    start(h) {
+      if (handlers !== undefined) return;
+      handlers = h;
+      channel = openChannel(
+        name,
+        options.BroadcastChannel ?? globalThis.BroadcastChannel,
+        h,
+        () => leader,
+      );
+      held = locks
+        .request(`${name}:sender`, { signal: abort.signal }, () => {
+          if (abort.signal.aborted) return undefined;
+          leader = true;
+          h.onLeadershipChange(true);
+          // Held until close(); a closed or crashed tab releases it by itself.
+          return new Promise<void>((resolve) => (release = resolve));
+        })
+        .catch(() => {
+          // AbortError from close() while still queued: nothing to release.
+        });
+    },
+    isLeader: () => leader,
+    broadcast: (event) => channel?.post({ e: event }),
+    requestWake() {
+      if (leader) handlers?.onWakeRequest();
+      else channel?.post({ w: 1 });
+    },
+    async close() {
+      abort.abort();
+      channel?.close();
+      const h = handlers;
+      const wasLeader = leader;
+      leader = false;
+      release?.();
+      release = undefined;
+      handlers = undefined;
+      if (wasLeader) h?.onLeadershipChange(false);
+      await held;
+    },
+  };
+}
