@@ -33,19 +33,21 @@ export function callbackTokenProvider(fn: () => string | Promise<string>): Token
   return {
     getToken() {
       if (cached !== undefined) return Promise.resolve(cached);
-      pending ??= (async () => {
-        try {
-          const token = await fn();
+      if (pending !== undefined) return pending;
+      const p = Promise.resolve()
+        .then(fn)
+        .then((token) => {
           if (typeof token !== 'string' || token === '') {
             throw new OutboxError('auth-failed', 'token callback returned no token');
           }
-          cached = token;
-          return token;
-        } finally {
-          pending = undefined;
-        }
-      })();
-      return pending;
+          return (cached = token);
+        });
+      // Cleared asynchronously, so a callback that throws synchronously cannot leave a stale promise.
+      const clear = () => {
+        if (pending === p) pending = undefined;
+      };
+      p.then(clear, clear);
+      return (pending = p);
     },
     invalidate(token) {
       if (token === undefined || token === cached) cached = undefined;
