@@ -96,7 +96,9 @@ export class OfflineMessageQueue {
     const { config } = this;
     let store = config.store;
     if (config.migrateTutorialData ?? typeof indexedDB !== 'undefined') {
-      store ??= indexedDbStore(config.outbox?.name === undefined ? {} : { name: config.outbox.name });
+      store ??= indexedDbStore(
+        config.outbox?.name === undefined ? {} : { name: config.outbox.name },
+      );
       await store.open();
       // Before the outbox starts, so tutorial messages go first; they keep their ids, so the
       // server still sees each one once.

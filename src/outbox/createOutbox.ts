@@ -98,7 +98,10 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   }
   const transport = options.transport as Transport | undefined;
   if (transport === undefined || typeof transport.send !== 'function') {
-    throw new OutboxError('invalid-options', 'options.transport is required (e.g. guestTransport(...))');
+    throw new OutboxError(
+      'invalid-options',
+      'options.transport is required (e.g. guestTransport(...))',
+    );
   }
   const name = options.name ?? DEFAULT_NAME;
   if (typeof name !== 'string' || name === '') {
@@ -109,7 +112,9 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   const concurrency = positiveInt('concurrency', options.concurrency ?? transport.concurrency, 4);
   const defaultConversationId = options.defaultConversationId ?? 'default';
   const retention =
-    options.transcript === false ? 0 : positiveInt('transcript.retention', options.transcript?.retention, 1000);
+    options.transcript === false
+      ? 0
+      : positiveInt('transcript.retention', options.transcript?.retention, 1000);
   let store = options.store;
   if (store === undefined) {
     if (typeof indexedDB === 'undefined') {
@@ -138,7 +143,10 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
 function positiveInt(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new OutboxError('invalid-options', `${name} must be a whole number >= 1, got ${String(value)}`);
+    throw new OutboxError(
+      'invalid-options',
+      `${name} must be a whole number >= 1, got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -171,7 +179,8 @@ class OutboxImpl implements Outbox {
   /** Entries settled during this run, so `whenSettled` answers for an id already delivered. */
   private readonly settled = new Map<string, OutboxEntry>();
   private readonly writer: TranscriptWriter;
-  private batch: { entry: NewEntry; resolve(e: StoredEntry): void; reject(e: unknown): void }[] = [];
+  private batch: { entry: NewEntry; resolve(e: StoredEntry): void; reject(e: unknown): void }[] =
+    [];
   private leader = false;
   private closed = false;
   private unsubscribeConnectivity: () => void = () => {};
@@ -286,7 +295,9 @@ class OutboxImpl implements Outbox {
     } catch (error: unknown) {
       const e = isOutboxError(error)
         ? error
-        : new OutboxError('storage-failed', 'the outbox could not store the message', { cause: error });
+        : new OutboxError('storage-failed', 'the outbox could not store the message', {
+            cause: error,
+          });
       for (const b of batch) b.reject(e);
     }
   }
@@ -333,9 +344,13 @@ class OutboxImpl implements Outbox {
   async retry(id: string): Promise<void> {
     this.assertOpen();
     const entry = await this.store.get(id);
-    if (entry === undefined) throw new OutboxError('not-found', `no entry ${String(id)} in this outbox`);
+    if (entry === undefined)
+      throw new OutboxError('not-found', `no entry ${String(id)} in this outbox`);
     if (entry.status !== 'failed') {
-      throw new OutboxError('invalid-state', `only a failed entry can be retried; this one is ${entry.status}`);
+      throw new OutboxError(
+        'invalid-state',
+        `only a failed entry can be retried; this one is ${entry.status}`,
+      );
     }
     const next: StoredEntry = {
       ...entry,
@@ -354,7 +369,8 @@ class OutboxImpl implements Outbox {
   async discard(id: string): Promise<void> {
     this.assertOpen();
     const entry = await this.store.get(id);
-    if (entry === undefined) throw new OutboxError('not-found', `no entry ${String(id)} in this outbox`);
+    if (entry === undefined)
+      throw new OutboxError('not-found', `no entry ${String(id)} in this outbox`);
     await this.store.remove(id);
     this.emit({ type: 'discarded', id, conversationId: entry.conversationId });
     this.rejectWaiters(id, new OutboxError('not-found', `entry ${id} was discarded`));
@@ -396,7 +412,10 @@ class OutboxImpl implements Outbox {
   }
 
   private deliverEvent(event: OutboxEvent): void {
-    if (event.type === 'status' && (event.entry.status === 'sent' || event.entry.status === 'failed')) {
+    if (
+      event.type === 'status' &&
+      (event.entry.status === 'sent' || event.entry.status === 'failed')
+    ) {
       this.settled.delete(event.entry.id);
       this.settled.set(event.entry.id, event.entry);
       // Bounded: enough for callers awaiting recent sends, not a leak in a long-running process.

@@ -26,7 +26,10 @@ export interface DispatcherHost {
   /** A stored entry changed status (or was delivered: status 'sent'). */
   changed(entry: StoredEntry): void;
   /** Called after a delivery, before the entry leaves the store. */
-  delivered(entry: StoredEntry, outcome: Extract<SendOutcome, { kind: 'delivered' }>): Promise<void>;
+  delivered(
+    entry: StoredEntry,
+    outcome: Extract<SendOutcome, { kind: 'delivered' }>,
+  ): Promise<void>;
 }
 
 /** Codes of errors after which the server may have the message although we never heard back. */

@@ -18,7 +18,10 @@ export function validateSendInput(
   defaultConversationId: string,
 ): { text: string; conversationId: string; metadata?: Record<string, string> } {
   if (typeof input !== 'object' || input === null) {
-    throw new OutboxError('invalid-text', 'send() takes an object { text, conversationId?, metadata? }');
+    throw new OutboxError(
+      'invalid-text',
+      'send() takes an object { text, conversationId?, metadata? }',
+    );
   }
   const { text, conversationId, metadata } = input as Record<string, unknown>;
   if (typeof text !== 'string') {
@@ -71,7 +74,10 @@ function validateMetadata(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, v] of Object.entries(value)) {
     if (typeof v !== 'string') {
-      throw new OutboxError('invalid-metadata', `metadata.${key} must be a string, got ${typeof v}`);
+      throw new OutboxError(
+        'invalid-metadata',
+        `metadata.${key} must be a string, got ${typeof v}`,
+      );
     }
     out[key] = v;
   }
