@@ -1,0 +1,715 @@
+import { OutboxError, type ErrorInfo, type OutboxErrorCode } from '../errors/OutboxError.js';
+import type { OutboxEntry } from '../outbox/entry.js';
+import type { TranscriptRecord } from '../store/OutboxStore.js';
+import type { Logger } from '../internal/logger.js';
+import type { TimerHandle } from '../internal/clock.js';
+import { uuid } from '../internal/uuid.js';
+import { resolveRegion } from '../internal/regions.js';
+import { backoffDelay } from '../retry/backoff.js';
+import { classifyGuestError } from '../retry/classify.js';
+import type { SendContext, SendOutcome, Transport, TransportContext } from './Transport.js';
+import { parseFrame, parseMessage, type GuestFrame, type GuestMessage } from './guest/frames.js';
+import { matchInDoubt } from './guest/reconcile.js';
+import { paceDelay } from './guest/pacer.js';
+
+/**
+ * A WebSocket constructor: the browser's `WebSocket`, or `WebSocket` from the `ws` package in Node 20.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type WebSocketConstructor = new (url: string, ...rest: any[]) => object;
+
+/** Options of {@link guestTransport}. */
+export interface GuestTransportOptions {
+  /** Genesys Cloud region (`eu_west_1`, `eu-west-1` or `mypurecloud.ie`). Or give both URLs below. */
+  region?: string;
+  /** Guest API WebSocket base, e.g. `wss://webmessaging.mypurecloud.ie` (`/v1` is added when the path is empty). */
+  webSocketUrl?: string;
+  /** REST base that serves `/api/v2/webmessaging/messages`, e.g. `https://api.mypurecloud.ie`. */
+  apiBaseUrl?: string;
+  /** The Messenger deployment id: 1–128 characters of `A–Z a–z 0–9 -` (a UUID in practice). */
+  deploymentId: string;
+  /** Guest session token (1–2048 chars). @default generated once and kept in the outbox's store */
+  sessionToken?: string;
+  /** WebSocket constructor. @default globalThis.WebSocket (Node 20 has none: pass `ws`) */
+  WebSocket?: WebSocketConstructor;
+  /** fetch for history. @default globalThis.fetch */
+  fetch?: typeof globalThis.fetch;
+  /** The outbox conversation this session carries; entries of other conversations are rejected. @default 'default' */
+  conversationId?: string;
+  /** When the agent ended the chat, start a new one instead of failing entries with `conversation-ended`. @default false */
+  startNew?: boolean;
+  /** `Origin` header (Node `ws` only; browsers set it themselves). */
+  origin?: string;
+  /** Health echo when the socket was idle this long; at least 30000. @default 30000 */
+  pingIntervalMs?: number;
+  /** Reconnect backoff (full jitter). @default { baseDelayMs: 1000, maxDelayMs: 30000 } */
+  reconnect?: { baseDelayMs?: number; maxDelayMs?: number };
+  /** Most `onMessage` per rolling second (Genesys allows 2 per session). @default 2 */
+  messagesPerSecond?: number;
+  /** Custom attributes sent with an entry. @default entry.metadata */
+  customAttributes?: (entry: OutboxEntry) => Record<string, string> | undefined;
+  /** History pages (25 messages each) read after a reconnect or to reconcile. @default 4 */
+  maxHistoryPages?: number;
+  /** How long to wait for the echo of a sent message before it counts as in doubt. @default 30000 */
+  echoTimeoutMs?: number;
+  /** How long `send` waits for a connection attempt already in progress. @default 5000 */
+  connectWaitMs?: number;
+  /** Clock difference tolerated when matching history (see docs/guest-transport.md). @default 300000 */
+  reconcileSkewMs?: number;
+  /** @default the outbox's logger */
+  logger?: Logger;
+}
+
+interface Socket {
+  send(data: string): void;
+  close(): void;
+  onopen: (() => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: (() => void) | null;
+  onerror: (() => void) | null;
+}
+
+/** The one request on the wire (see "one request at a time" in docs/guest-transport.md). */
+interface Pending {
+  tracingId: string;
+  /** For onMessage: the text, to recognise an echo that lost its tracingId. */
+  text?: string;
+  done: (f: GuestFrame | 'closed' | 'timeout') => void;
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+/** Added to the rate-limit window so network jitter cannot squeeze 3 sends into Genesys' second. */
+const PACE_MARGIN_MS = 100;
+const PAGE_SIZE = 25;
+
+const fail = (code: OutboxErrorCode, message: string, status?: number): ErrorInfo =>
+  status === undefined ? { code, message } : { code, message, status };
+const invalid = (message: string): OutboxError => new OutboxError('invalid-options', message);
+
+function checkNumber(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= min) || !Number.isFinite(value)) {
+    throw invalid(`${name} must be a finite number >= ${min}`);
+  }
+  return value;
+}
+
+function checkUrl(name: string, value: string, protocols: RegExp): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw invalid(`${name} is not a URL`);
+  }
+  if (!protocols.test(u.protocol)) throw invalid(`${name} has an unsupported protocol ${u.protocol}`);
+  return value;
+}
+
+/**
+ * A transport over the Genesys Web Messaging Guest API (WebSocket): the browser guest path.
+ * Keeps one session per deployment, resumes it across reloads, paces sends below the 2/s limit,
+ * counts a message delivered only when its echo arrives, and reconciles messages left in doubt
+ * against the conversation history before resending them. Also records agent/bot messages in the
+ * outbox transcript, including those sent while the guest was offline.
+ *
+ * @example
+ * const outbox = await createOutbox({
+ *   transport: guestTransport({ region: 'eu_west_1', deploymentId: '…' }),
+ * });
+ */
+export function guestTransport(options: GuestTransportOptions): Transport {
+  if (typeof options !== 'object' || options === null) throw invalid('guestTransport needs an options object');
+  const o = options;
+  const deploymentId = o.deploymentId;
+  if (typeof deploymentId !== 'string' || !/^[A-Za-z0-9-]{1,128}$/.test(deploymentId)) {
+    throw new OutboxError('invalid-deployment-id', 'deploymentId must be 1-128 characters of A-Z, a-z, 0-9 or -');
+  }
+  if (o.sessionToken !== undefined && (typeof o.sessionToken !== 'string' || !/^.{1,2048}$/s.test(o.sessionToken))) {
+    throw new OutboxError('invalid-session-token', 'sessionToken must be a string of 1-2048 characters');
+  }
+  const region = o.region === undefined ? undefined : resolveRegion(o.region);
+  const wsBase = o.webSocketUrl ?? region?.webSocketUrl;
+  const apiBase = o.apiBaseUrl ?? region?.apiUrl;
+  if (wsBase === undefined || apiBase === undefined) {
+    throw invalid('guestTransport needs a region, or both webSocketUrl and apiBaseUrl');
+  }
+  const url = new URL(checkUrl('webSocketUrl', wsBase, /^wss?:$/));
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1';
+  url.searchParams.set('deploymentId', deploymentId);
+  const historyUrl = `${checkUrl('apiBaseUrl', apiBase, /^https?:$/).replace(/\/+$/, '')}/api/v2/webmessaging/messages`;
+  const WS = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (typeof WS !== 'function') {
+    throw invalid('no WebSocket constructor available: pass { WebSocket } (in Node 20: the `ws` package)');
+  }
+  const Ctor: WebSocketConstructor = WS;
+  const pingMs = checkNumber('pingIntervalMs', o.pingIntervalMs, 30_000, 30_000);
+  const perSecond = Math.floor(checkNumber('messagesPerSecond', o.messagesPerSecond, 2, 1));
+  const maxPages = Math.floor(checkNumber('maxHistoryPages', o.maxHistoryPages, 4, 1));
+  const echoTimeoutMs = checkNumber('echoTimeoutMs', o.echoTimeoutMs, 30_000, 1);
+  const connectWaitMs = checkNumber('connectWaitMs', o.connectWaitMs, 5_000, 0);
+  const skewMs = checkNumber('reconcileSkewMs', o.reconcileSkewMs, 300_000, 0);
+  const backoff = {
+    baseDelayMs: checkNumber('reconnect.baseDelayMs', o.reconnect?.baseDelayMs, 1_000, 0),
+    maxDelayMs: checkNumber('reconnect.maxDelayMs', o.reconnect?.maxDelayMs, 30_000, 0),
+  };
+  if (backoff.maxDelayMs < backoff.baseDelayMs) throw invalid('reconnect.maxDelayMs must not be below baseDelayMs');
+  const conversationId = o.conversationId ?? 'default';
+  if (typeof conversationId !== 'string' || conversationId === '') throw invalid('conversationId must be a non-empty string');
+  const attributesOf = o.customAttributes ?? ((e: OutboxEntry) => e.metadata);
+  const tokenKey = `guest.sessionToken:${deploymentId}`;
+
+  let cx: TransportContext | undefined;
+  let log: Logger | undefined = o.logger;
+  let token = '';
+  let ws: Socket | undefined;
+  let phase: 'idle' | 'down' | 'connecting' | 'ready' | 'closed' = 'idle';
+  let readOnly = false;
+  let maxCustomDataBytes = 2048;
+  /** Why the last configureSession was refused (e.g. a wrong deployment), if it was. */
+  let sessionError: ErrorInfo | undefined;
+  let retryIndex = 0;
+  let reconnectTimer: TimerHandle | undefined;
+  let pingTimer: TimerHandle | undefined;
+  let lastActivity = 0;
+  let current: Pending | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  let sendChain: Promise<unknown> = Promise.resolve();
+  let jwt: { jwt: string; exp: number } | undefined;
+  let syncing: Promise<void> | undefined;
+  let resync = false;
+  const waiters = new Set<(ok: boolean) => void>();
+  /** Entries whose onMessage went out without an answer: reconciled before they are resent. */
+  const doubt = new Set<string>();
+  /** Echoes that arrived after their send stopped waiting: entry id → server message. */
+  const late = new Map<string, GuestMessage>();
+  const sentAt: number[] = [];
+  let blockedUntil = 0;
+
+  // A function, not an inline test: TypeScript would keep a narrowing of `phase` across awaits.
+  const closed = (): boolean => phase === 'closed';
+  const now = (): number => (cx ? cx.clock.now() : Date.now());
+  const timeOf = (m: GuestMessage): number => (Number.isFinite(m.time) ? m.time : now());
+
+  function record(records: TranscriptRecord[]): Promise<void> {
+    if (!cx || records.length === 0) return Promise.resolve();
+    return cx.recordTranscript(records).catch((e: unknown) => {
+      log?.warn('guest: transcript write failed', { error: String(e) });
+    });
+  }
+
+  function outboundRecord(m: GuestMessage): TranscriptRecord {
+    const r: TranscriptRecord = {
+      key: m.id,
+      conversationId,
+      direction: 'Outbound',
+      text: m.text,
+      time: timeOf(m),
+      serverId: m.id,
+    };
+    if (m.originatingEntity !== undefined) r.originatingEntity = m.originatingEntity;
+    return r;
+  }
+
+  function guestRecord(key: string, m: GuestMessage): TranscriptRecord {
+    return {
+      key,
+      conversationId,
+      direction: 'Inbound',
+      text: m.text,
+      time: timeOf(m),
+      status: 'sent',
+      serverId: m.id,
+    };
+  }
+
+  function wait(ms: number, signal?: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (!cx || signal?.aborted || phase === 'closed') return resolve(false);
+      const onAbort = (): void => {
+        cx?.clock.clearTimeout(t);
+        resolve(false);
+      };
+      const t = cx.clock.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  function setReady(ok: boolean): void {
+    for (const w of [...waiters]) w(ok);
+    waiters.clear();
+  }
+
+  /** Sends one request and waits for its answer; requests go out one at a time. */
+  function request(
+    frame: Record<string, unknown>,
+    accept: (f: GuestFrame) => boolean,
+    opts: { timeoutMs?: number; signal?: AbortSignal; paced?: boolean; text?: string } = {},
+  ): Promise<GuestFrame | 'closed' | 'timeout'> {
+    const run = async (): Promise<GuestFrame | 'closed' | 'timeout'> => {
+      if (opts.paced) {
+        let d = 0;
+        while ((d = paceDelay(sentAt, now(), perSecond, 1000 + PACE_MARGIN_MS, blockedUntil)) > 0) {
+          if (!(await wait(d, opts.signal))) return 'closed';
+        }
+      }
+      const sock = ws;
+      if (!sock || !cx || opts.signal?.aborted) return 'closed';
+      const tracingId = typeof frame.tracingId === 'string' ? frame.tracingId : uuid();
+      return new Promise((resolve) => {
+        const timer = cx?.clock.setTimeout(() => finish('timeout'), opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
+        const onAbort = (): void => finish('closed');
+        const finish = (r: GuestFrame | 'closed' | 'timeout'): void => {
+          if (current !== pending) return;
+          current = undefined;
+          cx?.clock.clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        };
+        const pending: Pending = {
+          tracingId,
+          done: (f) => {
+            if (f === 'closed' || f === 'timeout' || f.kind === 'error' || accept(f)) finish(f);
+          },
+        };
+        if (opts.text !== undefined) pending.text = opts.text;
+        current = pending;
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          sock.send(JSON.stringify({ ...frame, token, tracingId }));
+          lastActivity = now();
+          if (opts.paced) {
+            sentAt.push(lastActivity);
+            if (sentAt.length > perSecond) sentAt.splice(0, sentAt.length - perSecond);
+          }
+        } catch (e: unknown) {
+          log?.warn('guest: socket send failed', { error: String(e) });
+          finish('closed');
+        }
+      });
+    };
+    const p = queue.then(run, run);
+    queue = p;
+    return p;
+  }
+
+  function connect(): void {
+    if (!cx || phase === 'closed' || phase === 'connecting' || phase === 'ready') return;
+    phase = 'connecting';
+    let sock: Socket;
+    try {
+      sock = (o.origin === undefined ? new Ctor(url.href) : new Ctor(url.href, { origin: o.origin })) as Socket;
+    } catch (e: unknown) {
+      log?.warn('guest: cannot open WebSocket', { error: String(e) });
+      down();
+      return;
+    }
+    ws = sock;
+    sock.onopen = () => void configure(false);
+    sock.onmessage = (ev) => {
+      if (ws === sock) onFrame(ev.data);
+    };
+    sock.onclose = sock.onerror = () => {
+      if (ws === sock) down();
+    };
+  }
+
+  /** The socket is gone (or must go): settle what waits on it, reconnect with backoff. */
+  function down(): void {
+    const sock = ws;
+    ws = undefined;
+    jwt = undefined;
+    if (sock) {
+      sock.onopen = sock.onmessage = sock.onclose = sock.onerror = null;
+      try {
+        sock.close();
+      } catch {
+        // already closed
+      }
+    }
+    current?.done('closed');
+    if (phase === 'closed') return;
+    const wasReady = phase === 'ready';
+    phase = 'down';
+    setReady(false);
+    if (cx) {
+      if (wasReady || retryIndex === 0) cx.reportConnectivity(false);
+      cx.clock.clearTimeout(reconnectTimer);
+      const delay = backoffDelay(retryIndex++, backoff, cx.random);
+      log?.debug('guest: reconnecting', { delayMs: delay, attempt: retryIndex });
+      reconnectTimer = cx.clock.setTimeout(connect, delay);
+    }
+  }
+
+  async function configure(startNew: boolean): Promise<boolean> {
+    if (!ws) return false;
+    phase = 'connecting';
+    const f = await request({ action: 'configureSession', deploymentId, startNew }, (x) => x.kind === 'session');
+    if (typeof f === 'object' && f.kind === 'session') {
+      readOnly = f.readOnly;
+      maxCustomDataBytes = f.maxCustomDataBytes ?? 2048;
+      sessionError = undefined;
+      phase = 'ready';
+      retryIndex = 0;
+      log?.debug('guest: session configured', { newSession: f.newSession, readOnly });
+      if (cx) {
+        cx.reportConnectivity(true);
+        setReady(true);
+        cx.wake();
+        void syncHistory();
+        schedulePing();
+      }
+      return true;
+    }
+    if (typeof f === 'object' && f.kind === 'error') {
+      const outcome = classifyGuestError(f.code, f.body);
+      sessionError = 'error' in outcome ? outcome.error : fail('protocol-error', `configureSession refused (${f.code})`);
+      log?.warn('guest: configureSession refused', { code: f.code });
+    }
+    if (!closed()) down();
+    return false;
+  }
+
+  function schedulePing(): void {
+    if (!cx) return;
+    cx.clock.clearTimeout(pingTimer);
+    pingTimer = cx.clock.setTimeout(() => void ping(), pingMs);
+  }
+
+  async function ping(): Promise<void> {
+    // At most one echo per interval, and only when nothing else talked to the server meanwhile.
+    if (phase === 'ready' && current === undefined && now() - lastActivity >= pingMs) {
+      const f = await request(
+        { action: 'echo', message: { type: 'Text', text: 'ping' } },
+        (x) => x.kind === 'structured',
+      );
+      if (f === 'timeout') {
+        log?.warn('guest: health echo unanswered, reconnecting');
+        down();
+        return;
+      }
+    }
+    if (phase === 'ready') schedulePing();
+  }
+
+  function onFrame(data: unknown): void {
+    lastActivity = now();
+    const f = parseFrame(data);
+    if (f.kind === 'malformed') {
+      log?.warn('guest: ignored malformed frame', { reason: f.reason });
+      return;
+    }
+    const c = current;
+    if (c) {
+      const mine =
+        f.tracingId === c.tracingId ||
+        // A response that lost its tracingId can only answer the one request on the wire.
+        (f.tracingId === undefined && f.type === 'response') ||
+        // An echo without tracingId: ours when the text is the one in flight.
+        (f.tracingId === undefined &&
+          f.kind === 'structured' &&
+          f.message.direction === 'Inbound' &&
+          c.text !== undefined &&
+          f.message.text === c.text);
+      if (mine) {
+        c.done(f);
+        if (current !== c) return;
+      }
+    }
+    if (f.kind === 'event') {
+      if (f.name === 'ConnectionClosedEvent') {
+        down();
+      } else if (phase === 'ready') {
+        log?.debug('guest: session event, configuring again', { event: f.name });
+        void configure(false);
+      }
+      return;
+    }
+    if (f.kind !== 'structured') return;
+    const m = f.message;
+    if (m.direction === 'Outbound') {
+      if (m.disconnect) {
+        readOnly = true;
+        void record([
+          {
+            key: m.id || `presence-disconnect:${timeOf(m)}`,
+            conversationId,
+            direction: 'Outbound',
+            text: '',
+            time: timeOf(m),
+            event: 'Presence:Disconnect',
+          },
+        ]);
+      } else if (m.type !== 'Event' && m.id !== '') {
+        void record([outboundRecord(m)]);
+      }
+    } else if (f.type === 'message' && m.direction === 'Inbound' && f.tracingId !== undefined && m.id !== '') {
+      // The echo of a message we stopped waiting for (or sent from another tab/device): it did arrive.
+      if (doubt.has(f.tracingId)) late.set(f.tracingId, m);
+      void record([guestRecord(f.tracingId, m)]);
+    }
+  }
+
+  async function getJwt(signal?: AbortSignal): Promise<string | undefined> {
+    if (jwt && jwt.exp * 1000 > now() + 5_000) return jwt.jwt;
+    const opts = signal === undefined ? {} : { signal };
+    const f = await request({ action: 'getJwt' }, (x) => x.kind === 'jwt', opts);
+    if (typeof f === 'object' && f.kind === 'jwt') {
+      jwt = { jwt: f.jwt, exp: f.exp };
+      return f.jwt;
+    }
+    return undefined;
+  }
+
+  /**
+   * Reads history pages, newest first, until `enough(page)` says so or `maxPages` were read.
+   * Undefined when the history could not be read.
+   */
+  async function history(
+    enough: (page: GuestMessage[]) => boolean | Promise<boolean>,
+    signal?: AbortSignal,
+  ): Promise<GuestMessage[] | undefined> {
+    const fetchFn = o.fetch ?? globalThis.fetch;
+    const out: GuestMessage[] = [];
+    for (let n = 1; n <= maxPages; n++) {
+      const token = await getJwt(signal);
+      if (token === undefined || !cx) return undefined;
+      const ac = new AbortController();
+      const onAbort = (): void => ac.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const timer = cx.clock.setTimeout(onAbort, REQUEST_TIMEOUT_MS);
+      try {
+        const res = await fetchFn(`${historyUrl}?pageSize=${PAGE_SIZE}&pageNumber=${n}`, {
+          headers: { Authorization: `Bearer ${token}` },
+          signal: ac.signal,
+        });
+        if (!res.ok) {
+          if (res.status === 401) jwt = undefined;
+          log?.warn('guest: history request failed', { status: res.status });
+          return undefined;
+        }
+        const body = (await res.json()) as { entities?: unknown; pageCount?: unknown };
+        const page = (Array.isArray(body.entities) ? body.entities : [])
+          .map(parseMessage)
+          .filter((m): m is GuestMessage => m !== undefined);
+        out.push(...page);
+        const pageCount = typeof body.pageCount === 'number' ? body.pageCount : n;
+        if (page.length < PAGE_SIZE || n >= pageCount || (await enough(page))) break;
+      } catch (e: unknown) {
+        log?.warn('guest: history request failed', { error: String(e) });
+        return undefined;
+      } finally {
+        cx?.clock.clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+    return out;
+  }
+
+  /** After every (re)configure: record agent/bot messages we missed while away (idempotent by key). */
+  function syncHistory(): Promise<void> {
+    if (syncing) {
+      resync = true;
+      return syncing;
+    }
+    syncing = (async () => {
+      do {
+        resync = false;
+        const store = cx?.store;
+        if (!store) return;
+        const fresh: GuestMessage[] = [];
+        const pages = await history(async (page) => {
+          let known = false;
+          for (const m of page) {
+            if (m.direction !== 'Outbound' || m.id === '' || m.type === 'Event') continue;
+            if ((await store.getTranscript(m.id)) === undefined) fresh.push(m);
+            else known = true;
+          }
+          return known; // older pages were seen on an earlier visit
+        });
+        if (pages === undefined) return;
+        if (fresh.length > 0) {
+          log?.debug('guest: recording missed messages from history', { count: fresh.length });
+          await record(fresh.sort((a, b) => timeOf(a) - timeOf(b)).map(outboundRecord));
+        }
+      } while (resync && phase === 'ready');
+    })()
+      .catch((e: unknown) => log?.warn('guest: history sync failed', { error: String(e) }))
+      .finally(() => {
+        syncing = undefined;
+      });
+    return syncing;
+  }
+
+  /** Found in history (the message), not found (null), or could not tell (undefined). */
+  async function reconcile(entry: OutboxEntry, signal: AbortSignal): Promise<GuestMessage | null | undefined> {
+    const store = cx?.store;
+    if (!store) return undefined;
+    const from = entry.createdAt - skewMs;
+    const pages = await history((page) => page.some((m) => Number.isFinite(m.time) && m.time < from), signal);
+    if (pages === undefined) return undefined;
+    const claimed = new Set<string>();
+    for (const r of await store.listTranscript(conversationId)) {
+      if (r.direction === 'Inbound' && r.serverId !== undefined && r.key !== entry.id) claimed.add(r.serverId);
+    }
+    return matchInDoubt([entry], pages, { claimed, skewMs, now: now() }).get(entry.id) ?? null;
+  }
+
+  async function whenReady(signal: AbortSignal): Promise<boolean> {
+    if (phase === 'ready') return true;
+    if (phase !== 'connecting' || signal.aborted) return false;
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        waiters.delete(done);
+        cx?.clock.clearTimeout(t);
+        signal.removeEventListener('abort', onAbort);
+        resolve(ok);
+      };
+      const onAbort = (): void => done(false);
+      const t = cx?.clock.setTimeout(() => done(false), connectWaitMs);
+      waiters.add(done);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  function delivered(entry: OutboxEntry, m: GuestMessage): SendOutcome {
+    doubt.delete(entry.id);
+    late.delete(entry.id);
+    return { kind: 'delivered', serverId: m.id, serverTime: timeOf(m) };
+  }
+
+  async function sendOne(entry: OutboxEntry, sc: SendContext): Promise<SendOutcome> {
+    if (!cx || phase === 'closed' || phase === 'idle') {
+      return { kind: 'offline', error: fail('network', 'guest transport is not started or closed') };
+    }
+    if (entry.conversationId !== conversationId) {
+      return {
+        kind: 'rejected',
+        error: fail('invalid-conversation-id', `this guest transport carries conversation "${conversationId}" only`),
+      };
+    }
+    const attributes = attributesOf(entry);
+    const size = attributes === undefined ? 0 : new TextEncoder().encode(JSON.stringify(attributes)).length;
+    for (let reconfigured = false; ; reconfigured = true) {
+      if (size > maxCustomDataBytes) {
+        return {
+          kind: 'rejected',
+          error: fail('custom-data-too-large', `custom attributes are ${size} bytes, the limit is ${maxCustomDataBytes}`),
+        };
+      }
+      const early = late.get(entry.id);
+      if (early) {
+        await record([guestRecord(entry.id, early)]);
+        return delivered(entry, early);
+      }
+      if (!(await whenReady(sc.signal))) {
+        return sessionError && !closed()
+          ? { kind: 'retry', error: sessionError }
+          : { kind: 'offline', error: fail('network', 'not connected to the guest API') };
+      }
+      if (readOnly) {
+        if (!o.startNew) {
+          return { kind: 'rejected', error: fail('conversation-ended', 'the agent ended this conversation') };
+        }
+        log?.debug('guest: starting a new conversation');
+        if (!(await configure(true))) continue;
+        if (readOnly) return { kind: 'rejected', error: fail('conversation-ended', 'could not start a new conversation') };
+      }
+      if (sc.inDoubt || doubt.has(entry.id)) {
+        const found = await reconcile(entry, sc.signal);
+        if (found === undefined) {
+          return { kind: 'retry', error: fail('in-doubt', 'could not read the history to check an earlier attempt') };
+        }
+        if (found !== null) {
+          log?.debug('guest: in-doubt entry found in history', { id: entry.id });
+          await record([guestRecord(entry.id, found)]);
+          return delivered(entry, found);
+        }
+        doubt.delete(entry.id);
+        sc = { ...sc, inDoubt: false };
+      }
+      const message: Record<string, unknown> = { type: 'Text', text: entry.text };
+      if (attributes !== undefined) message.channel = { metadata: { customAttributes: attributes } };
+      // Counted as in doubt from the moment it may be on the wire until an answer comes back.
+      doubt.add(entry.id);
+      const f = await request(
+        { action: 'onMessage', tracingId: entry.id, message },
+        (x) => x.kind === 'structured' && x.message.direction === 'Inbound',
+        { timeoutMs: echoTimeoutMs, signal: sc.signal, paced: true, text: entry.text },
+      );
+      const echoed = late.get(entry.id);
+      if (echoed) {
+        await record([guestRecord(entry.id, echoed)]);
+        return delivered(entry, echoed);
+      }
+      if (f === 'closed' || f === 'timeout') {
+        if (f === 'timeout') {
+          log?.warn('guest: no echo in time, reconnecting', { id: entry.id });
+          down();
+        }
+        return { kind: 'retry', error: fail('in-doubt', 'the connection ended before the server confirmed the message') };
+      }
+      if (f.kind === 'structured') {
+        await record([guestRecord(entry.id, f.message)]);
+        return delivered(entry, f.message);
+      }
+      doubt.delete(entry.id); // an error answer means the message was not taken
+      if (f.kind !== 'error') return { kind: 'retry', error: fail('protocol-error', 'unexpected answer to onMessage') };
+      const outcome = classifyGuestError(f.code, f.body);
+      log?.debug('guest: onMessage refused', { id: entry.id, code: f.code, outcome: outcome.kind });
+      if (outcome.kind === 'rate-limited') blockedUntil = now() + outcome.retryAfterMs;
+      if (outcome.kind === 'reauth' && !reconfigured && (await configure(false))) continue;
+      return outcome;
+    }
+  }
+
+  return {
+    name: 'guest',
+    concurrency: 1,
+    async start(context) {
+      if (cx) throw new OutboxError('invalid-state', 'guest transport already started');
+      cx = context;
+      log ??= context.logger;
+      if (o.sessionToken !== undefined) {
+        token = o.sessionToken;
+      } else {
+        const kept = await context.store.getMeta(tokenKey);
+        if (typeof kept === 'string' && kept !== '' && kept.length <= 2048) {
+          token = kept;
+        } else {
+          token = uuid();
+          await context.store.setMeta(tokenKey, token);
+        }
+      }
+      if (context.signal.aborted) return;
+      context.signal.addEventListener('abort', () => void close(), { once: true });
+      phase = 'down';
+      connect();
+    },
+    send(entry, sc) {
+      const run = (): Promise<SendOutcome> =>
+        sendOne(entry, sc).catch((e: unknown): SendOutcome => {
+          log?.error('guest: unexpected failure in send', { id: entry.id, error: String(e) });
+          return { kind: 'retry', error: fail('unknown', 'unexpected failure in the guest transport') };
+        });
+      const p = sendChain.then(run, run);
+      sendChain = p;
+      return p;
+    },
+    close,
+  };
+
+  async function close(): Promise<void> {
+    if (phase === 'closed') return;
+    phase = 'closed';
+    if (cx) {
+      cx.clock.clearTimeout(reconnectTimer);
+      cx.clock.clearTimeout(pingTimer);
+    }
+    setReady(false);
+    down(); // closes the socket only: no closeSession, the conversation must survive reloads
+    await Promise.resolve();
+  }
+}
