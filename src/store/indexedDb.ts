@@ -1,0 +1,534 @@
+import { wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
+import type { NewEntry, StoredEntry } from '../outbox/entry.js';
+import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
+
+/** Options of {@link indexedDbStore}. */
+export interface IndexedDbStoreOptions {
+  /** Database name; one outbox per name. @default 'genesys-webmessaging-outbox' */
+  name?: string;
+  /**
+   * The IndexedDB factory. Its classes (`IDBRequest`, `IDBTransaction`, …) must also be the
+   * globals, because `idb` recognises them with `instanceof` (with fake-indexeddb in Node:
+   * `import 'fake-indexeddb/auto'`, then pass `new IDBFactory()`).
+   * @default globalThis.indexedDB
+   */
+  indexedDB?: IDBFactory;
+  /**
+   * Durability hint for write transactions. `'strict'` also survives a power cut, at the price of
+   * an fsync per write; `'relaxed'` (Chromium's default) survives a tab or browser crash.
+   * @default 'default' (the browser's own default)
+   */
+  durability?: 'default' | 'strict' | 'relaxed';
+  /** Told about every record that failed validation and was moved to the `quarantine` store. */
+  onCorrupt?: (info: { key: unknown; reason: string }) => void;
+  /**
+   * How long to wait when opening is blocked by another tab holding an older version open
+   * before rejecting with `storage-failed`. @default 10000
+   */
+  blockedTimeoutMs?: number;
+}
+
+/** Current schema version; see {@link upgradeSchema}. */
+export const SCHEMA_VERSION = 2;
+/** Internal meta keys are arrays, so they never collide with the string keys of `setMeta`. */
+const SEQ_KEY = ['seq'];
+const TRANSCRIPT_N_KEY = ['tn'];
+const ENTRIES = 'entries';
+const META = 'meta';
+const TRANSCRIPT = 'transcript';
+const QUARANTINE = 'quarantine';
+const STATUSES = ['pending', 'sending', 'sent', 'failed'];
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
+type DB = IDBPDatabase<unknown>;
+type Tx<M extends IDBTransactionMode> = IDBPTransaction<unknown, string[], M>;
+type EntryRecord = StoredEntry & { queueConversationId?: string };
+
+const isQueued = (status: unknown): boolean => status === 'pending' || status === 'sending';
+
+/**
+ * Creates or upgrades the schema, step by step from `oldVersion`; no step ever deletes data.
+ * - v1: `entries` (keyPath `id`, index `seq`), `meta` (out-of-line keys).
+ * - v2: sparse index `heads` on `[queueConversationId, seq]` (the field is set only while an
+ *   entry is pending or sending, so failed entries are not in it; existing records are
+ *   backfilled), `transcript` (keyPath `key`, index `byTime` on `[conversationId, time, n]`),
+ *   `quarantine` (auto-increment; corrupt records moved aside).
+ */
+export function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction): void {
+  if (oldVersion < 1) {
+    db.createObjectStore(ENTRIES, { keyPath: 'id' }).createIndex('seq', 'seq');
+    db.createObjectStore(META);
+  }
+  if (oldVersion < 2) {
+    const entries = tx.objectStore(ENTRIES);
+    entries.createIndex('heads', ['queueConversationId', 'seq']);
+    db.createObjectStore(TRANSCRIPT, { keyPath: 'key' }).createIndex('byTime', [
+      'conversationId',
+      'time',
+      'n',
+    ]);
+    db.createObjectStore(QUARANTINE, { autoIncrement: true });
+    if (oldVersion >= 1) {
+      entries.openCursor().onsuccess = function () {
+        const cursor = this.result;
+        if (!cursor) return;
+        const v = cursor.value as any;
+        if (
+          v &&
+          typeof v === 'object' &&
+          isQueued(v.status) &&
+          v.queueConversationId === undefined
+        ) {
+          cursor.update({ ...v, queueConversationId: v.conversationId });
+        }
+        cursor.continue();
+      };
+    }
+  }
+}
+
+/** Why a stored entry is unusable, or undefined when it is fine. */
+function invalidEntry(v: any): string | undefined {
+  if (typeof v !== 'object' || v === null) return 'not an object';
+  for (const k of ['id', 'conversationId', 'text'])
+    if (typeof v[k] !== 'string') return `${k} is not a string`;
+  for (const k of ['seq', 'attempts', 'createdAt'])
+    if (typeof v[k] !== 'number' || !Number.isFinite(v[k])) return `${k} is not a number`;
+  if (!STATUSES.includes(v.status)) return 'unknown status';
+  return undefined;
+}
+
+function toRecord(entry: StoredEntry): EntryRecord {
+  const r: EntryRecord = { ...entry };
+  delete r.queueConversationId;
+  if (isQueued(entry.status)) r.queueConversationId = entry.conversationId;
+  return r;
+}
+
+function fromRecord(r: EntryRecord): StoredEntry {
+  const { queueConversationId: _q, ...entry } = r;
+  return entry;
+}
+
+function fromTranscript(r: TranscriptRecord & { n?: number }): TranscriptRecord {
+  const { n: _n, ...record } = r;
+  return record;
+}
+
+function isQuota(e: unknown, depth = 0): boolean {
+  if (typeof e !== 'object' || e === null || depth > 3) return false;
+  const x = e as { name?: unknown; code?: unknown; cause?: unknown; inner?: unknown };
+  return (
+    x.name === 'QuotaExceededError' ||
+    x.name === 'NS_ERROR_DOM_QUOTA_REACHED' || // old Firefox
+    (x.name !== undefined && x.code === 22) || // legacy DOMException.QUOTA_EXCEEDED_ERR
+    isQuota(x.cause, depth + 1) ||
+    isQuota(x.inner, depth + 1)
+  );
+}
+
+const nameOf = (e: unknown): unknown =>
+  typeof e === 'object' && e !== null ? (e as { name?: unknown }).name : undefined;
+
+function storageError(e: unknown, txError?: unknown): OutboxError {
+  if (isOutboxError(e)) return e;
+  if (isQuota(e) || isQuota(txError)) {
+    return new OutboxError('storage-full', 'IndexedDB: storage quota exceeded', { cause: e });
+  }
+  const name = nameOf(e);
+  return new OutboxError(
+    'storage-failed',
+    `IndexedDB operation failed${typeof name === 'string' ? `: ${name}` : ''}`,
+    { cause: e },
+  );
+}
+
+/**
+ * Errors after which the connection is presumed lost (closed under us, WebKit's "Connection to
+ * Indexed Database server lost", an abort nobody asked for): reopen and retry once. Retrying is
+ * safe because an aborted transaction committed nothing.
+ */
+const connectionLost = (e: unknown): boolean =>
+  !isOutboxError(e) &&
+  !isQuota(e) &&
+  ['InvalidStateError', 'UnknownError', 'AbortError', 'TransactionInactiveError'].includes(
+    nameOf(e) as string,
+  );
+
+/**
+ * The browser store: IndexedDB through `idb`. Group commit (one transaction per `append`),
+ * a monotonic `seq` kept in `meta` and bumped in the same transaction as the write, `heads()`
+ * by one index cursor that jumps from conversation to conversation, corrupt records moved to
+ * `quarantine`, reopen after an unexpected close, close on `versionchange` so other tabs can
+ * upgrade.
+ *
+ * @example
+ * const outbox = await createOutbox({ transport, store: indexedDbStore({ name: 'support-chat' }) });
+ */
+export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore {
+  const name = options.name ?? 'genesys-webmessaging-outbox';
+  const blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
+  const txOptions: IDBTransactionOptions | undefined =
+    options.durability === undefined || options.durability === 'default'
+      ? undefined
+      : { durability: options.durability };
+  let closed = false;
+  /** The connection in use (or being opened); cleared when it is lost or yielded. */
+  let connection: Promise<DB> | undefined;
+
+  const closedError = (): OutboxError => new OutboxError('closed', 'The store is closed');
+
+  const openDb = (onLost: () => void): Promise<DB> =>
+    new Promise<DB>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let gaveUp = false;
+      const factory = options.indexedDB ?? globalThis.indexedDB;
+      let request: IDBOpenDBRequest;
+      try {
+        request = factory.open(name, SCHEMA_VERSION);
+      } catch (e: unknown) {
+        reject(storageError(e));
+        return;
+      }
+      request.onupgradeneeded = (event) => {
+        try {
+          upgradeSchema(request.result, event.oldVersion, request.transaction as IDBTransaction);
+        } catch {
+          request.transaction?.abort(); // the open request then fails: storage-failed
+        }
+      };
+      request.onblocked = () => {
+        // Another tab keeps an older version open and did not close on versionchange.
+        timer ??= setTimeout(() => {
+          gaveUp = true;
+          reject(new OutboxError('storage-failed', 'IndexedDB: opening is blocked by another tab'));
+        }, blockedTimeoutMs);
+      };
+      request.onerror = (event) => {
+        clearTimeout(timer);
+        event.preventDefault();
+        reject(storageError(request.error));
+      };
+      request.onsuccess = () => {
+        clearTimeout(timer);
+        const raw = request.result;
+        if (gaveUp || closed) {
+          raw.close();
+          if (closed) reject(closedError());
+          return;
+        }
+        // Unexpected close (storage cleared, WebKit connection lost): reopen on the next call.
+        raw.addEventListener('close', onLost);
+        // Another tab wants to upgrade: step aside, reopen lazily on the next call.
+        raw.addEventListener('versionchange', () => {
+          raw.close();
+          onLost();
+        });
+        resolve(wrap(raw) as DB);
+      };
+    });
+
+  const getConnection = (): Promise<DB> => {
+    if (closed) return Promise.reject(closedError());
+    if (!connection) {
+      const p: Promise<DB> = openDb(() => {
+        if (connection === p) connection = undefined;
+      });
+      connection = p;
+      p.catch(() => {
+        if (connection === p) connection = undefined;
+      });
+    }
+    return connection;
+  };
+
+  const runOnce = async <T, M extends IDBTransactionMode>(
+    db: DB,
+    stores: string[],
+    mode: M,
+    body: (tx: Tx<M>) => Promise<T>,
+  ): Promise<T> => {
+    const tx = db.transaction(stores, mode, mode === 'readwrite' ? txOptions : undefined);
+    const done = tx.done;
+    done.catch(() => {}); // observed below; never an unhandled rejection
+    let result: T;
+    try {
+      result = await body(tx);
+    } catch (e: unknown) {
+      try {
+        tx.abort();
+      } catch {
+        // already finished or aborting
+      }
+      await done.catch(() => {});
+      throw storageError(e, tx.error);
+    }
+    try {
+      await done; // resolves on `complete`, rejects on `error` and on `abort`
+    } catch (e: unknown) {
+      throw storageError(e, tx.error);
+    }
+    return result;
+  };
+
+  const run = async <T, M extends IDBTransactionMode>(
+    stores: string[],
+    mode: M,
+    body: (tx: Tx<M>) => Promise<T>,
+  ): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      const pending = getConnection();
+      const db = await pending;
+      try {
+        return await runOnce(db, stores, mode, body);
+      } catch (e: unknown) {
+        const cause = isOutboxError(e) && e.cause !== undefined ? e.cause : e;
+        if (closed) throw closedError();
+        if (attempt > 0 || !connectionLost(cause)) throw storageError(e);
+        // Drop the connection we used and retry once on a fresh one.
+        if (connection === pending) connection = undefined;
+        try {
+          db.close();
+        } catch {
+          // already closed
+        }
+      }
+    }
+  };
+
+  const quarantine = async (bad: { key: IDBValidKey; reason: string }[]): Promise<void> => {
+    if (bad.length === 0) return;
+    let moved: { key: IDBValidKey; reason: string }[] = [];
+    try {
+      moved = await run([ENTRIES, QUARANTINE], 'readwrite', async (tx) => {
+        const entries = tx.objectStore(ENTRIES);
+        const out: { key: IDBValidKey; reason: string }[] = [];
+        for (const b of bad) {
+          const value = await entries.get(b.key);
+          if (value === undefined || invalidEntry(value) === undefined) continue; // gone or fixed
+          await tx
+            .objectStore(QUARANTINE)
+            .add({ key: b.key, reason: b.reason, value, at: Date.now() });
+          await entries.delete(b.key);
+          out.push(b);
+        }
+        return out;
+      });
+    } catch {
+      // Could not move it aside: readers skip it anyway, so it still blocks nothing.
+    }
+    for (const m of moved) {
+      try {
+        options.onCorrupt?.(m);
+      } catch {
+        // a throwing callback must not break the store
+      }
+    }
+  };
+
+  const nextSeq = async (tx: Tx<IDBTransactionMode>): Promise<number> => {
+    const v = (await tx.objectStore(META).get(SEQ_KEY)) as unknown;
+    return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+  };
+
+  const transcriptRange = (conversationId: string): IDBKeyRange =>
+    IDBKeyRange.bound([conversationId], [conversationId, []]);
+
+  const guard =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      if (closed) throw closedError();
+      return fn(...args);
+    };
+
+  return {
+    open: guard(async () => {
+      await getConnection();
+    }),
+
+    append: guard(async (batch: readonly NewEntry[]) => {
+      if (batch.length === 0) return [];
+      try {
+        return await run([ENTRIES, META], 'readwrite', async (tx) => {
+          let seq = await nextSeq(tx);
+          const stored = batch.map((e): StoredEntry => ({ ...structuredClone(e), seq: ++seq }));
+          const entries = tx.objectStore(ENTRIES);
+          // Issue every request at once (one transaction, one commit), then wait for all.
+          await Promise.all([
+            ...stored.map((e) => entries.add(toRecord(e))),
+            tx.objectStore(META).put(seq, SEQ_KEY),
+          ]);
+          return stored;
+        });
+      } catch (e: unknown) {
+        if (isOutboxError(e) && nameOf(e.cause) === 'ConstraintError') {
+          throw new OutboxError('invalid-id', 'An entry with this id is already stored', {
+            cause: e.cause,
+          });
+        }
+        throw e;
+      }
+    }),
+
+    update: guard((entry: StoredEntry, opts?: { requeue?: boolean }) =>
+      run([ENTRIES, META], 'readwrite', async (tx) => {
+        const entries = tx.objectStore(ENTRIES);
+        const old = (await entries.get(entry.id)) as EntryRecord | undefined;
+        if (old === undefined) {
+          throw new OutboxError('not-found', 'No entry with this id', {
+            details: { id: entry.id },
+          });
+        }
+        let seq = old.seq;
+        // seq belongs to the store: a fresh one only to go to the back (or if the old is unusable).
+        if (opts?.requeue === true || typeof seq !== 'number') {
+          seq = (await nextSeq(tx)) + 1;
+          await tx.objectStore(META).put(seq, SEQ_KEY);
+        }
+        const stored: StoredEntry = { ...structuredClone(entry), seq };
+        await entries.put(toRecord(stored));
+        return stored;
+      }),
+    ),
+
+    remove: guard(async (id: string) => {
+      await run([ENTRIES], 'readwrite', (tx) => tx.objectStore(ENTRIES).delete(id));
+    }),
+
+    get: guard(async (id: string) => {
+      const v = (await run([ENTRIES], 'readonly', (tx) => tx.objectStore(ENTRIES).get(id))) as
+        EntryRecord | undefined;
+      if (v === undefined) return undefined;
+      const reason = invalidEntry(v);
+      if (reason === undefined) return fromRecord(v);
+      await quarantine([{ key: id, reason }]);
+      return undefined;
+    }),
+
+    list: guard(async () => {
+      // list() returns everything by definition, so one getAll is the cheapest read here.
+      const all = (await run([ENTRIES], 'readonly', (tx) =>
+        tx.objectStore(ENTRIES).getAll(),
+      )) as EntryRecord[];
+      const good: StoredEntry[] = [];
+      const bad: { key: IDBValidKey; reason: string }[] = [];
+      for (const v of all) {
+        const reason = invalidEntry(v);
+        if (reason === undefined) good.push(fromRecord(v));
+        else bad.push({ key: (v as any)?.id, reason });
+      }
+      await quarantine(bad.filter((b) => b.key !== undefined));
+      return good.sort((a, b) => a.seq - b.seq);
+    }),
+
+    heads: guard(async (limit?: number) => {
+      const { heads, bad } = await run([ENTRIES], 'readonly', async (tx) => {
+        const found: StoredEntry[] = [];
+        const skipped: { key: IDBValidKey; reason: string }[] = [];
+        // One cursor over the sparse index [queueConversationId, seq]: take the first record of
+        // a conversation, then jump past the rest of it ([id, []] sorts after every [id, seq]).
+        let cursor = await tx.objectStore(ENTRIES).index('heads').openCursor();
+        while (cursor) {
+          const v = cursor.value as EntryRecord;
+          const reason = invalidEntry(v);
+          if (reason !== undefined) skipped.push({ key: cursor.primaryKey, reason });
+          if (reason !== undefined || !isQueued(v.status)) {
+            cursor = await cursor.continue(); // look at the next one of the same conversation
+            continue;
+          }
+          found.push(fromRecord(v));
+          cursor = await cursor.continue([(cursor.key as IDBValidKey[])[0] as IDBValidKey, []]);
+        }
+        return { heads: found, bad: skipped };
+      });
+      await quarantine(bad);
+      heads.sort((a, b) => a.seq - b.seq);
+      return limit === undefined ? heads : heads.slice(0, Math.max(0, limit));
+    }),
+
+    count: guard(() => run([ENTRIES], 'readonly', (tx) => tx.objectStore(ENTRIES).count())),
+
+    getMeta: guard((key: string) =>
+      run([META], 'readonly', (tx) => tx.objectStore(META).get(key) as Promise<unknown>),
+    ),
+
+    setMeta: guard(async (key: string, value: unknown) => {
+      await run([META], 'readwrite', (tx) => tx.objectStore(META).put(value, key));
+    }),
+
+    putTranscript: guard(async (records: readonly TranscriptRecord[]) => {
+      if (records.length === 0) return;
+      await run([TRANSCRIPT, META], 'readwrite', async (tx) => {
+        const store = tx.objectStore(TRANSCRIPT);
+        const meta = tx.objectStore(META);
+        const nv = (await meta.get(TRANSCRIPT_N_KEY)) as unknown;
+        let n = typeof nv === 'number' ? nv : 0;
+        const existing = (await Promise.all(records.map((r) => store.get(r.key)))) as (
+          { n?: unknown } | undefined
+        )[];
+        const seen = new Map<string, number>();
+        const writes: Promise<unknown>[] = [];
+        records.forEach((r, i) => {
+          const old = existing[i]?.n;
+          // A replaced record keeps its insertion number: an update does not reorder ties.
+          const rn = seen.get(r.key) ?? (typeof old === 'number' ? old : ++n);
+          seen.set(r.key, rn);
+          writes.push(store.put({ ...r, n: rn }));
+        });
+        writes.push(meta.put(n, TRANSCRIPT_N_KEY));
+        await Promise.all(writes);
+      });
+    }),
+
+    listTranscript: guard((conversationId: string, limit?: number) =>
+      run([TRANSCRIPT], 'readonly', async (tx) => {
+        const index = tx.objectStore(TRANSCRIPT).index('byTime');
+        const range = transcriptRange(conversationId);
+        if (limit === undefined) {
+          return ((await index.getAll(range)) as TranscriptRecord[]).map(fromTranscript);
+        }
+        const out: TranscriptRecord[] = [];
+        let cursor = limit > 0 ? await index.openCursor(range, 'prev') : null;
+        while (cursor) {
+          out.push(fromTranscript(cursor.value as TranscriptRecord));
+          cursor = out.length < limit ? await cursor.continue() : null;
+        }
+        return out.reverse();
+      }),
+    ),
+
+    getTranscript: guard(async (key: string) => {
+      const v = (await run([TRANSCRIPT], 'readonly', (tx) =>
+        tx.objectStore(TRANSCRIPT).get(key),
+      )) as TranscriptRecord | undefined;
+      return v === undefined ? undefined : fromTranscript(v);
+    }),
+
+    pruneTranscript: guard(async (conversationId: string, keep: number) => {
+      await run([TRANSCRIPT], 'readwrite', async (tx) => {
+        const index = tx.objectStore(TRANSCRIPT).index('byTime');
+        let cursor = await index.openCursor(transcriptRange(conversationId), 'prev');
+        if (cursor && keep > 0) cursor = await cursor.advance(keep);
+        const deletes: Promise<unknown>[] = [];
+        while (cursor) {
+          deletes.push(cursor.delete());
+          cursor = await cursor.continue();
+        }
+        await Promise.all(deletes);
+      });
+    }),
+
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      const p = connection;
+      connection = undefined;
+      // A connection still opening is closed by its success handler (closed is set).
+      void p?.then(
+        (db) => db.close(),
+        () => {},
+      );
+    },
+  };
+}

@@ -1,0 +1,325 @@
+// Node only (exported from `genesys-webmessaging-outbox/node`). `better-sqlite3` is an optional
+// dependency imported lazily in open(), so this module loads without it.
+import type BetterSqlite3 from 'better-sqlite3';
+import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
+import type { NewEntry, StoredEntry } from '../outbox/entry.js';
+import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
+
+/** Options of {@link sqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Database file; created if missing (its directory must exist). */
+  path: string;
+  /**
+   * Either a `better-sqlite3` Database constructor (the module's default export) to use instead
+   * of `import('better-sqlite3')`, or an already open `better-sqlite3` Database (the store then
+   * uses it as is, ignores `path` and leaves it open on `close()`).
+   */
+  database?: unknown;
+  /**
+   * `'default'`: WAL with `synchronous=NORMAL`: a commit survives a crash of the process, but the
+   * last commits may be lost on a power cut or OS crash (the WAL is not fsynced on every commit;
+   * the database never corrupts). `'strict'`: `synchronous=FULL`, an fsync per commit, survives
+   * a power cut, slower writes.
+   * @default 'default'
+   */
+  durability?: 'default' | 'strict';
+}
+
+type Db = BetterSqlite3.Database;
+
+/** Schema migrations by `PRAGMA user_version`; each step only adds. */
+const MIGRATIONS = [
+  `CREATE TABLE entries (
+     id TEXT PRIMARY KEY,
+     conversation_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     data TEXT NOT NULL
+   );
+   CREATE INDEX entries_seq ON entries (seq);
+   CREATE INDEX entries_heads ON entries (conversation_id, seq) WHERE status IN ('pending', 'sending');
+   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE transcript (
+     key TEXT PRIMARY KEY,
+     conversation_id TEXT NOT NULL,
+     time REAL NOT NULL,
+     n INTEGER NOT NULL,
+     data TEXT NOT NULL
+   );
+   CREATE INDEX transcript_by_time ON transcript (conversation_id, time, n);`,
+];
+
+const HEADS_SQL = `SELECT data, MIN(seq) AS seq FROM entries
+  WHERE status IN ('pending', 'sending') GROUP BY conversation_id ORDER BY seq LIMIT ?`;
+
+function codeOf(e: unknown): unknown {
+  return typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+}
+
+function storageError(e: unknown): OutboxError {
+  if (isOutboxError(e)) return e;
+  const code = codeOf(e);
+  if (code === 'SQLITE_FULL') {
+    return new OutboxError('storage-full', 'SQLite: database or disk is full', { cause: e });
+  }
+  return new OutboxError(
+    'storage-failed',
+    `SQLite operation failed${typeof code === 'string' ? `: ${code}` : ''}`,
+    { cause: e },
+  );
+}
+
+/**
+ * The durable Node store: one SQLite file through `better-sqlite3`, WAL mode. `heads()` is one
+ * query over a partial index of pending/sending entries. Meta values and entries are stored as
+ * JSON, so they must be JSON-serialisable.
+ *
+ * @example
+ * import { sqliteStore } from 'genesys-webmessaging-outbox/node';
+ * const outbox = await createOutbox({ transport, store: sqliteStore({ path: './outbox.db' }) });
+ */
+export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
+  let db: Db | undefined;
+  let opening: Promise<Db> | undefined;
+  let closed = false;
+  const ownsDb = !(typeof options.database === 'object' && options.database !== null);
+
+  const openDb = async (): Promise<Db> => {
+    let database: Db;
+    if (!ownsDb) {
+      database = options.database as Db;
+    } else {
+      const Ctor = (
+        typeof options.database === 'function'
+          ? options.database
+          : (await import('better-sqlite3')).default
+      ) as typeof BetterSqlite3;
+      database = new Ctor(options.path);
+    }
+    try {
+      database.pragma('journal_mode = WAL');
+      database.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
+      database.pragma('busy_timeout = 5000'); // another process may hold the write lock briefly
+      database
+        .transaction(() => {
+          const version = database.pragma('user_version', { simple: true }) as number;
+          for (let v = version; v < MIGRATIONS.length; v++) database.exec(MIGRATIONS[v] as string);
+          if (version < MIGRATIONS.length) database.pragma(`user_version = ${MIGRATIONS.length}`);
+        })
+        .immediate();
+    } catch (e: unknown) {
+      if (ownsDb) database.close();
+      throw e;
+    }
+    return database;
+  };
+
+  /** Runs `fn` on the open database, mapping every failure to an OutboxError. */
+  const run = async <T>(fn: (db: Db) => T): Promise<T> => {
+    if (closed) throw new OutboxError('closed', 'The store is closed');
+    try {
+      if (!db) {
+        opening ??= openDb().finally(() => {
+          opening = undefined;
+        });
+        const opened = await opening;
+        if (closed) {
+          if (ownsDb) opened.close();
+          throw new OutboxError('closed', 'The store is closed');
+        }
+        db = opened;
+      }
+      return fn(db);
+    } catch (e: unknown) {
+      throw storageError(e);
+    }
+  };
+
+  const nextCounter = (d: Db, name: string, by: number): number => {
+    const row = d.prepare('SELECT value FROM counters WHERE name = ?').get(name) as
+      { value: number } | undefined;
+    const value = (row?.value ?? 0) + by;
+    d.prepare(
+      'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
+    ).run(name, value);
+    return value;
+  };
+
+  const toRow = (e: StoredEntry) => {
+    const { seq: _seq, ...rest } = e;
+    return [e.id, e.conversationId, e.seq, e.status, JSON.stringify(rest)] as const;
+  };
+  const fromRow = (row: { data: string; seq: number }): StoredEntry => ({
+    ...(JSON.parse(row.data) as Omit<StoredEntry, 'seq'>),
+    seq: row.seq,
+  });
+  const fromTranscript = (row: { data: string }): TranscriptRecord =>
+    JSON.parse(row.data) as TranscriptRecord;
+
+  return {
+    open: async () => {
+      await run(() => undefined);
+    },
+
+    append: (batch: readonly NewEntry[]) =>
+      run((d) => {
+        if (batch.length === 0) return [];
+        const insert = d.prepare(
+          'INSERT INTO entries (id, conversation_id, seq, status, data) VALUES (?, ?, ?, ?, ?)',
+        );
+        try {
+          // One transaction for the whole batch (group commit).
+          return d
+            .transaction(() => {
+              let seq = nextCounter(d, 'seq', batch.length) - batch.length;
+              return batch.map((e) => {
+                const stored: StoredEntry = { ...structuredClone(e), seq: ++seq };
+                insert.run(...toRow(stored));
+                return stored;
+              });
+            })
+            .immediate();
+        } catch (e: unknown) {
+          if (codeOf(e) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+            throw new OutboxError('invalid-id', 'An entry with this id is already stored', {
+              cause: e,
+            });
+          }
+          throw e;
+        }
+      }),
+
+    update: (entry: StoredEntry, opts?: { requeue?: boolean }) =>
+      run((d) =>
+        d
+          .transaction(() => {
+            const old = d.prepare('SELECT seq FROM entries WHERE id = ?').get(entry.id) as
+              { seq: number } | undefined;
+            if (!old) {
+              throw new OutboxError('not-found', 'No entry with this id', {
+                details: { id: entry.id },
+              });
+            }
+            const seq = opts?.requeue === true ? nextCounter(d, 'seq', 1) : old.seq;
+            const stored: StoredEntry = { ...structuredClone(entry), seq };
+            const [id, conversationId, , status, data] = toRow(stored);
+            d.prepare(
+              'UPDATE entries SET conversation_id = ?, seq = ?, status = ?, data = ? WHERE id = ?',
+            ).run(conversationId, seq, status, data, id);
+            return stored;
+          })
+          .immediate(),
+      ),
+
+    remove: async (id: string) => {
+      await run((d) => d.prepare('DELETE FROM entries WHERE id = ?').run(id));
+    },
+
+    get: (id: string) =>
+      run((d) => {
+        const row = d.prepare('SELECT data, seq FROM entries WHERE id = ?').get(id) as
+          { data: string; seq: number } | undefined;
+        return row && fromRow(row);
+      }),
+
+    list: () =>
+      run((d) =>
+        (
+          d.prepare('SELECT data, seq FROM entries ORDER BY seq').all() as {
+            data: string;
+            seq: number;
+          }[]
+        ).map(fromRow),
+      ),
+
+    heads: (limit?: number) =>
+      run((d) =>
+        (d.prepare(HEADS_SQL).all(limit ?? -1) as { data: string; seq: number }[]).map(fromRow),
+      ),
+
+    count: () =>
+      run((d) => (d.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n),
+
+    getMeta: (key: string) =>
+      run((d) => {
+        const row = d.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+          { value: string } | undefined;
+        return row === undefined ? undefined : (JSON.parse(row.value) as unknown);
+      }),
+
+    setMeta: async (key: string, value: unknown) => {
+      await run((d) =>
+        value === undefined
+          ? d.prepare('DELETE FROM meta WHERE key = ?').run(key)
+          : d
+              .prepare(
+                'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+              )
+              .run(key, JSON.stringify(value)),
+      );
+    },
+
+    putTranscript: async (records: readonly TranscriptRecord[]) => {
+      await run((d) =>
+        d
+          .transaction(() => {
+            const find = d.prepare('SELECT n FROM transcript WHERE key = ?');
+            const upsert = d.prepare(
+              `INSERT INTO transcript (key, conversation_id, time, n, data) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT(key) DO UPDATE SET conversation_id = excluded.conversation_id,
+                 time = excluded.time, data = excluded.data`,
+            );
+            for (const r of records) {
+              // A replaced record keeps its insertion number (the upsert leaves n alone).
+              const old = find.get(r.key) as { n: number } | undefined;
+              const n = old?.n ?? nextCounter(d, 'transcript', 1);
+              upsert.run(r.key, r.conversationId, r.time, n, JSON.stringify(r));
+            }
+          })
+          .immediate(),
+      );
+    },
+
+    listTranscript: (conversationId: string, limit?: number) =>
+      run((d) =>
+        (
+          d
+            .prepare(
+              `SELECT data FROM (SELECT data, time, n FROM transcript WHERE conversation_id = ?
+                 ORDER BY time DESC, n DESC LIMIT ?) ORDER BY time, n`,
+            )
+            .all(conversationId, limit ?? -1) as { data: string }[]
+        ).map(fromTranscript),
+      ),
+
+    getTranscript: (key: string) =>
+      run((d) => {
+        const row = d.prepare('SELECT data FROM transcript WHERE key = ?').get(key) as
+          { data: string } | undefined;
+        return row && fromTranscript(row);
+      }),
+
+    pruneTranscript: async (conversationId: string, keep: number) => {
+      await run((d) =>
+        d
+          .prepare(
+            `DELETE FROM transcript WHERE conversation_id = ? AND key NOT IN (
+               SELECT key FROM transcript WHERE conversation_id = ? ORDER BY time DESC, n DESC LIMIT ?)`,
+          )
+          .run(conversationId, conversationId, Math.max(0, keep)),
+      );
+    },
+
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      const d = db;
+      db = undefined;
+      if (d && ownsDb) d.close();
+    },
+  };
+}
+
+/** The query `heads()` runs; exported for the test that checks it uses the partial index. */
+export const SQLITE_HEADS_SQL = HEADS_SQL;

@@ -1,0 +1,454 @@
+// The one contract suite every OutboxStore must pass (see src/store/OutboxStore.ts).
+import { describe, expect, it, afterEach } from 'vitest';
+import { isOutboxError } from '../../src/errors/OutboxError.js';
+import type { NewEntry, StoredEntry } from '../../src/outbox/entry.js';
+import type { OutboxStore, TranscriptRecord } from '../../src/store/OutboxStore.js';
+
+export interface StoreHarness {
+  store: OutboxStore;
+  /** Closes `store` (if still open) and opens the same storage again. */
+  reopen: () => Promise<OutboxStore>;
+  cleanup: () => Promise<void>;
+}
+
+export interface ContractOptions {
+  /** Whether data survives `reopen()` (false for the memory store). @default true */
+  persistent?: boolean;
+}
+
+let counter = 0;
+/** A valid new entry; ids are deterministic per test run (no randomness in expectations). */
+export function newEntry(overrides: Partial<NewEntry> = {}): NewEntry {
+  counter += 1;
+  return {
+    id: `00000000-0000-4000-8000-${String(counter).padStart(12, '0')}`,
+    conversationId: 'c1',
+    text: `message ${counter}`,
+    status: 'pending',
+    attempts: 0,
+    createdAt: 1_700_000_000_000 + counter,
+    ...overrides,
+  };
+}
+
+export function line(
+  key: string,
+  time: number,
+  overrides: Partial<TranscriptRecord> = {},
+): TranscriptRecord {
+  return { key, conversationId: 'c1', direction: 'Inbound', text: `t-${key}`, time, ...overrides };
+}
+
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (e: unknown) {
+    if (isOutboxError(e)) return e.code;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+const ids = (es: readonly StoredEntry[]): string[] => es.map((e) => e.id);
+
+export function runStoreContract(
+  name: string,
+  makeStore: () => Promise<StoreHarness>,
+  options: ContractOptions = {},
+): void {
+  const persistent = options.persistent ?? true;
+
+  describe(`OutboxStore contract: ${name}`, () => {
+    let h: StoreHarness;
+    let store: OutboxStore;
+    const setup = async (): Promise<OutboxStore> => {
+      h = await makeStore();
+      store = h.store;
+      await store.open();
+      return store;
+    };
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    it('open() is idempotent', async () => {
+      await setup();
+      await store.open();
+      expect(await store.count()).toBe(0);
+    });
+
+    it('append assigns increasing seq and returns the entries as stored', async () => {
+      await setup();
+      const a = newEntry({ metadata: { k: 'v' } });
+      const b = newEntry();
+      const stored = await store.append([a, b]);
+      expect(stored).toEqual([
+        { ...a, seq: stored[0]?.seq },
+        { ...b, seq: stored[1]?.seq },
+      ]);
+      expect(stored[1]!.seq).toBeGreaterThan(stored[0]!.seq);
+      const [c] = await store.append([newEntry()]);
+      expect(c!.seq).toBeGreaterThan(stored[1]!.seq);
+    });
+
+    it('appends many entries in one call (group commit), in order', async () => {
+      await setup();
+      const batch = Array.from({ length: 200 }, (_, i) =>
+        newEntry({ conversationId: `c${i % 7}` }),
+      );
+      const stored = await store.append(batch);
+      expect(ids(stored)).toEqual(ids(batch as StoredEntry[]));
+      for (let i = 1; i < stored.length; i++)
+        expect(stored[i]!.seq).toBeGreaterThan(stored[i - 1]!.seq);
+      expect(await store.count()).toBe(200);
+      expect(ids(await store.list())).toEqual(ids(stored));
+    });
+
+    it('append of an empty batch is a no-op', async () => {
+      await setup();
+      expect(await store.append([])).toEqual([]);
+      expect(await store.count()).toBe(0);
+    });
+
+    it('append of an id already stored rejects and stores nothing of that batch', async () => {
+      await setup();
+      const a = newEntry();
+      await store.append([a]);
+      const b = newEntry();
+      expect(await codeOf(store.append([b, { ...a, text: 'other' }]))).toBe('invalid-id');
+      expect(ids(await store.list())).toEqual([a.id]);
+      expect((await store.get(a.id))?.text).toBe(a.text);
+      // the store is still usable
+      await store.append([b]);
+      expect(await store.count()).toBe(2);
+    });
+
+    it('seq never goes backwards after remove', async () => {
+      await setup();
+      const [a, b] = await store.append([newEntry(), newEntry()]);
+      await store.remove(a!.id);
+      await store.remove(b!.id);
+      const [c] = await store.append([newEntry()]);
+      expect(c!.seq).toBeGreaterThan(b!.seq);
+    });
+
+    if (persistent) {
+      it('seq never goes backwards after remove and reopen; data survives reopen', async () => {
+        await setup();
+        const [a, b] = await store.append([newEntry(), newEntry({ conversationId: 'c2' })]);
+        await store.setMeta('session', { token: 'x' });
+        await store.putTranscript([line('k1', 5)]);
+        await store.remove(b!.id);
+        const again = await h.reopen();
+        await again.open();
+        expect(await again.list()).toEqual([a]);
+        expect(await again.getMeta('session')).toEqual({ token: 'x' });
+        expect(await again.listTranscript('c1')).toEqual([line('k1', 5)]);
+        const [c] = await again.append([newEntry()]);
+        expect(c!.seq).toBeGreaterThan(b!.seq);
+        await again.close();
+      });
+    }
+
+    it('update replaces the entry and keeps its place; requeue moves it to the back', async () => {
+      await setup();
+      const [a, b, c] = await store.append([newEntry(), newEntry(), newEntry()]);
+      const updated = await store.update({ ...a!, status: 'sending', attempts: 1 });
+      expect(updated).toEqual({ ...a, status: 'sending', attempts: 1 });
+      expect(ids(await store.list())).toEqual([a!.id, b!.id, c!.id]);
+      expect(await store.heads()).toEqual([updated]);
+
+      const requeued = await store.update(
+        { ...a!, status: 'pending', attempts: 2 },
+        { requeue: true },
+      );
+      expect(requeued.seq).toBeGreaterThan(c!.seq);
+      expect(ids(await store.list())).toEqual([b!.id, c!.id, a!.id]);
+      expect(await store.get(a!.id)).toEqual(requeued);
+      expect(ids(await store.heads())).toEqual([b!.id]);
+    });
+
+    it('update keeps the stored seq even if the caller passes another one', async () => {
+      await setup();
+      const [a, b] = await store.append([newEntry(), newEntry()]);
+      const u = await store.update({ ...b!, seq: 0, attempts: 3 });
+      expect(u.seq).toBe(b!.seq);
+      expect(ids(await store.list())).toEqual([a!.id, b!.id]);
+    });
+
+    it('update of a missing id rejects with not-found and stores nothing', async () => {
+      await setup();
+      const ghost = { ...newEntry(), seq: 1 };
+      expect(await codeOf(store.update(ghost))).toBe('not-found');
+      expect(await codeOf(store.update(ghost, { requeue: true }))).toBe('not-found');
+      expect(await store.count()).toBe(0);
+    });
+
+    it('update can drop optional fields', async () => {
+      await setup();
+      const [a] = await store.append([
+        newEntry({ nextAttemptAt: 5, lastError: { code: 'network', message: 'x' } }),
+      ]);
+      const { nextAttemptAt: _n, lastError: _l, ...rest } = a!;
+      expect(await store.update(rest)).toEqual(rest);
+      expect(await store.get(a!.id)).toEqual(rest);
+    });
+
+    it('heads: the oldest pending/sending entry of each conversation, ordered by seq', async () => {
+      await setup();
+      const [a1, b1, a2, c1, b2] = await store.append([
+        newEntry({ conversationId: 'a' }),
+        newEntry({ conversationId: 'b' }),
+        newEntry({ conversationId: 'a' }),
+        newEntry({ conversationId: 'c' }),
+        newEntry({ conversationId: 'b' }),
+      ]);
+      expect(ids(await store.heads())).toEqual([a1!.id, b1!.id, c1!.id]);
+      expect(await store.heads()).toEqual([a1, b1, c1]);
+
+      // a failed entry does not hold its conversation
+      await store.update({
+        ...a1!,
+        status: 'failed',
+        lastError: { code: 'rejected', message: 'no' },
+      });
+      expect(ids(await store.heads())).toEqual([b1!.id, a2!.id, c1!.id]);
+
+      // a sending entry still holds it
+      await store.update({ ...b1!, status: 'sending' });
+      expect(ids(await store.heads())).toEqual([b1!.id, a2!.id, c1!.id]);
+
+      // a conversation with only failed entries has no head
+      await store.update({ ...c1!, status: 'failed' });
+      await store.remove(b1!.id);
+      expect(ids(await store.heads())).toEqual([a2!.id, b2!.id]);
+
+      // retrying a failed entry puts it behind the others of its conversation
+      await store.update({ ...a1!, status: 'pending' }, { requeue: true });
+      expect(ids(await store.heads())).toEqual([a2!.id, b2!.id]);
+      await store.remove(a2!.id);
+      expect(ids(await store.heads())).toEqual([b2!.id, a1!.id]);
+    });
+
+    it('heads: a failed entry that becomes pending again without requeue regains its place', async () => {
+      await setup();
+      const [a1, a2] = await store.append([newEntry(), newEntry()]);
+      await store.update({ ...a1!, status: 'failed' });
+      expect(ids(await store.heads())).toEqual([a2!.id]);
+      await store.update({ ...a1!, status: 'pending' });
+      expect(ids(await store.heads())).toEqual([a1!.id]);
+    });
+
+    it('heads(limit) returns at most limit heads, the oldest first', async () => {
+      await setup();
+      const stored = await store.append([
+        newEntry({ conversationId: 'z' }),
+        newEntry({ conversationId: 'y' }),
+        newEntry({ conversationId: 'z' }),
+        newEntry({ conversationId: 'x' }),
+        newEntry({ conversationId: 'w' }),
+      ]);
+      expect(ids(await store.heads(2))).toEqual([stored[0]!.id, stored[1]!.id]);
+      expect(ids(await store.heads(1))).toEqual([stored[0]!.id]);
+      expect(await store.heads(0)).toEqual([]);
+      expect(ids(await store.heads(10))).toEqual([
+        stored[0]!.id,
+        stored[1]!.id,
+        stored[3]!.id,
+        stored[4]!.id,
+      ]);
+    });
+
+    it('heads of an empty store is empty', async () => {
+      await setup();
+      expect(await store.heads()).toEqual([]);
+    });
+
+    it('list returns every entry (any status), oldest seq first', async () => {
+      await setup();
+      const [a, b, c] = await store.append([
+        newEntry({ conversationId: 'q' }),
+        newEntry({ conversationId: 'p' }),
+        newEntry({ conversationId: 'q' }),
+      ]);
+      await store.update({ ...b!, status: 'failed' });
+      await store.update({ ...a!, status: 'sending' });
+      expect(ids(await store.list())).toEqual([a!.id, b!.id, c!.id]);
+      expect((await store.list()).map((e) => e.status)).toEqual(['sending', 'failed', 'pending']);
+    });
+
+    it('get and remove', async () => {
+      await setup();
+      const [a, b] = await store.append([newEntry(), newEntry()]);
+      expect(await store.get(a!.id)).toEqual(a);
+      expect(await store.get('nope')).toBeUndefined();
+      await store.remove(a!.id);
+      await store.remove(a!.id); // absent: not an error
+      await store.remove('nope');
+      expect(await store.get(a!.id)).toBeUndefined();
+      expect(await store.list()).toEqual([b]);
+      expect(await store.heads()).toEqual([b]);
+    });
+
+    it('count counts every status', async () => {
+      await setup();
+      const [a] = await store.append([newEntry(), newEntry(), newEntry({ conversationId: 'x' })]);
+      await store.update({ ...a!, status: 'failed' });
+      expect(await store.count()).toBe(3);
+      await store.remove(a!.id);
+      expect(await store.count()).toBe(2);
+    });
+
+    it('meta round trip: strings and objects; absent key is undefined', async () => {
+      await setup();
+      expect(await store.getMeta('missing')).toBeUndefined();
+      await store.setMeta('token', 'abc');
+      await store.setMeta('obj', { a: 1, b: ['x', { c: true }], d: null });
+      expect(await store.getMeta('token')).toBe('abc');
+      expect(await store.getMeta('obj')).toEqual({ a: 1, b: ['x', { c: true }], d: null });
+      await store.setMeta('token', 'def');
+      expect(await store.getMeta('token')).toBe('def');
+      // meta keys never clash with the store's own bookkeeping
+      await store.setMeta('seq', 'mine');
+      const [e] = await store.append([newEntry()]);
+      expect(await store.getMeta('seq')).toBe('mine');
+      expect(e!.seq).toBeGreaterThan(0);
+    });
+
+    it('transcript: ordered by time, then insertion; listed per conversation', async () => {
+      await setup();
+      await store.putTranscript([line('a', 30), line('b', 10), line('c', 20)]);
+      await store.putTranscript([line('d', 20), line('x', 1, { conversationId: 'other' })]);
+      await store.putTranscript([line('e', 10)]);
+      expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual([
+        'b',
+        'e',
+        'c',
+        'd',
+        'a',
+      ]);
+      expect(await store.listTranscript('other')).toEqual([
+        line('x', 1, { conversationId: 'other' }),
+      ]);
+      expect(await store.listTranscript('none')).toEqual([]);
+      expect((await store.listTranscript('c1', 2)).map((r) => r.key)).toEqual(['d', 'a']);
+      expect(await store.listTranscript('c1', 0)).toEqual([]);
+    });
+
+    it('transcript: put replaces by key; get by key', async () => {
+      await setup();
+      const full = line('a', 10, {
+        status: 'pending',
+        serverId: 's1',
+        originatingEntity: 'Human',
+        direction: 'Outbound',
+      });
+      await store.putTranscript([full, line('b', 10)]);
+      expect(await store.getTranscript('a')).toEqual(full);
+      expect(await store.getTranscript('zzz')).toBeUndefined();
+      const sent = { ...full, status: 'sent' as const };
+      await store.putTranscript([sent]);
+      expect(await store.getTranscript('a')).toEqual(sent);
+      // replacing keeps the insertion order among equal times
+      expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['a', 'b']);
+      // a new time moves it
+      await store.putTranscript([{ ...sent, time: 11 }]);
+      expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['b', 'a']);
+      expect((await store.listTranscript('c1')).length).toBe(2);
+    });
+
+    it('transcript: prune keeps the newest N of one conversation', async () => {
+      await setup();
+      await store.putTranscript([
+        line('a', 1),
+        line('b', 4),
+        line('c', 3),
+        line('d', 2),
+        line('o', 0, { conversationId: 'other' }),
+      ]);
+      await store.pruneTranscript('c1', 2);
+      expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['c', 'b']);
+      expect(await store.getTranscript('a')).toBeUndefined();
+      expect((await store.listTranscript('other')).map((r) => r.key)).toEqual(['o']);
+      await store.pruneTranscript('c1', 5);
+      expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['c', 'b']);
+      await store.pruneTranscript('c1', 0);
+      expect(await store.listTranscript('c1')).toEqual([]);
+    });
+
+    it('returned objects are copies, never the stored ones', async () => {
+      await setup();
+      const input = newEntry({ metadata: { k: 'v' } });
+      const [a] = await store.append([input]);
+      input.metadata!['k'] = 'changed-input';
+      a!.metadata!['k'] = 'changed-result';
+      a!.text = 'changed';
+      const got = await store.get(a!.id);
+      expect(got?.text).toBe(input.text);
+      expect(got?.metadata).toEqual({ k: 'v' });
+      got!.status = 'failed';
+      (await store.list())[0]!.status = 'failed';
+      (await store.heads())[0]!.status = 'failed';
+      expect((await store.get(a!.id))?.status).toBe('pending');
+      expect(ids(await store.heads())).toEqual([a!.id]);
+
+      const obj = { nested: { n: 1 } };
+      await store.setMeta('o', obj);
+      obj.nested.n = 2;
+      const m = (await store.getMeta('o')) as { nested: { n: number } };
+      expect(m.nested.n).toBe(1);
+      m.nested.n = 3;
+      expect(await store.getMeta('o')).toEqual({ nested: { n: 1 } });
+
+      const rec = line('k', 1);
+      await store.putTranscript([rec]);
+      rec.text = 'changed';
+      const got2 = await store.getTranscript('k');
+      expect(got2?.text).toBe('t-k');
+      got2!.text = 'changed';
+      expect((await store.listTranscript('c1'))[0]?.text).toBe('t-k');
+    });
+
+    it('close: later calls reject with code closed', async () => {
+      await setup();
+      await store.append([newEntry()]);
+      await store.close();
+      const e = newEntry();
+      expect(await codeOf(store.open())).toBe('closed');
+      expect(await codeOf(store.append([e]))).toBe('closed');
+      expect(await codeOf(store.update({ ...e, seq: 1 }))).toBe('closed');
+      expect(await codeOf(store.remove(e.id))).toBe('closed');
+      expect(await codeOf(store.get(e.id))).toBe('closed');
+      expect(await codeOf(store.list())).toBe('closed');
+      expect(await codeOf(store.heads())).toBe('closed');
+      expect(await codeOf(store.count())).toBe('closed');
+      expect(await codeOf(store.getMeta('x'))).toBe('closed');
+      expect(await codeOf(store.setMeta('x', 1))).toBe('closed');
+      expect(await codeOf(store.putTranscript([line('a', 1)]))).toBe('closed');
+      expect(await codeOf(store.listTranscript('c1'))).toBe('closed');
+      expect(await codeOf(store.getTranscript('a'))).toBe('closed');
+      expect(await codeOf(store.pruneTranscript('c1', 1))).toBe('closed');
+      await store.close(); // closing twice is fine
+    });
+
+    it('methods work without an explicit open() (opened lazily)', async () => {
+      h = await makeStore();
+      store = h.store;
+      const [a] = await store.append([newEntry()]);
+      expect(await store.get(a!.id)).toEqual(a);
+    });
+
+    it('concurrent operations all settle, and concurrent appends get distinct seqs', async () => {
+      await setup();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.append([newEntry({ conversationId: `c${i % 3}` })]),
+        ),
+      );
+      const seqs = results.map((r) => r[0]!.seq);
+      expect(new Set(seqs).size).toBe(20);
+      expect(await store.count()).toBe(20);
+      expect((await store.heads()).length).toBe(3);
+    });
+  });
+}

@@ -1,0 +1,58 @@
+import 'fake-indexeddb/auto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IDBFactory } from 'fake-indexeddb';
+import { memoryStore } from '../../src/store/memory.js';
+import { indexedDbStore } from '../../src/store/indexedDb.js';
+import { sqliteStore } from '../../src/store/sqlite.js';
+import { runStoreContract } from './store-contract.js';
+
+runStoreContract(
+  'memory',
+  async () => {
+    const store = memoryStore();
+    return {
+      store,
+      reopen: async () => {
+        await store.close();
+        return memoryStore();
+      },
+      cleanup: () => store.close(),
+    };
+  },
+  { persistent: false },
+);
+
+runStoreContract('indexedDb', async () => {
+  // A fresh factory per test: nothing leaks between tests. No fake timers with fake-indexeddb.
+  const indexedDB = new IDBFactory();
+  let current = indexedDbStore({ indexedDB });
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = indexedDbStore({ indexedDB });
+      return current;
+    },
+    cleanup: () => current.close(),
+  };
+});
+
+runStoreContract('sqlite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outbox-sqlite-'));
+  const path = join(dir, 'outbox.db');
+  let current = sqliteStore({ path });
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = sqliteStore({ path });
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
