@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import { resolveRegion } from '../internal/regions.js';
 import { describeErrorBody } from '../retry/classify.js';
@@ -76,7 +75,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
     throw new OutboxError('invalid-options', 'clientCredentials needs region or loginUrl');
   }
   const tokenUrl = `${loginUrl.replace(/\/+$/, '')}/oauth/token`;
-  const authorization = `Basic ${Buffer.from(`${clientId}:${clientSecret}`, 'utf8').toString('base64')}`;
+  const authorization = `Basic ${base64Utf8(`${clientId}:${clientSecret}`)}`;
   const now = () => (clock ? clock.now() : Date.now());
 
   let cached: { token: string; refreshAt: number } | undefined;
@@ -152,4 +151,11 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
       if (token === undefined || token === cached?.token) cached = undefined;
     },
   };
+}
+
+/** Base64 of the UTF-8 bytes of `text`, without Node's Buffer (this module is reachable from the main entry). */
+function base64Utf8(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }
