@@ -4,4 +4,7 @@ export type { SqliteStoreOptions } from './store/sqlite.js';
 export { clientCredentials } from './auth/clientCredentials.js';
 export type { ClientCredentialsOptions } from './auth/clientCredentials.js';
 export { openMessagingTransport } from './transport/openMessaging.js';
-export type { OpenMessagingTransportOptions, OpenMessagingFrom } from './transport/openMessaging.js';
+export type {
+  OpenMessagingTransportOptions,
+  OpenMessagingFrom,
+} from './transport/openMessaging.js';
