@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpTransport, type HttpTransportOptions } from '../../src/transport/http.js';
 import { openMessagingTransport } from '../../src/transport/openMessaging.js';
@@ -68,9 +69,7 @@ function countingTokens(): TokenProvider & {
   return p;
 }
 
-async function serve(
-  ...answers: ((res: import('node:http').ServerResponse) => void)[]
-): Promise<TestHttpServer> {
+async function serve(...answers: ((res: ServerResponse) => void)[]): Promise<TestHttpServer> {
   server = await startTestHttpServer((_req, res, i) =>
     (answers[Math.min(i, answers.length - 1)] ?? (() => {}))(res),
   );
