@@ -1,0 +1,36 @@
+import type { SimClock } from './clock.js';
+import type { DeliveryLog } from './delivered.js';
+import type { Faults } from './faults.js';
+import type { TokenStore } from './oauth.js';
+import type { ResolvedOptions } from './options.js';
+import type { PlatformRateCounter } from './rateLimitHeaders.js';
+
+/** A message stored by the tutorial endpoint. */
+export interface TutorialMessage {
+  id: string;
+  guestId: string;
+  conversationId: string;
+  text: string;
+  externalId: string;
+  timestamp: string;
+}
+
+/** Everything the request handlers share. One per simulator. */
+export interface SimulatorContext {
+  options: ResolvedOptions;
+  clock: SimClock;
+  tokens: TokenStore;
+  faults: Faults;
+  deliveries: DeliveryLog;
+  rateCounter: PlatformRateCounter;
+  /** Tutorial endpoint messages by `externalId`. */
+  tutorialMessages: Map<string, TutorialMessage>;
+  /** Open Messaging: stored message ids by `channel.messageId`, for the optional 409 de-duplication. */
+  openMessageIds: Map<string, string>;
+  /** Open Messaging conversation id per `integrationId` + sender. */
+  openConversations: Map<string, string>;
+  /** Open Messaging duplicates refused with 409 (only when de-duplication is on). */
+  openDuplicatesRefused: number;
+  dedupeOpenMessageId: boolean;
+  log(line: string): void;
+}

@@ -1,0 +1,220 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SimulatorContext } from './context.js';
+import type { DeliveryRecord } from './delivered.js';
+import type { FaultState, OutageMode } from './faults.js';
+import {
+  isRecord,
+  parseJson,
+  platformError,
+  readBody,
+  sendJson,
+  sendPlatformError,
+} from './respond.js';
+
+/** A snapshot of the simulator, as `GET /__control/state` returns it. */
+export interface SimulatorState {
+  /** Simulator clock, epoch milliseconds. */
+  now: number;
+  faults: FaultState;
+  dedupeOpenMessageId: boolean;
+  /** Open Messaging duplicates refused with 409 (de-duplication on). */
+  openDuplicatesRefused: number;
+  deliveredCount: number;
+}
+
+/**
+ * Drives the simulator from a test (programmatic) or over HTTP (`POST /__control/<name>` with a
+ * JSON body of named arguments; see docs/simulator.md for the route table).
+ */
+export interface SimulatorControl {
+  /** Everything stored so far, in order, duplicates included. */
+  delivered(): DeliveryRecord[];
+  state(): SimulatorState;
+  /** Ends the outage, clears every fault and the delivery record; tokens and guest sessions stay. */
+  reset(): Promise<void>;
+  /** Moves the simulator's clock forward (token / JWT / session expiry, guest rate window). */
+  advanceClock(ms: number): void;
+  /** The simulator's clock, epoch milliseconds. */
+  now(): number;
+
+  /**
+   * `'refuse'`: the API port stops listening (connection refused) and its connections are destroyed.
+   * `'reset'`: connections are accepted, then every request / upgrade is answered with a TCP reset.
+   * `false`: back to normal (same port). The control port stays up throughout.
+   */
+  outage(mode: OutageMode): Promise<void>;
+  /** Delay before each message / history request is handled. */
+  latency(ms: number): void;
+  /** The next `count` message requests get 429 with `Retry-After: retryAfter` (seconds or HTTP-date). */
+  fail429(count: number, retryAfter?: number | string): void;
+  /** The next `count` message requests get `status` (default 503). */
+  fail5xx(count: number, status?: number): void;
+  /** The next message request gets 401 even with a valid token (the token keeps working). */
+  fail401Once(): void;
+  /** Every access token issued so far stops working (401); new tokens can be fetched. */
+  revokeTokens(): void;
+  /** The next `count` accepted messages are stored, then the connection is reset before the answer. */
+  commitThenDrop(count: number): void;
+  /** The next `count` token requests get `status` (default 503). */
+  failToken(count: number, status?: number): void;
+  /** Open Messaging: 409 for a `channel.messageId` already stored (default off). */
+  setDedupeOpenMessageId(enabled: boolean): void;
+}
+
+/** The parts of the simulator the control drives that live outside the context. */
+export interface ControlTargets {
+  setOutage(mode: OutageMode): Promise<void>;
+}
+
+export function createControl(ctx: SimulatorContext, targets: ControlTargets): SimulatorControl {
+  return {
+    delivered: () => ctx.deliveries.list(),
+    state: () => ({
+      now: ctx.clock.now(),
+      faults: ctx.faults.snapshot(),
+      dedupeOpenMessageId: ctx.dedupeOpenMessageId,
+      openDuplicatesRefused: ctx.openDuplicatesRefused,
+      deliveredCount: ctx.deliveries.list().length,
+    }),
+    async reset() {
+      await targets.setOutage(false);
+      ctx.faults.clear();
+      ctx.deliveries.clear();
+      ctx.tutorialMessages.clear();
+      ctx.openMessageIds.clear();
+      ctx.openDuplicatesRefused = 0;
+    },
+    advanceClock: (ms) => ctx.clock.advance(ms),
+    now: () => ctx.clock.now(),
+    outage: (mode) => targets.setOutage(mode),
+    latency: (ms) => ctx.faults.setLatency(ms),
+    fail429: (count, retryAfter) => ctx.faults.setFail429(count, retryAfter),
+    fail5xx: (count, status) => ctx.faults.setFail5xx(count, status),
+    fail401Once: () => ctx.faults.setFail401Once(),
+    revokeTokens: () => ctx.tokens.revokeAll(),
+    commitThenDrop: (count) => ctx.faults.setCommitThenDrop(count),
+    failToken: (count, status) => ctx.faults.setFailToken(count, status),
+    setDedupeOpenMessageId: (enabled) => {
+      ctx.dedupeOpenMessageId = enabled;
+    },
+  };
+}
+
+/** Reads named arguments out of a control request body. */
+export class Args {
+  constructor(private readonly body: Record<string, unknown>) {}
+
+  number(name: string, fallback?: number): number {
+    const value = this.body[name] ?? fallback;
+    if (typeof value !== 'number') throw new TypeError(`${name} must be a number`);
+    return value;
+  }
+
+  optionalNumber(name: string): number | undefined {
+    const value = this.body[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number') throw new TypeError(`${name} must be a number`);
+    return value;
+  }
+
+  string(name: string): string {
+    const value = this.body[name];
+    if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);
+    return value;
+  }
+
+  boolean(name: string): boolean {
+    const value = this.body[name];
+    if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean`);
+    return value;
+  }
+
+  raw(name: string): unknown {
+    return this.body[name];
+  }
+}
+
+/** One `POST /__control/<name>` command: runs it, returns what to answer (default `{ok:true}`). */
+export type ControlCommand = (args: Args) => unknown;
+
+/** The HTTP commands for the Part 1 control methods. */
+export function platformCommands(control: SimulatorControl): Record<string, ControlCommand> {
+  return {
+    reset: () => control.reset(),
+    advanceClock: (a) => control.advanceClock(a.number('ms')),
+    outage: (a) => {
+      const mode = a.raw('mode');
+      if (mode !== false && mode !== 'refuse' && mode !== 'reset') {
+        throw new TypeError("mode must be 'refuse', 'reset' or false");
+      }
+      return control.outage(mode);
+    },
+    latency: (a) => control.latency(a.number('ms')),
+    fail429: (a) => {
+      const retryAfter = a.raw('retryAfter');
+      if (
+        retryAfter !== undefined &&
+        typeof retryAfter !== 'number' &&
+        typeof retryAfter !== 'string'
+      ) {
+        throw new TypeError('retryAfter must be seconds or an HTTP-date string');
+      }
+      control.fail429(a.number('count', 1), retryAfter);
+    },
+    fail5xx: (a) => control.fail5xx(a.number('count', 1), a.optionalNumber('status')),
+    fail401Once: () => control.fail401Once(),
+    revokeTokens: () => control.revokeTokens(),
+    commitThenDrop: (a) => control.commitThenDrop(a.number('count', 1)),
+    failToken: (a) => control.failToken(a.number('count', 1), a.optionalNumber('status')),
+    setDedupeOpenMessageId: (a) => control.setDedupeOpenMessageId(a.boolean('enabled')),
+  };
+}
+
+/** `GET` control routes: name → value to answer. */
+export type ControlQuery = () => unknown;
+
+/**
+ * Serves `/__control/*`: `GET /__control/<query>` and `POST /__control/<command>` with a JSON body.
+ * Unknown names → 404; bad arguments → 400 (both with a §3-shaped body).
+ */
+export function createControlHandler(
+  commands: Record<string, ControlCommand>,
+  queries: Record<string, ControlQuery>,
+) {
+  return async (req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {
+    const method = req.method ?? 'GET';
+    if (method === 'GET') {
+      const query = Object.hasOwn(queries, name) ? queries[name] : undefined;
+      if (query === undefined) {
+        sendPlatformError(res, platformError(404, 'not.found', `Unknown control query: ${name}`));
+        return;
+      }
+      sendJson(res, 200, query());
+      return;
+    }
+    if (method !== 'POST') {
+      sendPlatformError(res, platformError(405, 'method.not.allowed', 'Use GET or POST.'));
+      return;
+    }
+    const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+    if (command === undefined) {
+      sendPlatformError(res, platformError(404, 'not.found', `Unknown control command: ${name}`));
+      return;
+    }
+    const text = await readBody(req);
+    const body = text.trim() === '' ? {} : parseJson(text);
+    if (!isRecord(body)) {
+      sendPlatformError(res, platformError(400, 'bad.request', 'The body must be a JSON object.'));
+      return;
+    }
+    let result: unknown;
+    try {
+      result = await command(new Args(body));
+    } catch (error: unknown) {
+      const message = error instanceof Error ? error.message : String(error);
+      sendPlatformError(res, platformError(400, 'bad.request', message));
+      return;
+    }
+    sendJson(res, 200, result === undefined ? { ok: true } : result);
+  };
+}
