@@ -86,7 +86,12 @@ const fail = (code: OutboxErrorCode, message: string, status?: number): ErrorInf
   status === undefined ? { code, message } : { code, message, status };
 const invalid = (message: string): OutboxError => new OutboxError('invalid-options', message);
 
-function checkNumber(name: string, value: number | undefined, fallback: number, min: number): number {
+function checkNumber(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value >= min) || !Number.isFinite(value)) {
     throw invalid(`${name} must be a finite number >= ${min}`);
@@ -101,7 +106,8 @@ function checkUrl(name: string, value: string, protocols: RegExp): string {
   } catch {
     throw invalid(`${name} is not a URL`);
   }
-  if (!protocols.test(u.protocol)) throw invalid(`${name} has an unsupported protocol ${u.protocol}`);
+  if (!protocols.test(u.protocol))
+    throw invalid(`${name} has an unsupported protocol ${u.protocol}`);
   return value;
 }
 
@@ -118,14 +124,24 @@ function checkUrl(name: string, value: string, protocols: RegExp): string {
  * });
  */
 export function guestTransport(options: GuestTransportOptions): Transport {
-  if (typeof options !== 'object' || options === null) throw invalid('guestTransport needs an options object');
+  if (typeof options !== 'object' || options === null)
+    throw invalid('guestTransport needs an options object');
   const o = options;
   const deploymentId = o.deploymentId;
   if (typeof deploymentId !== 'string' || !/^[A-Za-z0-9-]{1,128}$/.test(deploymentId)) {
-    throw new OutboxError('invalid-deployment-id', 'deploymentId must be 1-128 characters of A-Z, a-z, 0-9 or -');
+    throw new OutboxError(
+      'invalid-deployment-id',
+      'deploymentId must be 1-128 characters of A-Z, a-z, 0-9 or -',
+    );
   }
-  if (o.sessionToken !== undefined && (typeof o.sessionToken !== 'string' || !/^.{1,2048}$/s.test(o.sessionToken))) {
-    throw new OutboxError('invalid-session-token', 'sessionToken must be a string of 1-2048 characters');
+  if (
+    o.sessionToken !== undefined &&
+    (typeof o.sessionToken !== 'string' || !/^.{1,2048}$/s.test(o.sessionToken))
+  ) {
+    throw new OutboxError(
+      'invalid-session-token',
+      'sessionToken must be a string of 1-2048 characters',
+    );
   }
   const region = o.region === undefined ? undefined : resolveRegion(o.region);
   const wsBase = o.webSocketUrl ?? region?.webSocketUrl;
@@ -139,7 +155,9 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   const historyUrl = `${checkUrl('apiBaseUrl', apiBase, /^https?:$/).replace(/\/+$/, '')}/api/v2/webmessaging/messages`;
   const WS = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof WS !== 'function') {
-    throw invalid('no WebSocket constructor available: pass { WebSocket } (in Node 20: the `ws` package)');
+    throw invalid(
+      'no WebSocket constructor available: pass { WebSocket } (in Node 20: the `ws` package)',
+    );
   }
   const Ctor: WebSocketConstructor = WS;
   const pingMs = checkNumber('pingIntervalMs', o.pingIntervalMs, 30_000, 30_000);
@@ -152,9 +170,11 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     baseDelayMs: checkNumber('reconnect.baseDelayMs', o.reconnect?.baseDelayMs, 1_000, 0),
     maxDelayMs: checkNumber('reconnect.maxDelayMs', o.reconnect?.maxDelayMs, 30_000, 0),
   };
-  if (backoff.maxDelayMs < backoff.baseDelayMs) throw invalid('reconnect.maxDelayMs must not be below baseDelayMs');
+  if (backoff.maxDelayMs < backoff.baseDelayMs)
+    throw invalid('reconnect.maxDelayMs must not be below baseDelayMs');
   const conversationId = o.conversationId ?? 'default';
-  if (typeof conversationId !== 'string' || conversationId === '') throw invalid('conversationId must be a non-empty string');
+  if (typeof conversationId !== 'string' || conversationId === '')
+    throw invalid('conversationId must be a non-empty string');
   const attributesOf = o.customAttributes ?? ((e: OutboxEntry) => e.metadata);
   const tokenKey = `guest.sessionToken:${deploymentId}`;
 
@@ -175,6 +195,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   let queue: Promise<unknown> = Promise.resolve();
   let sendChain: Promise<unknown> = Promise.resolve();
   let jwt: { jwt: string; exp: number } | undefined;
+  let jwtPending: Promise<string | undefined> | undefined;
   let syncing: Promise<void> | undefined;
   let resync = false;
   const waiters = new Set<(ok: boolean) => void>();
@@ -259,7 +280,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (!sock || !cx || opts.signal?.aborted) return 'closed';
       const tracingId = typeof frame.tracingId === 'string' ? frame.tracingId : uuid();
       return new Promise((resolve) => {
-        const timer = cx?.clock.setTimeout(() => finish('timeout'), opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
+        const timer = cx?.clock.setTimeout(
+          () => finish('timeout'),
+          opts.timeoutMs ?? REQUEST_TIMEOUT_MS,
+        );
         const onAbort = (): void => finish('closed');
         const finish = (r: GuestFrame | 'closed' | 'timeout'): void => {
           if (current !== pending) return;
@@ -300,7 +324,9 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     phase = 'connecting';
     let sock: Socket;
     try {
-      sock = (o.origin === undefined ? new Ctor(url.href) : new Ctor(url.href, { origin: o.origin })) as Socket;
+      sock = (
+        o.origin === undefined ? new Ctor(url.href) : new Ctor(url.href, { origin: o.origin })
+      ) as Socket;
     } catch (e: unknown) {
       log?.warn('guest: cannot open WebSocket', { error: String(e) });
       down();
@@ -346,7 +372,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   async function configure(startNew: boolean): Promise<boolean> {
     if (!ws) return false;
     phase = 'connecting';
-    const f = await request({ action: 'configureSession', deploymentId, startNew }, (x) => x.kind === 'session');
+    const f = await request(
+      { action: 'configureSession', deploymentId, startNew },
+      (x) => x.kind === 'session',
+    );
     if (typeof f === 'object' && f.kind === 'session') {
       readOnly = f.readOnly;
       maxCustomDataBytes = f.maxCustomDataBytes ?? 2048;
@@ -365,7 +394,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     }
     if (typeof f === 'object' && f.kind === 'error') {
       const outcome = classifyGuestError(f.code, f.body);
-      sessionError = 'error' in outcome ? outcome.error : fail('protocol-error', `configureSession refused (${f.code})`);
+      sessionError =
+        'error' in outcome
+          ? outcome.error
+          : fail('protocol-error', `configureSession refused (${f.code})`);
       log?.warn('guest: configureSession refused', { code: f.code });
     }
     if (!closed()) down();
@@ -445,22 +477,33 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       } else if (m.type !== 'Event' && m.id !== '') {
         void record([outboundRecord(m)]);
       }
-    } else if (f.type === 'message' && m.direction === 'Inbound' && f.tracingId !== undefined && m.id !== '') {
+    } else if (
+      f.type === 'message' &&
+      m.direction === 'Inbound' &&
+      f.tracingId !== undefined &&
+      m.id !== ''
+    ) {
       // The echo of a message we stopped waiting for (or sent from another tab/device): it did arrive.
       if (doubt.has(f.tracingId)) late.set(f.tracingId, m);
       void record([guestRecord(f.tracingId, m)]);
     }
   }
 
-  async function getJwt(signal?: AbortSignal): Promise<string | undefined> {
-    if (jwt && jwt.exp * 1000 > now() + 5_000) return jwt.jwt;
-    const opts = signal === undefined ? {} : { signal };
-    const f = await request({ action: 'getJwt' }, (x) => x.kind === 'jwt', opts);
-    if (typeof f === 'object' && f.kind === 'jwt') {
-      jwt = { jwt: f.jwt, exp: f.exp };
-      return f.jwt;
-    }
-    return undefined;
+  /** A JWT for the history API; re-asked when it expires within 5 s; one request at a time. */
+  function getJwt(): Promise<string | undefined> {
+    if (jwt && jwt.exp * 1000 > now() + 5_000) return Promise.resolve(jwt.jwt);
+    jwtPending ??= request({ action: 'getJwt' }, (x) => x.kind === 'jwt')
+      .then((f) => {
+        if (typeof f === 'object' && f.kind === 'jwt') {
+          jwt = { jwt: f.jwt, exp: f.exp };
+          return f.jwt;
+        }
+        return undefined;
+      })
+      .finally(() => {
+        jwtPending = undefined;
+      });
+    return jwtPending;
   }
 
   /**
@@ -474,7 +517,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     const fetchFn = o.fetch ?? globalThis.fetch;
     const out: GuestMessage[] = [];
     for (let n = 1; n <= maxPages; n++) {
-      const token = await getJwt(signal);
+      const token = await getJwt();
       if (token === undefined || !cx) return undefined;
       const ac = new AbortController();
       const onAbort = (): void => ac.abort();
@@ -496,7 +539,8 @@ export function guestTransport(options: GuestTransportOptions): Transport {
           .filter((m): m is GuestMessage => m !== undefined);
         out.push(...page);
         const pageCount = typeof body.pageCount === 'number' ? body.pageCount : n;
-        if (page.length < PAGE_SIZE || n >= pageCount || (await enough(page))) break;
+        const stop = await enough(page); // always called: it may collect from the page
+        if (stop || page.length < PAGE_SIZE || n >= pageCount) break;
       } catch (e: unknown) {
         log?.warn('guest: history request failed', { error: String(e) });
         return undefined;
@@ -544,15 +588,22 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   }
 
   /** Found in history (the message), not found (null), or could not tell (undefined). */
-  async function reconcile(entry: OutboxEntry, signal: AbortSignal): Promise<GuestMessage | null | undefined> {
+  async function reconcile(
+    entry: OutboxEntry,
+    signal: AbortSignal,
+  ): Promise<GuestMessage | null | undefined> {
     const store = cx?.store;
     if (!store) return undefined;
     const from = entry.createdAt - skewMs;
-    const pages = await history((page) => page.some((m) => Number.isFinite(m.time) && m.time < from), signal);
+    const pages = await history(
+      (page) => page.some((m) => Number.isFinite(m.time) && m.time < from),
+      signal,
+    );
     if (pages === undefined) return undefined;
     const claimed = new Set<string>();
     for (const r of await store.listTranscript(conversationId)) {
-      if (r.direction === 'Inbound' && r.serverId !== undefined && r.key !== entry.id) claimed.add(r.serverId);
+      if (r.direction === 'Inbound' && r.serverId !== undefined && r.key !== entry.id)
+        claimed.add(r.serverId);
     }
     return matchInDoubt([entry], pages, { claimed, skewMs, now: now() }).get(entry.id) ?? null;
   }
@@ -582,21 +633,31 @@ export function guestTransport(options: GuestTransportOptions): Transport {
 
   async function sendOne(entry: OutboxEntry, sc: SendContext): Promise<SendOutcome> {
     if (!cx || phase === 'closed' || phase === 'idle') {
-      return { kind: 'offline', error: fail('network', 'guest transport is not started or closed') };
+      return {
+        kind: 'offline',
+        error: fail('network', 'guest transport is not started or closed'),
+      };
     }
     if (entry.conversationId !== conversationId) {
       return {
         kind: 'rejected',
-        error: fail('invalid-conversation-id', `this guest transport carries conversation "${conversationId}" only`),
+        error: fail(
+          'invalid-conversation-id',
+          `this guest transport carries conversation "${conversationId}" only`,
+        ),
       };
     }
     const attributes = attributesOf(entry);
-    const size = attributes === undefined ? 0 : new TextEncoder().encode(JSON.stringify(attributes)).length;
+    const size =
+      attributes === undefined ? 0 : new TextEncoder().encode(JSON.stringify(attributes)).length;
     for (let reconfigured = false; ; reconfigured = true) {
       if (size > maxCustomDataBytes) {
         return {
           kind: 'rejected',
-          error: fail('custom-data-too-large', `custom attributes are ${size} bytes, the limit is ${maxCustomDataBytes}`),
+          error: fail(
+            'custom-data-too-large',
+            `custom attributes are ${size} bytes, the limit is ${maxCustomDataBytes}`,
+          ),
         };
       }
       const early = late.get(entry.id);
@@ -611,16 +672,26 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       }
       if (readOnly) {
         if (!o.startNew) {
-          return { kind: 'rejected', error: fail('conversation-ended', 'the agent ended this conversation') };
+          return {
+            kind: 'rejected',
+            error: fail('conversation-ended', 'the agent ended this conversation'),
+          };
         }
         log?.debug('guest: starting a new conversation');
         if (!(await configure(true))) continue;
-        if (readOnly) return { kind: 'rejected', error: fail('conversation-ended', 'could not start a new conversation') };
+        if (readOnly)
+          return {
+            kind: 'rejected',
+            error: fail('conversation-ended', 'could not start a new conversation'),
+          };
       }
       if (sc.inDoubt || doubt.has(entry.id)) {
         const found = await reconcile(entry, sc.signal);
         if (found === undefined) {
-          return { kind: 'retry', error: fail('in-doubt', 'could not read the history to check an earlier attempt') };
+          return {
+            kind: 'retry',
+            error: fail('in-doubt', 'could not read the history to check an earlier attempt'),
+          };
         }
         if (found !== null) {
           log?.debug('guest: in-doubt entry found in history', { id: entry.id });
@@ -631,7 +702,8 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         sc = { ...sc, inDoubt: false };
       }
       const message: Record<string, unknown> = { type: 'Text', text: entry.text };
-      if (attributes !== undefined) message.channel = { metadata: { customAttributes: attributes } };
+      if (attributes !== undefined)
+        message.channel = { metadata: { customAttributes: attributes } };
       // Counted as in doubt from the moment it may be on the wire until an answer comes back.
       doubt.add(entry.id);
       const f = await request(
@@ -649,14 +721,18 @@ export function guestTransport(options: GuestTransportOptions): Transport {
           log?.warn('guest: no echo in time, reconnecting', { id: entry.id });
           down();
         }
-        return { kind: 'retry', error: fail('in-doubt', 'the connection ended before the server confirmed the message') };
+        return {
+          kind: 'retry',
+          error: fail('in-doubt', 'the connection ended before the server confirmed the message'),
+        };
       }
       if (f.kind === 'structured') {
         await record([guestRecord(entry.id, f.message)]);
         return delivered(entry, f.message);
       }
       doubt.delete(entry.id); // an error answer means the message was not taken
-      if (f.kind !== 'error') return { kind: 'retry', error: fail('protocol-error', 'unexpected answer to onMessage') };
+      if (f.kind !== 'error')
+        return { kind: 'retry', error: fail('protocol-error', 'unexpected answer to onMessage') };
       const outcome = classifyGuestError(f.code, f.body);
       log?.debug('guest: onMessage refused', { id: entry.id, code: f.code, outcome: outcome.kind });
       if (outcome.kind === 'rate-limited') blockedUntil = now() + outcome.retryAfterMs;
@@ -692,7 +768,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       const run = (): Promise<SendOutcome> =>
         sendOne(entry, sc).catch((e: unknown): SendOutcome => {
           log?.error('guest: unexpected failure in send', { id: entry.id, error: String(e) });
-          return { kind: 'retry', error: fail('unknown', 'unexpected failure in the guest transport') };
+          return {
+            kind: 'retry',
+            error: fail('unknown', 'unexpected failure in the guest transport'),
+          };
         });
       const p = sendChain.then(run, run);
       sendChain = p;

@@ -22,11 +22,19 @@ export interface GuestMessage {
 
 /** A server frame, classified. `tracingId` is the request's echoed id, when present. */
 export type GuestFrame = { tracingId: string | undefined; type: 'response' | 'message' } & (
-  | { kind: 'session'; readOnly: boolean; newSession: boolean; maxCustomDataBytes: number | undefined }
+  | {
+      kind: 'session';
+      readOnly: boolean;
+      newSession: boolean;
+      maxCustomDataBytes: number | undefined;
+    }
   | { kind: 'structured'; message: GuestMessage }
   | { kind: 'jwt'; jwt: string; exp: number }
   | { kind: 'error'; code: number; body: unknown }
-  | { kind: 'event'; name: 'SessionExpiredEvent' | 'SessionClearedEvent' | 'ConnectionClosedEvent' | 'LogoutEvent' }
+  | {
+      kind: 'event';
+      name: 'SessionExpiredEvent' | 'SessionClearedEvent' | 'ConnectionClosedEvent' | 'LogoutEvent';
+    }
   | { kind: 'other'; name: string }
 );
 
@@ -40,9 +48,15 @@ const OTHER = new Set([
   'GenerateUrlError',
   'GetConfigurationResponse',
 ]);
-const EVENTS = new Set(['SessionExpiredEvent', 'SessionClearedEvent', 'ConnectionClosedEvent', 'LogoutEvent']);
+const EVENTS = new Set([
+  'SessionExpiredEvent',
+  'SessionClearedEvent',
+  'ConnectionClosedEvent',
+  'LogoutEvent',
+]);
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** Normalizes a StructuredMessage body or a history entity; undefined when it is not an object. */
@@ -60,7 +74,10 @@ export function parseMessage(body: unknown): GuestMessage | undefined {
     time,
     disconnect: events.some(
       (e: unknown) =>
-        isObj(e) && e.eventType === 'Presence' && isObj(e.presence) && e.presence.type === 'Disconnect',
+        isObj(e) &&
+        e.eventType === 'Presence' &&
+        isObj(e.presence) &&
+        e.presence.type === 'Disconnect',
     ),
   };
   const who = str(body.originatingEntity);
@@ -89,7 +106,8 @@ export function parseFrame(data: unknown): ParseResult {
   const type = f.type;
   const code = typeof f.code === 'number' ? f.code : 200;
   if (typeof cls !== 'string') return { kind: 'malformed', reason: 'missing class' };
-  if (type !== 'response' && type !== 'message') return { kind: 'malformed', reason: `bad type (${cls})` };
+  if (type !== 'response' && type !== 'message')
+    return { kind: 'malformed', reason: `bad type (${cls})` };
   const base = { tracingId: str(f.tracingId), type } as const;
   const body = f.body;
   if (code < 200 || code >= 300 || cls === 'string' || cls === 'TooManyRequestsErrorMessage') {
@@ -113,8 +131,14 @@ export function parseFrame(data: unknown): ParseResult {
       : { ...base, kind: 'structured', message };
   }
   if (cls === 'JwtResponse') {
-    if (!isObj(body) || typeof body.jwt !== 'string') return { kind: 'malformed', reason: 'JwtResponse without jwt' };
-    return { ...base, kind: 'jwt', jwt: body.jwt, exp: typeof body.exp === 'number' ? body.exp : 0 };
+    if (!isObj(body) || typeof body.jwt !== 'string')
+      return { kind: 'malformed', reason: 'JwtResponse without jwt' };
+    return {
+      ...base,
+      kind: 'jwt',
+      jwt: body.jwt,
+      exp: typeof body.exp === 'number' ? body.exp : 0,
+    };
   }
   if (EVENTS.has(cls)) return { ...base, kind: 'event', name: cls as 'SessionExpiredEvent' };
   if (OTHER.has(cls)) return { ...base, kind: 'other', name: cls };

@@ -41,12 +41,20 @@ export function matchInDoubt(
 ): Map<string, GuestMessage> {
   // History pages are newest first; reverse so equal times keep oldest-first order, then sort stably.
   const candidates = history
-    .filter((h) => h.direction === 'Inbound' && h.id !== '' && !options.claimed.has(h.id) && Number.isFinite(h.time))
+    .filter(
+      (h) =>
+        h.direction === 'Inbound' &&
+        h.id !== '' &&
+        !options.claimed.has(h.id) &&
+        Number.isFinite(h.time),
+    )
     .reverse()
     .sort((a, b) => a.time - b.time);
   const used = new Set<string>();
   const out = new Map<string, GuestMessage>();
-  const ordered = entries.map((e, i) => ({ e, i })).sort((a, b) => a.e.createdAt - b.e.createdAt || a.i - b.i);
+  const ordered = entries
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.createdAt - b.e.createdAt || a.i - b.i);
   for (const { e } of ordered) {
     const h = candidates.find(
       (c) =>
