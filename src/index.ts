@@ -17,6 +17,8 @@ export { migrateTutorialQueue } from './store/migrateTutorial.js';
 export { requestPersistentStorage } from './store/persist.js';
 export type { OutboxStore, TranscriptRecord } from './store/OutboxStore.js';
 
+export { guestTransport } from './transport/guest.js';
+export type { GuestTransportOptions, WebSocketConstructor } from './transport/guest.js';
 export { httpTransport } from './transport/http.js';
 export type { HttpTransportOptions } from './transport/http.js';
 export type {
