@@ -1,0 +1,341 @@
+// IndexedDB-specific behaviour: error mapping, lost connections, blocked upgrades, corrupt
+// records, schema upgrades, and how heads() reads. Real timers only (fake-indexeddb stalls
+// under fake timers).
+import 'fake-indexeddb/auto';
+import {
+  IDBCursor,
+  IDBDatabase,
+  IDBFactory,
+  IDBIndex,
+  IDBObjectStore,
+  forceCloseDatabase,
+} from 'fake-indexeddb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { indexedDbStore, SCHEMA_VERSION } from '../../src/store/indexedDb.js';
+import type { OutboxStore } from '../../src/store/OutboxStore.js';
+import { codeOf, newEntry } from './store-contract.js';
+
+const NAME = 'genesys-webmessaging-outbox';
+
+/** A fresh factory that remembers every connection it opened. */
+function factory(): { indexedDB: IDBFactory; connections: IDBDatabase[] } {
+  const indexedDB = new IDBFactory();
+  const connections: IDBDatabase[] = [];
+  const open = indexedDB.open.bind(indexedDB);
+  indexedDB.open = (name: string, version?: number) => {
+    const request = open(name, version);
+    request.addEventListener('success', () => connections.push(request.result));
+    return request;
+  };
+  return { indexedDB, connections };
+}
+
+function openRaw(
+  indexedDB: IDBFactory,
+  version: number | undefined,
+  upgrade?: (db: IDBDatabase) => void,
+): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(NAME, version);
+    req.onupgradeneeded = () => upgrade?.(req.result);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function putRaw(
+  db: IDBDatabase,
+  store: string,
+  values: unknown[],
+  key?: IDBValidKey,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(store, 'readwrite');
+    for (const v of values) tx.objectStore(store).put(v, key);
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error);
+  });
+}
+
+function getAllRaw(db: IDBDatabase, store: string): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const req = db.transaction(store).objectStore(store).getAll();
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+// Counts cursor steps. Installed once, before idb first looks at IDBCursor.prototype (it
+// recognises cursor methods by identity, so a per-test vi.spyOn would hide them from it).
+let cursorSteps = 0;
+const originalContinue = IDBCursor.prototype.continue;
+IDBCursor.prototype.continue = function (this: IDBCursor, key?: IDBValidKey) {
+  cursorSteps++;
+  return originalContinue.call(this, key);
+};
+
+const quota = (): DOMException =>
+  new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+
+let store: OutboxStore | undefined;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await store?.close();
+  store = undefined;
+});
+
+describe('indexedDbStore: errors', () => {
+  it('a put that throws QuotaExceededError rejects with storage-full and stores nothing', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.append([newEntry()]);
+    const spy = vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementation(() => {
+      throw quota();
+    });
+    expect(await codeOf(store.append([newEntry(), newEntry()]))).toBe('storage-full');
+    spy.mockRestore();
+    expect(await store.count()).toBe(1);
+    // the store still works, and seq did not move for the failed batch
+    const [e] = await store.append([newEntry()]);
+    expect(e!.seq).toBe(2);
+  });
+
+  it('a transaction aborted with a quota error (as browsers do) rejects with storage-full', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    const original = IDBObjectStore.prototype.put;
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['put']>
+    ) {
+      const request = original.apply(this, args);
+      // fake-indexeddb's internal abort with an error name: request errors are AbortError,
+      // transaction.error is the QuotaExceededError.
+      (this.transaction as unknown as { _abort(name: string): void })._abort('QuotaExceededError');
+      return request;
+    });
+    expect(await codeOf(store.setMeta('k', 'v'))).toBe('storage-full');
+    expect(await codeOf(store.append([newEntry()]))).toBe('storage-full');
+  });
+
+  it('an abort without a quota cause rejects with storage-failed (after one retry), never hangs', async () => {
+    const { indexedDB, connections } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.open();
+    const original = IDBObjectStore.prototype.put;
+    const put = vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['put']>
+    ) {
+      const request = original.apply(this, args);
+      this.transaction.abort();
+      return request;
+    });
+    const err = await store.setMeta('k', 'v').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'storage-failed' });
+    expect((err as { cause?: { name?: string } }).cause?.name).toBe('AbortError');
+    expect(put).toHaveBeenCalledTimes(2); // tried once more on a fresh connection
+    expect(connections.length).toBe(2);
+    put.mockRestore();
+    expect(await store.getMeta('k')).toBeUndefined();
+  });
+
+  it('a failing open rejects with storage-failed, and the next call tries again', async () => {
+    const { indexedDB } = factory();
+    // A newer version on disk (e.g. after a library downgrade): VersionError.
+    (await openRaw(indexedDB, SCHEMA_VERSION + 1)).close();
+    store = indexedDbStore({ indexedDB });
+    const err = await store.count().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'storage-failed' });
+    expect((err as { cause?: { name?: string } }).cause?.name).toBe('VersionError');
+    expect(await codeOf(store.count())).toBe('storage-failed');
+  });
+
+  it('without any IndexedDB: storage-failed', async () => {
+    store = indexedDbStore({ indexedDB: undefined as unknown as IDBFactory });
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'indexedDB');
+    Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true });
+    try {
+      expect(await codeOf(store.open())).toBe('storage-failed');
+    } finally {
+      Object.defineProperty(globalThis, 'indexedDB', saved!);
+    }
+  });
+});
+
+describe('indexedDbStore: connection life', () => {
+  it('a connection closed under us is reopened and the operation succeeds', async () => {
+    const { indexedDB, connections } = factory();
+    store = indexedDbStore({ indexedDB });
+    const [a] = await store.append([newEntry()]);
+    connections[0]!.close(); // InvalidStateError on the next transaction()
+    expect(await store.get(a!.id)).toEqual(a);
+    const [b] = await store.append([newEntry()]);
+    expect(b!.seq).toBe(a!.seq + 1);
+    expect(connections.length).toBe(2);
+  });
+
+  it('an unexpected close event (connection lost) reopens lazily', async () => {
+    const { indexedDB, connections } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.append([newEntry()]);
+    const closed = new Promise((resolve) => connections[0]!.addEventListener('close', resolve));
+    // fake-indexeddb declares the parameter as `typeof IDBDatabase` but takes an instance.
+    forceCloseDatabase(connections[0] as unknown as typeof IDBDatabase);
+    await closed;
+    expect(await store.count()).toBe(1);
+    expect(connections.length).toBe(2);
+  });
+
+  it('steps aside on versionchange (another tab upgrades or deletes) and reopens on the next call', async () => {
+    const { indexedDB, connections } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.append([newEntry()]);
+    // Would be blocked forever if the store kept its connection open.
+    await new Promise<void>((resolve, reject) => {
+      const del = indexedDB.deleteDatabase(NAME);
+      del.onsuccess = () => resolve();
+      del.onerror = () => reject(del.error);
+      del.onblocked = () => reject(new Error('blocked'));
+    });
+    expect(await store.count()).toBe(0);
+    await store.append([newEntry()]);
+    expect(connections.length).toBe(2);
+  });
+
+  it('blocked by an old connection: rejects storage-failed after the bounded wait, then opens once it is gone', async () => {
+    const { indexedDB } = factory();
+    const old = await openRaw(indexedDB, 1, (db) => {
+      db.createObjectStore('entries', { keyPath: 'id' }).createIndex('seq', 'seq');
+      db.createObjectStore('meta');
+    });
+    old.onversionchange = null; // a tab that never yields
+    store = indexedDbStore({ indexedDB, blockedTimeoutMs: 50 });
+    const err = await store.open().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'storage-failed' });
+    expect((err as Error).message).toMatch(/blocked/);
+    old.close();
+    await store.open();
+    expect(await store.count()).toBe(0);
+  });
+
+  it('durability is passed to write transactions', async () => {
+    const { indexedDB } = factory();
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    store = indexedDbStore({ indexedDB, durability: 'strict' });
+    await store.append([newEntry()]);
+    await store.count();
+    const calls = spy.mock.calls.map((c) => [c[1], c[2]]).filter((c) => c[0] !== 'versionchange');
+    expect(calls).toEqual([
+      ['readwrite', { durability: 'strict' }],
+      ['readonly', undefined],
+    ]);
+  });
+
+  it('append of many entries is one readwrite transaction (group commit)', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.open();
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    await store.append(Array.from({ length: 100 }, () => newEntry()));
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(await store.count()).toBe(100);
+  });
+});
+
+describe('indexedDbStore: reading', () => {
+  it('heads() uses one index cursor that jumps between conversations, never getAll', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    const batch = Array.from({ length: 150 }, (_, i) => newEntry({ conversationId: `c${i % 3}` }));
+    await store.append(batch);
+    const getAllStore = vi.spyOn(IDBObjectStore.prototype, 'getAll');
+    const getAllIndex = vi.spyOn(IDBIndex.prototype, 'getAll');
+    cursorSteps = 0;
+    const heads = await store.heads();
+    expect(heads.map((e) => e.id)).toEqual([batch[0]!.id, batch[1]!.id, batch[2]!.id]);
+    expect(getAllStore).not.toHaveBeenCalled();
+    expect(getAllIndex).not.toHaveBeenCalled();
+    expect(cursorSteps).toBe(3); // one jump per conversation, not one step per entry
+  });
+
+  it('a corrupt record is quarantined and reported; heads and list go on without it', async () => {
+    const { indexedDB, connections } = factory();
+    const onCorrupt = vi.fn();
+    store = indexedDbStore({ indexedDB, onCorrupt });
+    const [good1, good2] = await store.append([newEntry(), newEntry({ conversationId: 'c2' })]);
+    // Written behind the store's back: the head of c1 (seq 0) without text; another with a bad id type.
+    const raw = connections[0]!;
+    const noText = {
+      id: 'bad-1',
+      conversationId: 'c1',
+      queueConversationId: 'c1',
+      seq: 0,
+      status: 'pending',
+      attempts: 0,
+      createdAt: 1,
+    };
+    await putRaw(raw, 'entries', [noText]);
+
+    expect((await store.heads()).map((e) => e.id)).toEqual([good1!.id, good2!.id]);
+    expect(onCorrupt).toHaveBeenCalledTimes(1);
+    expect(onCorrupt).toHaveBeenCalledWith({ key: 'bad-1', reason: 'text is not a string' });
+    const quarantined = (await getAllRaw(raw, 'quarantine')) as {
+      key: unknown;
+      reason: string;
+      value: unknown;
+    }[];
+    expect(quarantined.map((q) => [q.key, q.reason, q.value])).toEqual([
+      ['bad-1', 'text is not a string', noText],
+    ]);
+
+    const badSeq = { ...noText, id: 'bad-2', text: 'x', seq: 'NaN' };
+    await putRaw(raw, 'entries', [badSeq]);
+    expect((await store.list()).map((e) => e.id)).toEqual([good1!.id, good2!.id]);
+    expect(onCorrupt).toHaveBeenLastCalledWith({ key: 'bad-2', reason: 'seq is not a number' });
+    expect(await store.count()).toBe(2);
+    expect(onCorrupt).toHaveBeenCalledTimes(2);
+  });
+
+  it('a throwing onCorrupt does not break reads', async () => {
+    const { indexedDB, connections } = factory();
+    store = indexedDbStore({
+      indexedDB,
+      onCorrupt: () => {
+        throw new Error('boom');
+      },
+    });
+    const [good] = await store.append([newEntry()]);
+    await putRaw(connections[0]!, 'entries', [{ id: 'bad', status: 'pending' }]);
+    expect(await store.list()).toEqual([good]);
+    expect(await store.get('bad')).toBeUndefined();
+  });
+});
+
+describe('indexedDbStore: schema upgrade', () => {
+  it('upgrades a v1 database without losing entries, meta or the sequence', async () => {
+    const { indexedDB } = factory();
+    const v1 = await openRaw(indexedDB, 1, (db) => {
+      db.createObjectStore('entries', { keyPath: 'id' }).createIndex('seq', 'seq');
+      db.createObjectStore('meta');
+    });
+    const a = { ...newEntry({ conversationId: 'x' }), seq: 3 };
+    const failed = { ...newEntry({ conversationId: 'y', status: 'failed' as const }), seq: 4 };
+    const b = { ...newEntry({ conversationId: 'y' }), seq: 5 };
+    await putRaw(v1, 'entries', [a, failed, b]);
+    await putRaw(v1, 'meta', [5], ['seq']);
+    await putRaw(v1, 'meta', ['tok'], 'session');
+    v1.close();
+
+    store = indexedDbStore({ indexedDB });
+    expect(await store.list()).toEqual([a, failed, b]);
+    expect(await store.heads()).toEqual([a, b]); // the heads index was backfilled
+    expect(await store.getMeta('session')).toBe('tok');
+    const [c] = await store.append([newEntry()]);
+    expect(c!.seq).toBe(6);
+    await store.putTranscript([
+      { key: 'k', conversationId: 'x', direction: 'Inbound', text: 't', time: 1 },
+    ]);
+    expect((await store.listTranscript('x')).length).toBe(1);
+  });
+});
