@@ -1,0 +1,441 @@
+// The demo chat page: the library used exactly as an application would, against the local simulator.
+// Everything on screen comes from the outbox: transcript.list() at start, then subscribe() events.
+import * as lib from '/dist/browser/genesys-webmessaging-outbox.js';
+
+const { createOutbox, indexedDbStore, browserConnectivity, isOutboxError } = lib;
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  banner: $('banner'),
+  bannerText: $('banner-text'),
+  flush: $('flush'),
+  messages: $('messages'),
+  empty: $('empty'),
+  form: $('composer'),
+  text: $('text'),
+  send: $('send'),
+  sendError: $('send-error'),
+  latency: $('latency'),
+  faultState: $('fault-state'),
+  announcer: $('announcer'),
+};
+
+/** Transcript lines by key, and the outbox's view of the guest's own messages by entry id. */
+const lines = new Map();
+const entries = new Map();
+const nodes = new Map();
+let outbox;
+let config;
+let online = navigator.onLine;
+let ticker;
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+try {
+  config = await (await fetch('/config.json', { cache: 'no-store' })).json();
+  outbox = await createOutbox({
+    name: 'outbox-demo',
+    store: indexedDbStore({ name: 'outbox-demo' }),
+    transport: makeTransport(config),
+    // Short waits so the demo shows several attempts in a minute (the defaults are 2 s and 60 s).
+    retry: { baseDelayMs: 2000, maxDelayMs: 20000 },
+    // A service that is down while the browser is online shows as "reconnecting": the probe
+    // decides when it is back (any HTTP answer).
+    connectivity: browserConnectivity({ probeUrl: `${config.apiBaseUrl}/`, probeIntervalMs: 2000 }),
+  });
+  outbox.subscribe(onEvent);
+  for (const record of await outbox.transcript.list()) lines.set(record.key, record);
+  for (const entry of await outbox.list()) entries.set(entry.id, entry);
+  window.demo = { outbox, ready: true };
+  els.text.disabled = false;
+  els.send.disabled = false;
+  setBanner();
+  render();
+  refreshFaults();
+} catch (error) {
+  setBanner('error', `Could not start: ${describeError(error)}`);
+  console.error(error);
+}
+
+function makeTransport(c) {
+  if (new URLSearchParams(location.search).get('transport') !== 'http') {
+    return lib.guestTransport({
+      webSocketUrl: c.webSocketUrl,
+      apiBaseUrl: c.apiBaseUrl,
+      deploymentId: c.deploymentId,
+      reconnect: { baseDelayMs: 500, maxDelayMs: 5000 },
+    });
+  }
+  // Until guestTransport is in the bundle: the tutorial endpoint over HTTP.
+  return lib.httpTransport({
+    url: `${c.apiBaseUrl}/api/v2/conversations/messaging/messages`,
+    getAccessToken: () => c.accessToken,
+    body: (e) => ({
+      guestId: 'demo-guest',
+      conversationId: e.conversationId,
+      text: e.text,
+      externalId: e.id,
+    }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events from the outbox (this tab's and the other tabs')
+
+function onEvent(event) {
+  switch (event.type) {
+    case 'status': {
+      const { entry } = event;
+      const before = entries.get(entry.id);
+      entries.set(entry.id, entry);
+      if (!lines.has(entry.id)) {
+        lines.set(entry.id, {
+          key: entry.id,
+          conversationId: entry.conversationId,
+          direction: 'Inbound',
+          text: entry.text,
+          time: entry.createdAt,
+          status: entry.status,
+        });
+      }
+      if (before?.status !== entry.status) {
+        if (entry.status === 'sent') announce('Message sent.');
+        if (entry.status === 'failed') announce(`Message failed: ${reasonOf(entry)}`);
+      }
+      break;
+    }
+    case 'transcript': {
+      const old = lines.get(event.record.key);
+      lines.set(event.record.key, { ...old, ...event.record });
+      break;
+    }
+    case 'discarded':
+      lines.delete(event.id);
+      entries.delete(event.id);
+      break;
+    case 'connectivity':
+      online = event.online;
+      setBanner();
+      break;
+  }
+  render();
+}
+
+window.addEventListener('online', () => setBanner());
+window.addEventListener('offline', () => {
+  online = false;
+  setBanner();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Connection banner
+
+function setBanner(forced, text) {
+  let state = forced;
+  let label = text;
+  if (state === undefined) {
+    if (!navigator.onLine) {
+      state = 'offline';
+      label = 'Offline: messages wait on this device';
+    } else if (!online) {
+      state = 'reconnecting';
+      label = 'Reconnecting to Genesys…';
+    } else {
+      state = 'online';
+      label = 'Online';
+    }
+  }
+  if (els.banner.dataset.state === state && els.bannerText.textContent === label) return;
+  els.banner.dataset.state = state;
+  els.bannerText.textContent = label;
+}
+
+els.flush.addEventListener('click', async () => {
+  if (outbox === undefined) return;
+  els.flush.disabled = true;
+  try {
+    await outbox.flush();
+  } catch (error) {
+    announce(`Retry failed: ${describeError(error)}`);
+  } finally {
+    els.flush.disabled = false;
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Sending
+
+els.form.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  if (outbox === undefined) return;
+  const text = els.text.value;
+  els.sendError.hidden = true;
+  try {
+    // Resolves once the message is durably stored: only then is the box cleared.
+    await outbox.send({ text });
+    if (els.text.value === text) els.text.value = '';
+  } catch (error) {
+    els.sendError.textContent = describeError(error);
+    els.sendError.hidden = false;
+  }
+  els.text.focus();
+});
+
+els.messages.addEventListener('click', async (ev) => {
+  const button = ev.target.closest('button[data-op]');
+  if (button === null) return;
+  const id = button.closest('li').dataset.key;
+  try {
+    if (button.dataset.op === 'retry') await outbox.retry(id);
+    else await outbox.discard(id);
+    els.text.focus();
+  } catch (error) {
+    announce(describeError(error));
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Rendering: one <li> per transcript line, created once and updated in place
+
+const WHO = { Bot: 'Bot', Human: 'Agent', System: 'System' };
+
+function render() {
+  const sorted = [...lines.values()].sort((a, b) => a.time - b.time);
+  let previous = null;
+  for (const line of sorted) {
+    let li = nodes.get(line.key);
+    if (li === undefined) {
+      li = createLine(line);
+      nodes.set(line.key, li);
+    }
+    updateLine(li, line);
+    const expected =
+      previous === null ? els.messages.firstElementChild : previous.nextElementSibling;
+    if (expected !== li) {
+      if (previous === null) els.messages.prepend(li);
+      else previous.after(li);
+    }
+    previous = li;
+  }
+  for (const [key, li] of nodes) {
+    if (!lines.has(key)) {
+      li.remove();
+      nodes.delete(key);
+    }
+  }
+  els.empty.hidden = lines.size > 0;
+  tick();
+}
+
+function createLine(line) {
+  const li = document.createElement('li');
+  li.dataset.key = line.key;
+  const mine = line.direction === 'Inbound';
+  li.className = `msg ${line.event ? 'event' : mine ? 'mine' : 'theirs'}`;
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = mine ? 'You' : (WHO[line.originatingEntity] ?? 'Agent');
+  const text = document.createElement('p');
+  text.className = 'text';
+  const meta = document.createElement('p');
+  meta.className = 'meta';
+  li.append(who, text, meta);
+  if (mine) {
+    const reason = document.createElement('p');
+    reason.className = 'reason';
+    const actions = document.createElement('div');
+    actions.className = 'actions';
+    actions.innerHTML =
+      '<button type="button" data-op="retry">Retry</button>' +
+      '<button type="button" data-op="discard" class="secondary">Discard</button>';
+    li.append(reason, actions);
+  }
+  return li;
+}
+
+function updateLine(li, line) {
+  const text = li.querySelector('.text');
+  const label = line.event ? eventText(line) : line.text;
+  if (text.textContent !== label) text.textContent = label;
+  const meta = li.querySelector('.meta');
+  const time = new Date(line.time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (line.direction !== 'Inbound') {
+    setText(meta, time);
+    return;
+  }
+  const entry = entries.get(line.key);
+  const status = entry?.status ?? line.status ?? 'sent';
+  li.dataset.status = status;
+  const attempts = entry?.attempts ?? 0;
+  const next = status === 'pending' ? entry?.nextAttemptAt : undefined;
+  li.dataset.next = next === undefined ? '' : String(next);
+  meta.innerHTML = '';
+  const badge = document.createElement('span');
+  badge.className = 'status';
+  badge.textContent = statusText(status, entry);
+  meta.append(badge);
+  if (attempts > 0 && status !== 'sent') meta.append(` · attempt ${attempts}`);
+  const countdown = document.createElement('span');
+  countdown.className = 'countdown';
+  meta.append(countdown, ` · ${time}`);
+  const failed = status === 'failed';
+  li.querySelector('.reason').textContent = failed ? reasonOf(entry) : '';
+  li.querySelector('.actions').hidden = !failed;
+}
+
+function statusText(status, entry) {
+  switch (status) {
+    case 'pending':
+      if (!navigator.onLine || !online) return 'Queued';
+      return entry?.nextAttemptAt !== undefined ? 'Waiting to retry' : 'Queued';
+    case 'sending':
+      return 'Sending…';
+    case 'sent':
+      return 'Sent ✓';
+    case 'failed':
+      return 'Failed';
+    default:
+      return status;
+  }
+}
+
+function eventText(line) {
+  if (line.event === 'Presence:Disconnect') return 'The agent ended the conversation.';
+  return line.text || line.event;
+}
+
+function reasonOf(entry) {
+  const e = entry?.lastError;
+  if (e === undefined) return 'not delivered';
+  return `${e.message} (${e.code}${e.status === undefined ? '' : `, ${e.status}`})`;
+}
+
+function setText(el, value) {
+  if (el.textContent !== value) el.textContent = value;
+}
+
+// Live countdowns to nextAttemptAt: a ticker that runs only while something is waiting.
+function tick() {
+  const now = Date.now();
+  let waiting = false;
+  for (const li of els.messages.querySelectorAll('li[data-next]')) {
+    const countdown = li.querySelector('.countdown');
+    const next = Number(li.dataset.next);
+    if (li.dataset.next !== '' && next > now) {
+      waiting = true;
+      setText(countdown, ` · next try in ${Math.ceil((next - now) / 1000)} s`);
+    } else {
+      setText(countdown, '');
+    }
+  }
+  if (waiting && ticker === undefined) ticker = setInterval(tick, 250);
+  if (!waiting && ticker !== undefined) {
+    clearInterval(ticker);
+    ticker = undefined;
+  }
+}
+
+function announce(message) {
+  els.announcer.textContent = '';
+  // A fresh text node after a tick, so the same message twice is announced twice.
+  setTimeout(() => {
+    els.announcer.textContent = message;
+  }, 50);
+}
+
+function describeError(error) {
+  if (isOutboxError(error)) return `${error.message} (${error.code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault panel: the simulator's control API (proxied by the demo server on this origin)
+
+const ACTIONS = {
+  outageOn: () => [
+    'outage',
+    { mode: 'refuse' },
+    'Outage started: the simulator refuses connections.',
+  ],
+  outageOff: () => ['outage', { mode: false }, 'Outage ended.'],
+  latency: () => {
+    const ms = Math.max(0, Number(els.latency.value) || 0);
+    return ['latency', { ms }, `Latency set to ${ms} ms.`];
+  },
+  latencyOff: () => ['latency', { ms: 0 }, 'Latency off.'],
+  fail429: () => [
+    'fail429',
+    { count: 3, retryAfter: 3 },
+    'The next 3 messages get 429 (retry after 3 s).',
+  ],
+  fail5xx: () => ['fail5xx', { count: 2, status: 503 }, 'The next 2 messages get 503.'],
+  commitThenDrop: () => [
+    'commitThenDrop',
+    { count: 1 },
+    'The next message is stored, then the connection drops.',
+  ],
+  reject: () => [
+    'failNextOnMessage',
+    { code: 4011 },
+    'The next message is rejected (4011, too long).',
+  ],
+  expireSession: () => ['expireSession', {}, 'The guest session expired.'],
+  agentDisconnect: () => ['agentDisconnect', {}, 'The agent disconnected.'],
+  reset: () => ['reset', {}, 'All faults cleared.'],
+};
+
+document.querySelector('.faults').addEventListener('click', async (ev) => {
+  const button = ev.target.closest('button[data-action]');
+  if (button === null) return;
+  const make = ACTIONS[button.dataset.action];
+  if (make === undefined) return;
+  const [name, body, done] = make();
+  button.disabled = true;
+  try {
+    await control(name, body);
+    announce(done);
+    els.faultState.dataset.last = button.dataset.action;
+  } catch (error) {
+    announce(`Control failed: ${describeError(error)}`);
+    setText(els.faultState, `Control ${name} failed: ${describeError(error)}`);
+    return;
+  } finally {
+    button.disabled = false;
+  }
+  await refreshFaults();
+});
+
+async function control(name, body) {
+  const res = await fetch(`${config?.controlPath ?? '/__control'}/${name}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) {
+    let message = `HTTP ${res.status}`;
+    try {
+      message = (await res.json()).message ?? message;
+    } catch {
+      // not JSON: keep the status
+    }
+    throw new Error(message);
+  }
+}
+
+async function refreshFaults() {
+  try {
+    const res = await fetch(`${config?.controlPath ?? '/__control'}/state`, { cache: 'no-store' });
+    const { faults: f } = await res.json();
+    const parts = [`Outage: ${f.outage === false ? 'off' : 'on'}`];
+    if (f.latencyMs > 0) parts.push(`latency ${f.latencyMs} ms`);
+    if (f.fail429?.remaining > 0) parts.push(`429 × ${f.fail429.remaining} left`);
+    if (f.fail5xx?.remaining > 0) parts.push(`${f.fail5xx.status} × ${f.fail5xx.remaining} left`);
+    if (f.commitThenDrop > 0) parts.push(`drop after accept × ${f.commitThenDrop}`);
+    if (f.failNextOnMessage) parts.push(`next message: ${f.failNextOnMessage.code}`);
+    setText(els.faultState, parts.join(' · '));
+    els.faultState.dataset.outage = f.outage === false ? 'off' : 'on';
+  } catch {
+    setText(els.faultState, 'Simulator state unavailable.');
+  }
+}
