@@ -59,7 +59,7 @@ try {
 }
 
 function makeTransport(c) {
-  if (new URLSearchParams(location.search).get('transport') !== 'http') {
+  if (new window.URLSearchParams(window.location.search).get('transport') !== 'http') {
     return lib.guestTransport({
       webSocketUrl: c.webSocketUrl,
       apiBaseUrl: c.apiBaseUrl,
@@ -329,9 +329,9 @@ function tick() {
       setText(countdown, '');
     }
   }
-  if (waiting && ticker === undefined) ticker = setInterval(tick, 250);
+  if (waiting && ticker === undefined) ticker = window.setInterval(tick, 250);
   if (!waiting && ticker !== undefined) {
-    clearInterval(ticker);
+    window.clearInterval(ticker);
     ticker = undefined;
   }
 }

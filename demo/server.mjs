@@ -6,6 +6,7 @@
 //   demo.url  // http://127.0.0.1:PORT/
 //   await demo.close();
 import { createServer, request } from 'node:http';
+import { Buffer } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
