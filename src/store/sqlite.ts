@@ -36,8 +36,10 @@ const MIGRATIONS = [
      status TEXT NOT NULL,
      data TEXT NOT NULL
    );
-   CREATE INDEX entries_seq ON entries (seq);
-   CREATE INDEX entries_heads ON entries (conversation_id, seq) WHERE status IN ('pending', 'sending');
+   CREATE UNIQUE INDEX entries_seq ON entries (seq);
+   -- Partial: only the waiting line. status is in the key only so the GROUP BY scan is covering.
+   CREATE INDEX entries_heads ON entries (conversation_id, seq, status)
+     WHERE status IN ('pending', 'sending');
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE transcript (
@@ -50,8 +52,13 @@ const MIGRATIONS = [
    CREATE INDEX transcript_by_time ON transcript (conversation_id, time, n);`,
 ];
 
-const HEADS_SQL = `SELECT data, MIN(seq) AS seq FROM entries
-  WHERE status IN ('pending', 'sending') GROUP BY conversation_id ORDER BY seq LIMIT ?`;
+/**
+ * One query: MIN(seq) per conversation from a covering scan of the partial index (never the
+ * table), then one indexed lookup per head.
+ */
+const HEADS_SQL = `SELECT e.data, e.seq FROM (
+    SELECT MIN(seq) AS seq FROM entries WHERE status IN ('pending', 'sending') GROUP BY conversation_id
+  ) h JOIN entries e ON e.seq = h.seq ORDER BY h.seq LIMIT ?`;
 
 function codeOf(e: unknown): unknown {
   return typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;

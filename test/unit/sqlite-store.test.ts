@@ -1,0 +1,96 @@
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sqliteStore, SQLITE_HEADS_SQL } from '../../src/store/sqlite.js';
+import { codeOf, newEntry } from './store-contract.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'outbox-sqlite-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('sqliteStore', () => {
+  it('WAL with synchronous=NORMAL by default, FULL with durability strict', async () => {
+    const path = join(dir, 'a.db');
+    const db = new Database(path);
+    const store = sqliteStore({ path, database: db });
+    await store.open();
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    await store.close();
+    expect(db.open).toBe(true); // a database handed in is left open
+    const strict = sqliteStore({ path, database: db, durability: 'strict' });
+    await strict.open();
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    await strict.close();
+    db.close();
+  });
+
+  it('heads() is one query over a covering scan of the partial index', async () => {
+    const path = join(dir, 'b.db');
+    const store = sqliteStore({ path });
+    await store.open();
+    await store.close();
+    const db = new Database(path);
+    const plan = (
+      db.prepare(`EXPLAIN QUERY PLAN ${SQLITE_HEADS_SQL}`).all(-1) as { detail: string }[]
+    ).map((r) => r.detail);
+    db.close();
+    expect(plan).toContain('SCAN entries USING COVERING INDEX entries_heads');
+    expect(plan.some((d) => /^SCAN e\b|^SCAN entries$/.test(d))).toBe(false);
+  });
+
+  it('SQLITE_FULL surfaces as storage-full; nothing of the batch is stored', async () => {
+    const path = join(dir, 'c.db');
+    const db = new Database(path);
+    const store = sqliteStore({ path, database: db });
+    await store.append([newEntry()]);
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages}`); // the "disk" is now full
+    const big = Array.from({ length: 50 }, () => newEntry({ text: 'x'.repeat(4000) }));
+    expect(await codeOf(store.append(big))).toBe('storage-full');
+    expect(await store.count()).toBe(1);
+    db.pragma('max_page_count = 1073741823');
+    const [e] = await store.append([newEntry()]);
+    expect(e!.seq).toBe(2);
+    await store.close();
+    db.close();
+  });
+
+  it('other failures are storage-failed with the SQLite error as cause', async () => {
+    const store = sqliteStore({ path: dir }); // a directory is not a database file
+    const err = await store.open().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'storage-failed' });
+    expect((err as { cause?: { code?: string } }).cause?.code).toBe('SQLITE_CANTOPEN');
+    // and a missing directory (better-sqlite3 checks that itself, with a TypeError)
+    const missing = sqliteStore({ path: join(dir, 'missing-dir', 'd.db') });
+    expect(await codeOf(missing.open())).toBe('storage-failed');
+  });
+
+  it('a Database constructor can be injected instead of importing better-sqlite3', async () => {
+    const path = join(dir, 'e.db');
+    let constructed = 0;
+    const Ctor = function (this: unknown, p: string) {
+      constructed++;
+      return new Database(p);
+    };
+    const store = sqliteStore({ path, database: Ctor });
+    await store.append([newEntry()]);
+    expect(constructed).toBe(1);
+    expect(await store.count()).toBe(1);
+    await store.close();
+  });
+
+  it('close() during open() leaves no open handle and rejects with closed', async () => {
+    const path = join(dir, 'f.db');
+    const store = sqliteStore({ path });
+    const opening = store.open();
+    await store.close();
+    expect(await codeOf(opening)).toBe('closed');
+  });
+});
