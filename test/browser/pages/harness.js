@@ -1,0 +1,91 @@
+// Test harness loaded by outbox.html: exposes `window.h` for test/browser/run.mjs to drive.
+import * as lib from '/dist/browser/genesys-webmessaging-outbox.js';
+
+const h = {
+  lib,
+  outbox: undefined,
+  /** Every event this tab's outbox reported (its own and other tabs'). */
+  events: [],
+  async start({ url, token, name, retry = {} }) {
+    h.outbox = await lib.createOutbox({
+      name,
+      transport: lib.httpTransport({ url, getAccessToken: () => token, timeoutMs: 5000 }),
+      retry: { baseDelayMs: 100, maxDelayMs: 1000, ...retry },
+    });
+    h.outbox.subscribe((event) => h.events.push(event));
+  },
+  /** Writes records into the tutorial's database (`genesys-webmsg-queue` / `pending-messages`). */
+  seedTutorial(records) {
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.open('genesys-webmsg-queue', 1);
+      req.onupgradeneeded = () =>
+        req.result.createObjectStore('pending-messages', { keyPath: 'id' });
+      req.onerror = () => reject(req.error);
+      req.onsuccess = () => {
+        const db = req.result;
+        const tx = db.transaction('pending-messages', 'readwrite');
+        for (const r of records) tx.objectStore('pending-messages').put(r);
+        tx.oncomplete = () => (db.close(), resolve());
+        tx.onerror = () => reject(tx.error);
+      };
+    });
+  },
+  /** What is left in the tutorial's store. */
+  tutorialLeft() {
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.open('genesys-webmsg-queue');
+      req.onerror = () => reject(req.error);
+      req.onsuccess = () => {
+        const db = req.result;
+        const get = db.transaction('pending-messages').objectStore('pending-messages').getAll();
+        get.onsuccess = () => (db.close(), resolve(get.result.length));
+        get.onerror = () => reject(get.error);
+      };
+    });
+  },
+  /** The tutorial-compatible facade, as a tutorial user upgrading would start it. */
+  async startTutorialQueue({ apiBaseUrl, token, name }) {
+    h.queue = new lib.OfflineMessageQueue({
+      apiBaseUrl,
+      loginBaseUrl: apiBaseUrl,
+      getAccessToken: () => token,
+      retry: { baseDelayMs: 100, maxDelayMs: 1000 },
+      outbox: { name },
+    });
+    h.outbox = await h.queue.initialize();
+    h.outbox.subscribe((event) => h.events.push(event));
+  },
+  /** Sends the texts one after the other (each committed before the next); resolves with the ids. */
+  async send(texts, conversationId = 'c1') {
+    const ids = [];
+    for (const text of texts) {
+      const entry = await h.outbox.send({ text, conversationId, metadata: { guestId: 'g1' } });
+      ids.push(entry.id);
+    }
+    return ids;
+  },
+  /** Tries one send; resolves with its id or the error code. */
+  async trySend(text, conversationId = 'c1') {
+    try {
+      const entry = await h.outbox.send({ text, conversationId, metadata: { guestId: 'g1' } });
+      return { id: entry.id };
+    } catch (error) {
+      return { code: lib.isOutboxError(error) ? error.code : String(error) };
+    }
+  },
+  /** Ids for which this tab saw a status event with `status`. */
+  seen(status) {
+    return [
+      ...new Set(
+        h.events
+          .filter((e) => e.type === 'status' && e.entry.status === status)
+          .map((e) => e.entry.id),
+      ),
+    ];
+  },
+  async list() {
+    return (await h.outbox.list()).map((e) => ({ id: e.id, status: e.status }));
+  },
+};
+
+window.h = h;
