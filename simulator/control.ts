@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimulatorContext } from './context.js';
 import type { DeliveryRecord } from './delivered.js';
 import type { FaultState, OutageMode } from './faults.js';
+import type { GuestMessageInfo, GuestService, GuestSessionInfo } from './guest.js';
+import type { OriginatingEntity } from './guestSessions.js';
 import {
   isRecord,
   parseJson,
@@ -20,6 +22,12 @@ export interface SimulatorState {
   /** Open Messaging duplicates refused with 409 (de-duplication on). */
   openDuplicatesRefused: number;
   deliveredCount: number;
+  guest: {
+    dedupeTracingId: boolean;
+    jwtTtlSeconds: number;
+    frames: { delayMs: number; reorderRemaining: number; held: number };
+    sessions: number;
+  };
 }
 
 /**
@@ -59,14 +67,50 @@ export interface SimulatorControl {
   failToken(count: number, status?: number): void;
   /** Open Messaging: 409 for a `channel.messageId` already stored (default off). */
   setDedupeOpenMessageId(enabled: boolean): void;
+
+  // ---- Web Messaging guest (the `session` argument: guest session token or conversation id) ----
+
+  /** Every guest session with its current conversation's messages (guest and agent) in order. */
+  sessions(): GuestSessionInfo[];
+  /**
+   * An agent (or bot) message: pushed to the guest's sockets, or held and delivered after the
+   * next `configureSession` when none is connected; always in history.
+   */
+  agentMessage(
+    session: string,
+    text: string,
+    options?: { originatingEntity?: OriginatingEntity },
+  ): GuestMessageInfo;
+  /** Pushes an Outbound Presence Disconnect event; the session becomes read-only. */
+  agentDisconnect(session: string): void;
+  /**
+   * For the session's next onMessage: `'after-accept'` stores it (history, delivered) then kills
+   * the socket without the echo; `'before-accept'` kills the socket without storing.
+   */
+  dropSocket(session: string, when: 'before-accept' | 'after-accept'): void;
+  /** Every outgoing guest frame is sent `ms` later (0 = off). */
+  delayFrames(ms: number): void;
+  /** Holds the next `n` outgoing guest frames, then sends them in reverse order. */
+  reorderNextFrames(n: number): void;
+  /** Pushes SessionExpiredEvent; onMessage → 4006 until the next configureSession (new conversation). */
+  expireSession(session: string): void;
+  /** An onMessage whose tracingId is already stored gets the original echo and is not stored again. */
+  setDedupeTracingId(enabled: boolean): void;
+  /** The next onMessage (any session) is answered with this error code (and body) instead. */
+  failNextOnMessage(code: number, body?: unknown): void;
+  /** Lifetime of JWTs issued from now on (`getJwt`). */
+  setJwtTtl(seconds: number): void;
 }
 
 /** The parts of the simulator the control drives that live outside the context. */
 export interface ControlTargets {
   setOutage(mode: OutageMode): Promise<void>;
+  guest: GuestService;
 }
 
 export function createControl(ctx: SimulatorContext, targets: ControlTargets): SimulatorControl {
+  const guest = targets.guest;
+  let jwtTtlSeconds = ctx.options.jwtTtlSeconds;
   return {
     delivered: () => ctx.deliveries.list(),
     state: () => ({
@@ -75,6 +119,12 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
       dedupeOpenMessageId: ctx.dedupeOpenMessageId,
       openDuplicatesRefused: ctx.openDuplicatesRefused,
       deliveredCount: ctx.deliveries.list().length,
+      guest: {
+        dedupeTracingId: guest.dedupeTracingId,
+        jwtTtlSeconds,
+        frames: guest.frames.state,
+        sessions: guest.sessions.all().length,
+      },
     }),
     async reset() {
       await targets.setOutage(false);
@@ -83,6 +133,8 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
       ctx.tutorialMessages.clear();
       ctx.openMessageIds.clear();
       ctx.openDuplicatesRefused = 0;
+      ctx.dedupeOpenMessageId = ctx.options.dedupeOpenMessageId;
+      guest.resetFaults();
     },
     advanceClock: (ms) => ctx.clock.advance(ms),
     now: () => ctx.clock.now(),
@@ -96,6 +148,22 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
     failToken: (count, status) => ctx.faults.setFailToken(count, status),
     setDedupeOpenMessageId: (enabled) => {
       ctx.dedupeOpenMessageId = enabled;
+    },
+    sessions: () => guest.listSessions(),
+    agentMessage: (session, text, options) => guest.agentMessage(session, text, options),
+    agentDisconnect: (session) => guest.agentDisconnect(session),
+    dropSocket: (session, when) => guest.dropSocket(session, when),
+    delayFrames: (ms) => guest.frames.setDelay(ms),
+    reorderNextFrames: (n) => guest.frames.setReorder(n),
+    expireSession: (session) => guest.expireSession(session),
+    setDedupeTracingId: (enabled) => {
+      guest.dedupeTracingId = enabled;
+    },
+    failNextOnMessage: (code, body) =>
+      ctx.faults.setGuestFault(body === undefined ? { code } : { code, body }),
+    setJwtTtl: (seconds) => {
+      guest.jwts.setTtl(seconds);
+      jwtTtlSeconds = seconds;
     },
   };
 }
@@ -167,6 +235,37 @@ export function platformCommands(control: SimulatorControl): Record<string, Cont
     commitThenDrop: (a) => control.commitThenDrop(a.number('count', 1)),
     failToken: (a) => control.failToken(a.number('count', 1), a.optionalNumber('status')),
     setDedupeOpenMessageId: (a) => control.setDedupeOpenMessageId(a.boolean('enabled')),
+  };
+}
+
+/** The HTTP commands for the guest control methods. */
+export function guestCommands(control: SimulatorControl): Record<string, ControlCommand> {
+  return {
+    agentMessage: (a) => {
+      const entity = a.raw('originatingEntity');
+      if (entity !== undefined && entity !== 'Human' && entity !== 'Bot') {
+        throw new TypeError("originatingEntity must be 'Human' or 'Bot'");
+      }
+      return control.agentMessage(
+        a.string('session'),
+        a.string('text'),
+        entity === undefined ? {} : { originatingEntity: entity },
+      );
+    },
+    agentDisconnect: (a) => control.agentDisconnect(a.string('session')),
+    dropSocket: (a) => {
+      const when = a.raw('when');
+      if (when !== 'before-accept' && when !== 'after-accept') {
+        throw new TypeError("when must be 'before-accept' or 'after-accept'");
+      }
+      control.dropSocket(a.string('session'), when);
+    },
+    delayFrames: (a) => control.delayFrames(a.number('ms')),
+    reorderNextFrames: (a) => control.reorderNextFrames(a.number('n')),
+    expireSession: (a) => control.expireSession(a.string('session')),
+    setDedupeTracingId: (a) => control.setDedupeTracingId(a.boolean('enabled')),
+    failNextOnMessage: (a) => control.failNextOnMessage(a.number('code'), a.raw('body')),
+    setJwtTtl: (a) => control.setJwtTtl(a.number('seconds')),
   };
 }
 

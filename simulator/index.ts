@@ -15,11 +15,14 @@ import type { SimulatorContext } from './context.js';
 import {
   createControl,
   createControlHandler,
+  guestCommands,
   platformCommands,
   type SimulatorControl,
 } from './control.js';
 import { DeliveryLog } from './delivered.js';
 import { Faults, type OutageMode } from './faults.js';
+import { GuestService } from './guest.js';
+import { handleHistory, HISTORY_PATH } from './history.js';
 import { SimulatorServer } from './http.js';
 import { TokenStore } from './oauth.js';
 import { resolveOptions, type SimulatorOptions } from './options.js';
@@ -29,6 +32,8 @@ export type { SimulatorOptions } from './options.js';
 export type { SimulatorControl, SimulatorState } from './control.js';
 export type { DeliveryKind, DeliveryRecord } from './delivered.js';
 export type { FaultState, GuestFault, OutageMode } from './faults.js';
+export type { GuestMessageInfo, GuestSessionInfo } from './guest.js';
+export type { OriginatingEntity } from './guestSessions.js';
 
 /** A running simulator. */
 export interface Simulator {
@@ -67,15 +72,37 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
   };
 
+  const guest = new GuestService(ctx);
   const targets = { setOutage: (_mode: OutageMode): Promise<void> => Promise.resolve() };
-  const control = createControl(ctx, { setOutage: (mode) => targets.setOutage(mode) });
-  const handler = createControlHandler(platformCommands(control), {
-    state: () => control.state(),
-    delivered: () => control.delivered(),
+  const control = createControl(ctx, { setOutage: (mode) => targets.setOutage(mode), guest });
+  const handler = createControlHandler(
+    { ...platformCommands(control), ...guestCommands(control) },
+    {
+      state: () => control.state(),
+      delivered: () => control.delivered(),
+      sessions: () => control.sessions(),
+    },
+  );
+  const server = new SimulatorServer(ctx, {
+    control: handler,
+    routes: [
+      {
+        method: 'GET',
+        path: HISTORY_PATH,
+        slowed: true,
+        handle: (req, res, query) => Promise.resolve(handleHistory(req, res, query, guest)),
+      },
+    ],
+    upgrade: (req, socket, head) => guest.upgrade(req, socket, head),
+    outageStarted: () => guest.terminateAll(),
   });
-  const server = new SimulatorServer(ctx, { control: handler, routes: [] });
   targets.setOutage = (mode) => server.setOutage(mode);
-  await server.start();
+  try {
+    await server.start();
+  } catch (error: unknown) {
+    guest.close();
+    throw error;
+  }
 
   const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
   return {
@@ -85,6 +112,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     controlUrl: `http://${host}:${server.controlPort}`,
     controlPort: server.controlPort,
     control,
-    close: () => server.close(),
+    close: async () => {
+      guest.close();
+      await server.close();
+    },
   };
 }

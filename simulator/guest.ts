@@ -1,0 +1,601 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { SimulatorContext } from './context.js';
+import {
+  errorFrame,
+  eventFrame,
+  FramePipeline,
+  structuredMessageFrame,
+  tooManyRequestsFrame,
+  type ServerFrame,
+} from './guestFrames.js';
+import {
+  GuestSessions,
+  newMessage,
+  type GuestMessage,
+  type GuestSession,
+  type OriginatingEntity,
+} from './guestSessions.js';
+import { newHexId } from './ids.js';
+import { JwtStore } from './jwt.js';
+import { isRecord } from './respond.js';
+
+/** `maxCustomDataBytes` announced in `SessionResponse` and enforced on custom attributes (4013). */
+export const MAX_CUSTOM_DATA_BYTES = 2048;
+/** The longest guest session token accepted (genesys-api.md §4). */
+export const MAX_TOKEN_LENGTH = 2048;
+/** `channel.metadata.customMessageId` of the official SDK's health check (MG fixtures). */
+const HEALTH_CHECK_MESSAGE_ID = 'SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=';
+
+/** A message of a guest conversation, as `control.sessions()` lists it. */
+export interface GuestMessageInfo {
+  id: string;
+  messageId: string;
+  direction: 'Inbound' | 'Outbound';
+  type: 'Text' | 'Event';
+  text?: string;
+  /** ISO-8601 (`channel.time`). */
+  time: string;
+  originatingEntity?: OriginatingEntity;
+  tracingId?: string;
+  customAttributes?: Record<string, unknown>;
+  events?: unknown[];
+}
+
+/** A guest session, as `control.sessions()` lists it: what the agent sees, in order. */
+export interface GuestSessionInfo {
+  token: string;
+  deploymentId: string;
+  conversationId: string;
+  readOnly: boolean;
+  expired: boolean;
+  /** Open sockets that configured this session. */
+  connections: number;
+  /** Outbound frames waiting for the guest to reconnect. */
+  heldFrames: number;
+  messages: GuestMessageInfo[];
+  previousConversations: Array<{ conversationId: string; messages: GuestMessageInfo[] }>;
+}
+
+interface Connection {
+  ws: WebSocket;
+  queryDeploymentId: string | null;
+  session: GuestSession | undefined;
+}
+
+function info(message: GuestMessage): GuestMessageInfo {
+  const out: GuestMessageInfo = {
+    id: message.id,
+    messageId: message.messageId,
+    direction: message.direction,
+    type: message.type,
+    time: new Date(message.time).toISOString(),
+  };
+  if (message.text !== undefined) out.text = message.text;
+  if (message.originatingEntity !== undefined) out.originatingEntity = message.originatingEntity;
+  if (message.tracingId !== undefined) out.tracingId = message.tracingId;
+  if (message.customAttributes !== undefined) out.customAttributes = message.customAttributes;
+  if (message.events !== undefined) out.events = message.events;
+  return out;
+}
+
+function defaultErrorText(code: number): string {
+  switch (code) {
+    case 4006:
+      return 'Session has expired.';
+    case 4007:
+      return 'Session not found.';
+    case 4011:
+      return 'Message exceeded the maximum length.';
+    case 4013:
+      return `Custom Attributes in channel metadata is larger than ${MAX_CUSTOM_DATA_BYTES} bytes`;
+    case 4020:
+      return 'Missing parameter.';
+    case 403:
+      return 'Session authentication failed.';
+    case 5000:
+    case 400:
+      return 'Request failed.';
+    default:
+      return 'Request failed.';
+  }
+}
+
+/**
+ * The Web Messaging Guest API (genesys-api.md §4) on `/v1`: sessions, onMessage and its echo,
+ * echo, getJwt, closeSession, agent messages and events, plus the guest faults.
+ */
+export class GuestService {
+  readonly sessions = new GuestSessions();
+  readonly jwts: JwtStore;
+  readonly frames = new FramePipeline();
+  dedupeTracingId: boolean;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly ctx: SimulatorContext) {
+    this.jwts = new JwtStore(ctx.clock, ctx.options.jwtTtlSeconds);
+    this.dedupeTracingId = ctx.options.dedupeTracingId;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
+  }
+
+  /** The HTTP upgrade for `/v1?deploymentId=…`; other paths get 404. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+    if (url.pathname !== '/v1') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn: Connection = {
+        ws,
+        queryDeploymentId: url.searchParams.get('deploymentId'),
+        session: undefined,
+      };
+      this.connections.add(conn);
+      ws.on('message', (data: RawData, isBinary: boolean) => {
+        if (isBinary) return;
+        this.onFrame(conn, Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
+      });
+      ws.on('close', () => {
+        this.connections.delete(conn);
+        conn.session?.sockets.delete(ws);
+      });
+      ws.on('error', () => undefined);
+    });
+  }
+
+  /** An outage began: every guest socket dies as a network drop would (no close frame). */
+  terminateAll(): void {
+    for (const conn of this.connections) conn.ws.terminate();
+  }
+
+  close(): void {
+    this.terminateAll();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.frames.close();
+    this.wss.close();
+  }
+
+  /** Back to the configured defaults for the guest switches; sessions stay. */
+  resetFaults(): void {
+    this.frames.clear();
+    this.dedupeTracingId = this.ctx.options.dedupeTracingId;
+    for (const session of this.sessions.all()) session.dropNext = undefined;
+  }
+
+  // ---- frames -------------------------------------------------------------------------------
+
+  private send(ws: WebSocket, frame: ServerFrame, then?: () => void): void {
+    this.frames.send(ws, frame, then);
+  }
+
+  /** Pushes an outbound frame to every socket of the session, or holds it for the next connect. */
+  private push(session: GuestSession, frame: ServerFrame): void {
+    // A socket that is closing can no longer deliver: hold the frame as if it were gone.
+    const open = [...session.sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
+    if (open.length === 0) {
+      session.held.push(frame);
+      return;
+    }
+    for (const ws of open) this.send(ws, frame);
+  }
+
+  // ---- requests -----------------------------------------------------------------------------
+
+  private onFrame(conn: Connection, text: string): void {
+    let request: unknown;
+    try {
+      request = JSON.parse(text) as unknown;
+    } catch {
+      this.send(conn.ws, errorFrame(400, 'Request failed.'));
+      return;
+    }
+    if (!isRecord(request)) {
+      this.send(conn.ws, errorFrame(400, 'Request failed.'));
+      return;
+    }
+    const tracingId = typeof request['tracingId'] === 'string' ? request['tracingId'] : undefined;
+    const reply = (frame: ServerFrame): void => this.send(conn.ws, frame);
+
+    const token = request['token'];
+    if (typeof token !== 'string' || token === '') {
+      reply(errorFrame(4020, 'Missing parameter: token.', tracingId));
+      return;
+    }
+    if (token.length > MAX_TOKEN_LENGTH) {
+      reply(errorFrame(400, `Token exceeds ${MAX_TOKEN_LENGTH} characters.`, tracingId));
+      return;
+    }
+
+    switch (request['action']) {
+      case 'configureSession':
+        this.configureSession(conn, request, token, tracingId);
+        return;
+      case 'onMessage':
+        this.onMessage(conn, request, token, tracingId);
+        return;
+      case 'echo':
+        this.echo(conn, request, token, tracingId);
+        return;
+      case 'getJwt':
+        this.getJwt(conn, token, tracingId);
+        return;
+      case 'closeSession':
+        this.closeSession(conn, request, token, tracingId);
+        return;
+      default:
+        reply(errorFrame(400, 'Request failed.', tracingId));
+    }
+  }
+
+  /** The session this socket configured with this token; answers 4007 / 4006 itself otherwise. */
+  private boundSession(
+    conn: Connection,
+    token: string,
+    tracingId: string | undefined,
+  ): GuestSession | undefined {
+    const session = conn.session;
+    if (session === undefined || session.token !== token) {
+      this.send(conn.ws, errorFrame(4007, 'Session not found.', tracingId));
+      return undefined;
+    }
+    if (!session.expired && this.ctx.clock.now() >= session.expiresAt) session.expired = true;
+    if (session.expired) {
+      this.send(conn.ws, errorFrame(4006, 'Session has expired.', tracingId));
+      return undefined;
+    }
+    return session;
+  }
+
+  private configureSession(
+    conn: Connection,
+    request: Record<string, unknown>,
+    token: string,
+    tracingId: string | undefined,
+  ): void {
+    const requested = request['deploymentId'];
+    const deploymentId = typeof requested === 'string' ? requested : conn.queryDeploymentId;
+    if (deploymentId === null || !this.ctx.options.deployments.includes(deploymentId)) {
+      this.send(conn.ws, errorFrame(400, 'Deployment not found', tracingId));
+      return;
+    }
+    const now = this.ctx.clock.now();
+    const expiresAt = now + this.ctx.options.sessionDurationSeconds * 1000;
+    let session = this.sessions.get(token);
+    let newSession: boolean;
+    if (session === undefined) {
+      session = this.sessions.create(token, deploymentId, expiresAt);
+      newSession = true;
+    } else {
+      if (!session.expired && now >= session.expiresAt) session.expired = true;
+      if (request['startNew'] === true || session.expired) {
+        this.sessions.restart(session);
+        newSession = true;
+      } else {
+        newSession = false;
+      }
+      session.expiresAt = expiresAt;
+    }
+
+    if (conn.session !== undefined && conn.session !== session)
+      conn.session.sockets.delete(conn.ws);
+    conn.session = session;
+    session.sockets.add(conn.ws);
+
+    this.send(conn.ws, {
+      type: 'response',
+      class: 'SessionResponse',
+      code: 200,
+      body: {
+        connected: true,
+        newSession,
+        readOnly: session.readOnly,
+        maxCustomDataBytes: MAX_CUSTOM_DATA_BYTES,
+        clearedExistingSession: false,
+      },
+      ...(tracingId === undefined ? {} : { tracingId }),
+    });
+
+    // Agent messages that could not reach the guest are redelivered on reconnect (§6).
+    const held = session.held;
+    session.held = [];
+    for (const frame of held) this.send(conn.ws, frame as ServerFrame);
+  }
+
+  private onMessage(
+    conn: Connection,
+    request: Record<string, unknown>,
+    token: string,
+    tracingId: string | undefined,
+  ): void {
+    const reply = (frame: ServerFrame): void => this.send(conn.ws, frame);
+    const session = this.boundSession(conn, token, tracingId);
+    if (session === undefined) return;
+
+    const drop = session.dropNext;
+    session.dropNext = undefined;
+    if (drop === 'before-accept') {
+      conn.ws.terminate();
+      return;
+    }
+
+    const injected = this.ctx.faults.takeGuestFault();
+    if (injected !== undefined) {
+      if (injected.code === 429 || injected.code === 4029) {
+        reply(
+          injected.body === undefined
+            ? tooManyRequestsFrame(1, tracingId)
+            : {
+                type: 'response',
+                class: 'TooManyRequestsErrorMessage',
+                code: 429,
+                body: injected.body,
+                ...(tracingId === undefined ? {} : { tracingId }),
+              },
+        );
+      } else {
+        const body = injected.body === undefined ? defaultErrorText(injected.code) : injected.body;
+        reply({
+          type: 'response',
+          class: 'string',
+          code: injected.code,
+          body,
+          ...(tracingId === undefined ? {} : { tracingId }),
+        });
+      }
+      return;
+    }
+
+    if (session.readOnly) {
+      reply(errorFrame(400, 'Conversation is read-only: start a new conversation.', tracingId));
+      return;
+    }
+
+    // Rate limit: a sliding one-second window of the simulator clock.
+    const now = this.ctx.clock.now();
+    session.recentMessages = session.recentMessages.filter((t) => t > now - 1000);
+    if (session.recentMessages.length >= this.ctx.options.guestRateLimitPerSecond) {
+      const oldest = session.recentMessages[0] ?? now;
+      const retryAfter = Math.max(1, Math.ceil((oldest + 1000 - now) / 1000));
+      reply(tooManyRequestsFrame(retryAfter, tracingId));
+      return;
+    }
+    session.recentMessages.push(now);
+
+    const message = request['message'];
+    if (!isRecord(message)) {
+      reply(errorFrame(4020, 'Missing parameter: message.', tracingId));
+      return;
+    }
+    const text = message['text'];
+    if (typeof text !== 'string' || text.trim() === '') {
+      reply(errorFrame(4020, 'Missing parameter: message.text.', tracingId));
+      return;
+    }
+    if (text.length > this.ctx.options.guestTextLimit) {
+      reply(
+        errorFrame(
+          4011,
+          `Message exceeded the maximum length of ${this.ctx.options.guestTextLimit} characters.`,
+          tracingId,
+        ),
+      );
+      return;
+    }
+    const customAttributes = this.customAttributes(message, request);
+    if (customAttributes === 'invalid') {
+      reply(errorFrame(400, 'Request failed.', tracingId));
+      return;
+    }
+    if (
+      customAttributes !== undefined &&
+      Buffer.byteLength(JSON.stringify(customAttributes), 'utf8') > MAX_CUSTOM_DATA_BYTES
+    ) {
+      reply(errorFrame(4013, defaultErrorText(4013), tracingId));
+      return;
+    }
+
+    if (this.dedupeTracingId && tracingId !== undefined) {
+      const existing = session.conversation.messages.find(
+        (m) => m.direction === 'Inbound' && m.tracingId === tracingId,
+      );
+      if (existing !== undefined) {
+        reply(structuredMessageFrame(existing, tracingId));
+        return;
+      }
+    }
+
+    const clientMetadata = isRecord(message['metadata']) ? message['metadata'] : undefined;
+    const stored = newMessage({
+      direction: 'Inbound',
+      type: 'Text',
+      text,
+      time: now,
+      ...(tracingId === undefined ? {} : { tracingId }),
+      ...(clientMetadata === undefined ? {} : { clientMetadata }),
+      ...(customAttributes === undefined ? {} : { customAttributes }),
+    });
+    session.conversation.messages.push(stored);
+    this.ctx.deliveries.add({
+      kind: 'guest',
+      path: '/v1',
+      externalId: tracingId,
+      conversationId: session.conversation.conversationId,
+      text,
+      receivedAt: now,
+      serverId: stored.id,
+      sessionToken: session.token,
+    });
+    if (this.ctx.options.bot) this.scheduleBot(session, session.conversation.conversationId, text);
+
+    if (drop === 'after-accept') {
+      conn.ws.terminate();
+      return;
+    }
+    reply(structuredMessageFrame(stored, tracingId));
+  }
+
+  /** `message.channel.metadata.customAttributes`, or the same under a top-level `channel`. */
+  private customAttributes(
+    message: Record<string, unknown>,
+    request: Record<string, unknown>,
+  ): Record<string, unknown> | undefined | 'invalid' {
+    for (const channel of [message['channel'], request['channel']]) {
+      if (!isRecord(channel)) continue;
+      const metadata = channel['metadata'];
+      if (!isRecord(metadata)) continue;
+      const attributes = metadata['customAttributes'];
+      if (attributes === undefined) continue;
+      return isRecord(attributes) ? attributes : 'invalid';
+    }
+    return undefined;
+  }
+
+  private echo(
+    conn: Connection,
+    request: Record<string, unknown>,
+    token: string,
+    tracingId: string | undefined,
+  ): void {
+    const session = this.boundSession(conn, token, tracingId);
+    if (session === undefined) return;
+    const message = isRecord(request['message']) ? request['message'] : {};
+    const clientMetadata = isRecord(message['metadata'])
+      ? message['metadata']
+      : { customMessageId: HEALTH_CHECK_MESSAGE_ID };
+    this.send(conn.ws, {
+      type: 'response',
+      class: 'StructuredMessage',
+      code: 200,
+      body: {
+        text: typeof message['text'] === 'string' ? message['text'] : 'ping',
+        type: 'Text',
+        direction: 'Inbound',
+        id: newHexId(),
+        metadata: {
+          ...clientMetadata,
+          durationSeconds: this.ctx.options.sessionDurationSeconds,
+          expirationDate: Math.floor(session.expiresAt / 1000),
+        },
+      },
+      ...(tracingId === undefined ? {} : { tracingId }),
+    });
+  }
+
+  private getJwt(conn: Connection, token: string, tracingId: string | undefined): void {
+    const session = this.boundSession(conn, token, tracingId);
+    if (session === undefined) return;
+    this.send(conn.ws, {
+      type: 'response',
+      class: 'JwtResponse',
+      code: 200,
+      body: this.jwts.issue(session.token),
+      ...(tracingId === undefined ? {} : { tracingId }),
+    });
+  }
+
+  private closeSession(
+    conn: Connection,
+    request: Record<string, unknown>,
+    token: string,
+    tracingId: string | undefined,
+  ): void {
+    const session = conn.session;
+    if (session === undefined || session.token !== token) {
+      this.send(conn.ws, errorFrame(4007, 'Session not found.', tracingId));
+      return;
+    }
+    const targets = request['closeAllConnections'] === true ? [...session.sockets] : [conn.ws];
+    for (const ws of targets) {
+      session.sockets.delete(ws);
+      this.send(ws, eventFrame('ConnectionClosedEvent'), () => ws.close(1000, 'closeSession'));
+    }
+  }
+
+  // ---- control ------------------------------------------------------------------------------
+
+  agentMessage(
+    ref: string,
+    text: string,
+    options: { originatingEntity?: OriginatingEntity } = {},
+  ): GuestMessageInfo {
+    if (typeof text !== 'string' || text === '')
+      throw new TypeError('text must be a non-empty string');
+    const entity = options.originatingEntity ?? 'Human';
+    if (entity !== 'Human' && entity !== 'Bot') {
+      throw new TypeError("originatingEntity must be 'Human' or 'Bot'");
+    }
+    const session = this.sessions.find(ref);
+    if (session.readOnly) throw new RangeError('the conversation has ended (agent disconnected)');
+    const message = newMessage({
+      direction: 'Outbound',
+      type: 'Text',
+      text,
+      time: this.ctx.clock.now(),
+      originatingEntity: entity,
+    });
+    session.conversation.messages.push(message);
+    this.push(session, structuredMessageFrame(message));
+    return info(message);
+  }
+
+  agentDisconnect(ref: string): void {
+    const session = this.sessions.find(ref);
+    const message = newMessage({
+      direction: 'Outbound',
+      type: 'Event',
+      time: this.ctx.clock.now(),
+      events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }],
+    });
+    session.conversation.messages.push(message);
+    session.readOnly = true;
+    this.push(session, structuredMessageFrame(message));
+  }
+
+  dropSocket(ref: string, when: 'before-accept' | 'after-accept'): void {
+    if (when !== 'before-accept' && when !== 'after-accept') {
+      throw new TypeError("when must be 'before-accept' or 'after-accept'");
+    }
+    this.sessions.find(ref).dropNext = when;
+  }
+
+  expireSession(ref: string): void {
+    const session = this.sessions.find(ref);
+    session.expired = true;
+    for (const ws of session.sockets) this.send(ws, eventFrame('SessionExpiredEvent'));
+  }
+
+  listSessions(): GuestSessionInfo[] {
+    return this.sessions.all().map((s) => ({
+      token: s.token,
+      deploymentId: s.deploymentId,
+      conversationId: s.conversation.conversationId,
+      readOnly: s.readOnly,
+      expired: s.expired || this.ctx.clock.now() >= s.expiresAt,
+      connections: s.sockets.size,
+      heldFrames: s.held.length,
+      messages: s.conversation.messages.map(info),
+      previousConversations: s.previousConversations.map((c) => ({
+        conversationId: c.conversationId,
+        messages: c.messages.map(info),
+      })),
+    }));
+  }
+
+  private scheduleBot(session: GuestSession, conversationId: string, text: string): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (session.conversation.conversationId !== conversationId || session.readOnly) return;
+      const preview = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+      this.agentMessage(session.token, `Bot: I got your message "${preview}"`, {
+        originatingEntity: 'Bot',
+      });
+    }, this.ctx.options.botDelayMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+}
