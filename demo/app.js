@@ -30,33 +30,7 @@ let online = navigator.onLine;
 let ticker;
 
 // ---------------------------------------------------------------------------------------------
-// Start
-
-try {
-  config = await (await fetch('/config.json', { cache: 'no-store' })).json();
-  outbox = await createOutbox({
-    name: 'outbox-demo',
-    store: indexedDbStore({ name: 'outbox-demo' }),
-    transport: makeTransport(config),
-    // Short waits so the demo shows several attempts in a minute (the defaults are 2 s and 60 s).
-    retry: { baseDelayMs: 2000, maxDelayMs: 20000 },
-    // A service that is down while the browser is online shows as "reconnecting": the probe
-    // decides when it is back (any HTTP answer).
-    connectivity: browserConnectivity({ probeUrl: `${config.apiBaseUrl}/`, probeIntervalMs: 2000 }),
-  });
-  outbox.subscribe(onEvent);
-  for (const record of await outbox.transcript.list()) lines.set(record.key, record);
-  for (const entry of await outbox.list()) entries.set(entry.id, entry);
-  window.demo = { outbox, ready: true };
-  els.text.disabled = false;
-  els.send.disabled = false;
-  setBanner();
-  render();
-  refreshFaults();
-} catch (error) {
-  setBanner('error', `Could not start: ${describeError(error)}`);
-  console.error(error);
-}
+// Transport
 
 function makeTransport(c) {
   if (new window.URLSearchParams(window.location.search).get('transport') !== 'http') {
@@ -352,53 +326,72 @@ function describeError(error) {
 // ---------------------------------------------------------------------------------------------
 // Fault panel: the simulator's control API (proxied by the demo server on this origin)
 
+// Each action: [control name, body, what to announce]; a `session` argument is filled in with this
+// page's guest session (see currentSession).
 const ACTIONS = {
   outageOn: () => [
-    'outage',
-    { mode: 'refuse' },
+    ['outage', { mode: 'refuse' }],
     'Outage started: the simulator refuses connections.',
   ],
-  outageOff: () => ['outage', { mode: false }, 'Outage ended.'],
+  outageOff: () => [['outage', { mode: false }], 'Outage ended.'],
   latency: () => {
-    const ms = Math.max(0, Number(els.latency.value) || 0);
-    return ['latency', { ms }, `Latency set to ${ms} ms.`];
+    const ms = Math.max(0, Math.min(60000, Number(els.latency.value) || 0));
+    return [['delayFrames', { ms }], ['latency', { ms }], `Latency set to ${ms} ms.`];
   },
-  latencyOff: () => ['latency', { ms: 0 }, 'Latency off.'],
-  fail429: () => [
-    'fail429',
-    { count: 3, retryAfter: 3 },
-    'The next 3 messages get 429 (retry after 3 s).',
+  latencyOff: () => [['delayFrames', { ms: 0 }], ['latency', { ms: 0 }], 'Latency off.'],
+  rateLimit: () => [
+    [
+      'failNextOnMessage',
+      {
+        code: 429,
+        body: {
+          retryAfter: 5,
+          errorCode: 4029,
+          errorMessage: 'Message rate too high for this session',
+        },
+      },
+    ],
+    'The next message is rate limited (429, retry after 5 s).',
   ],
-  fail5xx: () => ['fail5xx', { count: 2, status: 503 }, 'The next 2 messages get 503.'],
-  commitThenDrop: () => [
-    'commitThenDrop',
-    { count: 1 },
-    'The next message is stored, then the connection drops.',
+  serverError: () => [
+    ['failNextOnMessage', { code: 5000 }],
+    'The next message gets an unexpected error (5000).',
+  ],
+  dropAfterAccept: () => [
+    ['dropSocket', { session: SESSION, when: 'after-accept' }],
+    'The next message is stored, then the connection drops before the echo.',
   ],
   reject: () => [
-    'failNextOnMessage',
-    { code: 4011 },
+    ['failNextOnMessage', { code: 4011 }],
     'The next message is rejected (4011, too long).',
   ],
-  expireSession: () => ['expireSession', {}, 'The guest session expired.'],
-  agentDisconnect: () => ['agentDisconnect', {}, 'The agent disconnected.'],
-  reset: () => ['reset', {}, 'All faults cleared.'],
+  expireSession: () => [['expireSession', { session: SESSION }], 'The guest session expired.'],
+  agentDisconnect: () => [
+    ['agentDisconnect', { session: SESSION }],
+    'The agent ended the conversation.',
+  ],
+  reset: () => [['reset', {}], 'All faults cleared.'],
 };
+const SESSION = Symbol("this page's session");
 
 document.querySelector('.faults').addEventListener('click', async (ev) => {
   const button = ev.target.closest('button[data-action]');
   if (button === null) return;
   const make = ACTIONS[button.dataset.action];
   if (make === undefined) return;
-  const [name, body, done] = make();
+  const steps = make();
+  const done = steps.pop();
   button.disabled = true;
   try {
-    await control(name, body);
+    for (const [name, body] of steps) {
+      if (body.session === SESSION) body.session = await currentSession();
+      await control(name, body);
+    }
     announce(done);
     els.faultState.dataset.last = button.dataset.action;
   } catch (error) {
     announce(`Control failed: ${describeError(error)}`);
-    setText(els.faultState, `Control ${name} failed: ${describeError(error)}`);
+    setText(els.faultState, `Failed: ${describeError(error)}`);
     return;
   } finally {
     button.disabled = false;
@@ -406,8 +399,22 @@ document.querySelector('.faults').addEventListener('click', async (ev) => {
   await refreshFaults();
 });
 
+/**
+ * This page's guest session, for the controls that act on one session. The library keeps the
+ * session token to itself (in its store), so the demo asks the simulator: the session of this
+ * deployment with an open connection (the sending tab's), else the most recently active one.
+ */
+async function currentSession() {
+  const res = await fetch(`${config.controlPath}/sessions`, { cache: 'no-store' });
+  const sessions = (await res.json()).filter((s) => s.deploymentId === config.deploymentId);
+  const last = (s) => Math.max(0, ...s.messages.map((m) => Date.parse(m.time)));
+  sessions.sort((a, b) => (b.connections > 0) - (a.connections > 0) || last(b) - last(a));
+  if (sessions.length === 0) throw new Error('no guest session yet: send a message first');
+  return sessions[0].token;
+}
+
 async function control(name, body) {
-  const res = await fetch(`${config?.controlPath ?? '/__control'}/${name}`, {
+  const res = await fetch(`${config.controlPath}/${name}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -425,13 +432,10 @@ async function control(name, body) {
 
 async function refreshFaults() {
   try {
-    const res = await fetch(`${config?.controlPath ?? '/__control'}/state`, { cache: 'no-store' });
+    const res = await fetch(`${config.controlPath}/state`, { cache: 'no-store' });
     const { faults: f } = await res.json();
     const parts = [`Outage: ${f.outage === false ? 'off' : 'on'}`];
     if (f.latencyMs > 0) parts.push(`latency ${f.latencyMs} ms`);
-    if (f.fail429?.remaining > 0) parts.push(`429 × ${f.fail429.remaining} left`);
-    if (f.fail5xx?.remaining > 0) parts.push(`${f.fail5xx.status} × ${f.fail5xx.remaining} left`);
-    if (f.commitThenDrop > 0) parts.push(`drop after accept × ${f.commitThenDrop}`);
     if (f.failNextOnMessage) parts.push(`next message: ${f.failNextOnMessage.code}`);
     setText(els.faultState, parts.join(' · '));
     els.faultState.dataset.outage = f.outage === false ? 'off' : 'on';
@@ -439,3 +443,39 @@ async function refreshFaults() {
     setText(els.faultState, 'Simulator state unavailable.');
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Start (last, so every declaration above is initialised)
+
+async function start() {
+  try {
+    config = await (await fetch('/config.json', { cache: 'no-store' })).json();
+    outbox = await createOutbox({
+      name: 'outbox-demo',
+      store: indexedDbStore({ name: 'outbox-demo' }),
+      transport: makeTransport(config),
+      // Short waits so the demo shows several attempts in a minute (the defaults are 2 s and 60 s).
+      retry: { baseDelayMs: 2000, maxDelayMs: 20000 },
+      // A service that is down while the browser is online shows as "reconnecting": the probe
+      // decides when it is back (any HTTP answer).
+      connectivity: browserConnectivity({
+        probeUrl: `${config.apiBaseUrl}/`,
+        probeIntervalMs: 2000,
+      }),
+    });
+    outbox.subscribe(onEvent);
+    for (const record of await outbox.transcript.list()) lines.set(record.key, record);
+    for (const entry of await outbox.list()) entries.set(entry.id, entry);
+    els.text.disabled = false;
+    els.send.disabled = false;
+    setBanner();
+    render();
+    window.demo = { outbox, ready: true };
+    refreshFaults();
+  } catch (error) {
+    setBanner('error', `Could not start: ${describeError(error)}`);
+    console.error(error);
+  }
+}
+
+await start();

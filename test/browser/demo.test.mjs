@@ -1,0 +1,399 @@
+// Browser tests of the demo page (demo/), driven through its UI in real Chromium, against the
+// simulator that `npm start` runs. Each scenario starts its own demo (simulator + page server, ports 0).
+//
+//   node test/browser/demo.test.mjs            all demo scenarios (builds first if dist/ is missing)
+//   node test/browser/demo.test.mjs reload     only scenarios whose name contains "reload"
+//
+// From test/browser/run.mjs: `const { scenarios } = await import('./demo.test.mjs')`, then run
+// each `scenario.run({ browser })` like its own scenarios (same `{ name, timeoutMs, run }` shape).
+// Screenshots go to test-results/ (gitignored); DEMO_SCREENSHOT=docs/demo.png also writes the
+// README screenshot.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const RESULTS = join(ROOT, 'test-results');
+const DEBUG = process.env.BROWSER_TEST_DEBUG === '1';
+
+function ensureBuilt() {
+  const bundle = join(ROOT, 'dist/browser/genesys-webmessaging-outbox.js');
+  const simulator = join(ROOT, 'dist/simulator/index.js');
+  if (!existsSync(bundle) || !existsSync(simulator)) {
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns a truthy value; throws after `ms`. */
+async function waitFor(what, check, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+function assertEqual(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+async function withDemo(fn) {
+  ensureBuilt();
+  const { startDemo } = await import(pathToFileURL(join(ROOT, 'demo/server.mjs')).href);
+  const demo = await startDemo({ simulator: { botDelayMs: 50 } });
+  try {
+    return await fn(demo);
+  } finally {
+    await demo.close();
+  }
+}
+
+async function openPage(context, demo, viewport = { width: 1000, height: 760 }) {
+  const page = await context.newPage();
+  await page.setViewportSize(viewport);
+  page.on('pageerror', (error) => console.log(`    [page error] ${error.message}`));
+  if (DEBUG) page.on('console', (m) => console.log(`    [console.${m.type()}] ${m.text()}`));
+  await page.goto(demo.url);
+  await ready(page);
+  return page;
+}
+
+async function ready(page) {
+  await page.waitForFunction(() => window.demo?.ready === true, undefined, { timeout: 10_000 });
+}
+
+/** Types a message in the box and presses Enter (keyboard only), waits until the box is cleared. */
+async function type(page, text) {
+  await page.focus('#text');
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('text').value === '');
+}
+
+/** The guest's own lines: `[text, status]` in screen order. */
+function mine(page) {
+  return page.$$eval('#messages li.mine', (lis) =>
+    lis.map((li) => [li.querySelector('.text').textContent, li.dataset.status]),
+  );
+}
+
+/** Agent/bot lines' texts in screen order. */
+function theirs(page) {
+  return page.$$eval('#messages li.theirs .text', (ps) => ps.map((p) => p.textContent));
+}
+
+async function waitStatuses(page, expected, what, ms) {
+  await waitFor(
+    what,
+    async () => JSON.stringify(await mine(page)) === JSON.stringify(expected),
+    ms,
+  ).catch(async (error) => {
+    throw new Error(`${error.message}; screen shows ${JSON.stringify(await mine(page))}`);
+  });
+}
+
+/** Guest (Inbound) texts the simulator stored, in order, over every session and conversation. */
+function storedGuestTexts(demo) {
+  const texts = [];
+  for (const s of demo.sim.control.sessions()) {
+    for (const c of [...s.previousConversations, { messages: s.messages }]) {
+      for (const m of c.messages) if (m.direction === 'Inbound') texts.push(m.text);
+    }
+  }
+  return texts;
+}
+
+async function shot(page, name) {
+  mkdirSync(RESULTS, { recursive: true });
+  await page.screenshot({ path: join(RESULTS, name), fullPage: true });
+}
+
+async function click(page, action) {
+  await page.click(`[data-action="${action}"]`);
+  await page.waitForFunction(
+    (a) => document.getElementById('fault-state').dataset.last === a,
+    action,
+  );
+}
+
+export const scenarios = [
+  {
+    name: 'demo: messages typed during an outage show queued, then sent in order; a reload keeps the transcript',
+    timeoutMs: 60_000,
+    run: ({ browser }) =>
+      withDemo(async (demo) => {
+        const context = await browser.newContext();
+        try {
+          const page = await openPage(context, demo);
+          await type(page, 'hello');
+          await waitStatuses(page, [['hello', 'sent']], "'hello' sent");
+          await waitFor('the bot reply', async () => (await theirs(page)).length >= 1);
+
+          await click(page, 'outageOn');
+          const during = ['one', 'two', 'three'];
+          for (const t of during) await type(page, t);
+          const queued = await mine(page);
+          assertEqual(
+            queued.slice(1).map(([t]) => t),
+            during,
+            'lines typed during the outage',
+          );
+          for (const [t, status] of queued.slice(1)) {
+            assert(
+              status === 'pending' || status === 'sending',
+              `'${t}' is ${status} during the outage`,
+            );
+          }
+          const label = await page.textContent('#messages li.mine:last-child .status');
+          assert(/queued|waiting|sending/i.test(label), `status label during the outage: ${label}`);
+          await waitFor(
+            'the banner to leave "online"',
+            async () => (await page.getAttribute('#banner', 'data-state')) === 'reconnecting',
+          );
+          await shot(page, 'demo-outage.png');
+
+          await click(page, 'outageOff');
+          const all = ['hello', ...during];
+          await waitStatuses(
+            page,
+            all.map((t) => [t, 'sent']),
+            'every message sent after the outage',
+            30_000,
+          );
+          assertEqual(
+            storedGuestTexts(demo),
+            all,
+            'what the simulator stored (order, no duplicates)',
+          );
+          await waitFor(
+            'the banner back online',
+            async () => (await page.getAttribute('#banner', 'data-state')) === 'online',
+          );
+          await waitFor('bot replies', async () => (await theirs(page)).length >= 2);
+          await shot(page, 'demo-after-outage.png');
+
+          const before = await page.$$eval('#messages li', (lis) =>
+            lis.map(
+              (li) =>
+                `${li.className}|${li.dataset.status ?? ''}|${li.querySelector('.text').textContent}`,
+            ),
+          );
+          await page.reload();
+          await ready(page);
+          const after = await page.$$eval('#messages li', (lis) =>
+            lis.map(
+              (li) =>
+                `${li.className}|${li.dataset.status ?? ''}|${li.querySelector('.text').textContent}`,
+            ),
+          );
+          if (JSON.stringify(after) !== JSON.stringify(before) && DEBUG) {
+            console.log(
+              await page.evaluate(async () =>
+                JSON.stringify(await window.demo.outbox.transcript.list()),
+              ),
+            );
+            await shot(page, 'demo-reload-debug.png');
+          }
+          assertEqual(after, before, 'the transcript after a reload');
+          return `${before.length} lines kept across the reload`;
+        } finally {
+          await context.close();
+        }
+      }),
+  },
+
+  {
+    name: 'demo: a rejected message shows its reason and can be retried or discarded',
+    timeoutMs: 40_000,
+    run: ({ browser }) =>
+      withDemo(async (demo) => {
+        const context = await browser.newContext();
+        try {
+          const page = await openPage(context, demo);
+          await type(page, 'first');
+          await waitStatuses(page, [['first', 'sent']], "'first' sent");
+
+          await click(page, 'reject');
+          await type(page, 'rejected once');
+          await waitStatuses(
+            page,
+            [
+              ['first', 'sent'],
+              ['rejected once', 'failed'],
+            ],
+            'the failure',
+          );
+          const reason = await page.textContent('#messages li[data-status="failed"] .reason');
+          assert(/4011/.test(reason), `reason shown: ${reason}`);
+          await shot(page, 'demo-failed.png');
+          // Keyboard only: Tab to the Retry button of the failed line and press Enter.
+          await page.focus('#messages li[data-status="failed"] button[data-op="retry"]');
+          await page.keyboard.press('Enter');
+          await waitStatuses(
+            page,
+            [
+              ['first', 'sent'],
+              ['rejected once', 'sent'],
+            ],
+            'the retried message sent',
+          );
+
+          await click(page, 'reject');
+          await type(page, 'to discard');
+          await waitFor('the second failure', async () =>
+            (await mine(page)).some(([t, s]) => t === 'to discard' && s === 'failed'),
+          );
+          await page.click('#messages li[data-status="failed"] button[data-op="discard"]');
+          await waitStatuses(
+            page,
+            [
+              ['first', 'sent'],
+              ['rejected once', 'sent'],
+            ],
+            'the discarded message gone',
+          );
+          assertEqual(
+            storedGuestTexts(demo),
+            ['first', 'rejected once'],
+            'what the simulator stored',
+          );
+          return undefined;
+        } finally {
+          await context.close();
+        }
+      }),
+  },
+
+  {
+    name: 'demo: two tabs show the same conversation and statuses; either tab can send',
+    timeoutMs: 40_000,
+    run: ({ browser }) =>
+      withDemo(async (demo) => {
+        const context = await browser.newContext();
+        try {
+          const a = await openPage(context, demo);
+          const b = await openPage(context, demo);
+          await type(a, 'from tab A');
+          await type(b, 'from tab B');
+          const expected = [
+            ['from tab A', 'sent'],
+            ['from tab B', 'sent'],
+          ];
+          await waitStatuses(a, expected, 'tab A to show both sent');
+          await waitStatuses(b, expected, 'tab B to show both sent');
+          await waitFor('bot replies in tab A', async () => (await theirs(a)).length >= 2);
+          await waitFor('bot replies in tab B', async () => (await theirs(b)).length >= 2);
+          assertEqual(storedGuestTexts(demo), ['from tab A', 'from tab B'], 'stored once each');
+          return undefined;
+        } finally {
+          await context.close();
+        }
+      }),
+  },
+
+  {
+    name: 'demo: usable at 360 px wide (no horizontal scroll), Enter sends',
+    timeoutMs: 30_000,
+    run: ({ browser }) =>
+      withDemo(async (demo) => {
+        const context = await browser.newContext();
+        try {
+          const page = await openPage(context, demo, { width: 360, height: 740 });
+          await type(page, 'small screen');
+          await waitStatuses(page, [['small screen', 'sent']], 'sent');
+          const overflow = await page.evaluate(
+            () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+          );
+          assertEqual(overflow, 0, 'horizontal overflow at 360 px');
+          await shot(page, 'demo-360.png');
+          if (process.env.DEMO_SCREENSHOT) await docsScreenshot(browser, demo);
+          return undefined;
+        } finally {
+          await context.close();
+        }
+      }),
+  },
+];
+
+/** The README screenshot: a conversation with a sent message, a bot answer, an outage in progress. */
+async function docsScreenshot(browser, demo) {
+  const context = await browser.newContext({ deviceScaleFactor: 1 });
+  try {
+    const page = await openPage(context, demo, { width: 1000, height: 700 });
+    await type(page, 'Hi! My order has not arrived yet.');
+    await waitStatuses(page, [['Hi! My order has not arrived yet.', 'sent']], 'sent');
+    await waitFor('the bot reply', async () => (await theirs(page)).length >= 1);
+    await click(page, 'outageOn');
+    await type(page, 'It was order 1234, placed last Monday.');
+    await waitFor(
+      'the banner',
+      async () => (await page.getAttribute('#banner', 'data-state')) === 'reconnecting',
+    );
+    await page.locator('#text').blur();
+    await page.screenshot({ path: join(ROOT, process.env.DEMO_SCREENSHOT) });
+    await click(page, 'outageOff');
+  } finally {
+    await context.close();
+  }
+}
+
+// Standalone runner (when this file is the entry point).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { chromium } = await import('playwright-core');
+  const filter = process.argv.slice(2);
+  const selected = scenarios.filter(
+    (s) => filter.length === 0 || filter.some((f) => s.name.includes(f)),
+  );
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  let passed = 0;
+  let failed = 0;
+  for (const scenario of selected) {
+    const t0 = Date.now();
+    let timer;
+    try {
+      const detail = await Promise.race([
+        scenario.run({ browser }),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`timed out after ${scenario.timeoutMs} ms`)),
+            scenario.timeoutMs,
+          );
+        }),
+      ]);
+      passed += 1;
+      console.log(`ok   ${scenario.name} (${Date.now() - t0} ms)${detail ? `: ${detail}` : ''}`);
+    } catch (error) {
+      failed += 1;
+      console.log(
+        `FAIL ${scenario.name} (${Date.now() - t0} ms): ${error instanceof Error ? error.message : String(error)}`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  await browser.close();
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
