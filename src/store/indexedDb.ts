@@ -283,9 +283,10 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
       try {
         return await runOnce(db, stores, mode, body);
       } catch (e: unknown) {
-        const cause = isOutboxError(e) && e.cause !== undefined ? e.cause : e;
         if (closed) throw closedError();
-        if (attempt > 0 || !connectionLost(cause)) throw storageError(e);
+        const err = storageError(e);
+        // Only a failure that looks like a lost connection is retried (never quota, not-found…).
+        if (attempt > 0 || err.code !== 'storage-failed' || !connectionLost(err.cause)) throw err;
         // Drop the connection we used and retry once on a fresh one.
         if (connection === pending) connection = undefined;
         try {

@@ -131,7 +131,7 @@ export function memoryStore(): OutboxStore {
         if (head) heads.push(head);
       }
       heads.sort((a, b) => a.seq - b.seq);
-      return heads.slice(0, limit ?? heads.length).map((e) => structuredClone(e));
+      return heads.slice(0, Math.max(0, limit ?? heads.length)).map((e) => structuredClone(e));
     }),
 
     count: op(() => entries.size),

@@ -104,7 +104,7 @@ describe('indexedDbStore: errors', () => {
     const { indexedDB } = factory();
     store = indexedDbStore({ indexedDB });
     const original = IDBObjectStore.prototype.put;
-    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+    const put = vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
       this: IDBObjectStore,
       ...args: Parameters<IDBObjectStore['put']>
     ) {
@@ -116,6 +116,7 @@ describe('indexedDbStore: errors', () => {
     });
     expect(await codeOf(store.setMeta('k', 'v'))).toBe('storage-full');
     expect(await codeOf(store.append([newEntry()]))).toBe('storage-full');
+    expect(put).toHaveBeenCalledTimes(2); // a full disk is not retried
   });
 
   it('an abort without a quota cause rejects with storage-failed (after one retry), never hangs', async () => {
