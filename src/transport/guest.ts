@@ -204,6 +204,8 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   /** Echoes that arrived after their send stopped waiting: entry id → server message. */
   const late = new Map<string, GuestMessage>();
   const sentAt: number[] = [];
+  /** Agent/bot message ids recorded (or being recorded) by this instance. */
+  const seen = new Set<string>();
   let blockedUntil = 0;
 
   // A function, not an inline test: TypeScript would keep a narrowing of `phase` across awaits.
@@ -229,6 +231,26 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     };
     if (m.originatingEntity !== undefined) r.originatingEntity = m.originatingEntity;
     return r;
+  }
+
+  /**
+   * Records agent/bot messages not recorded yet. The same message can come as a live frame, as a
+   * frame held by the server until we reconnect, and from history: one line (keys), one event.
+   */
+  async function recordOutbound(messages: GuestMessage[]): Promise<void> {
+    const store = cx?.store;
+    const todo = messages.filter((m) => !seen.has(m.id));
+    for (const m of todo) seen.add(m.id);
+    const fresh: GuestMessage[] = [];
+    for (const m of todo) {
+      try {
+        if (store && (await store.getTranscript(m.id)) !== undefined) continue;
+      } catch {
+        // unreadable store: record anyway (idempotent by key)
+      }
+      fresh.push(m);
+    }
+    await record(fresh.map(outboundRecord));
   }
 
   function guestRecord(key: string, m: GuestMessage): TranscriptRecord {
@@ -475,7 +497,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
           },
         ]);
       } else if (m.type !== 'Event' && m.id !== '') {
-        void record([outboundRecord(m)]);
+        void recordOutbound([m]);
       }
     } else if (
       f.type === 'message' &&
@@ -576,7 +598,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         if (pages === undefined) return;
         if (fresh.length > 0) {
           log?.debug('guest: recording missed messages from history', { count: fresh.length });
-          await record(fresh.sort((a, b) => timeOf(a) - timeOf(b)).map(outboundRecord));
+          await recordOutbound(fresh.sort((a, b) => timeOf(a) - timeOf(b)));
         }
       } while (resync && phase === 'ready');
     })()
