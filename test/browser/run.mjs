@@ -112,11 +112,25 @@ function assertEqual(actual, expected, what) {
   if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
 }
 
-/** The simulator's delivery records for these ids (tutorial endpoint), in arrival order. */
+/** The simulator's delivery records for these ids (any endpoint), in arrival order. */
 function deliveredFor(ids) {
   const wanted = new Set(ids);
-  return sim.control.delivered().filter((r) => r.kind === 'tutorial' && wanted.has(r.externalId));
+  return sim.control.delivered().filter((r) => wanted.has(r.externalId));
 }
+
+/** Guest transport: every message of `ids` arrived in one guest session (rule 9). */
+function assertOneSession(ids) {
+  const tokens = new Set(deliveredFor(ids).map((r) => r.sessionToken));
+  assertEqual(tokens.size, 1, 'guest sessions used');
+}
+
+/** What a page needs to start an outbox on this transport. */
+const transports = {
+  http: () => ({}),
+  guest: () => ({
+    guest: { wsUrl: sim.wsUrl, apiBaseUrl: sim.url, deploymentId: 'sim-deployment' },
+  }),
+};
 
 /** All ids delivered, none twice, and (when `inOrder`) in exactly this order. */
 function assertDeliveredOnce(ids, { inOrder = true } = {}) {
@@ -133,7 +147,7 @@ function assertSubsequenceInOrder(ids, what) {
   const wanted = new Set(ids);
   const got = sim.control
     .delivered()
-    .filter((r) => r.kind === 'tutorial' && wanted.has(r.externalId))
+    .filter((r) => wanted.has(r.externalId))
     .map((r) => r.externalId);
   assertEqual(got, ids, what);
 }
@@ -173,61 +187,141 @@ function countRequests(page) {
 
 const notes = [];
 
-const scenarios = [
-  {
-    name: 'offline: 20 messages survive a reload and are delivered once, in order, on reconnect',
-    timeoutMs: 30_000,
-    async run({ browser }) {
-      const context = await browser.newContext();
-      try {
-        const name = uniqueName();
-        const page = await openOutbox(context, name);
-        await context.setOffline(true);
-        const ids = await page.evaluate((t) => window.h.send(t), texts('offline', 20));
-        // The page goes away and comes back while offline (a fresh document: nothing in memory
-        // survives). A navigation, not page.reload(): a reload revalidates the document, which
-        // fails offline without a service worker.
-        await page.goto(PAGE);
-        await page.waitForFunction(() => window.h !== undefined);
-        await page.evaluate((o) => window.h.start(o), { url: MESSAGES_URL, token: TOKEN, name });
-        const pending = await page.evaluate(() => window.h.list());
-        assertEqual(
-          pending.map((e) => e.id),
-          ids,
-          'entries after the offline reload',
-        );
-        assertEqual(deliveredFor(ids).length, 0, 'delivered while offline');
-        // Where the time goes: the page's 'online' event, the outbox's first attempt, the
-        // simulator storing the first message.
-        await page.evaluate(() => {
-          window.__t = {};
-          window.addEventListener('online', () => (window.__t.online = Date.now()), { once: true });
-          window.h.outbox.subscribe((e) => {
-            if (e.type === 'status' && e.entry.status === 'sending')
-              window.__t.sending ??= Date.now();
-          });
+/** Offline, reload while offline, back online: all delivered once, in order; time to first delivery. */
+const offlineReload = (kind, n) => ({
+  name: `offline (${kind}): ${n} messages survive a reload and are delivered once, in order, on reconnect`,
+  timeoutMs: 30_000,
+  async run({ browser }) {
+    const context = await browser.newContext();
+    try {
+      const name = uniqueName();
+      const page = await openOutbox(context, name, transports[kind]());
+      await context.setOffline(true);
+      const ids = await page.evaluate((t) => window.h.send(t), texts(`offline ${kind}`, n));
+      // The page goes away and comes back while offline (a fresh document: nothing in memory
+      // survives). A navigation, not page.reload(): a reload revalidates the document, which
+      // fails offline without a service worker.
+      await page.goto(PAGE);
+      await page.waitForFunction(() => window.h !== undefined);
+      await page.evaluate((o) => window.h.start(o), {
+        url: MESSAGES_URL,
+        token: TOKEN,
+        name,
+        ...transports[kind](),
+      });
+      const pending = await page.evaluate(() => window.h.list());
+      assertEqual(
+        pending.map((e) => e.id),
+        ids,
+        'entries after the offline reload',
+      );
+      assertEqual(deliveredFor(ids).length, 0, 'delivered while offline');
+      // Where the time goes: the page's 'online' event, the outbox's first attempt, the
+      // simulator storing the first message.
+      await page.evaluate(() => {
+        window.__t = {};
+        window.addEventListener('online', () => (window.__t.online = Date.now()), { once: true });
+        window.h.outbox.subscribe((e) => {
+          if (e.type === 'status' && e.entry.status === 'sending')
+            window.__t.sending ??= Date.now();
         });
-        const t0 = Date.now();
-        await context.setOffline(false);
-        await waitFor('20 deliveries', () => deliveredFor(ids).length === 20, 15_000);
-        const first = deliveredFor(ids)[0].receivedAt - t0;
-        const t = await page.evaluate(() => window.__t);
-        const timing =
-          `setOffline(false) -> first delivery stored by the simulator ${first} ms ` +
-          `('online' event +${t.online - t0} ms, first attempt +${t.sending - t0} ms)`;
-        notes.push(timing);
-        assertDeliveredOnce(ids);
-        await waitFor(
-          'empty outbox',
-          async () => (await page.evaluate(() => window.h.list())).length === 0,
-        );
-        return timing;
-      } finally {
-        await context.close();
-      }
-    },
+      });
+      const t0 = Date.now();
+      await context.setOffline(false);
+      await waitFor(`${n} deliveries`, () => deliveredFor(ids).length === n, 15_000);
+      const first = deliveredFor(ids)[0].receivedAt - t0;
+      const t = await page.evaluate(() => window.__t);
+      const timing =
+        `setOffline(false) -> first delivery stored by the simulator ${first} ms ` +
+        `('online' event +${t.online - t0} ms, first attempt +${t.sending - t0} ms)`;
+      notes.push(`${kind}: ${timing}`);
+      assertDeliveredOnce(ids);
+      if (kind === 'guest') assertOneSession(ids);
+      await waitFor(
+        'empty outbox',
+        async () => (await page.evaluate(() => window.h.list())).length === 0,
+      );
+      return timing;
+    } finally {
+      await context.close();
+    }
   },
+});
 
+/** The browser process is killed mid-drain and restarted on the same profile. */
+const killedDuringDrain = (kind, n, partial) => ({
+  name: `browser killed (SIGKILL) during a drain (${kind}): restart on the same profile, nothing lost or duplicated`,
+  timeoutMs: 40_000,
+  async run() {
+    const profile = mkdtempSync(join(tmpdir(), 'outbox-profile-'));
+    let child;
+    const launch = async () => {
+      child = spawn(
+        CHROMIUM,
+        [
+          ...ARGS,
+          '--headless=new',
+          `--user-data-dir=${profile}`,
+          '--remote-debugging-port=0',
+          'about:blank',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      const endpoint = await new Promise((resolve, reject) => {
+        let err = '';
+        const timer = setTimeout(() => reject(new Error('chromium did not start')), 10_000);
+        child.stderr.on('data', (d) => {
+          err += d;
+          const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+        child.once('exit', () => reject(new Error('chromium exited')));
+      });
+      const browser = await chromium.connectOverCDP(endpoint);
+      return browser.contexts()[0];
+    };
+    const kill = () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGKILL');
+      });
+    try {
+      const name = uniqueName();
+      let context = await launch();
+      let page = await openOutbox(context, name, transports[kind]());
+      sim.control.latency(100);
+      const ids = await page.evaluate((t) => window.h.send(t), texts(`killed ${kind}`, n));
+      await waitFor('a partial drain', () => deliveredFor(ids).length >= partial);
+      await kill();
+      const before = deliveredFor(ids).length;
+      assert(before < n, `the drain had already finished (${before}) before the kill`);
+      sim.control.latency(0);
+      context = await launch();
+      page = await openOutbox(context, name, transports[kind]());
+      await waitFor(`${n} deliveries`, () => deliveredFor(ids).length >= n, 15_000);
+      await waitFor(
+        'empty outbox',
+        async () => (await page.evaluate(() => window.h.list())).length === 0,
+      );
+      await sleep(200);
+      assertDeliveredOnce(ids);
+      if (kind === 'guest') assertOneSession(ids);
+      await kill();
+      return `${before} delivered before the kill, the rest after restart`;
+    } finally {
+      sim.control.latency(0);
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await sleep(100);
+      rmSync(profile, { recursive: true, force: true });
+    }
+  },
+});
+
+const scenarios = [
+  offlineReload('http', 20),
   {
     name: 'browser closed during a drain: relaunch on the same profile, nothing lost or duplicated',
     timeoutMs: 40_000,
@@ -264,76 +358,7 @@ const scenarios = [
     },
   },
 
-  {
-    name: 'browser killed (SIGKILL) during a drain: restart on the same profile, nothing lost or duplicated',
-    timeoutMs: 40_000,
-    async run() {
-      const profile = mkdtempSync(join(tmpdir(), 'outbox-profile-'));
-      let child;
-      const launch = async () => {
-        child = spawn(
-          CHROMIUM,
-          [
-            ...ARGS,
-            '--headless=new',
-            `--user-data-dir=${profile}`,
-            '--remote-debugging-port=0',
-            'about:blank',
-          ],
-          { stdio: ['ignore', 'ignore', 'pipe'] },
-        );
-        const endpoint = await new Promise((resolve, reject) => {
-          let err = '';
-          const timer = setTimeout(() => reject(new Error('chromium did not start')), 10_000);
-          child.stderr.on('data', (d) => {
-            err += d;
-            const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
-            if (m) {
-              clearTimeout(timer);
-              resolve(m[1]);
-            }
-          });
-          child.once('exit', () => reject(new Error('chromium exited')));
-        });
-        const browser = await chromium.connectOverCDP(endpoint);
-        return browser.contexts()[0];
-      };
-      const kill = () =>
-        new Promise((resolve) => {
-          child.once('exit', resolve);
-          child.kill('SIGKILL');
-        });
-      try {
-        const name = uniqueName();
-        let context = await launch();
-        let page = await openOutbox(context, name);
-        sim.control.latency(100);
-        const ids = await page.evaluate((t) => window.h.send(t), texts('killed', 20));
-        await waitFor('a partial drain', () => deliveredFor(ids).length >= 5);
-        await kill();
-        const before = deliveredFor(ids).length;
-        assert(before < 20, `the drain had already finished (${before}) before the kill`);
-        sim.control.latency(0);
-        context = await launch();
-        page = await openOutbox(context, name);
-        await waitFor('20 deliveries', () => deliveredFor(ids).length >= 20, 15_000);
-        await waitFor(
-          'empty outbox',
-          async () => (await page.evaluate(() => window.h.list())).length === 0,
-        );
-        await sleep(200);
-        assertDeliveredOnce(ids);
-        await kill();
-        return `${before} delivered before the kill, the rest after restart`;
-      } finally {
-        sim.control.latency(0);
-        if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        await sleep(100);
-        rmSync(profile, { recursive: true, force: true });
-      }
-    },
-  },
-
+  killedDuringDrain('http', 20, 5),
   {
     name: 'two tabs during an outage: one tab drains, both see every status, the other takes over when it closes',
     timeoutMs: 40_000,
@@ -547,6 +572,11 @@ const scenarios = [
       }
     },
   },
+
+  // The same on the Web Messaging Guest API (WebSocket; 2 messages per second per session, so
+  // fewer messages): the session survives the reload/restart, in-doubt sends are reconciled.
+  offlineReload('guest', 6),
+  killedDuringDrain('guest', 6, 2),
 ];
 
 // ---------------------------------------------------------------------------------------------

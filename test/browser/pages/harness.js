@@ -6,10 +6,24 @@ const h = {
   outbox: undefined,
   /** Every event this tab's outbox reported (its own and other tabs'). */
   events: [],
-  async start({ url, token, name, retry = {} }) {
+  /**
+   * Starts an outbox in this tab: `guest` (Web Messaging Guest API over WebSocket) when
+   * `guest: { wsUrl, apiBaseUrl, deploymentId }` is given, else the HTTP transport to `url`.
+   */
+  async start({ url, token, name, guest, retry = {} }) {
+    const transport = guest
+      ? lib.guestTransport({
+          webSocketUrl: guest.wsUrl,
+          apiBaseUrl: guest.apiBaseUrl,
+          deploymentId: guest.deploymentId,
+          conversationId: 'c1',
+          reconnect: { baseDelayMs: 100, maxDelayMs: 1000 },
+          echoTimeoutMs: 5000,
+        })
+      : lib.httpTransport({ url, getAccessToken: () => token, timeoutMs: 5000 });
     h.outbox = await lib.createOutbox({
       name,
-      transport: lib.httpTransport({ url, getAccessToken: () => token, timeoutMs: 5000 }),
+      transport,
       retry: { baseDelayMs: 100, maxDelayMs: 1000, ...retry },
     });
     h.outbox.subscribe((event) => h.events.push(event));
