@@ -477,7 +477,7 @@ describe('guestTransport send', () => {
       },
     });
     await flush();
-    expect(ctx.records).toEqual([
+    expect([...ctx.records].sort((a, b) => a.time - b.time)).toEqual([
       {
         key: 'a1',
         conversationId: 'default',
