@@ -152,6 +152,26 @@ function assertSubsequenceInOrder(ids, what) {
   assertEqual(got, ids, what);
 }
 
+/**
+ * Keeps a handle on every IndexedDB connection the pages of `context` open (`window.__connections`)
+ * and counts their 'close' events (`window.__closeEvents`).
+ */
+async function trackConnections(context) {
+  await context.addInitScript(() => {
+    const open = IDBFactory.prototype.open;
+    window.__connections = [];
+    window.__closeEvents = 0;
+    IDBFactory.prototype.open = function (...args) {
+      const req = open.apply(this, args);
+      req.addEventListener('success', () => {
+        window.__connections.push(req.result);
+        req.result.addEventListener('close', () => (window.__closeEvents += 1));
+      });
+      return req;
+    };
+  });
+}
+
 const texts = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}`);
 
 let nameCounter = 0;
@@ -485,16 +505,7 @@ const scenarios = [
     async run({ browser }) {
       const context = await browser.newContext();
       try {
-        // Keep a handle on every connection the page opens, to close it from outside.
-        await context.addInitScript(() => {
-          const open = IDBFactory.prototype.open;
-          window.__connections = [];
-          IDBFactory.prototype.open = function (...args) {
-            const req = open.apply(this, args);
-            req.addEventListener('success', () => window.__connections.push(req.result));
-            return req;
-          };
-        });
+        await trackConnections(context);
         const page = await openOutbox(context, uniqueName());
         const ok1 = await page.evaluate(() => window.h.trySend('before'));
         assert(ok1.id, `first send: ${JSON.stringify(ok1)}`);
@@ -511,6 +522,32 @@ const scenarios = [
         assert(closed > 0, 'no IndexedDB connection was seen');
         const ok2 = await page.evaluate(() => window.h.trySend('after'));
         assert(ok2.id, `send after the connection closed: ${JSON.stringify(ok2)}`);
+        await waitFor('second delivery', () => deliveredFor([ok2.id]).length === 1);
+        assertDeliveredOnce([ok1.id, ok2.id]);
+        return undefined;
+      } finally {
+        await context.close();
+      }
+    },
+  },
+
+  {
+    name: "site data cleared while running (DevTools / 'Clear site data'): the next send still succeeds",
+    timeoutMs: 20_000,
+    async run({ browser }) {
+      const context = await browser.newContext();
+      try {
+        await trackConnections(context);
+        const page = await openOutbox(context, uniqueName());
+        const ok1 = await page.evaluate(() => window.h.trySend('before'));
+        assert(ok1.id, `first send: ${JSON.stringify(ok1)}`);
+        await waitFor('first delivery', () => deliveredFor([ok1.id]).length === 1);
+        // Chromium force-closes the open connections (with a 'close' event) and deletes the data.
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Storage.clearDataForOrigin', { origin: ORIGIN, storageTypes: 'indexeddb' });
+        await waitFor('the forced close', () => page.evaluate(() => window.__closeEvents > 0));
+        const ok2 = await page.evaluate(() => window.h.trySend('after'));
+        assert(ok2.id, `send after the data was cleared: ${JSON.stringify(ok2)}`);
         await waitFor('second delivery', () => deliveredFor([ok2.id]).length === 1);
         assertDeliveredOnce([ok1.id, ok2.id]);
         return undefined;
