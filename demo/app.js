@@ -38,6 +38,8 @@ function makeTransport(c) {
       webSocketUrl: c.webSocketUrl,
       apiBaseUrl: c.apiBaseUrl,
       deploymentId: c.deploymentId,
+      // After "Agent disconnects", the next message opens a new chat instead of failing.
+      startNew: true,
       reconnect: { baseDelayMs: 500, maxDelayMs: 5000 },
     });
   }
@@ -77,6 +79,8 @@ function onEvent(event) {
         if (entry.status === 'sent') announce('Message sent.');
         if (entry.status === 'failed') announce(`Message failed: ${reasonOf(entry)}`);
       }
+      // A one-shot fault may just have been used up.
+      refreshFaultsSoon();
       break;
     }
     case 'transcript': {
@@ -177,11 +181,13 @@ const WHO = { Bot: 'Bot', Human: 'Agent', System: 'System' };
 function render() {
   const sorted = [...lines.values()].sort((a, b) => a.time - b.time);
   let previous = null;
+  let added = false;
   for (const line of sorted) {
     let li = nodes.get(line.key);
     if (li === undefined) {
       li = createLine(line);
       nodes.set(line.key, li);
+      added = true;
     }
     updateLine(li, line);
     const expected =
@@ -199,6 +205,7 @@ function render() {
     }
   }
   els.empty.hidden = lines.size > 0;
+  if (added) els.messages.scrollTop = els.messages.scrollHeight;
   tick();
 }
 
@@ -282,7 +289,7 @@ function eventText(line) {
 function reasonOf(entry) {
   const e = entry?.lastError;
   if (e === undefined) return 'not delivered';
-  return `${e.message} (${e.code}${e.status === undefined ? '' : `, ${e.status}`})`;
+  return `${e.message} · ${e.code}`;
 }
 
 function setText(el, value) {
@@ -428,6 +435,12 @@ async function control(name, body) {
     }
     throw new Error(message);
   }
+}
+
+let refreshTimer;
+function refreshFaultsSoon() {
+  window.clearTimeout(refreshTimer);
+  refreshTimer = window.setTimeout(refreshFaults, 300);
 }
 
 async function refreshFaults() {
