@@ -2,6 +2,7 @@ import { wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
+import { invalidEntry } from './validate.js';
 
 /** Options of {@link indexedDbStore}. */
 export interface IndexedDbStoreOptions {
@@ -38,7 +39,6 @@ const ENTRIES = 'entries';
 const META = 'meta';
 const TRANSCRIPT = 'transcript';
 const QUARANTINE = 'quarantine';
-const STATUSES = ['pending', 'sending', 'sent', 'failed'];
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 type DB = IDBPDatabase<unknown>;
@@ -86,17 +86,6 @@ export function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransa
       };
     }
   }
-}
-
-/** Why a stored entry is unusable, or undefined when it is fine. */
-function invalidEntry(v: any): string | undefined {
-  if (typeof v !== 'object' || v === null) return 'not an object';
-  for (const k of ['id', 'conversationId', 'text'])
-    if (typeof v[k] !== 'string') return `${k} is not a string`;
-  for (const k of ['seq', 'attempts', 'createdAt'])
-    if (typeof v[k] !== 'number' || !Number.isFinite(v[k])) return `${k} is not a number`;
-  if (!STATUSES.includes(v.status)) return 'unknown status';
-  return undefined;
 }
 
 function toRecord(entry: StoredEntry): EntryRecord {

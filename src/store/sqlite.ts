@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
+import { invalidEntry } from './validate.js';
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -23,6 +24,14 @@ export interface SqliteStoreOptions {
    * @default 'default'
    */
   durability?: 'default' | 'strict';
+  /** Told about every unreadable entry row that was moved to the `quarantine` table. */
+  onCorrupt?: (info: { key: unknown; reason: string }) => void;
+}
+
+interface EntryRow {
+  id: string;
+  data: string;
+  seq: number;
 }
 
 type Db = BetterSqlite3.Database;
@@ -49,14 +58,18 @@ const MIGRATIONS = [
      n INTEGER NOT NULL,
      data TEXT NOT NULL
    );
-   CREATE INDEX transcript_by_time ON transcript (conversation_id, time, n);`,
+   CREATE INDEX transcript_by_time ON transcript (conversation_id, time, n);
+   CREATE TABLE quarantine (
+     n INTEGER PRIMARY KEY AUTOINCREMENT,
+     key TEXT, reason TEXT NOT NULL, value TEXT, at INTEGER NOT NULL
+   );`,
 ];
 
 /**
  * One query: MIN(seq) per conversation from a covering scan of the partial index (never the
  * table), then one indexed lookup per head.
  */
-const HEADS_SQL = `SELECT e.data, e.seq FROM (
+const HEADS_SQL = `SELECT e.id, e.data, e.seq FROM (
     SELECT MIN(seq) AS seq FROM entries WHERE status IN ('pending', 'sending') GROUP BY conversation_id
   ) h JOIN entries e ON e.seq = h.seq ORDER BY h.seq LIMIT ?`;
 
@@ -157,10 +170,46 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     const { seq: _seq, ...rest } = e;
     return [e.id, e.conversationId, e.seq, e.status, JSON.stringify(rest)] as const;
   };
-  const fromRow = (row: { data: string; seq: number }): StoredEntry => ({
-    ...(JSON.parse(row.data) as Omit<StoredEntry, 'seq'>),
-    seq: row.seq,
-  });
+  /**
+   * Parses entry rows; rows that are not usable entries are moved to `quarantine` (and reported)
+   * instead of being returned. `moved` tells callers whose answer depends on which rows exist
+   * (heads) to ask again.
+   */
+  const readRows = (d: Db, rows: EntryRow[]): { entries: StoredEntry[]; moved: boolean } => {
+    const entries: StoredEntry[] = [];
+    const bad: { key: string; reason: string; value: string }[] = [];
+    for (const row of rows) {
+      let entry: unknown;
+      try {
+        entry = { ...(JSON.parse(row.data) as object), seq: row.seq };
+      } catch {
+        entry = undefined;
+      }
+      const reason = entry === undefined ? 'unreadable JSON' : invalidEntry(entry);
+      if (reason === undefined) entries.push(entry as StoredEntry);
+      else bad.push({ key: row.id, reason, value: row.data });
+    }
+    if (bad.length > 0) {
+      d.transaction(() => {
+        const move = d.prepare(
+          'INSERT INTO quarantine (key, reason, value, at) VALUES (?, ?, ?, ?)',
+        );
+        const del = d.prepare('DELETE FROM entries WHERE id = ?');
+        for (const b of bad) {
+          move.run(b.key, b.reason, b.value, Date.now());
+          del.run(b.key);
+        }
+      }).immediate();
+      for (const b of bad) {
+        try {
+          options.onCorrupt?.({ key: b.key, reason: b.reason });
+        } catch {
+          // a throwing callback must not break the store
+        }
+      }
+    }
+    return { entries, moved: bad.length > 0 };
+  };
   const fromTranscript = (row: { data: string }): TranscriptRecord =>
     JSON.parse(row.data) as TranscriptRecord;
 
@@ -225,25 +274,28 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
 
     get: (id: string) =>
       run((d) => {
-        const row = d.prepare('SELECT data, seq FROM entries WHERE id = ?').get(id) as
-          { data: string; seq: number } | undefined;
-        return row && fromRow(row);
+        const row = d.prepare('SELECT id, data, seq FROM entries WHERE id = ?').get(id) as
+          EntryRow | undefined;
+        return row && readRows(d, [row]).entries[0];
       }),
 
     list: () =>
-      run((d) =>
-        (
-          d.prepare('SELECT data, seq FROM entries ORDER BY seq').all() as {
-            data: string;
-            seq: number;
-          }[]
-        ).map(fromRow),
+      run(
+        (d) =>
+          readRows(
+            d,
+            d.prepare('SELECT id, data, seq FROM entries ORDER BY seq').all() as EntryRow[],
+          ).entries,
       ),
 
     heads: (limit?: number) =>
-      run((d) =>
-        (d.prepare(HEADS_SQL).all(limit ?? -1) as { data: string; seq: number }[]).map(fromRow),
-      ),
+      run((d) => {
+        // Each round that finds a corrupt head moves it aside, so this ends.
+        for (;;) {
+          const read = readRows(d, d.prepare(HEADS_SQL).all(limit ?? -1) as EntryRow[]);
+          if (!read.moved) return read.entries;
+        }
+      }),
 
     count: () =>
       run((d) => (d.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n),

@@ -93,4 +93,41 @@ describe('sqliteStore', () => {
     await store.close();
     expect(await codeOf(opening)).toBe('closed');
   });
+
+  it('corrupt rows are quarantined and reported; heads and list go on without them', async () => {
+    const path = join(dir, 'g.db');
+    const db = new Database(path);
+    const reports: unknown[] = [];
+    const store = sqliteStore({ path, database: db, onCorrupt: (info) => reports.push(info) });
+    const [good1, good2] = await store.append([newEntry(), newEntry({ conversationId: 'c2' })]);
+    const insert = db.prepare(
+      'INSERT INTO entries (id, conversation_id, seq, status, data) VALUES (?, ?, ?, ?, ?)',
+    );
+    insert.run('bad-json', 'c1', -2, 'pending', '{not json');
+    insert.run(
+      'no-text',
+      'c1',
+      -1,
+      'pending',
+      JSON.stringify({
+        id: 'no-text',
+        conversationId: 'c1',
+        status: 'pending',
+        attempts: 0,
+        createdAt: 1,
+      }),
+    );
+    expect(await store.heads()).toEqual([good1, good2]);
+    expect(reports).toEqual([
+      { key: 'bad-json', reason: 'unreadable JSON' },
+      { key: 'no-text', reason: 'text is not a string' },
+    ]);
+    expect(db.prepare('SELECT key, reason FROM quarantine ORDER BY n').all()).toEqual(reports);
+    insert.run('bad-2', 'c3', 99, 'failed', '[]');
+    expect(await store.list()).toEqual([good1, good2]);
+    expect(await store.count()).toBe(2);
+    expect(reports.length).toBe(3);
+    await store.close();
+    db.close();
+  });
 });
