@@ -6,7 +6,7 @@
 //
 // Environment: CHROMIUM_PATH (default /usr/bin/chromium), BROWSER_TEST_BUILD=1 to rebuild first,
 // BROWSER_TEST_DEBUG=1 to echo page console output.
-/* global IDBObjectStore, IDBFactory, DOMException, Event -- used inside page.evaluate callbacks */
+/* global IDBObjectStore, IDBFactory, DOMException, Event, Navigator -- used inside page.evaluate callbacks */
 import { Buffer } from 'node:buffer';
 import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -268,6 +268,86 @@ const offlineReload = (kind, n) => ({
   },
 });
 
+/** Two tabs of one outbox: one sender, every status everywhere, hand-over when the leader closes. */
+const twoTabs = (lease) => ({
+  name: `two tabs during an outage (${lease ? 'IndexedDB lease, no Web Locks' : 'Web Locks'}): one tab drains, both see every status, the other takes over when it closes`,
+  timeoutMs: 40_000,
+  async run({ browser }) {
+    const context = await browser.newContext();
+    try {
+      // Safari before 15.4: no navigator.locks, so the outbox falls back to the lease.
+      if (lease) await context.addInitScript(() => delete Navigator.prototype.locks);
+      const name = uniqueName();
+      const a = await openOutbox(context, name);
+      const b = await openOutbox(context, name);
+      const reqA = countRequests(a);
+      const reqB = countRequests(b);
+
+      // Phase 1: both tabs send at the same time while offline, then the network returns.
+      await context.setOffline(true);
+      const [idsA, idsB] = await Promise.all([
+        a.evaluate((t) => window.h.send(t), texts('tab A', 10)),
+        b.evaluate((t) => window.h.send(t), texts('tab B', 10)),
+      ]);
+      const all = [...idsA, ...idsB];
+      await context.setOffline(false);
+      await waitFor('20 deliveries', () => deliveredFor(all).length === 20, 15_000);
+      assertDeliveredOnce(all, { inOrder: false });
+      assertSubsequenceInOrder(idsA, 'tab A order');
+      assertSubsequenceInOrder(idsB, 'tab B order');
+      assert(
+        (reqA.n === 0) !== (reqB.n === 0),
+        `exactly one tab should send (A sent ${reqA.n} requests, B ${reqB.n})`,
+      );
+      for (const [label, page] of [
+        ['A', a],
+        ['B', b],
+      ]) {
+        await waitFor(`tab ${label} to see every 'sent'`, async () => {
+          const sent = new Set(await page.evaluate(() => window.h.seen('sent')));
+          return all.every((id) => sent.has(id));
+        });
+        for (const status of ['pending', 'sending']) {
+          const seen = new Set(await page.evaluate((st) => window.h.seen(st), status));
+          assert(
+            all.every((id) => seen.has(id)),
+            `tab ${label} missed '${status}' events`,
+          );
+        }
+      }
+      const [leader, follower, followerReq] = reqA.n > 0 ? [a, b, reqB] : [b, a, reqA];
+
+      // Phase 2: a slow drain; the leader tab closes in the middle of it.
+      sim.control.latency(100);
+      await context.setOffline(true);
+      const [more1, more2] = await Promise.all([
+        leader.evaluate((t) => window.h.send(t), texts('leader', 10)),
+        follower.evaluate((t) => window.h.send(t), texts('follower', 10)),
+      ]);
+      const more = [...more1, ...more2];
+      await context.setOffline(false);
+      await waitFor('a partial drain', () => deliveredFor(more).length >= 3);
+      await leader.close();
+      const before = deliveredFor(more).length;
+      assert(before < 20, 'the drain had already finished before the leader closed');
+      await waitFor('the other tab to finish', () => deliveredFor(more).length >= 20, 15_000);
+      await sleep(200);
+      assertDeliveredOnce(more, { inOrder: false });
+      assertSubsequenceInOrder(more1, 'leader tab order');
+      assertSubsequenceInOrder(more2, 'follower tab order');
+      assert(followerReq.n > 0, 'the remaining tab never sent');
+      await waitFor(`the remaining tab to see every 'sent'`, async () => {
+        const sent = new Set(await follower.evaluate(() => window.h.seen('sent')));
+        return more.every((id) => sent.has(id));
+      });
+      return `leader sent ${before}/20 of phase 2 before closing`;
+    } finally {
+      sim.control.latency(0);
+      await context.close();
+    }
+  },
+});
+
 /** The browser process is killed mid-drain and restarted on the same profile. */
 const killedDuringDrain = (kind, n, partial) => ({
   name: `browser killed (SIGKILL) during a drain (${kind}): restart on the same profile, nothing lost or duplicated`,
@@ -379,83 +459,8 @@ const scenarios = [
   },
 
   killedDuringDrain('http', 20, 5),
-  {
-    name: 'two tabs during an outage: one tab drains, both see every status, the other takes over when it closes',
-    timeoutMs: 40_000,
-    async run({ browser }) {
-      const context = await browser.newContext();
-      try {
-        const name = uniqueName();
-        const a = await openOutbox(context, name);
-        const b = await openOutbox(context, name);
-        const reqA = countRequests(a);
-        const reqB = countRequests(b);
-
-        // Phase 1: both tabs send at the same time while offline, then the network returns.
-        await context.setOffline(true);
-        const [idsA, idsB] = await Promise.all([
-          a.evaluate((t) => window.h.send(t), texts('tab A', 10)),
-          b.evaluate((t) => window.h.send(t), texts('tab B', 10)),
-        ]);
-        const all = [...idsA, ...idsB];
-        await context.setOffline(false);
-        await waitFor('20 deliveries', () => deliveredFor(all).length === 20, 15_000);
-        assertDeliveredOnce(all, { inOrder: false });
-        assertSubsequenceInOrder(idsA, 'tab A order');
-        assertSubsequenceInOrder(idsB, 'tab B order');
-        assert(
-          (reqA.n === 0) !== (reqB.n === 0),
-          `exactly one tab should send (A sent ${reqA.n} requests, B ${reqB.n})`,
-        );
-        for (const [label, page] of [
-          ['A', a],
-          ['B', b],
-        ]) {
-          await waitFor(`tab ${label} to see every 'sent'`, async () => {
-            const sent = new Set(await page.evaluate(() => window.h.seen('sent')));
-            return all.every((id) => sent.has(id));
-          });
-          for (const status of ['pending', 'sending']) {
-            const seen = new Set(await page.evaluate((st) => window.h.seen(st), status));
-            assert(
-              all.every((id) => seen.has(id)),
-              `tab ${label} missed '${status}' events`,
-            );
-          }
-        }
-        const [leader, follower, followerReq] = reqA.n > 0 ? [a, b, reqB] : [b, a, reqA];
-
-        // Phase 2: a slow drain; the leader tab closes in the middle of it.
-        sim.control.latency(100);
-        await context.setOffline(true);
-        const [more1, more2] = await Promise.all([
-          leader.evaluate((t) => window.h.send(t), texts('leader', 10)),
-          follower.evaluate((t) => window.h.send(t), texts('follower', 10)),
-        ]);
-        const more = [...more1, ...more2];
-        await context.setOffline(false);
-        await waitFor('a partial drain', () => deliveredFor(more).length >= 3);
-        await leader.close();
-        const before = deliveredFor(more).length;
-        assert(before < 20, 'the drain had already finished before the leader closed');
-        await waitFor('the other tab to finish', () => deliveredFor(more).length >= 20, 15_000);
-        await sleep(200);
-        assertDeliveredOnce(more, { inOrder: false });
-        assertSubsequenceInOrder(more1, 'leader tab order');
-        assertSubsequenceInOrder(more2, 'follower tab order');
-        assert(followerReq.n > 0, 'the remaining tab never sent');
-        await waitFor(`the remaining tab to see every 'sent'`, async () => {
-          const sent = new Set(await follower.evaluate(() => window.h.seen('sent')));
-          return more.every((id) => sent.has(id));
-        });
-        return `leader sent ${before}/20 of phase 2 before closing`;
-      } finally {
-        sim.control.latency(0);
-        await context.close();
-      }
-    },
-  },
-
+  twoTabs(false),
+  twoTabs(true),
   {
     name: "storage full: send rejects with 'storage-full', later messages still go through",
     timeoutMs: 20_000,
