@@ -1,8 +1,12 @@
 // The demo chat page: the library used exactly as an application would, against the local simulator.
 // Everything on screen comes from the outbox: transcript.list() at start, then subscribe() events.
-import * as lib from '/dist/browser/genesys-webmessaging-outbox.js';
-
-const { createOutbox, indexedDbStore, browserConnectivity, isOutboxError } = lib;
+import {
+  browserConnectivity,
+  createOutbox,
+  guestTransport,
+  indexedDbStore,
+  isOutboxError,
+} from '/dist/browser/genesys-webmessaging-outbox.js';
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -33,26 +37,14 @@ let ticker;
 // Transport
 
 function makeTransport(c) {
-  if (new window.URLSearchParams(window.location.search).get('transport') !== 'http') {
-    return lib.guestTransport({
-      webSocketUrl: c.webSocketUrl,
-      apiBaseUrl: c.apiBaseUrl,
-      deploymentId: c.deploymentId,
-      // After "Agent disconnects", the next message opens a new chat instead of failing.
-      startNew: true,
-      reconnect: { baseDelayMs: 500, maxDelayMs: 5000 },
-    });
-  }
-  // Until guestTransport is in the bundle: the tutorial endpoint over HTTP.
-  return lib.httpTransport({
-    url: `${c.apiBaseUrl}/api/v2/conversations/messaging/messages`,
-    getAccessToken: () => c.accessToken,
-    body: (e) => ({
-      guestId: 'demo-guest',
-      conversationId: e.conversationId,
-      text: e.text,
-      externalId: e.id,
-    }),
+  return guestTransport({
+    webSocketUrl: c.webSocketUrl,
+    apiBaseUrl: c.apiBaseUrl,
+    deploymentId: c.deploymentId,
+    // After "Agent disconnects", the next message opens a new chat instead of failing.
+    startNew: true,
+    // Quick reconnects so the demo recovers within a second or two after an outage.
+    reconnect: { baseDelayMs: 500, maxDelayMs: 5000 },
   });
 }
 
@@ -483,6 +475,7 @@ async function start() {
     els.send.disabled = false;
     setBanner();
     render();
+    els.text.focus();
     window.demo = { outbox, ready: true };
     refreshFaults();
   } catch (error) {

@@ -6,7 +6,6 @@
 //   demo.url  // http://127.0.0.1:PORT/
 //   await demo.close();
 import { createServer, request } from 'node:http';
-import { Buffer } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -193,8 +192,6 @@ export async function startDemo({
     apiBaseUrl: sim.url,
     controlPath: '/__control',
   };
-  // Interim, until guestTransport is in the bundle: the page falls back to the tutorial endpoint.
-  config.accessToken = await simulatorToken(sim.url).catch(() => undefined);
   let web;
   try {
     web = await startDemoServer({ port, host, config, controlUrl: sim.controlUrl });
@@ -220,16 +217,4 @@ function tag(error, which, port) {
     if (error.port === undefined) error.port = port;
   }
   return error;
-}
-
-async function simulatorToken(base) {
-  const res = await fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from('sim-client:sim-secret').toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials',
-  });
-  return (await res.json()).access_token;
 }
