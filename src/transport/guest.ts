@@ -290,16 +290,17 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     frame: Record<string, unknown>,
     accept: (f: GuestFrame) => boolean,
     opts: { timeoutMs?: number; signal?: AbortSignal; paced?: boolean; text?: string } = {},
-  ): Promise<GuestFrame | 'closed' | 'timeout'> {
-    const run = async (): Promise<GuestFrame | 'closed' | 'timeout'> => {
+  ): Promise<GuestFrame | 'closed' | 'timeout' | 'unsent'> {
+    // 'unsent': it never reached the wire; 'closed': the socket or the outbox went away after it did.
+    const run = async (): Promise<GuestFrame | 'closed' | 'timeout' | 'unsent'> => {
       if (opts.paced) {
         let d = 0;
         while ((d = paceDelay(sentAt, now(), perSecond, 1000 + PACE_MARGIN_MS, blockedUntil)) > 0) {
-          if (!(await wait(d, opts.signal))) return 'closed';
+          if (!(await wait(d, opts.signal))) return 'unsent';
         }
       }
       const sock = ws;
-      if (!sock || !cx || opts.signal?.aborted) return 'closed';
+      if (!sock || !cx || opts.signal?.aborted) return 'unsent';
       const tracingId = typeof frame.tracingId === 'string' ? frame.tracingId : uuid();
       return new Promise((resolve) => {
         const timer = cx?.clock.setTimeout(
@@ -307,7 +308,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
           opts.timeoutMs ?? REQUEST_TIMEOUT_MS,
         );
         const onAbort = (): void => finish('closed');
-        const finish = (r: GuestFrame | 'closed' | 'timeout'): void => {
+        const finish = (r: GuestFrame | 'closed' | 'timeout' | 'unsent'): void => {
           if (current !== pending) return;
           current = undefined;
           cx?.clock.clearTimeout(timer);
@@ -332,7 +333,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
           }
         } catch (e: unknown) {
           log?.warn('guest: socket send failed', { error: String(e) });
-          finish('closed');
+          finish('unsent');
         }
       });
     };
@@ -737,6 +738,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (echoed) {
         await record([guestRecord(entry.id, echoed)]);
         return delivered(entry, echoed);
+      }
+      if (f === 'unsent') {
+        doubt.delete(entry.id);
+        return { kind: 'offline', error: fail('network', 'not connected to the guest API') };
       }
       if (f === 'closed' || f === 'timeout') {
         if (f === 'timeout') {

@@ -430,6 +430,19 @@ describe('guestTransport send', () => {
     expect(times.map((t) => t - t0)).toEqual([0, 0, 1100, 1100, 2200]);
   });
 
+  it('a send still waiting for its pace slot when the outbox closes is offline, not in doubt', async () => {
+    const s = await startReady({ messagesPerSecond: 1 });
+    const first = send(entry('one'));
+    await flush();
+    s.echo();
+    expect((await first).kind).toBe('delivered');
+    const second = send(entry('two'));
+    await flush();
+    ctx.abort.abort();
+    expect(await second).toMatchObject({ kind: 'offline' });
+    expect(s.sent.filter((f) => f.action === 'onMessage').length).toBe(1);
+  });
+
   it('readOnly session → conversation-ended, unless startNew', async () => {
     await startReady({}, { readOnly: true });
     expect(await send(entry('x'))).toMatchObject({
