@@ -110,7 +110,6 @@ export interface ControlTargets {
 
 export function createControl(ctx: SimulatorContext, targets: ControlTargets): SimulatorControl {
   const guest = targets.guest;
-  let jwtTtlSeconds = ctx.options.jwtTtlSeconds;
   return {
     delivered: () => ctx.deliveries.list(),
     state: () => ({
@@ -121,7 +120,7 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
       deliveredCount: ctx.deliveries.list().length,
       guest: {
         dedupeTracingId: guest.dedupeTracingId,
-        jwtTtlSeconds,
+        jwtTtlSeconds: guest.jwts.ttl,
         frames: guest.frames.state,
         sessions: guest.sessions.all().length,
       },
@@ -161,10 +160,7 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
     },
     failNextOnMessage: (code, body) =>
       ctx.faults.setGuestFault(body === undefined ? { code } : { code, body }),
-    setJwtTtl: (seconds) => {
-      guest.jwts.setTtl(seconds);
-      jwtTtlSeconds = seconds;
-    },
+    setJwtTtl: (seconds) => guest.jwts.setTtl(seconds),
   };
 }
 

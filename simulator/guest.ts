@@ -8,6 +8,7 @@ import {
   FramePipeline,
   structuredMessageFrame,
   tooManyRequestsFrame,
+  withTracing,
   type ServerFrame,
 } from './guestFrames.js';
 import {
@@ -80,6 +81,7 @@ function info(message: GuestMessage): GuestMessageInfo {
   return out;
 }
 
+/** Body text of an injected error frame when the test gives none. */
 function defaultErrorText(code: number): string {
   switch (code) {
     case 4006:
@@ -94,9 +96,6 @@ function defaultErrorText(code: number): string {
       return 'Missing parameter.';
     case 403:
       return 'Session authentication failed.';
-    case 5000:
-    case 400:
-      return 'Request failed.';
     default:
       return 'Request failed.';
   }
@@ -286,19 +285,24 @@ export class GuestService {
     conn.session = session;
     session.sockets.add(conn.ws);
 
-    this.send(conn.ws, {
-      type: 'response',
-      class: 'SessionResponse',
-      code: 200,
-      body: {
-        connected: true,
-        newSession,
-        readOnly: session.readOnly,
-        maxCustomDataBytes: MAX_CUSTOM_DATA_BYTES,
-        clearedExistingSession: false,
-      },
-      ...(tracingId === undefined ? {} : { tracingId }),
-    });
+    this.send(
+      conn.ws,
+      withTracing(
+        {
+          type: 'response',
+          class: 'SessionResponse',
+          code: 200,
+          body: {
+            connected: true,
+            newSession,
+            readOnly: session.readOnly,
+            maxCustomDataBytes: MAX_CUSTOM_DATA_BYTES,
+            clearedExistingSession: false,
+          },
+        },
+        tracingId,
+      ),
+    );
 
     // Agent messages that could not reach the guest are redelivered on reconnect (§6).
     const held = session.held;
@@ -325,27 +329,24 @@ export class GuestService {
 
     const injected = this.ctx.faults.takeGuestFault();
     if (injected !== undefined) {
-      if (injected.code === 429 || injected.code === 4029) {
-        reply(
-          injected.body === undefined
-            ? tooManyRequestsFrame(1, tracingId)
-            : {
-                type: 'response',
-                class: 'TooManyRequestsErrorMessage',
-                code: 429,
-                body: injected.body,
-                ...(tracingId === undefined ? {} : { tracingId }),
-              },
-        );
+      const rateLimited = injected.code === 429 || injected.code === 4029;
+      if (rateLimited && injected.body === undefined) {
+        reply(tooManyRequestsFrame(1, tracingId));
       } else {
-        const body = injected.body === undefined ? defaultErrorText(injected.code) : injected.body;
-        reply({
-          type: 'response',
-          class: 'string',
-          code: injected.code,
-          body,
-          ...(tracingId === undefined ? {} : { tracingId }),
-        });
+        const frame: ServerFrame = rateLimited
+          ? {
+              type: 'response',
+              class: 'TooManyRequestsErrorMessage',
+              code: 429,
+              body: injected.body,
+            }
+          : {
+              type: 'response',
+              class: 'string',
+              code: injected.code,
+              body: injected.body ?? defaultErrorText(injected.code),
+            };
+        reply(withTracing(frame, tracingId));
       }
       return;
     }
@@ -467,35 +468,31 @@ export class GuestService {
     const clientMetadata = isRecord(message['metadata'])
       ? message['metadata']
       : { customMessageId: HEALTH_CHECK_MESSAGE_ID };
-    this.send(conn.ws, {
-      type: 'response',
-      class: 'StructuredMessage',
-      code: 200,
-      body: {
-        text: typeof message['text'] === 'string' ? message['text'] : 'ping',
-        type: 'Text',
-        direction: 'Inbound',
-        id: newHexId(),
-        metadata: {
-          ...clientMetadata,
-          durationSeconds: this.ctx.options.sessionDurationSeconds,
-          expirationDate: Math.floor(session.expiresAt / 1000),
-        },
+    const body = {
+      text: typeof message['text'] === 'string' ? message['text'] : 'ping',
+      type: 'Text',
+      direction: 'Inbound',
+      id: newHexId(),
+      metadata: {
+        ...clientMetadata,
+        durationSeconds: this.ctx.options.sessionDurationSeconds,
+        expirationDate: Math.floor(session.expiresAt / 1000),
       },
-      ...(tracingId === undefined ? {} : { tracingId }),
-    });
+    };
+    this.send(
+      conn.ws,
+      withTracing({ type: 'response', class: 'StructuredMessage', code: 200, body }, tracingId),
+    );
   }
 
   private getJwt(conn: Connection, token: string, tracingId: string | undefined): void {
     const session = this.boundSession(conn, token, tracingId);
     if (session === undefined) return;
-    this.send(conn.ws, {
-      type: 'response',
-      class: 'JwtResponse',
-      code: 200,
-      body: this.jwts.issue(session.token),
-      ...(tracingId === undefined ? {} : { tracingId }),
-    });
+    const body = this.jwts.issue(session.token);
+    this.send(
+      conn.ws,
+      withTracing({ type: 'response', class: 'JwtResponse', code: 200, body }, tracingId),
+    );
   }
 
   private closeSession(

@@ -10,7 +10,8 @@ export interface ServerFrame {
   tracingId?: string;
 }
 
-function withTracing(frame: ServerFrame, tracingId: string | undefined): ServerFrame {
+/** The frame with the request's `tracingId`, when it had one. */
+export function withTracing(frame: ServerFrame, tracingId: string | undefined): ServerFrame {
   return tracingId === undefined ? frame : { ...frame, tracingId };
 }
 

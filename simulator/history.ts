@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GuestService } from './guest.js';
 import type { GuestMessage } from './guestSessions.js';
-import { sendUnauthorized } from './oauth.js';
+import { bearerToken, sendUnauthorized } from './oauth.js';
 import { platformError, sendJson, sendPlatformError } from './respond.js';
 
 export const HISTORY_PATH = '/api/v2/webmessaging/messages';
@@ -40,9 +40,7 @@ export function handleHistory(
   query: URLSearchParams,
   guest: GuestService,
 ): void {
-  const header = req.headers.authorization;
-  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  const jwt = match?.[1];
+  const jwt = bearerToken(req);
   if (jwt === undefined) {
     sendUnauthorized(res, 'missing');
     return;

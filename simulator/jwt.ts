@@ -16,6 +16,10 @@ export class JwtStore {
     this.ttlSeconds = ttlSeconds;
   }
 
+  get ttl(): number {
+    return this.ttlSeconds;
+  }
+
   setTtl(seconds: number): void {
     if (!Number.isFinite(seconds) || seconds < 0)
       throw new RangeError('setJwtTtl: seconds must be >= 0');

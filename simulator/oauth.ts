@@ -44,12 +44,17 @@ export class TokenStore {
   }
 
   checkBearer(req: IncomingMessage): BearerCheck {
-    const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    const token = match?.[1];
+    const token = bearerToken(req);
     if (token === undefined) return { ok: false, reason: 'missing' };
     return this.isValid(token) ? { ok: true, token } : { ok: false, reason: 'invalid' };
   }
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if any. */
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
 }
 
 /** The Platform's 401 bodies (code strings as commonly seen from Genesys; not in our sources). */
