@@ -1,0 +1,283 @@
+// The benchmark page: the library as a user's bundler sees it (from the sources, minified by
+// esbuild), workbox-background-sync's Queue, and the raw IndexedDB baselines. Every function on
+// `window.bench` is driven by Playwright from bench/enqueue.mjs, bench/recovery.mjs, bench/idle.mjs.
+import { createOutbox, indexedDbStore } from '../../src/index.ts';
+import { Queue } from 'workbox-background-sync';
+
+const TEXT = 'x'.repeat(200); // 200 characters, as in the brief
+let uniq = 0;
+const freshName = (kind) => `bench-${kind}-${Date.now()}-${uniq++}`;
+
+/** A transport that never completes an attempt (until the outbox closes): only enqueue is measured. */
+function neverTransport(onFirst) {
+  return {
+    send(_entry, ctx) {
+      onFirst?.();
+      onFirst = undefined;
+      return new Promise((resolve) => {
+        const done = () =>
+          resolve({ kind: 'retry', error: { code: 'closed', message: 'benchmark over' } });
+        if (ctx.signal.aborted) done();
+        else ctx.signal.addEventListener('abort', done, { once: true });
+      });
+    },
+  };
+}
+
+function deleteDb(name) {
+  return new Promise((resolve) => {
+    const r = indexedDB.deleteDatabase(name);
+    r.onsuccess = r.onerror = r.onblocked = () => resolve();
+  });
+}
+
+async function clearWorkbox() {
+  const db = await new Promise((resolve, reject) => {
+    const r = indexedDB.open('workbox-background-sync');
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  const tx = db.transaction(db.objectStoreNames, 'readwrite');
+  for (const s of db.objectStoreNames) tx.objectStore(s).clear();
+  await txDone(tx);
+  db.close();
+}
+
+/** `indexed`: also the outbox's two indexes (seq; [queueConversationId, seq]) — diagnostic. */
+function openRaw(name, indexed = false) {
+  return new Promise((resolve, reject) => {
+    const r = indexedDB.open(name, 1);
+    r.onupgradeneeded = () => {
+      const s = r.result.createObjectStore('s', { keyPath: 'id' });
+      if (indexed) {
+        s.createIndex('seq', 'seq');
+        s.createIndex('heads', ['queueConversationId', 'seq']);
+      }
+    };
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+/** The same record shape the outbox stores, so the raw baseline writes as many bytes. */
+const record = (i) => ({
+  id: crypto.randomUUID(),
+  conversationId: 'default',
+  queueConversationId: 'default',
+  text: TEXT,
+  status: 'pending',
+  attempts: 0,
+  createdAt: Date.now(),
+  seq: i + 1,
+});
+
+const txDone = (tx) =>
+  new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = tx.onabort = () => reject(tx.error);
+  });
+
+/**
+ * A coordinator that never makes this tab the leader and broadcasts nothing (diagnostic only): the
+ * outbox then runs send() without the dispatcher looking at the store after each commit.
+ */
+const followerCoordinator = () => ({
+  start() {},
+  isLeader: () => false,
+  broadcast() {},
+  requestWake() {},
+  close: async () => {},
+});
+
+/**
+ * 'default': createOutbox({ transport, name }) as the README shows it (Web Locks coordinator,
+ * BroadcastChannel, transcript on). 'lean': coordinator false, transcript false.
+ * 'follower': lean without the dispatcher (diagnostic: the cost of send() + store.append alone).
+ */
+function outboxOptions(config, name, onFirst) {
+  const base = { transport: neverTransport(onFirst), name };
+  if (config === 'lean') return { ...base, coordinator: false, transcript: false };
+  if (config === 'follower') return { ...base, coordinator: followerCoordinator(), transcript: false };
+  return base;
+}
+
+let registration;
+async function swRegistration() {
+  if (registration === undefined) {
+    await navigator.serviceWorker.register('/sw.js');
+    registration = await navigator.serviceWorker.ready;
+  }
+  return registration;
+}
+
+const sessions = new Map();
+
+/**
+ * Opens one contender for a sequential-enqueue run: returns `one(i)` (one durable write, awaited
+ * by the caller) and `end()`. Contenders are opened side by side and driven in alternating chunks.
+ */
+async function openContender(kind) {
+  const name = freshName(kind);
+  if (kind === 'raw' || kind === 'raw-indexed') {
+    const db = await openRaw(name, kind === 'raw-indexed');
+    return {
+      one(i) {
+        const tx = db.transaction('s', 'readwrite');
+        tx.objectStore('s').put(record(i));
+        return txDone(tx);
+      },
+      async end() {
+        db.close();
+        await deleteDb(name);
+      },
+    };
+  }
+  if (kind === 'store') {
+    // Diagnostic: the library's IndexedDB store alone, one append([entry]) per message.
+    const store = indexedDbStore({ name });
+    await store.open();
+    return {
+      one(i) {
+        const { seq: _seq, queueConversationId: _q, ...entry } = record(i);
+        return store.append([entry]);
+      },
+      async end() {
+        await store.close();
+        await deleteDb(name);
+      },
+    };
+  }
+  if (kind === 'workbox') {
+    // Workbox is built for a service worker; `self.registration` is the page's real one, so every
+    // push also registers a Background Sync tag exactly as it would in the worker.
+    globalThis.registration = await swRegistration();
+    const queue = new Queue(name, { onSync: async () => {} });
+    const url = `${location.origin}/api/messages`;
+    return {
+      one(i) {
+        return queue.pushRequest({
+          request: new Request(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ conversationId: 'default', text: TEXT, externalId: String(i) }),
+          }),
+        });
+      },
+      // Workbox keeps its connection open (no close API): empty its store instead of deleting it.
+      end: clearWorkbox,
+    };
+  }
+  // 'outbox-default' | 'outbox-lean' | 'outbox-follower'
+  const outbox = await createOutbox(outboxOptions(kind.slice(7), name));
+  return {
+    one: () => outbox.send({ text: TEXT }),
+    async end() {
+      await outbox.close();
+      await deleteDb(name);
+    },
+  };
+}
+
+window.bench = {
+  async begin(kind) {
+    const id = uniq++;
+    sessions.set(id, { c: await openContender(kind), i: 0 });
+    return id;
+  },
+  /** `count` sequential awaited writes; returns the chunk's wall time and each write's latency. */
+  async chunk(id, count) {
+    const s = sessions.get(id);
+    const lat = new Array(count);
+    const t0 = performance.now();
+    for (let k = 0; k < count; k++) {
+      const t = performance.now();
+      await s.c.one(s.i++);
+      lat[k] = performance.now() - t;
+    }
+    return { totalMs: performance.now() - t0, lat };
+  },
+  async end(id) {
+    await sessions.get(id).c.end();
+    sessions.delete(id);
+  },
+
+  /** Batched: n calls issued at once, then all awaited (outbox: group commit; raw: one tx). */
+  async batched(kind, n) {
+    const name = freshName(kind);
+    try {
+      if (kind === 'raw') {
+        const db = await openRaw(name);
+        const t0 = performance.now();
+        const tx = db.transaction('s', 'readwrite');
+        const s = tx.objectStore('s');
+        for (let i = 0; i < n; i++) s.put(record(i));
+        await txDone(tx);
+        const totalMs = performance.now() - t0;
+        db.close();
+        return { totalMs };
+      }
+      const outbox = await createOutbox(outboxOptions(kind.slice(7), name));
+      const t0 = performance.now();
+      const all = [];
+      for (let i = 0; i < n; i++) all.push(outbox.send({ text: TEXT }));
+      await Promise.all(all);
+      const totalMs = performance.now() - t0;
+      await outbox.close();
+      return { totalMs };
+    } finally {
+      await deleteDb(name);
+    }
+  },
+
+  /** Writes `n` pending entries straight into the store (append in batches), over `conversations`. */
+  async seed(name, n, conversations, batch = 1000) {
+    await deleteDb(name);
+    const store = indexedDbStore({ name });
+    await store.open();
+    const t0 = performance.now();
+    for (let done = 0; done < n; ) {
+      const k = Math.min(batch, n - done);
+      const entries = [];
+      for (let i = 0; i < k; i++, done++) {
+        entries.push({
+          id: crypto.randomUUID(),
+          conversationId: `conv-${done % conversations}`,
+          text: TEXT,
+          status: 'pending',
+          attempts: 0,
+          createdAt: Date.now(),
+        });
+      }
+      await store.append(entries);
+    }
+    const ms = performance.now() - t0;
+    const count = await store.count();
+    await store.close();
+    return { ms, count };
+  },
+
+  /**
+   * createOutbox() on a seeded database (default configuration), until the transport is handed
+   * its first entry. The outbox stays open (attempt in flight) so the caller can read the heap.
+   */
+  async recover(name) {
+    const t0 = performance.now();
+    let first;
+    const got = new Promise((resolve) => (first = resolve));
+    const outbox = await createOutbox({
+      transport: neverTransport(() => first(performance.now() - t0)),
+      name,
+    });
+    const createMs = performance.now() - t0;
+    const firstMs = await got;
+    window.openOutbox = outbox;
+    return { createMs, firstMs };
+  },
+
+  async closeOpen() {
+    await window.openOutbox?.close();
+    window.openOutbox = undefined;
+  },
+
+  deleteDb,
+};

@@ -1,0 +1,75 @@
+// Headless Chromium (the system one, never downloaded) on a tiny local origin that serves the
+// benchmark page. IndexedDB, Web Locks and service workers need a real http://127.0.0.1 origin.
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { chromium } from 'playwright-core';
+import { root, outDir } from './compile.mjs';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export function chromiumVersion() {
+  try {
+    return execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const files = {
+  '/': ['text/html', () => '<!doctype html><meta charset="utf-8"><title>bench</title><script type="module" src="/page.js"></script>'],
+  '/page.js': ['text/javascript', () => readFileSync(join(outDir, 'page.js'))],
+  '/sw.js': ['text/javascript', () => readFileSync(join(root, 'bench', 'browser', 'sw.js'))],
+};
+
+/** Starts the origin and the browser; returns { page, cdp, reload, close }. */
+export async function openBench() {
+  const server = createServer((req, res) => {
+    const f = files[new URL(req.url, 'http://x').pathname];
+    if (!f) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': f[0], 'cache-control': 'no-store' }).end(f[1]());
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('[page error]', e.message));
+  const cdp = await context.newCDPSession(page);
+  const reload = async () => {
+    await page.goto(origin + '/');
+    await page.waitForFunction(() => window.bench !== undefined);
+  };
+  await reload();
+  return {
+    page,
+    cdp,
+    origin,
+    reload,
+    version: browser.version(),
+    /** JS heap used after a full GC, bytes. */
+    async heapUsed() {
+      await cdp.send('HeapProfiler.collectGarbage');
+      await cdp.send('HeapProfiler.collectGarbage');
+      const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+      return usedSize;
+    },
+    async close() {
+      await browser.close();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
