@@ -73,6 +73,10 @@ const HEADS_SQL = `SELECT e.id, e.data, e.seq FROM (
     SELECT MIN(seq) AS seq FROM entries WHERE status IN ('pending', 'sending') GROUP BY conversation_id
   ) h JOIN entries e ON e.seq = h.seq ORDER BY h.seq LIMIT ?`;
 
+/** SQLite reads a negative LIMIT as "no limit"; the other stores read it as 0. */
+const sqlLimit = (limit: number | undefined): number =>
+  limit === undefined ? -1 : Math.max(0, Math.floor(limit));
+
 function codeOf(e: unknown): unknown {
   return typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
 }
@@ -292,7 +296,7 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
       run((d) => {
         // Each round that finds a corrupt head moves it aside, so this ends.
         for (;;) {
-          const read = readRows(d, d.prepare(HEADS_SQL).all(limit ?? -1) as EntryRow[]);
+          const read = readRows(d, d.prepare(HEADS_SQL).all(sqlLimit(limit)) as EntryRow[]);
           if (!read.moved) return read.entries;
         }
       }),
@@ -348,7 +352,7 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
               `SELECT data FROM (SELECT data, time, n FROM transcript WHERE conversation_id = ?
                  ORDER BY time DESC, n DESC LIMIT ?) ORDER BY time, n`,
             )
-            .all(conversationId, limit ?? -1) as { data: string }[]
+            .all(conversationId, sqlLimit(limit)) as { data: string }[]
         ).map(fromTranscript),
       ),
 

@@ -91,6 +91,24 @@ export function runStoreContract(
       expect(c!.seq).toBeGreaterThan(stored[1]!.seq);
     });
 
+    it('every field round-trips', async () => {
+      await setup();
+      const full = newEntry({
+        metadata: { a: '1', b: '' },
+        status: 'sending',
+        attempts: 3,
+        nextAttemptAt: 1_700_000_009_999,
+        lastError: { code: 'rate-limited', message: 'slow down', status: 429 },
+        offlineAttempts: 2,
+        text: 'ünïcödé 💬 "quotes" \n newline',
+      });
+      const [stored] = await store.append([full]);
+      expect(stored).toEqual({ ...full, seq: stored!.seq });
+      expect(await store.get(full.id)).toEqual(stored);
+      expect(await store.list()).toEqual([stored]);
+      expect(await store.heads()).toEqual([stored]);
+    });
+
     it('appends many entries in one call (group commit), in order', async () => {
       await setup();
       const batch = Array.from({ length: 200 }, (_, i) =>
@@ -251,6 +269,7 @@ export function runStoreContract(
       expect(ids(await store.heads(2))).toEqual([stored[0]!.id, stored[1]!.id]);
       expect(ids(await store.heads(1))).toEqual([stored[0]!.id]);
       expect(await store.heads(0)).toEqual([]);
+      expect(await store.heads(-1)).toEqual([]);
       expect(ids(await store.heads(10))).toEqual([
         stored[0]!.id,
         stored[1]!.id,
@@ -333,6 +352,7 @@ export function runStoreContract(
       expect(await store.listTranscript('none')).toEqual([]);
       expect((await store.listTranscript('c1', 2)).map((r) => r.key)).toEqual(['d', 'a']);
       expect(await store.listTranscript('c1', 0)).toEqual([]);
+      expect(await store.listTranscript('c1', -1)).toEqual([]);
     });
 
     it('transcript: put replaces by key; get by key', async () => {
