@@ -28,7 +28,7 @@ export class ScriptedTransport implements Transport {
     ) => SendOutcome | Promise<SendOutcome> = () => ({
       kind: 'delivered',
     }),
-    readonly concurrency?: number,
+    readonly concurrency: number = 4,
   ) {}
 
   async send(entry: OutboxEntry, context: SendContext): Promise<SendOutcome> {
