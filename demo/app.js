@@ -78,6 +78,12 @@ function onEvent(event) {
     case 'transcript': {
       const old = lines.get(event.record.key);
       lines.set(event.record.key, { ...old, ...event.record });
+      if (old === undefined && event.record.direction === 'Outbound') {
+        const line = event.record;
+        announce(
+          line.event ? eventText(line) : `${WHO[line.originatingEntity] ?? 'Agent'}: ${line.text}`,
+        );
+      }
       break;
     }
     case 'discarded':
@@ -219,9 +225,19 @@ function createLine(line) {
     reason.className = 'reason';
     const actions = document.createElement('div');
     actions.className = 'actions';
-    actions.innerHTML =
-      '<button type="button" data-op="retry">Retry</button>' +
-      '<button type="button" data-op="discard" class="secondary">Discard</button>';
+    const short = line.text.length > 40 ? `${line.text.slice(0, 40)}…` : line.text;
+    for (const [op, label, cls] of [
+      ['retry', 'Retry', ''],
+      ['discard', 'Discard', 'secondary'],
+    ]) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.op = op;
+      button.className = cls;
+      button.textContent = label;
+      button.setAttribute('aria-label', `${label} “${short}”`);
+      actions.append(button);
+    }
     li.append(reason, actions);
   }
   return li;
@@ -251,6 +267,8 @@ function updateLine(li, line) {
   if (attempts > 0 && status !== 'sent') meta.append(` · attempt ${attempts}`);
   const countdown = document.createElement('span');
   countdown.className = 'countdown';
+  // Ticks four times a second: visible only, or a screen reader would read every tick.
+  countdown.setAttribute('aria-hidden', 'true');
   meta.append(countdown, ` · ${time}`);
   const failed = status === 'failed';
   li.querySelector('.reason').textContent = failed ? reasonOf(entry) : '';
@@ -309,12 +327,15 @@ function tick() {
   }
 }
 
+/**
+ * Screen-reader announcements: one polite status region, one paragraph per announcement (so two
+ * in a row are both read), trimmed to the last few.
+ */
 function announce(message) {
-  els.announcer.textContent = '';
-  // A fresh text node after a tick, so the same message twice is announced twice.
-  setTimeout(() => {
-    els.announcer.textContent = message;
-  }, 50);
+  const p = document.createElement('p');
+  p.textContent = message;
+  els.announcer.append(p);
+  while (els.announcer.childElementCount > 5) els.announcer.firstElementChild.remove();
 }
 
 function describeError(error) {
