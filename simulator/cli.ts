@@ -3,7 +3,7 @@
  * `genesys-outbox-simulator [--port N] [--control-port N] [--host H] [--bot] [--log]`
  * Runs the local Genesys Cloud simulator until SIGINT / SIGTERM.
  */
-import { startSimulator, type SimulatorOptions } from './index.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from './index.js';
 
 const USAGE = `usage: genesys-outbox-simulator [--port N] [--control-port N] [--host H] [--bot] [--log]
 
@@ -77,7 +77,20 @@ function describe(error: unknown, options: SimulatorOptions): string {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  let sim;
+  let sim: Simulator | undefined;
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    if (sim === undefined) process.exit(0); // still starting: nothing to close yet
+    sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  // Before anything is printed: whoever reads "running" may signal us at once.
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     sim = await startSimulator(options);
   } catch (error: unknown) {
@@ -95,17 +108,6 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    sim.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
