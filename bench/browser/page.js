@@ -280,4 +280,59 @@ window.bench = {
   },
 
   deleteDb,
+
+  /**
+   * Idle cost in the page: wraps the page's timer globals (setTimeout, setInterval,
+   * requestAnimationFrame) to count timers armed and callbacks fired, then starts either an empty
+   * outbox in its default configuration or the tutorial's 5-second polling loop.
+   */
+  async idleStart(which) {
+    const counts = { armed: 0, fired: 0 };
+    const wrap = (orig) =>
+      function (callback, ...rest) {
+        counts.armed++;
+        const cb =
+          typeof callback === 'function'
+            ? function (...a) {
+                counts.fired++;
+                return callback.apply(this, a);
+              }
+            : callback;
+        return orig.call(globalThis, cb, ...rest);
+      };
+    globalThis.setTimeout = wrap(globalThis.setTimeout);
+    globalThis.setInterval = wrap(globalThis.setInterval);
+    globalThis.requestAnimationFrame = wrap(globalThis.requestAnimationFrame);
+    const name = freshName('idle');
+    if (which === 'outbox') {
+      window.idleOutbox = await createOutbox({ transport: neverTransport(), name });
+      counts.armed = 0; // from the moment it is running
+      counts.fired = 0;
+    } else {
+      window.idleTutorial = startTutorialPolling(name); // its interval: armed once, counted
+    }
+    window.idleCounts = counts;
+    window.idleStarted = performance.now();
+  },
+  idleStop() {
+    return { ...window.idleCounts, ms: performance.now() - window.idleStarted };
+  },
 };
+
+/**
+ * The tutorial's scheduler, re-implemented minimally and faithfully: `setInterval(processQueue,
+ * 5000)` where processQueue opens a readonly transaction and `getAll()`s the queue (empty here).
+ */
+function startTutorialPolling(name) {
+  let db;
+  const open = indexedDB.open(name, 1);
+  open.onupgradeneeded = () => open.result.createObjectStore('messages', { keyPath: 'id' });
+  open.onsuccess = () => (db = open.result);
+  return setInterval(() => {
+    if (!db) return;
+    const req = db.transaction('messages', 'readonly').objectStore('messages').getAll();
+    req.onsuccess = () => {
+      for (const msg of req.result) void msg; // nothing is ever due: the queue is empty
+    };
+  }, 5000);
+}

@@ -60,6 +60,14 @@ export async function openBench() {
     origin,
     reload,
     version: browser.version(),
+    /** Another page on the same origin (same browser context), ready. */
+    async extraPage() {
+      const p = await context.newPage();
+      p.on('pageerror', (e) => console.error('[page error]', e.message));
+      await p.goto(origin + '/');
+      await p.waitForFunction(() => window.bench !== undefined);
+      return p;
+    },
     /** JS heap used after a full GC, bytes. */
     async heapUsed() {
       await cdp.send('HeapProfiler.collectGarbage');

@@ -1,0 +1,125 @@
+// `npm run bench`: every measurement in its own process, one after the other (they would disturb
+// each other), then one table. Raw results go to bench/results.json; BENCHMARKS.md explains them.
+// BENCH_QUICK=1 runs a smaller smoke version (not for the figures).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { cpus, totalmem, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { compileBrowser, compileNode, outDir, root } from './lib/compile.mjs';
+import { chromiumVersion } from './lib/browser.mjs';
+
+const started = Date.now();
+await compileNode();
+await compileBrowser();
+
+const scripts = [
+  ['enqueue', []],
+  ['recovery', ['--expose-gc']],
+  ['drain', []],
+  ['idle', []],
+  ['size', []],
+];
+const results = {};
+for (const [name, flags] of scripts) {
+  const out = join(outDir, `${name}.json`);
+  rmSync(out, { force: true });
+  const t = Date.now();
+  process.stderr.write(`bench: ${name}…\n`);
+  const r = spawnSync(process.execPath, [...flags, join(root, 'bench', `${name}.mjs`)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, BENCH_OUT: out },
+  });
+  results[name] =
+    r.status === 0 ? JSON.parse(readFileSync(out, 'utf8')) : { error: `exit ${r.status}` };
+  results[name].seconds = Math.round((Date.now() - t) / 1000);
+}
+
+const nproc = (() => {
+  try {
+    return execFileSync('nproc', { encoding: 'utf8' }).trim();
+  } catch {
+    return String(cpus().length);
+  }
+})();
+const cpuModel = (() => {
+  try {
+    return /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return cpus()[0]?.model ?? 'unknown';
+  }
+})();
+const machine = {
+  nproc,
+  cpu: cpuModel,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  chromium: chromiumVersion(),
+  loadAverageAtEnd: loadavg().map((x) => x.toFixed(1)).join(' '),
+  totalSeconds: Math.round((Date.now() - started) / 1000),
+  quick: process.env.BENCH_QUICK === '1',
+};
+writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify({ machine, results }, null, 2) + '\n');
+
+// ---- the table -------------------------------------------------------------------------------
+const rows = [];
+const add = (area, what, figure, target = '', ok = undefined) =>
+  rows.push([area, what, String(figure), target, ok === undefined ? '' : ok ? 'met' : 'MISSED']);
+const get = (o, ...path) => path.reduce((x, k) => (x === undefined ? undefined : x[k]), o);
+
+const e = results.enqueue;
+for (const [n, s] of Object.entries(e.sequential ?? {})) {
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'ratios') continue;
+    add(`enqueue ${n}`, k, `${v.perSecond}/s  p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms`);
+  }
+  for (const [k, v] of Object.entries(s.ratios)) {
+    const target = k.endsWith('/ raw') ? 0.8 : 2;
+    const judged = k.startsWith('outbox-lean') || k.startsWith('outbox-default');
+    add(`enqueue ${n}`, k, `${v}×`, judged ? `≥ ${target}×` : 'diagnostic', judged ? v >= target : undefined);
+  }
+}
+for (const [n, s] of Object.entries(e.batched ?? {})) {
+  for (const k of ['raw', 'outbox-lean', 'outbox-default']) add(`batched ${n}`, k, `${s[k].perSecond}/s`);
+  for (const [k, v] of Object.entries(s.ratios)) add(`batched ${n}`, k, `${v}×`, '≥ 0.8×', v >= 0.8);
+}
+for (const env of ['browser', 'node']) {
+  const r = get(results, 'recovery', env);
+  if (!r) continue;
+  for (const [n, v] of Object.entries(r)) {
+    if (n === 'ratios' || n === 'seeded' || n === 'gcExposed') continue;
+    add(`recovery ${env}`, `${n} pending`, `first send ${v.firstMs} ms  heap +${v.heapMB} MB`);
+  }
+  for (const [k, v] of Object.entries(r.ratios ?? {})) {
+    add(`recovery ${env}`, k, `${v}×`, k.startsWith('first') ? '≤ 2×' : 'not ∝ queue', k.startsWith('first') ? v <= 2 : v < 10);
+  }
+}
+const h = get(results, 'drain', 'http');
+if (h && !h.error) {
+  add('drain http', `rate (limit ${h.limitPerSecond}/s = ${h.concurrency}/${h.rttMs} ms)`, `${h.perSecond}/s = ${h.ratioToLimit}×`, '≥ 0.9×', h.ratioToLimit >= 0.9);
+  add('drain http', `ideal client (${h.concurrency} workers, no storage)`, `${h.idealClientPerSecond}/s; outbox ${h.ratioToIdealClient}×`);
+  add('drain http', 'first delivery after reconnect', `${h.firstDeliveryMs} ms (max ${h.firstDeliveryMaxMs})`, '≤ 100 ms', h.firstDeliveryMaxMs <= 100);
+  add('drain http', 'duplicates / missing / in order', `${h.duplicates} / ${h.missing} / ${h.ordered}`, '0 / 0 / true', h.duplicates === 0 && h.missing === 0 && h.ordered);
+}
+const g = get(results, 'drain', 'guest');
+if (g && !g.error) {
+  add('drain guest', `rate (limit ${g.limitPerSecond}/s)`, `${g.perSecond}/s = ${g.ratioToLimit}×`, '≥ 0.9×', g.ratioToLimit >= 0.9);
+  add('drain guest', 'first delivery after reconnect', `${g.firstDeliveryMs} ms`, '≤ 100 ms', g.firstDeliveryMs <= 100);
+  add('drain guest', 'duplicates / missing / in order', `${g.duplicates} / ${g.missing} / ${g.ordered}`, '0 / 0 / true', g.duplicates === 0 && g.missing === 0 && g.ordered);
+} else if (g) add('drain guest', 'error', g.error);
+for (const env of ['node', 'browser']) {
+  const r = get(results, 'idle', env);
+  if (!r) continue;
+  add(`idle ${env}`, 'empty outbox: timers fired / min', r.outbox.firedPerMinute, '0', r.outbox.firedPerMinute === 0);
+  add(`idle ${env}`, 'tutorial polling: timers fired / min', r.tutorial.firedPerMinute, '(12)');
+}
+for (const [k, v] of Object.entries(get(results, 'size', 'rows') ?? {})) {
+  const budget = k.includes('guest') ? results.size.budgetBytes : undefined;
+  add('size', k, `${v.min} B min, ${v.gzip} B gzip`, budget ? `≤ ${budget} B` : '', budget ? v.gzip <= budget : undefined);
+}
+
+const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i].length)));
+for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+console.log(
+  `\n${machine.nproc} cores, ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.chromium}; ` +
+    `load average at end ${machine.loadAverageAtEnd}; ${machine.totalSeconds} s in all`,
+);

@@ -1,0 +1,28 @@
+// 5. Bundle size, minified + gzipped (level 9), measured by `measure` from scripts/size.mjs (the
+// same function as the 6 KB budget check in `npm test`): the library as a user imports it
+// (createOutbox + indexedDbStore + guestTransport), the HTTP-only subset, and
+// workbox-background-sync's Queue.
+// (esbuild, minifying for the browser, defines process.env.NODE_ENV as "production" itself, so
+// Workbox's development-only code is dropped as in a real service-worker build.)
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { measure } from '../scripts/size.mjs';
+import { emit } from './lib/stats.mjs';
+import { root } from './lib/compile.mjs';
+
+const dist = join(root, 'dist', 'src', 'index.js');
+const fromDist = existsSync(dist) && /\bguestTransport\b/.test(readFileSync(dist, 'utf8'));
+const entry = fromDist ? './dist/src/index.js' : './src/index.ts';
+const use = (names, from) =>
+  `import { ${names.join(', ')} } from '${from}'; globalThis.use = [${names.join(', ')}];`;
+
+const rows = {
+  'outbox + IndexedDB store + guest transport': await measure(
+    use(['createOutbox', 'indexedDbStore', 'guestTransport'], entry),
+  ),
+  'outbox + IndexedDB store + HTTP transport': await measure(
+    use(['createOutbox', 'indexedDbStore', 'httpTransport'], entry),
+  ),
+  'workbox-background-sync Queue': await measure(use(['Queue'], 'workbox-background-sync')),
+};
+await emit({ source: entry, budgetBytes: 6 * 1024, rows });
