@@ -14,6 +14,7 @@ export { indexedDbStore } from './store/indexedDb.js';
 export type { IndexedDbStoreOptions } from './store/indexedDb.js';
 export { memoryStore } from './store/memory.js';
 export { migrateTutorialQueue } from './store/migrateTutorial.js';
+export type { MigrateTutorialOptions } from './store/migrateTutorial.js';
 export { requestPersistentStorage } from './store/persist.js';
 export type { OutboxStore, TranscriptRecord } from './store/OutboxStore.js';
 
@@ -38,8 +39,15 @@ export type { Logger } from './internal/logger.js';
 export type { RetryOptions } from './retry/options.js';
 
 export { browserConnectivity } from './connectivity/browser.js';
+export type { BrowserConnectivityOptions } from './connectivity/browser.js';
 export { alwaysOnline } from './connectivity/always.js';
+export { defaultConnectivity } from './connectivity/auto.js';
 export type { Connectivity } from './connectivity/Connectivity.js';
 export { webLocksCoordinator } from './coordination/webLocks.js';
-export type { Coordinator } from './coordination/Coordinator.js';
+export type { WebLocksCoordinatorOptions } from './coordination/webLocks.js';
+export { leaseCoordinator, indexedDbLease } from './coordination/lease.js';
+export type { LeaseCoordinatorOptions, LeaseFunction } from './coordination/lease.js';
+export { defaultCoordinator } from './coordination/auto.js';
+export { soloCoordinator } from './coordination/Coordinator.js';
+export type { Coordinator, CoordinatorHandlers } from './coordination/Coordinator.js';
 export type { Transcript, TranscriptOptions } from './transcript/transcript.js';

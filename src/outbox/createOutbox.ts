@@ -244,9 +244,12 @@ class OutboxImpl implements Outbox {
     });
     let wasOnline = this.connectivity.isOnline();
     this.unsubscribeConnectivity = this.connectivity.subscribe((online) => {
-      if (online === wasOnline) return;
-      wasOnline = online;
-      this.emit({ type: 'connectivity', online });
+      if (online !== wasOnline) {
+        wasOnline = online;
+        this.emit({ type: 'connectivity', online });
+      }
+      // `true` also arrives without a change (page visible again, restored from the back/forward
+      // cache: timers may have been frozen), so look at the store every time.
       if (online) this.dispatcher.wake('online');
     });
     this.coordinator.start({

@@ -6,7 +6,6 @@
 //
 // Environment: CHROMIUM_PATH (default /usr/bin/chromium), BROWSER_TEST_BUILD=1 to rebuild first,
 // BROWSER_TEST_DEBUG=1 to echo page console output.
-/* global IDBObjectStore, IDBFactory, DOMException, Event, Navigator -- used inside page.evaluate callbacks */
 import { Buffer } from 'node:buffer';
 import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -625,6 +624,8 @@ const scenarios = [
 // Runner
 
 const filter = process.argv.slice(2);
+scenarios.push(...(await import('./demo.test.mjs')).scenarios);
+
 const selected = scenarios.filter(
   (s) => filter.length === 0 || filter.some((f) => s.name.includes(f)),
 );

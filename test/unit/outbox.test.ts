@@ -492,3 +492,55 @@ describe('restart (reload) resumes everything', () => {
     await second.outbox.close();
   });
 });
+
+describe('connectivity', () => {
+  function manualConnectivity(initial: boolean) {
+    let online = initial;
+    const listeners = new Set<(o: boolean) => void>();
+    return {
+      isOnline: () => online,
+      subscribe(l: (o: boolean) => void) {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+      set(o: boolean) {
+        online = o;
+        for (const l of listeners) l(o);
+      },
+    };
+  }
+
+  it('offline pauses without spending attempts; online delivers at once, ignoring the network backoff', async () => {
+    const conn = manualConnectivity(false);
+    const t = new ScriptedTransport();
+    const { outbox, events } = await make(t, { connectivity: conn });
+    const e = await outbox.send({ text: 'x' });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(t.calls).toHaveLength(0);
+    conn.set(true);
+    await expect(outbox.whenSettled(e.id)).resolves.toMatchObject({ status: 'sent', attempts: 1 });
+    expect(events.filter((x) => x.type === 'connectivity')).toEqual([
+      { type: 'connectivity', online: true },
+    ]);
+    await outbox.close();
+  });
+
+  it('a wake-up while already online (page visible again) retries entries that waited for the network', async () => {
+    const conn = manualConnectivity(true);
+    const t = new ScriptedTransport((_e, n) =>
+      n === 1
+        ? { kind: 'offline', error: { code: 'network', message: 'refused' } }
+        : { kind: 'delivered' },
+    );
+    const { outbox, events } = await make(t, {
+      connectivity: conn,
+      retry: { ...retry, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+    });
+    const e = await outbox.send({ text: 'x' });
+    await waitFor(async () => (await outbox.list())[0]?.lastError?.code === 'network');
+    conn.set(true); // no change, only a wake-up
+    await expect(outbox.whenSettled(e.id)).resolves.toMatchObject({ status: 'sent' });
+    expect(events.filter((x) => x.type === 'connectivity')).toEqual([]);
+    await outbox.close();
+  });
+});
