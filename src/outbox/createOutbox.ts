@@ -8,6 +8,7 @@ import { resolveRetryOptions } from '../retry/options.js';
 import type { RetryOptions } from '../retry/options.js';
 import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
 import { indexedDbStore } from '../store/indexedDb.js';
+import { requestPersistentStorage } from '../store/persist.js';
 import type { Transport } from '../transport/Transport.js';
 import type { Connectivity } from '../connectivity/Connectivity.js';
 import { defaultConnectivity } from '../connectivity/auto.js';
@@ -57,6 +58,11 @@ export interface OutboxOptions {
   transcript?: TranscriptOptions | false;
   /** Where warnings go (never message text). @default console warnings and errors */
   logger?: Logger;
+  /**
+   * Ask the browser to keep the outbox's storage through storage pressure and Safari's 7-day
+   * eviction (`navigator.storage.persist()`; the browser may say no). @default false
+   */
+  persistentStorage?: boolean;
 }
 
 /** The durable outbox. See the README for the full semantics of each method. */
@@ -115,6 +121,8 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     options.transcript === false
       ? 0
       : positiveInt('transcript.retention', options.transcript?.retention, 1000);
+  // The default store reports unreadable records as outbox events, once the outbox exists.
+  const late: { corrupt?: (info: { key: unknown; reason: string }) => void } = {};
   let store = options.store;
   if (store === undefined) {
     if (typeof indexedDB === 'undefined') {
@@ -123,7 +131,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         'no indexedDB here: pass options.store (sqliteStore from "genesys-webmessaging-outbox/node", or memoryStore())',
       );
     }
-    store = indexedDbStore({ name });
+    store = indexedDbStore({ name, onCorrupt: (info) => late.corrupt?.(info) });
   }
   const outbox = new OutboxImpl({
     ...options,
@@ -136,6 +144,8 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     defaultConversationId,
     retention,
   });
+  late.corrupt = (info) => outbox.report({ type: 'corrupt-record', ...info });
+  if (options.persistentStorage === true) await requestPersistentStorage();
   await outbox.start();
   return outbox;
 }
@@ -402,6 +412,12 @@ class OutboxImpl implements Outbox {
     await this.store.close();
     for (const id of [...this.waiters.keys()]) this.rejectWaiters(id, closedError());
     this.listeners.clear();
+  }
+
+  /** Publishes an event from a collaborator (e.g. the default store's corrupt-record report). */
+  report(event: OutboxEvent): void {
+    this.logger.warn(`outbox event ${event.type}`);
+    this.emit(event);
   }
 
   private changed(entry: StoredEntry): void {

@@ -8,9 +8,12 @@ import type { TranscriptRecord } from '../store/OutboxStore.js';
  * - `discarded`: the user discarded an entry.
  * - `connectivity`: the outbox's view of the network changed.
  * - `transcript`: a transcript line was added or changed (guest or agent message).
+ * - `corrupt-record`: the default store found an unreadable record and moved it aside (to its
+ *   `quarantine` store), so it no longer blocks the queue. Nothing is deleted.
  */
 export type OutboxEvent =
   | { type: 'status'; entry: OutboxEntry }
   | { type: 'discarded'; id: string; conversationId: string }
   | { type: 'connectivity'; online: boolean }
-  | { type: 'transcript'; record: TranscriptRecord };
+  | { type: 'transcript'; record: TranscriptRecord }
+  | { type: 'corrupt-record'; key: unknown; reason: string };

@@ -544,3 +544,53 @@ describe('connectivity', () => {
     await outbox.close();
   });
 });
+
+describe('default store', () => {
+  it('reports a corrupt record as an event and keeps serving the rest', async () => {
+    const name = `corrupt-${Math.random()}`;
+    const neverLeader = {
+      start: () => {},
+      isLeader: () => false,
+      broadcast: () => {},
+      requestWake: () => {},
+      close: async () => {},
+    };
+    const first = await createOutbox({
+      transport: new ScriptedTransport(),
+      name,
+      coordinator: neverLeader,
+      logger: silentLogger,
+    });
+    const good = await first.send({ text: 'good' });
+    await first.close();
+    // Write a broken record straight into the database, as a bug or a bad upgrade might.
+    await new Promise<void>((resolve, reject) => {
+      const req = indexedDB.open(name);
+      req.onsuccess = () => {
+        const tx = req.result.transaction('entries', 'readwrite');
+        tx.objectStore('entries').put({
+          id: 'broken',
+          seq: 99,
+          status: 'pending',
+          conversationId: 'default',
+        });
+        tx.oncomplete = () => {
+          req.result.close();
+          resolve();
+        };
+        tx.onerror = () => reject(tx.error);
+      };
+    });
+    const second = await createOutbox({
+      transport: new ScriptedTransport(),
+      name,
+      coordinator: neverLeader,
+      logger: silentLogger,
+    });
+    const events: OutboxEvent[] = [];
+    second.subscribe((e) => events.push(e));
+    expect((await second.list()).map((e) => e.id)).toEqual([good.id]);
+    expect(events).toEqual([{ type: 'corrupt-record', key: 'broken', reason: expect.any(String) }]);
+    await second.close();
+  });
+});
