@@ -4,17 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../simulator/index.js';
 import type { Simulator } from '../../simulator/index.js';
-import { createOutbox } from '../../src/outbox/createOutbox.js';
 import type { Outbox } from '../../src/outbox/createOutbox.js';
 import type { OutboxEntry } from '../../src/outbox/entry.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
-import { httpTransport } from '../../src/transport/http.js';
-import { clientCredentials } from '../../src/auth/clientCredentials.js';
-import { TUTORIAL_MESSAGES_PATH } from '../../src/outbox/OfflineMessageQueue.js';
-import { silentLogger } from '../../src/internal/logger.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { tutorialOutbox } from '../helpers/tutorialOutbox.js';
 
 let sim: Simulator;
 let dir: string;
@@ -29,20 +25,10 @@ afterEach(async () => {
 });
 
 function open(store: OutboxStore): Promise<Outbox> {
-  return createOutbox({
+  // maxAttempts high: an outage must never use up the attempt budget of a message.
+  return tutorialOutbox(sim, {
     store,
-    coordinator: false,
-    logger: silentLogger,
-    retry: { baseDelayMs: 20, maxDelayMs: 200 },
-    transport: httpTransport({
-      url: sim.url + TUTORIAL_MESSAGES_PATH,
-      getAccessToken: clientCredentials({
-        loginUrl: sim.url,
-        clientId: 'sim-client',
-        clientSecret: 'sim-secret',
-      }),
-      timeoutMs: 2000,
-    }),
+    retry: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 100 },
   });
 }
 

@@ -5,21 +5,16 @@ import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../simulator/index.js';
 import type { Simulator } from '../../simulator/index.js';
-import { createOutbox } from '../../src/outbox/createOutbox.js';
 import type { Outbox, OutboxOptions } from '../../src/outbox/createOutbox.js';
-import {
-  OfflineMessageQueue,
-  TUTORIAL_MESSAGES_PATH,
-} from '../../src/outbox/OfflineMessageQueue.js';
+import { OfflineMessageQueue } from '../../src/outbox/OfflineMessageQueue.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { indexedDbStore } from '../../src/store/indexedDb.js';
-import { httpTransport } from '../../src/transport/http.js';
 import type { HttpTransportOptions } from '../../src/transport/http.js';
-import { clientCredentials } from '../../src/auth/clientCredentials.js';
 import { isOutboxError } from '../../src/errors/OutboxError.js';
 import { silentLogger } from '../../src/internal/logger.js';
 import { FakeClock } from '../helpers/fakeClock.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { tutorialOutbox } from '../helpers/tutorialOutbox.js';
 
 let sim: Simulator;
 beforeEach(async () => {
@@ -49,29 +44,11 @@ function countingFetch(): {
   return { fetch: f, posts, tokenRequests: () => tokens };
 }
 
-async function open(
+function open(
   extra: Partial<OutboxOptions> = {},
   transport: Partial<HttpTransportOptions> = {},
 ): Promise<Outbox> {
-  const counting = transport.fetch;
-  return createOutbox({
-    store: memoryStore(),
-    coordinator: false,
-    logger: silentLogger,
-    retry: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 5 },
-    transport: httpTransport({
-      url: sim.url + TUTORIAL_MESSAGES_PATH,
-      getAccessToken: clientCredentials({
-        loginUrl: sim.url,
-        clientId: 'sim-client',
-        clientSecret: 'sim-secret',
-        ...(counting === undefined ? {} : { fetch: counting }),
-      }),
-      timeoutMs: 2000,
-      ...transport,
-    }),
-    ...extra,
-  });
+  return tutorialOutbox(sim, extra, transport);
 }
 
 const guest = { metadata: { guestId: 'g-1' } };
