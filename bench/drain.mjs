@@ -6,6 +6,7 @@
 // shows what this machine and simulator can actually do.
 // Guest: 100 messages in one guest session over the WebSocket (2/s server limit), once.
 //
+// The simulator runs in its own process (bench/lib/remoteSim.mjs), driven over its control port.
 // The network "returns" when `outage(false)` resolved; the app then learns it the way a browser
 // does (an `online` event: a Connectivity that goes online and notifies). Until then the outbox
 // was told it was offline (after its first attempts failed with connection refused).
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { compileNode } from './lib/compile.mjs';
+import { startRemoteSimulator } from './lib/remoteSim.mjs';
 import { emit, median, round } from './lib/stats.mjs';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -46,9 +48,9 @@ function manualConnectivity() {
 
 async function waitFor(predicate, timeoutMs, what) {
   const end = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
+    await sleep(20);
   }
 }
 
@@ -79,7 +81,7 @@ function inOrder(records, sentIds) {
 
 async function httpRound(sim, tokens, url, r) {
   await sim.control.reset();
-  sim.control.latency(LATENCY_MS);
+  await sim.control.latency(LATENCY_MS);
   const connectivity = manualConnectivity();
   const transport = lib.httpTransport({ url, getAccessToken: tokens });
   const outbox = await lib.createOutbox({
@@ -108,12 +110,12 @@ async function httpRound(sim, tokens, url, r) {
   const t0 = Date.now();
   connectivity.set(true); // the browser's `online` event
   await waitFor(
-    () => sim.control.state().deliveredCount >= HTTP_MESSAGES,
+    async () => (await sim.control.state()).deliveredCount >= HTTP_MESSAGES,
     120_000,
     'the HTTP drain',
   );
   await sleep(200); // anything extra (a duplicate) would show up now
-  const records = sim.control.delivered();
+  const records = await sim.control.delivered();
   await outbox.close();
   return { ...analyse(records, t0, HTTP_MESSAGES), ordered: inOrder(records, sentIds) };
 }
@@ -121,7 +123,7 @@ async function httpRound(sim, tokens, url, r) {
 /** The ideal client: `concurrency` workers, back-to-back POSTs, nothing stored. */
 async function idealRound(sim, token, url, concurrency) {
   await sim.control.reset();
-  sim.control.latency(LATENCY_MS);
+  await sim.control.latency(LATENCY_MS);
   let next = 0;
   const t0 = Date.now();
   const worker = async () => {
@@ -146,7 +148,7 @@ async function idealRound(sim, token, url, concurrency) {
 
 async function measureRtt(sim, token, url) {
   await sim.control.reset();
-  sim.control.latency(LATENCY_MS);
+  await sim.control.latency(LATENCY_MS);
   const samples = [];
   for (let i = 0; i < 30; i++) {
     const t = performance.now();
@@ -162,7 +164,7 @@ async function measureRtt(sim, token, url) {
 }
 
 async function http() {
-  const sim = await lib.startSimulator({ port: 0 });
+  const sim = await startRemoteSimulator();
   try {
     const url = sim.url + lib.TUTORIAL_MESSAGES_PATH;
     const tokens = lib.clientCredentials({
@@ -213,10 +215,10 @@ async function http() {
 }
 
 async function guest() {
-  const sim = await lib.startSimulator({ port: 0 });
+  const sim = await startRemoteSimulator();
   try {
-    sim.control.latency(LATENCY_MS);
-    sim.control.delayFrames?.(LATENCY_MS);
+    await sim.control.latency(LATENCY_MS);
+    await sim.control.delayFrames(LATENCY_MS);
     const connectivity = manualConnectivity();
     const outbox = await lib.createOutbox({
       transport: lib.guestTransport({
@@ -234,8 +236,8 @@ async function guest() {
     await outbox.whenSettled(hello.id);
     await sleep(1100); // an empty rate window
     await sim.control.reset();
-    sim.control.latency(LATENCY_MS);
-    sim.control.delayFrames?.(LATENCY_MS);
+    await sim.control.latency(LATENCY_MS);
+    await sim.control.delayFrames(LATENCY_MS);
     await sim.control.outage('refuse');
     const ids = [];
     for (let i = 0; i < GUEST_MESSAGES; i++) ids.push((await outbox.send({ text: `${i} ${TEXT}` })).id);
@@ -246,12 +248,12 @@ async function guest() {
     const t0 = Date.now();
     connectivity.set(true);
     await waitFor(
-      () => sim.control.state().deliveredCount >= GUEST_MESSAGES,
+      async () => (await sim.control.state()).deliveredCount >= GUEST_MESSAGES,
       GUEST_MESSAGES * 1000 + 60_000,
       'the guest drain',
     );
     await sleep(1500); // a duplicate would show up now
-    const records = sim.control.delivered();
+    const records = await sim.control.delivered();
     await outbox.close();
     const a = analyse(records, t0, GUEST_MESSAGES);
     const rttMs = LATENCY_MS; // frames are delayed LATENCY_MS; the limit is the server's 2/s anyway

@@ -27,12 +27,22 @@ function summarize(samples) {
       createMs: round(median(s.map((x) => x.createMs)), 1),
       heapMB: round(median(s.map((x) => x.heap)) / MB, 2),
     };
+    if (s[0].rawHeadsMs !== undefined) {
+      out[n].rawHeadsMs = round(median(s.map((x) => x.rawHeadsMs)), 1);
+      out[n].storeHeadsMs = round(median(s.map((x) => x.storeHeadsMs)), 1);
+    }
   }
   const big = SIZES[SIZES.length - 1];
   out.ratios = {
     [`first ${big} / first ${SIZES[0]}`]: round(out[big].firstMs / out[SIZES[0]].firstMs, 2),
     [`heap ${big} / heap ${SIZES[0]}`]: round(out[big].heapMB / out[SIZES[0]].heapMB, 2),
   };
+  if (out[big].rawHeadsMs !== undefined) {
+    out.ratios[`raw heads walk ${big} / ${SIZES[0]} (diagnostic)`] = round(
+      out[big].rawHeadsMs / out[SIZES[0]].rawHeadsMs,
+      2,
+    );
+  }
   return out;
 }
 
@@ -55,7 +65,12 @@ async function browserRecovery() {
       const x = await b.page.evaluate((name) => window.bench.recover(name), `bench-recover-${n}`);
       const after = await b.heapUsed();
       await b.page.evaluate(() => window.bench.closeOpen());
-      samples[n].push({ ...x, heap: after - before });
+      // Diagnostics on the same database, each in a fresh page: the raw heads walk, store.heads().
+      await b.reload();
+      const raw = await b.page.evaluate((name) => window.bench.probeHeads(name, 'raw'), `bench-recover-${n}`);
+      await b.reload();
+      const st = await b.page.evaluate((name) => window.bench.probeHeads(name, 'store'), `bench-recover-${n}`);
+      samples[n].push({ ...x, heap: after - before, rawHeadsMs: raw.ms, storeHeadsMs: st.ms });
     }
   }
   for (const n of SIZES) await b.page.evaluate((name) => window.bench.deleteDb(name), `bench-recover-${n}`);

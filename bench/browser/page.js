@@ -274,6 +274,43 @@ window.bench = {
     return { createMs, firstMs };
   },
 
+  /**
+   * Diagnostic for recovery: the physical cost of finding the heads on this database. 'raw': a
+   * plain connection and one cursor over the outbox's `heads` index, jumping from conversation to
+   * conversation exactly like the store does; 'store': the library's `store.heads()`. Both open
+   * the database first (fresh page).
+   */
+  async probeHeads(name, kind) {
+    const t0 = performance.now();
+    if (kind === 'store') {
+      const store = indexedDbStore({ name });
+      await store.open();
+      const heads = await store.heads();
+      const ms = performance.now() - t0;
+      await store.close();
+      return { ms, heads: heads.length };
+    }
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open(name);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const heads = await new Promise((resolve, reject) => {
+      const found = [];
+      const req = db.transaction('entries').objectStore('entries').index('heads').openCursor();
+      req.onsuccess = () => {
+        const c = req.result;
+        if (!c) return resolve(found);
+        found.push(c.value);
+        c.continue([c.key[0], []]);
+      };
+      req.onerror = () => reject(req.error);
+    });
+    const ms = performance.now() - t0;
+    db.close();
+    return { ms, heads: heads.length };
+  },
+
   async closeOpen() {
     await window.openOutbox?.close();
     window.openOutbox = undefined;
