@@ -100,18 +100,15 @@ const SETTLED_MEMORY = 1000;
  */
 export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   if (typeof options !== 'object' || options === null) {
-    throw new OutboxError('invalid-options', 'createOutbox takes an options object');
+    throw new OutboxError('invalid-options', 'options object required');
   }
   const transport = options.transport as Transport | undefined;
   if (transport === undefined || typeof transport.send !== 'function') {
-    throw new OutboxError(
-      'invalid-options',
-      'options.transport is required (e.g. guestTransport(...))',
-    );
+    throw new OutboxError('invalid-options', 'options.transport required');
   }
   const name = options.name ?? DEFAULT_NAME;
   if (typeof name !== 'string' || name === '') {
-    throw new OutboxError('invalid-options', 'options.name must be a non-empty string');
+    throw new OutboxError('invalid-options', 'options.name: non-empty string required');
   }
   const retry = resolveRetryOptions(options.retry);
   const maxTextLength = positiveInt('maxTextLength', options.maxTextLength, 4000);
@@ -126,10 +123,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   let store = options.store;
   if (store === undefined) {
     if (typeof indexedDB === 'undefined') {
-      throw new OutboxError(
-        'invalid-options',
-        'no indexedDB here: pass options.store (sqliteStore from "genesys-webmessaging-outbox/node", or memoryStore())',
-      );
+      throw new OutboxError('invalid-options', 'no indexedDB: pass options.store');
     }
     store = indexedDbStore({ name, onCorrupt: (info) => late.corrupt?.(info) });
   }
@@ -153,10 +147,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
 function positiveInt(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new OutboxError(
-      'invalid-options',
-      `${name} must be a whole number >= 1, got ${String(value)}`,
-    );
+    throw new OutboxError('invalid-options', `${name} must be an integer >= 1: ${String(value)}`);
   }
   return value;
 }
@@ -308,9 +299,7 @@ class OutboxImpl implements Outbox {
     } catch (error: unknown) {
       const e = isOutboxError(error)
         ? error
-        : new OutboxError('storage-failed', 'the outbox could not store the message', {
-            cause: error,
-          });
+        : new OutboxError('storage-failed', 'could not store', { cause: error });
       for (const b of batch) b.reject(e);
     }
   }
@@ -333,9 +322,7 @@ class OutboxImpl implements Outbox {
     const stored = await this.store.get(id);
     const settledMeanwhile = this.settled.get(id);
     if (settledMeanwhile !== undefined) return settledMeanwhile;
-    if (stored === undefined) {
-      throw new OutboxError('not-found', `no entry ${String(id)} in this outbox`);
-    }
+    if (stored === undefined) throw notFound(id);
     if (stored.status === 'failed') return toPublicEntry(stored);
     return new Promise<OutboxEntry>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
@@ -346,7 +333,7 @@ class OutboxImpl implements Outbox {
 
   subscribe(listener: (event: OutboxEvent) => void): () => void {
     if (typeof listener !== 'function') {
-      throw new OutboxError('invalid-options', 'subscribe takes a function');
+      throw new OutboxError('invalid-options', 'listener must be a function');
     }
     this.listeners.add(listener);
     return () => {
@@ -357,13 +344,9 @@ class OutboxImpl implements Outbox {
   async retry(id: string): Promise<void> {
     this.assertOpen();
     const entry = await this.store.get(id);
-    if (entry === undefined)
-      throw new OutboxError('not-found', `no entry ${String(id)} in this outbox`);
+    if (entry === undefined) throw notFound(id);
     if (entry.status !== 'failed') {
-      throw new OutboxError(
-        'invalid-state',
-        `only a failed entry can be retried; this one is ${entry.status}`,
-      );
+      throw new OutboxError('invalid-state', `entry is ${entry.status}, not failed`);
     }
     const next: StoredEntry = {
       ...entry,
@@ -382,11 +365,10 @@ class OutboxImpl implements Outbox {
   async discard(id: string): Promise<void> {
     this.assertOpen();
     const entry = await this.store.get(id);
-    if (entry === undefined)
-      throw new OutboxError('not-found', `no entry ${String(id)} in this outbox`);
+    if (entry === undefined) throw notFound(id);
     await this.store.remove(id);
     this.emit({ type: 'discarded', id, conversationId: entry.conversationId });
-    this.rejectWaiters(id, new OutboxError('not-found', `entry ${id} was discarded`));
+    this.rejectWaiters(id, new OutboxError('not-found', `entry ${id} discarded`));
   }
 
   async flush(): Promise<void> {
@@ -416,7 +398,7 @@ class OutboxImpl implements Outbox {
 
   /** Publishes an event from a collaborator (e.g. the default store's corrupt-record report). */
   report(event: OutboxEvent): void {
-    this.logger.warn(`outbox event ${event.type}`);
+    this.logger.warn(event.type);
     this.emit(event);
   }
 
@@ -448,7 +430,7 @@ class OutboxImpl implements Outbox {
       try {
         listener(event);
       } catch (error: unknown) {
-        this.logger.error('a subscribe listener threw', { error: String(error) });
+        this.logger.error('listener threw', { error: String(error) });
       }
     }
   }
@@ -464,5 +446,9 @@ class OutboxImpl implements Outbox {
 }
 
 function closedError(): OutboxError {
-  return new OutboxError('closed', 'this outbox is closed');
+  return new OutboxError('closed', 'outbox closed');
+}
+
+function notFound(id: string): OutboxError {
+  return new OutboxError('not-found', `no entry ${String(id)}`);
 }

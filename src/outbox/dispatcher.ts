@@ -94,7 +94,7 @@ export class Dispatcher {
         { baseDelayMs: 500, maxDelayMs: 30_000 },
         () => 1,
       );
-      this.host.logger.error('drain pass failed; trying again later', {
+      this.host.logger.error('drain failed', {
         code: isOutboxError(error) ? error.code : 'unknown',
         retryInMs: delay,
       });
@@ -121,7 +121,7 @@ export class Dispatcher {
       if (this.inFlight.has(head.conversationId)) continue;
       const expiresAt = (head.retriedAt ?? head.createdAt) + host.retry.maxAgeMs;
       if (expiresAt <= now) {
-        await this.expire(head, `not delivered within retry.maxAgeMs (${host.retry.maxAgeMs} ms)`);
+        await this.expire(head, `older than retry.maxAgeMs (${host.retry.maxAgeMs} ms)`);
         this.again = true; // the next entry of this conversation is now its head
         continue;
       }
@@ -144,7 +144,7 @@ export class Dispatcher {
   private start(head: StoredEntry): void {
     const p = this.attempt(head)
       .catch((error: unknown) => {
-        this.host.logger.error('attempt bookkeeping failed', {
+        this.host.logger.error('attempt failed', {
           id: head.id,
           code: isOutboxError(error) ? error.code : 'unknown',
         });
@@ -250,7 +250,7 @@ export class Dispatcher {
         entry,
         {
           code: 'expired',
-          message: `gave up after ${attempts} attempts (retry.maxAttempts); last error: ${error.code}: ${error.message}`,
+          message: `${attempts} attempts (retry.maxAttempts); last: ${error.code}: ${error.message}`,
           ...(error.status === undefined ? {} : { status: error.status }),
         },
         attempts,
@@ -278,7 +278,7 @@ export class Dispatcher {
   }
 
   private expire(entry: StoredEntry, message: string): Promise<void> {
-    const last = entry.lastError === undefined ? '' : `; last error: ${entry.lastError.code}`;
+    const last = entry.lastError === undefined ? '' : `; last: ${entry.lastError.code}`;
     return this.fail(entry, { code: 'expired', message: message + last }, entry.attempts);
   }
 

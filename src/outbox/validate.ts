@@ -18,24 +18,19 @@ export function validateSendInput(
   defaultConversationId: string,
 ): { text: string; conversationId: string; metadata?: Record<string, string> } {
   if (typeof input !== 'object' || input === null) {
-    throw new OutboxError(
-      'invalid-text',
-      'send() takes an object { text, conversationId?, metadata? }',
-    );
+    throw new OutboxError('invalid-text', 'send() takes { text }');
   }
   const { text, conversationId, metadata } = input as Record<string, unknown>;
   if (typeof text !== 'string') {
-    throw new OutboxError('invalid-text', `text must be a string, got ${typeof text}`);
+    throw new OutboxError('invalid-text', `text is ${typeof text}, not string`);
   }
   if (text.trim() === '') {
-    throw new OutboxError('invalid-text', 'text must not be empty or only white space');
+    throw new OutboxError('invalid-text', 'text is blank');
   }
   if (text.length > maxTextLength) {
-    throw new OutboxError(
-      'text-too-long',
-      `text is ${text.length} characters; the limit is ${maxTextLength}`,
-      { details: { length: text.length, limit: maxTextLength } },
-    );
+    throw new OutboxError('text-too-long', `text too long (${text.length} > ${maxTextLength})`, {
+      details: { length: text.length, limit: maxTextLength },
+    });
   }
   const conv = conversationId === undefined ? defaultConversationId : conversationId;
   assertConversationId(conv);
@@ -50,34 +45,27 @@ export function validateSendInput(
 /** A conversation id is a non-blank string of at most 256 characters. */
 export function assertConversationId(value: unknown): asserts value is string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new OutboxError(
-      'invalid-conversation-id',
-      `conversationId must be a non-empty string, got ${value === '' ? 'an empty string' : typeof value}`,
-    );
+    throw new OutboxError('invalid-conversation-id', 'conversationId: non-empty string required');
   }
   if (value.length > MAX_CONVERSATION_ID_LENGTH) {
     throw new OutboxError(
       'invalid-conversation-id',
-      `conversationId is longer than ${MAX_CONVERSATION_ID_LENGTH} characters`,
+      `conversationId too long (${value.length} > ${MAX_CONVERSATION_ID_LENGTH})`,
     );
   }
 }
 
 function validateMetadata(value: unknown): Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new OutboxError('invalid-metadata', 'metadata must be a plain object of strings');
-  }
-  const proto: unknown = Object.getPrototypeOf(value);
+  const proto: unknown =
+    typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
+  // Only plain objects (or null-prototype ones): arrays, class instances and primitives are refused.
   if (proto !== Object.prototype && proto !== null) {
-    throw new OutboxError('invalid-metadata', 'metadata must be a plain object of strings');
+    throw new OutboxError('invalid-metadata', 'metadata: plain object of strings required');
   }
   const out: Record<string, string> = {};
-  for (const [key, v] of Object.entries(value)) {
+  for (const [key, v] of Object.entries(value as object)) {
     if (typeof v !== 'string') {
-      throw new OutboxError(
-        'invalid-metadata',
-        `metadata.${key} must be a string, got ${typeof v}`,
-      );
+      throw new OutboxError('invalid-metadata', `metadata.${key} is ${typeof v}, not string`);
     }
     out[key] = v;
   }

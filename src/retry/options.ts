@@ -33,7 +33,7 @@ function check(name: string, value: unknown, min: number, integer: boolean): num
   ) {
     throw new OutboxError(
       'invalid-options',
-      `retry.${name} must be a number >= ${min}${integer ? ' (whole)' : ''}, got ${String(value)}`,
+      `retry.${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}: ${String(value)}`,
     );
   }
   return value;
@@ -42,7 +42,7 @@ function check(name: string, value: unknown, min: number, integer: boolean): num
 /** Fills in defaults and validates; throws `OutboxError('invalid-options')` on bad values. */
 export function resolveRetryOptions(options: RetryOptions | undefined): ResolvedRetryOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new OutboxError('invalid-options', 'retry must be an object');
+    throw new OutboxError('invalid-options', 'retry: object required');
   }
   const o = { ...DEFAULT_RETRY, ...stripUndefined(options ?? {}) };
   const resolved: ResolvedRetryOptions = {
@@ -55,7 +55,7 @@ export function resolveRetryOptions(options: RetryOptions | undefined): Resolved
   if (resolved.maxDelayMs < resolved.baseDelayMs) {
     throw new OutboxError(
       'invalid-options',
-      `retry.maxDelayMs (${resolved.maxDelayMs}) must not be below retry.baseDelayMs (${resolved.baseDelayMs})`,
+      `retry.maxDelayMs < retry.baseDelayMs (${resolved.maxDelayMs} < ${resolved.baseDelayMs})`,
     );
   }
   return resolved;

@@ -123,12 +123,12 @@ const nameOf = (e: unknown): unknown =>
 function storageError(e: unknown, txError?: unknown): OutboxError {
   if (isOutboxError(e)) return e;
   if (isQuota(e) || isQuota(txError)) {
-    return new OutboxError('storage-full', 'IndexedDB: storage quota exceeded', { cause: e });
+    return new OutboxError('storage-full', 'IndexedDB: quota exceeded', { cause: e });
   }
   const name = nameOf(e);
   return new OutboxError(
     'storage-failed',
-    `IndexedDB operation failed${typeof name === 'string' ? `: ${name}` : ''}`,
+    `IndexedDB failed${typeof name === 'string' ? `: ${name}` : ''}`,
     { cause: e },
   );
 }
@@ -166,7 +166,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
   /** The connection in use (or being opened); cleared when it is lost or yielded. */
   let connection: Promise<DB> | undefined;
 
-  const closedError = (): OutboxError => new OutboxError('closed', 'The store is closed');
+  const closedError = (): OutboxError => new OutboxError('closed', 'store closed');
 
   const openDb = (onLost: () => void): Promise<DB> =>
     new Promise<DB>((resolve, reject) => {
@@ -191,7 +191,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
         // Another tab keeps an older version open and did not close on versionchange.
         timer ??= setTimeout(() => {
           gaveUp = true;
-          reject(new OutboxError('storage-failed', 'IndexedDB: opening is blocked by another tab'));
+          reject(new OutboxError('storage-failed', 'IndexedDB: open blocked by another tab'));
         }, blockedTimeoutMs);
       };
       request.onerror = (event) => {
@@ -353,7 +353,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
         });
       } catch (e: unknown) {
         if (isOutboxError(e) && nameOf(e.cause) === 'ConstraintError') {
-          throw new OutboxError('invalid-id', 'An entry with this id is already stored', {
+          throw new OutboxError('invalid-id', 'duplicate id', {
             cause: e.cause,
           });
         }
@@ -366,7 +366,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
         const entries = tx.objectStore(ENTRIES);
         const old = (await entries.get(entry.id)) as EntryRecord | undefined;
         if (old === undefined) {
-          throw new OutboxError('not-found', 'No entry with this id', {
+          throw new OutboxError('not-found', 'no entry', {
             details: { id: entry.id },
           });
         }

@@ -82,8 +82,14 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const PACE_MARGIN_MS = 100;
 const PAGE_SIZE = 25;
 
-const fail = (code: OutboxErrorCode, message: string, status?: number): ErrorInfo =>
-  status === undefined ? { code, message } : { code, message, status };
+const fail = (code: OutboxErrorCode, message: string): ErrorInfo => ({ code, message });
+/** A send outcome other than delivered/rate-limited, with its error. */
+const outcome = (
+  kind: 'retry' | 'offline' | 'rejected',
+  code: OutboxErrorCode,
+  message: string,
+): SendOutcome => ({ kind, error: { code, message } });
+const notConnected = (): SendOutcome => outcome('offline', 'network', 'not connected');
 const invalid = (message: string): OutboxError => new OutboxError('invalid-options', message);
 
 function checkNumber(
@@ -94,7 +100,7 @@ function checkNumber(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value >= min) || !Number.isFinite(value)) {
-    throw invalid(`${name} must be a finite number >= ${min}`);
+    throw invalid(`${name} must be a number >= ${min}`);
   }
   return value;
 }
@@ -106,8 +112,7 @@ function checkUrl(name: string, value: string, protocols: RegExp): string {
   } catch {
     throw invalid(`${name} is not a URL`);
   }
-  if (!protocols.test(u.protocol))
-    throw invalid(`${name} has an unsupported protocol ${u.protocol}`);
+  if (!protocols.test(u.protocol)) throw invalid(`${name}: bad protocol ${u.protocol}`);
   return value;
 }
 
@@ -124,30 +129,23 @@ function checkUrl(name: string, value: string, protocols: RegExp): string {
  * });
  */
 export function guestTransport(options: GuestTransportOptions): Transport {
-  if (typeof options !== 'object' || options === null)
-    throw invalid('guestTransport needs an options object');
+  if (typeof options !== 'object' || options === null) throw invalid('options object required');
   const o = options;
   const deploymentId = o.deploymentId;
   if (typeof deploymentId !== 'string' || !/^[A-Za-z0-9-]{1,128}$/.test(deploymentId)) {
-    throw new OutboxError(
-      'invalid-deployment-id',
-      'deploymentId must be 1-128 characters of A-Z, a-z, 0-9 or -',
-    );
+    throw new OutboxError('invalid-deployment-id', 'deploymentId: 1-128 of A-Za-z0-9-');
   }
   if (
     o.sessionToken !== undefined &&
     (typeof o.sessionToken !== 'string' || !/^.{1,2048}$/s.test(o.sessionToken))
   ) {
-    throw new OutboxError(
-      'invalid-session-token',
-      'sessionToken must be a string of 1-2048 characters',
-    );
+    throw new OutboxError('invalid-session-token', 'sessionToken: 1-2048 characters');
   }
   const region = o.region === undefined ? undefined : resolveRegion(o.region);
   const wsBase = o.webSocketUrl ?? region?.webSocketUrl;
   const apiBase = o.apiBaseUrl ?? region?.apiUrl;
   if (wsBase === undefined || apiBase === undefined) {
-    throw invalid('guestTransport needs a region, or both webSocketUrl and apiBaseUrl');
+    throw invalid('region (or webSocketUrl and apiBaseUrl) required');
   }
   const url = new URL(checkUrl('webSocketUrl', wsBase, /^wss?:$/));
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1';
@@ -155,9 +153,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   const historyUrl = `${checkUrl('apiBaseUrl', apiBase, /^https?:$/).replace(/\/+$/, '')}/api/v2/webmessaging/messages`;
   const WS = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof WS !== 'function') {
-    throw invalid(
-      'no WebSocket constructor available: pass { WebSocket } (in Node 20: the `ws` package)',
-    );
+    throw invalid('no WebSocket: pass { WebSocket } (Node: the ws package)');
   }
   const Ctor: WebSocketConstructor = WS;
   const pingMs = checkNumber('pingIntervalMs', o.pingIntervalMs, 30_000, 30_000);
@@ -170,11 +166,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     baseDelayMs: checkNumber('reconnect.baseDelayMs', o.reconnect?.baseDelayMs, 1_000, 0),
     maxDelayMs: checkNumber('reconnect.maxDelayMs', o.reconnect?.maxDelayMs, 30_000, 0),
   };
-  if (backoff.maxDelayMs < backoff.baseDelayMs)
-    throw invalid('reconnect.maxDelayMs must not be below baseDelayMs');
+  if (backoff.maxDelayMs < backoff.baseDelayMs) throw invalid('reconnect.maxDelayMs < baseDelayMs');
   const conversationId = o.conversationId ?? 'default';
   if (typeof conversationId !== 'string' || conversationId === '')
-    throw invalid('conversationId must be a non-empty string');
+    throw invalid('conversationId: non-empty string required');
   const attributesOf = o.customAttributes ?? ((e: OutboxEntry) => e.metadata);
   const tokenKey = `guest.sessionToken:${deploymentId}`;
 
@@ -332,7 +327,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
             if (sentAt.length > perSecond) sentAt.splice(0, sentAt.length - perSecond);
           }
         } catch (e: unknown) {
-          log?.warn('guest: socket send failed', { error: String(e) });
+          log?.warn('guest: send failed', { error: String(e) });
           finish('unsent');
         }
       });
@@ -351,7 +346,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         o.origin === undefined ? new Ctor(url.href) : new Ctor(url.href, { origin: o.origin })
       ) as Socket;
     } catch (e: unknown) {
-      log?.warn('guest: cannot open WebSocket', { error: String(e) });
+      log?.warn('guest: WebSocket failed', { error: String(e) });
       down();
       return;
     }
@@ -387,7 +382,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (wasReady || retryIndex === 0) cx.reportConnectivity(false);
       cx.clock.clearTimeout(reconnectTimer);
       const delay = backoffDelay(retryIndex++, backoff, cx.random);
-      log?.debug('guest: reconnecting', { delayMs: delay, attempt: retryIndex });
+      log?.debug('guest: reconnect', { delayMs: delay, attempt: retryIndex });
       reconnectTimer = cx.clock.setTimeout(connect, delay);
     }
   }
@@ -405,7 +400,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       sessionError = undefined;
       phase = 'ready';
       retryIndex = 0;
-      log?.debug('guest: session configured', { newSession: f.newSession, readOnly });
+      log?.debug('guest: session ready', { newSession: f.newSession, readOnly });
       if (cx) {
         cx.reportConnectivity(true);
         setReady(true);
@@ -416,12 +411,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       return true;
     }
     if (typeof f === 'object' && f.kind === 'error') {
-      const outcome = classifyGuestError(f.code, f.body);
+      const refused = classifyGuestError(f.code, f.body);
       sessionError =
-        'error' in outcome
-          ? outcome.error
-          : fail('protocol-error', `configureSession refused (${f.code})`);
-      log?.warn('guest: configureSession refused', { code: f.code });
+        'error' in refused ? refused.error : fail('protocol-error', `session refused (${f.code})`);
+      log?.warn('guest: session refused', { code: f.code });
     }
     if (!closed()) down();
     return false;
@@ -441,7 +434,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         (x) => x.kind === 'structured',
       );
       if (f === 'timeout') {
-        log?.warn('guest: health echo unanswered, reconnecting');
+        log?.warn('guest: no ping answer');
         down();
         return;
       }
@@ -453,7 +446,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     lastActivity = now();
     const f = parseFrame(data);
     if (f.kind === 'malformed') {
-      log?.warn('guest: ignored malformed frame', { reason: f.reason });
+      log?.warn('guest: malformed frame', { reason: f.reason });
       return;
     }
     const c = current;
@@ -477,7 +470,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (f.name === 'ConnectionClosedEvent') {
         down();
       } else if (phase === 'ready') {
-        log?.debug('guest: session event, configuring again', { event: f.name });
+        log?.debug('guest: reconfigure', { event: f.name });
         void configure(false);
       }
       return;
@@ -553,7 +546,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         });
         if (!res.ok) {
           if (res.status === 401) jwt = undefined;
-          log?.warn('guest: history request failed', { status: res.status });
+          log?.warn('guest: history failed', { status: res.status });
           return undefined;
         }
         const body = (await res.json()) as { entities?: unknown; pageCount?: unknown };
@@ -565,7 +558,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         const stop = await enough(page); // always called: it may collect from the page
         if (stop || page.length < PAGE_SIZE || n >= pageCount) break;
       } catch (e: unknown) {
-        log?.warn('guest: history request failed', { error: String(e) });
+        log?.warn('guest: history failed', { error: String(e) });
         return undefined;
       } finally {
         cx?.clock.clearTimeout(timer);
@@ -598,12 +591,12 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         });
         if (pages === undefined) return;
         if (fresh.length > 0) {
-          log?.debug('guest: recording missed messages from history', { count: fresh.length });
+          log?.debug('guest: missed messages', { count: fresh.length });
           await recordOutbound(fresh.sort((a, b) => timeOf(a) - timeOf(b)));
         }
       } while (resync && phase === 'ready');
     })()
-      .catch((e: unknown) => log?.warn('guest: history sync failed', { error: String(e) }))
+      .catch((e: unknown) => log?.warn('guest: history failed', { error: String(e) }))
       .finally(() => {
         syncing = undefined;
       });
@@ -656,32 +649,21 @@ export function guestTransport(options: GuestTransportOptions): Transport {
 
   async function sendOne(entry: OutboxEntry, sc: SendContext): Promise<SendOutcome> {
     if (!cx || phase === 'closed' || phase === 'idle') {
-      return {
-        kind: 'offline',
-        error: fail('network', 'guest transport is not started or closed'),
-      };
+      return outcome('offline', 'network', 'not started or closed');
     }
     if (entry.conversationId !== conversationId) {
-      return {
-        kind: 'rejected',
-        error: fail(
-          'invalid-conversation-id',
-          `this guest transport carries conversation "${conversationId}" only`,
-        ),
-      };
+      return outcome('rejected', 'invalid-conversation-id', `not conversation "${conversationId}"`);
     }
     const attributes = attributesOf(entry);
     const size =
       attributes === undefined ? 0 : new TextEncoder().encode(JSON.stringify(attributes)).length;
     for (let reconfigured = false; ; reconfigured = true) {
       if (size > maxCustomDataBytes) {
-        return {
-          kind: 'rejected',
-          error: fail(
-            'custom-data-too-large',
-            `custom attributes are ${size} bytes, the limit is ${maxCustomDataBytes}`,
-          ),
-        };
+        return outcome(
+          'rejected',
+          'custom-data-too-large',
+          `customAttributes too large (${size} > ${maxCustomDataBytes} bytes)`,
+        );
       }
       const early = late.get(entry.id);
       if (early) {
@@ -689,35 +671,23 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         return delivered(entry, early);
       }
       if (!(await whenReady(sc.signal))) {
-        return sessionError && !closed()
-          ? { kind: 'retry', error: sessionError }
-          : { kind: 'offline', error: fail('network', 'not connected to the guest API') };
+        return sessionError && !closed() ? { kind: 'retry', error: sessionError } : notConnected();
       }
       if (readOnly) {
         if (!o.startNew) {
-          return {
-            kind: 'rejected',
-            error: fail('conversation-ended', 'the agent ended this conversation'),
-          };
+          return outcome('rejected', 'conversation-ended', 'agent ended the conversation');
         }
-        log?.debug('guest: starting a new conversation');
+        log?.debug('guest: new conversation');
         if (!(await configure(true))) continue;
-        if (readOnly)
-          return {
-            kind: 'rejected',
-            error: fail('conversation-ended', 'could not start a new conversation'),
-          };
+        if (readOnly) return outcome('rejected', 'conversation-ended', 'no new conversation');
       }
       if (sc.inDoubt || doubt.has(entry.id)) {
         const found = await reconcile(entry, sc.signal);
         if (found === undefined) {
-          return {
-            kind: 'retry',
-            error: fail('in-doubt', 'could not read the history to check an earlier attempt'),
-          };
+          return outcome('retry', 'in-doubt', 'history unreadable');
         }
         if (found !== null) {
-          log?.debug('guest: in-doubt entry found in history', { id: entry.id });
+          log?.debug('guest: found in history', { id: entry.id });
           await record([guestRecord(entry.id, found)]);
           return delivered(entry, found);
         }
@@ -741,30 +711,26 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       }
       if (f === 'unsent') {
         doubt.delete(entry.id);
-        return { kind: 'offline', error: fail('network', 'not connected to the guest API') };
+        return notConnected();
       }
       if (f === 'closed' || f === 'timeout') {
         if (f === 'timeout') {
-          log?.warn('guest: no echo in time, reconnecting', { id: entry.id });
+          log?.warn('guest: no echo', { id: entry.id });
           down();
         }
-        return {
-          kind: 'retry',
-          error: fail('in-doubt', 'the connection ended before the server confirmed the message'),
-        };
+        return outcome('retry', 'in-doubt', 'unconfirmed when the connection ended');
       }
       if (f.kind === 'structured') {
         await record([guestRecord(entry.id, f.message)]);
         return delivered(entry, f.message);
       }
       doubt.delete(entry.id); // an error answer means the message was not taken
-      if (f.kind !== 'error')
-        return { kind: 'retry', error: fail('protocol-error', 'unexpected answer to onMessage') };
-      const outcome = classifyGuestError(f.code, f.body);
-      log?.debug('guest: onMessage refused', { id: entry.id, code: f.code, outcome: outcome.kind });
-      if (outcome.kind === 'rate-limited') blockedUntil = now() + outcome.retryAfterMs;
-      if (outcome.kind === 'reauth' && !reconfigured && (await configure(false))) continue;
-      return outcome;
+      if (f.kind !== 'error') return outcome('retry', 'protocol-error', 'unexpected answer');
+      const refused = classifyGuestError(f.code, f.body);
+      log?.debug('guest: refused', { id: entry.id, code: f.code, outcome: refused.kind });
+      if (refused.kind === 'rate-limited') blockedUntil = now() + refused.retryAfterMs;
+      if (refused.kind === 'reauth' && !reconfigured && (await configure(false))) continue;
+      return refused;
     }
   }
 
@@ -772,7 +738,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     name: 'guest',
     concurrency: 1,
     async start(context) {
-      if (cx) throw new OutboxError('invalid-state', 'guest transport already started');
+      if (cx) throw new OutboxError('invalid-state', 'already started');
       cx = context;
       log ??= context.logger;
       if (o.sessionToken !== undefined) {
@@ -794,11 +760,8 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     send(entry, sc) {
       const run = (): Promise<SendOutcome> =>
         sendOne(entry, sc).catch((e: unknown): SendOutcome => {
-          log?.error('guest: unexpected failure in send', { id: entry.id, error: String(e) });
-          return {
-            kind: 'retry',
-            error: fail('unknown', 'unexpected failure in the guest transport'),
-          };
+          log?.error('guest: send threw', { id: entry.id, error: String(e) });
+          return outcome('retry', 'unknown', 'unexpected failure');
         });
       const p = sendChain.then(run, run);
       sendChain = p;
