@@ -29,6 +29,7 @@ function summarize(samples) {
     };
     if (s[0].rawHeadsMs !== undefined) {
       out[n].rawHeadsMs = round(median(s.map((x) => x.rawHeadsMs)), 1);
+      out[n].rawOpenMs = round(median(s.map((x) => x.rawOpenMs)), 1);
       out[n].storeHeadsMs = round(median(s.map((x) => x.storeHeadsMs)), 1);
     }
   }
@@ -70,7 +71,7 @@ async function browserRecovery() {
       const raw = await b.page.evaluate((name) => window.bench.probeHeads(name, 'raw'), `bench-recover-${n}`);
       await b.reload();
       const st = await b.page.evaluate((name) => window.bench.probeHeads(name, 'store'), `bench-recover-${n}`);
-      samples[n].push({ ...x, heap: after - before, rawHeadsMs: raw.ms, storeHeadsMs: st.ms });
+      samples[n].push({ ...x, heap: after - before, rawHeadsMs: raw.ms, rawOpenMs: raw.openMs, storeHeadsMs: st.ms });
     }
   }
   for (const n of SIZES) await b.page.evaluate((name) => window.bench.deleteDb(name), `bench-recover-${n}`);

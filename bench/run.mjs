@@ -95,7 +95,7 @@ for (const env of ['browser', 'node']) {
 }
 const h = get(results, 'drain', 'http');
 if (h && !h.error) {
-  add('drain http', `rate (limit ${h.limitPerSecond}/s = ${h.concurrency}/${h.rttMs} ms)`, `${h.perSecond}/s = ${h.ratioToLimit}×`, '≥ 0.9×', h.ratioToLimit >= 0.9);
+  add('drain http', `rate (limit ${h.limitPerSecond}/s: max(${h.concurrency}/${h.rttMs} ms, ideal client))`, `${h.perSecond}/s = ${h.ratioToLimit}×`, '≥ 0.9×', h.ratioToLimit >= 0.9);
   add('drain http', `ideal client (${h.concurrency} workers, no storage)`, `${h.idealClientPerSecond}/s; outbox ${h.ratioToIdealClient}×`);
   add('drain http', 'first delivery after reconnect', `${h.firstDeliveryMs} ms (max ${h.firstDeliveryMaxMs})`, '≤ 100 ms', h.firstDeliveryMaxMs <= 100);
   add('drain http', 'duplicates / missing / in order', `${h.duplicates} / ${h.missing} / ${h.ordered}`, '0 / 0 / true', h.duplicates === 0 && h.missing === 0 && h.ordered);
@@ -103,7 +103,7 @@ if (h && !h.error) {
 const g = get(results, 'drain', 'guest');
 if (g && !g.error) {
   add('drain guest', `rate (limit ${g.limitPerSecond}/s)`, `${g.perSecond}/s = ${g.ratioToLimit}×`, '≥ 0.9×', g.ratioToLimit >= 0.9);
-  add('drain guest', 'first delivery after reconnect', `${g.firstDeliveryMs} ms`, '≤ 100 ms', g.firstDeliveryMs <= 100);
+  add('drain guest', `first delivery after reconnect (${g.firstDeliveries?.length ?? 1} outages)`, `median ${g.firstDeliveryMs} ms (max ${g.firstDeliveryMaxMs ?? g.firstDeliveryMs}; ${(g.firstDeliveries ?? []).join(', ')})`, '≤ 100 ms', (g.firstDeliveryMaxMs ?? g.firstDeliveryMs) <= 100);
   add('drain guest', 'duplicates / missing / in order', `${g.duplicates} / ${g.missing} / ${g.ordered}`, '0 / 0 / true', g.duplicates === 0 && g.missing === 0 && g.ordered);
 } else if (g) add('drain guest', 'error', g.error);
 for (const env of ['node', 'browser']) {

@@ -295,6 +295,7 @@ window.bench = {
       r.onsuccess = () => resolve(r.result);
       r.onerror = () => reject(r.error);
     });
+    const openMs = performance.now() - t0;
     const heads = await new Promise((resolve, reject) => {
       const found = [];
       const req = db.transaction('entries').objectStore('entries').index('heads').openCursor();
@@ -308,7 +309,7 @@ window.bench = {
     });
     const ms = performance.now() - t0;
     db.close();
-    return { ms, heads: heads.length };
+    return { ms, openMs, heads: heads.length };
   },
 
   async closeOpen() {
