@@ -17,7 +17,7 @@ import { soloCoordinator } from '../coordination/Coordinator.js';
 import { defaultCoordinator } from '../coordination/auto.js';
 import { TranscriptWriter } from '../transcript/transcript.js';
 import type { Transcript, TranscriptOptions } from '../transcript/transcript.js';
-import { Dispatcher } from './dispatcher.js';
+import { createDispatcher } from './dispatcher.js';
 import { toPublicEntry } from './entry.js';
 import type { NewEntry, OutboxEntry, StoredEntry } from './entry.js';
 import type { OutboxEvent } from './events.js';
@@ -120,27 +120,282 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       : positiveInt('transcript.retention', options.transcript?.retention, 1000);
   // The default store reports unreadable records as outbox events, once the outbox exists.
   const late: { corrupt?: (info: { key: unknown; reason: string }) => void } = {};
-  let store = options.store;
-  if (store === undefined) {
-    if (typeof indexedDB === 'undefined') {
-      throw new OutboxError('invalid-options', 'no indexedDB: pass options.store');
-    }
-    store = indexedDbStore({ name, onCorrupt: (info) => late.corrupt?.(info) });
+  if (options.store === undefined && typeof indexedDB === 'undefined') {
+    throw new OutboxError('invalid-options', 'no indexedDB: pass options.store');
   }
-  const outbox = new OutboxImpl({
-    ...options,
-    name,
+  const store =
+    options.store ?? indexedDbStore({ name, onCorrupt: (info) => late.corrupt?.(info) });
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? consoleLogger;
+  const random = options.random ?? Math.random;
+  const connectivity = options.connectivity ?? defaultConnectivity();
+  const coordinator =
+    options.coordinator === false
+      ? soloCoordinator()
+      : (options.coordinator ?? defaultCoordinator(name));
+  const abort = new AbortController();
+  const listeners = new Set<(event: OutboxEvent) => void>();
+  const waiters = new Map<string, Waiter[]>();
+  /** Entries settled during this run, so `whenSettled` answers for an id already delivered. */
+  const settled = new Map<string, OutboxEntry>();
+  let batch: { entry: NewEntry; resolve(e: StoredEntry): void; reject(e: unknown): void }[] = [];
+  let leader = false;
+  let closed = false;
+  let unsubscribeConnectivity: () => void = () => {};
+
+  const writer = new TranscriptWriter(store, retention, defaultConversationId, (record) =>
+    emit({ type: 'transcript', record }),
+  );
+  const recordTranscript = (records: readonly TranscriptRecord[]): Promise<void> =>
+    retention === 0 ? Promise.resolve() : writer.record(records);
+  const reportConnectivity = (online: boolean): void => connectivity.report?.(online);
+  const dispatcher = createDispatcher({
     store,
     transport,
+    clock,
+    random,
     retry,
-    maxTextLength,
+    logger,
     concurrency,
-    defaultConversationId,
-    retention,
+    signal: abort.signal,
+    canSend: () => leader && !closed,
+    isOnline: () => connectivity.isOnline(),
+    reportConnectivity,
+    changed,
+    delivered: (entry, outcome) =>
+      recordTranscript([
+        {
+          key: entry.id,
+          conversationId: entry.conversationId,
+          direction: 'Inbound',
+          text: entry.text,
+          time: outcome.serverTime ?? clock.now(),
+          status: 'sent',
+          ...(outcome.serverId === undefined ? {} : { serverId: outcome.serverId }),
+        },
+      ]),
   });
-  late.corrupt = (info) => outbox.report({ type: 'corrupt-record', ...info });
+
+  function changed(entry: StoredEntry): void {
+    emit({ type: 'status', entry: toPublicEntry(entry) });
+  }
+
+  /** Local listeners, waiters, and the other tabs. */
+  function emit(event: OutboxEvent): void {
+    deliverEvent(event);
+    if (event.type !== 'connectivity') coordinator.broadcast(event);
+  }
+
+  function deliverEvent(event: OutboxEvent): void {
+    if (
+      event.type === 'status' &&
+      (event.entry.status === 'sent' || event.entry.status === 'failed')
+    ) {
+      settled.delete(event.entry.id);
+      settled.set(event.entry.id, event.entry);
+      // Bounded: enough for callers awaiting recent sends, not a leak in a long-running process.
+      if (settled.size > SETTLED_MEMORY) {
+        settled.delete(settled.keys().next().value as string);
+      }
+      for (const w of waiters.get(event.entry.id) ?? []) w.resolve(event.entry);
+      waiters.delete(event.entry.id);
+    }
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error: unknown) {
+        logger.error('listener threw', { error: String(error) });
+      }
+    }
+  }
+
+  function rejectWaiters(id: string, error: OutboxError): void {
+    for (const w of waiters.get(id) ?? []) w.reject(error);
+    waiters.delete(id);
+  }
+
+  function assertOpen(): void {
+    if (closed) throw closedError();
+  }
+
+  /** The leader looks at the store now; a follower asks the leader to. */
+  function requestSend(): void {
+    if (leader) dispatcher.wake();
+    else coordinator.requestWake();
+  }
+
+  async function commitBatch(): Promise<void> {
+    const committing = batch;
+    batch = [];
+    try {
+      const stored = await store.append(committing.map((b) => b.entry));
+      committing.forEach((b, i) => b.resolve(stored[i] as StoredEntry));
+    } catch (error: unknown) {
+      const e = isOutboxError(error)
+        ? error
+        : new OutboxError('storage-failed', 'could not store', { cause: error });
+      for (const b of committing) b.reject(e);
+    }
+  }
+
+  /** An entry by id, or `not-found`. */
+  async function existing(id: string): Promise<StoredEntry> {
+    assertOpen();
+    const entry = await store.get(id);
+    if (entry === undefined) throw notFound(id);
+    return entry;
+  }
+
+  const outbox: Outbox = {
+    transcript: writer,
+
+    send(input) {
+      if (closed) return Promise.reject(closedError());
+      let valid: ReturnType<typeof validateSendInput>;
+      try {
+        valid = validateSendInput(input, maxTextLength, defaultConversationId);
+      } catch (error: unknown) {
+        return Promise.reject(error);
+      }
+      const entry: NewEntry = {
+        id: uuid(),
+        ...valid,
+        status: 'pending',
+        attempts: 0,
+        createdAt: clock.now(),
+      };
+      return new Promise<StoredEntry>((resolve, reject) => {
+        // Group commit: every send() of this tick shares one transaction, each resolving after it.
+        if (batch.length === 0) queueMicrotask(() => void commitBatch());
+        batch.push({ entry, resolve, reject });
+      }).then((stored) => {
+        const pub = toPublicEntry(stored);
+        emit({ type: 'status', entry: pub });
+        requestSend();
+        return pub;
+      });
+    },
+
+    async list() {
+      assertOpen();
+      return (await store.list()).map(toPublicEntry);
+    },
+
+    async whenSettled(id) {
+      assertOpen();
+      const done = settled.get(id);
+      if (done !== undefined) return done;
+      const stored = await store.get(id);
+      const settledMeanwhile = settled.get(id);
+      if (settledMeanwhile !== undefined) return settledMeanwhile;
+      if (stored === undefined) throw notFound(id);
+      if (stored.status === 'failed') return toPublicEntry(stored);
+      return new Promise<OutboxEntry>((resolve, reject) => {
+        const list = waiters.get(id) ?? [];
+        list.push({ resolve, reject });
+        waiters.set(id, list);
+      });
+    },
+
+    subscribe(listener) {
+      if (typeof listener !== 'function') {
+        throw new OutboxError('invalid-options', 'listener must be a function');
+      }
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+
+    async retry(id) {
+      const entry = await existing(id);
+      if (entry.status !== 'failed') {
+        throw new OutboxError('invalid-state', `entry is ${entry.status}, not failed`);
+      }
+      const next: StoredEntry = {
+        ...entry,
+        status: 'pending',
+        attempts: 0,
+        offlineAttempts: 0,
+        retriedAt: clock.now(),
+      };
+      delete next.nextAttemptAt;
+      const saved = await store.update(next, { requeue: true });
+      settled.delete(id);
+      changed(saved);
+      requestSend();
+    },
+
+    async discard(id) {
+      const entry = await existing(id);
+      await store.remove(id);
+      emit({ type: 'discarded', id, conversationId: entry.conversationId });
+      rejectWaiters(id, new OutboxError('not-found', `entry ${id} discarded`));
+    },
+
+    async flush() {
+      assertOpen();
+      if (!leader) {
+        coordinator.requestWake();
+        return;
+      }
+      dispatcher.wake('flush');
+      await dispatcher.idle();
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      unsubscribeConnectivity();
+      dispatcher.stop();
+      abort.abort(closedError());
+      await dispatcher.idle();
+      await coordinator.close();
+      await transport.close?.();
+      connectivity.close?.();
+      await store.close();
+      for (const id of [...waiters.keys()]) rejectWaiters(id, closedError());
+      listeners.clear();
+    },
+  };
+
+  // The default store reports unreadable records as outbox events from now on.
+  late.corrupt = (info) => {
+    logger.warn('corrupt-record');
+    emit({ type: 'corrupt-record', ...info });
+  };
   if (options.persistentStorage === true) await requestPersistentStorage();
-  await outbox.start();
+
+  await store.open();
+  await transport.start?.({
+    store,
+    clock,
+    logger,
+    random,
+    signal: abort.signal,
+    wake: () => dispatcher.wake('online'),
+    reportConnectivity,
+    recordTranscript,
+    isLeader: () => leader,
+  });
+  let wasOnline = connectivity.isOnline();
+  unsubscribeConnectivity = connectivity.subscribe((online) => {
+    if (online !== wasOnline) {
+      wasOnline = online;
+      emit({ type: 'connectivity', online });
+    }
+    // `true` also arrives without a change (page visible again, restored from the back/forward
+    // cache: timers may have been frozen), so look at the store every time.
+    if (online) dispatcher.wake('online');
+  });
+  coordinator.start({
+    onLeadershipChange: (isLeader) => {
+      leader = isLeader;
+      if (isLeader) dispatcher.wake();
+    },
+    onRemoteEvent: deliverEvent,
+    onWakeRequest: () => dispatcher.wake('online'),
+  });
   return outbox;
 }
 
@@ -152,297 +407,9 @@ function positiveInt(name: string, value: unknown, fallback: number): number {
   return value;
 }
 
-interface Resolved extends Omit<OutboxOptions, 'retry' | 'store' | 'transcript'> {
-  name: string;
-  store: OutboxStore;
-  retry: ReturnType<typeof resolveRetryOptions>;
-  maxTextLength: number;
-  concurrency: number;
-  defaultConversationId: string;
-  retention: number;
-}
-
 interface Waiter {
   resolve(entry: OutboxEntry): void;
   reject(error: unknown): void;
-}
-
-class OutboxImpl implements Outbox {
-  private readonly store: OutboxStore;
-  private readonly clock: Clock;
-  private readonly logger: Logger;
-  private readonly connectivity: Connectivity;
-  private readonly coordinator: Coordinator;
-  private readonly abort = new AbortController();
-  private readonly dispatcher: Dispatcher;
-  private readonly listeners = new Set<(event: OutboxEvent) => void>();
-  private readonly waiters = new Map<string, Waiter[]>();
-  /** Entries settled during this run, so `whenSettled` answers for an id already delivered. */
-  private readonly settled = new Map<string, OutboxEntry>();
-  private readonly writer: TranscriptWriter;
-  private batch: { entry: NewEntry; resolve(e: StoredEntry): void; reject(e: unknown): void }[] =
-    [];
-  private leader = false;
-  private closed = false;
-  private unsubscribeConnectivity: () => void = () => {};
-  readonly transcript: Transcript;
-
-  constructor(private readonly o: Resolved) {
-    this.store = o.store;
-    this.clock = o.clock ?? systemClock;
-    this.logger = o.logger ?? consoleLogger;
-    this.connectivity = o.connectivity ?? defaultConnectivity();
-    this.coordinator =
-      o.coordinator === false ? soloCoordinator() : (o.coordinator ?? defaultCoordinator(o.name));
-    this.writer = new TranscriptWriter(this.store, o.retention, o.defaultConversationId, (record) =>
-      this.emit({ type: 'transcript', record }),
-    );
-    this.transcript = this.writer;
-    this.dispatcher = new Dispatcher({
-      store: this.store,
-      transport: o.transport,
-      clock: this.clock,
-      random: o.random ?? Math.random,
-      retry: o.retry,
-      logger: this.logger,
-      concurrency: o.concurrency,
-      signal: this.abort.signal,
-      canSend: () => this.leader && !this.closed,
-      isOnline: () => this.connectivity.isOnline(),
-      reportConnectivity: (online) => this.connectivity.report?.(online),
-      changed: (entry) => this.changed(entry),
-      delivered: (entry, outcome) =>
-        o.retention === 0
-          ? Promise.resolve()
-          : this.writer.record([
-              {
-                key: entry.id,
-                conversationId: entry.conversationId,
-                direction: 'Inbound',
-                text: entry.text,
-                time: outcome.serverTime ?? this.clock.now(),
-                status: 'sent',
-                ...(outcome.serverId === undefined ? {} : { serverId: outcome.serverId }),
-              },
-            ]),
-    });
-  }
-
-  async start(): Promise<void> {
-    await this.store.open();
-    const { transport } = this.o;
-    await transport.start?.({
-      store: this.store,
-      clock: this.clock,
-      logger: this.logger,
-      random: this.o.random ?? Math.random,
-      signal: this.abort.signal,
-      wake: () => this.dispatcher.wake('online'),
-      reportConnectivity: (online) => this.connectivity.report?.(online),
-      recordTranscript: (records: readonly TranscriptRecord[]) =>
-        this.o.retention === 0 ? Promise.resolve() : this.writer.record(records),
-      isLeader: () => this.leader,
-    });
-    let wasOnline = this.connectivity.isOnline();
-    this.unsubscribeConnectivity = this.connectivity.subscribe((online) => {
-      if (online !== wasOnline) {
-        wasOnline = online;
-        this.emit({ type: 'connectivity', online });
-      }
-      // `true` also arrives without a change (page visible again, restored from the back/forward
-      // cache: timers may have been frozen), so look at the store every time.
-      if (online) this.dispatcher.wake('online');
-    });
-    this.coordinator.start({
-      onLeadershipChange: (isLeader) => {
-        this.leader = isLeader;
-        if (isLeader) this.dispatcher.wake();
-      },
-      onRemoteEvent: (event) => this.deliverEvent(event),
-      onWakeRequest: () => this.dispatcher.wake('online'),
-    });
-  }
-
-  send(input: SendInput): Promise<OutboxEntry> {
-    if (this.closed) return Promise.reject(closedError());
-    let valid: ReturnType<typeof validateSendInput>;
-    try {
-      valid = validateSendInput(input, this.o.maxTextLength, this.o.defaultConversationId);
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
-    const entry: NewEntry = {
-      id: uuid(),
-      ...valid,
-      status: 'pending',
-      attempts: 0,
-      createdAt: this.clock.now(),
-    };
-    return new Promise<StoredEntry>((resolve, reject) => {
-      // Group commit: every send() of this tick shares one transaction, each resolving after it.
-      if (this.batch.length === 0) queueMicrotask(() => void this.commitBatch());
-      this.batch.push({ entry, resolve, reject });
-    }).then((stored) => {
-      const pub = toPublicEntry(stored);
-      this.emit({ type: 'status', entry: pub });
-      this.requestSend();
-      return pub;
-    });
-  }
-
-  private async commitBatch(): Promise<void> {
-    const batch = this.batch;
-    this.batch = [];
-    try {
-      const stored = await this.store.append(batch.map((b) => b.entry));
-      batch.forEach((b, i) => b.resolve(stored[i] as StoredEntry));
-    } catch (error: unknown) {
-      const e = isOutboxError(error)
-        ? error
-        : new OutboxError('storage-failed', 'could not store', { cause: error });
-      for (const b of batch) b.reject(e);
-    }
-  }
-
-  /** The leader looks at the store now; a follower asks the leader to. */
-  private requestSend(): void {
-    if (this.leader) this.dispatcher.wake();
-    else this.coordinator.requestWake();
-  }
-
-  async list(): Promise<OutboxEntry[]> {
-    this.assertOpen();
-    return (await this.store.list()).map(toPublicEntry);
-  }
-
-  async whenSettled(id: string): Promise<OutboxEntry> {
-    this.assertOpen();
-    const done = this.settled.get(id);
-    if (done !== undefined) return done;
-    const stored = await this.store.get(id);
-    const settledMeanwhile = this.settled.get(id);
-    if (settledMeanwhile !== undefined) return settledMeanwhile;
-    if (stored === undefined) throw notFound(id);
-    if (stored.status === 'failed') return toPublicEntry(stored);
-    return new Promise<OutboxEntry>((resolve, reject) => {
-      const list = this.waiters.get(id) ?? [];
-      list.push({ resolve, reject });
-      this.waiters.set(id, list);
-    });
-  }
-
-  subscribe(listener: (event: OutboxEvent) => void): () => void {
-    if (typeof listener !== 'function') {
-      throw new OutboxError('invalid-options', 'listener must be a function');
-    }
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  async retry(id: string): Promise<void> {
-    this.assertOpen();
-    const entry = await this.store.get(id);
-    if (entry === undefined) throw notFound(id);
-    if (entry.status !== 'failed') {
-      throw new OutboxError('invalid-state', `entry is ${entry.status}, not failed`);
-    }
-    const next: StoredEntry = {
-      ...entry,
-      status: 'pending',
-      attempts: 0,
-      offlineAttempts: 0,
-      retriedAt: this.clock.now(),
-    };
-    delete next.nextAttemptAt;
-    const saved = await this.store.update(next, { requeue: true });
-    this.settled.delete(id);
-    this.changed(saved);
-    this.requestSend();
-  }
-
-  async discard(id: string): Promise<void> {
-    this.assertOpen();
-    const entry = await this.store.get(id);
-    if (entry === undefined) throw notFound(id);
-    await this.store.remove(id);
-    this.emit({ type: 'discarded', id, conversationId: entry.conversationId });
-    this.rejectWaiters(id, new OutboxError('not-found', `entry ${id} discarded`));
-  }
-
-  async flush(): Promise<void> {
-    this.assertOpen();
-    if (!this.leader) {
-      this.coordinator.requestWake();
-      return;
-    }
-    this.dispatcher.wake('flush');
-    await this.dispatcher.idle();
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.unsubscribeConnectivity();
-    this.dispatcher.stop();
-    this.abort.abort(closedError());
-    await this.dispatcher.idle();
-    await this.coordinator.close();
-    await this.o.transport.close?.();
-    this.connectivity.close?.();
-    await this.store.close();
-    for (const id of [...this.waiters.keys()]) this.rejectWaiters(id, closedError());
-    this.listeners.clear();
-  }
-
-  /** Publishes an event from a collaborator (e.g. the default store's corrupt-record report). */
-  report(event: OutboxEvent): void {
-    this.logger.warn(event.type);
-    this.emit(event);
-  }
-
-  private changed(entry: StoredEntry): void {
-    this.emit({ type: 'status', entry: toPublicEntry(entry) });
-  }
-
-  /** Local listeners, waiters, and the other tabs. */
-  private emit(event: OutboxEvent): void {
-    this.deliverEvent(event);
-    if (event.type !== 'connectivity') this.coordinator.broadcast(event);
-  }
-
-  private deliverEvent(event: OutboxEvent): void {
-    if (
-      event.type === 'status' &&
-      (event.entry.status === 'sent' || event.entry.status === 'failed')
-    ) {
-      this.settled.delete(event.entry.id);
-      this.settled.set(event.entry.id, event.entry);
-      // Bounded: enough for callers awaiting recent sends, not a leak in a long-running process.
-      if (this.settled.size > SETTLED_MEMORY) {
-        this.settled.delete(this.settled.keys().next().value as string);
-      }
-      for (const w of this.waiters.get(event.entry.id) ?? []) w.resolve(event.entry);
-      this.waiters.delete(event.entry.id);
-    }
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error: unknown) {
-        this.logger.error('listener threw', { error: String(error) });
-      }
-    }
-  }
-
-  private rejectWaiters(id: string, error: OutboxError): void {
-    for (const w of this.waiters.get(id) ?? []) w.reject(error);
-    this.waiters.delete(id);
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw closedError();
-  }
 }
 
 function closedError(): OutboxError {

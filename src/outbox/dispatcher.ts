@@ -35,142 +35,128 @@ export interface DispatcherHost {
 /** Codes of errors after which the server may have the message although we never heard back. */
 const IN_DOUBT_CODES = new Set(['in-doubt', 'timeout']);
 
+/** The drain loop as the outbox drives it. */
+export interface Dispatcher {
+  /** Look at the store now. `mode`: 'flush' = ignore backoff; 'online' = retry entries that waited for the network. */
+  wake(mode?: 'normal' | 'flush' | 'online'): void;
+  /** Resolves when no pass is running and every attempt started so far has settled. */
+  idle(): Promise<void>;
+  stop(): void;
+}
+
 /**
  * The drain loop. One pass reads the head of every conversation (one entry each, via the store's
  * index), expires what is too old, starts attempts for due heads up to the concurrency limit and
  * arms ONE timer for the earliest future event. Nothing polls: an empty outbox arms no timer.
  */
-export class Dispatcher {
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private timer: TimerHandle | undefined;
-  private timerAt = Infinity;
-  private pumping: Promise<void> | undefined;
-  private again = false;
+export function createDispatcher(host: DispatcherHost): Dispatcher {
+  const { store, clock, logger, retry, signal } = host;
+  const inFlight = new Map<string, Promise<void>>();
+  let timer: TimerHandle | undefined;
+  let timerAt = Infinity;
+  let pumping: Promise<void> | undefined;
+  let again = false;
   /** Until when the whole transport is paused by a rate limit (Retry-After applies to the client). */
-  private pausedUntil = 0;
+  let pausedUntil = 0;
   /** Next pass treats every head as due (flush) / heads waiting on the network as due (online). */
-  private forceAll = false;
-  private forceOffline = false;
+  let forceAll = false;
+  let forceOffline = false;
   /** Entries whose last outcome was re-auth: the next one backs off instead of retrying at once. */
-  private readonly reauthOnce = new Set<string>();
-  private storageFailures = 0;
+  const reauthOnce = new Set<string>();
+  let storageFailures = 0;
 
-  constructor(private readonly host: DispatcherHost) {}
-
-  /** Look at the store now. `mode`: 'flush' = ignore backoff; 'online' = retry entries that waited for the network. */
-  wake(mode: 'normal' | 'flush' | 'online' = 'normal'): void {
-    if (mode === 'flush') this.forceAll = true;
-    if (mode === 'online') this.forceOffline = true;
-    if (this.pumping !== undefined) {
-      this.again = true;
+  function wake(mode: 'normal' | 'flush' | 'online' = 'normal'): void {
+    if (mode === 'flush') forceAll = true;
+    if (mode === 'online') forceOffline = true;
+    if (pumping !== undefined) {
+      again = true;
       return;
     }
-    this.pumping = this.pump();
+    pumping = pump();
   }
 
-  /** Resolves when no pass is running and every attempt started so far has settled. */
-  async idle(): Promise<void> {
-    while (this.inFlight.size > 0 || this.pumping !== undefined) {
-      await Promise.all([this.pumping, ...this.inFlight.values()]);
-    }
-  }
-
-  stop(): void {
-    this.clearTimer();
-  }
-
-  private async pump(): Promise<void> {
+  async function pump(): Promise<void> {
     try {
       do {
-        this.again = false;
-        await this.pass();
-      } while (this.again && !this.host.signal.aborted);
-      this.storageFailures = 0;
+        again = false;
+        await pass();
+      } while (again && !signal.aborted);
+      storageFailures = 0;
     } catch (error: unknown) {
       // A storage failure must never kill the loop (the tutorial's scheduler died this way).
-      this.storageFailures++;
+      storageFailures++;
       const delay = backoffDelay(
-        Math.min(this.storageFailures, 10),
+        Math.min(storageFailures, 10),
         { baseDelayMs: 500, maxDelayMs: 30_000 },
         () => 1,
       );
-      this.host.logger.error('drain failed', {
-        code: isOutboxError(error) ? error.code : 'unknown',
-        retryInMs: delay,
-      });
-      this.arm(this.host.clock.now() + delay);
+      logger.error('drain failed', { code: codeOf(error), retryInMs: delay });
+      arm(clock.now() + delay);
     } finally {
-      this.pumping = undefined;
+      pumping = undefined;
     }
   }
 
-  private async pass(): Promise<void> {
-    const { host } = this;
-    if (host.signal.aborted || !host.canSend()) return;
-    const heads = await host.store.heads();
-    const now = host.clock.now();
-    const forceAll = this.forceAll;
-    const forceOffline = this.forceOffline;
-    this.forceAll = false;
-    this.forceOffline = false;
-    const online = host.isOnline() || forceAll;
+  async function pass(): Promise<void> {
+    if (signal.aborted || !host.canSend()) return;
+    const heads = await store.heads();
+    const now = clock.now();
+    const all = forceAll;
+    const offline = forceOffline;
+    forceAll = false;
+    forceOffline = false;
+    const online = host.isOnline() || all;
     let earliest = Infinity;
 
     for (const head of heads) {
-      if (host.signal.aborted || !host.canSend()) return;
-      if (this.inFlight.has(head.conversationId)) continue;
-      const expiresAt = (head.retriedAt ?? head.createdAt) + host.retry.maxAgeMs;
+      if (signal.aborted || !host.canSend()) return;
+      if (inFlight.has(head.conversationId)) continue;
+      const expiresAt = (head.retriedAt ?? head.createdAt) + retry.maxAgeMs;
       if (expiresAt <= now) {
-        await this.expire(head, `older than retry.maxAgeMs (${host.retry.maxAgeMs} ms)`);
-        this.again = true; // the next entry of this conversation is now its head
+        const last = head.lastError === undefined ? '' : `; last: ${head.lastError.code}`;
+        const message = `older than retry.maxAgeMs (${retry.maxAgeMs} ms)${last}`;
+        await fail(head, { code: 'expired', message }, head.attempts);
+        again = true; // the next entry of this conversation is now its head
         continue;
       }
       earliest = Math.min(earliest, expiresAt);
       const waitingForNetwork = (head.offlineAttempts ?? 0) > 0;
       const dueAt = Math.max(
-        forceAll || (forceOffline && waitingForNetwork) ? now : (head.nextAttemptAt ?? now),
-        this.pausedUntil,
+        all || (offline && waitingForNetwork) ? now : (head.nextAttemptAt ?? now),
+        pausedUntil,
       );
-      if (dueAt > now || !online || this.inFlight.size >= host.concurrency) {
+      if (dueAt > now || !online || inFlight.size >= host.concurrency) {
         // Offline: do not arm a timer for it; coming online wakes us. Full: a settling attempt wakes us.
         if (dueAt > now && online) earliest = Math.min(earliest, dueAt);
         continue;
       }
-      this.start(head);
-    }
-    this.arm(earliest);
-  }
-
-  private start(head: StoredEntry): void {
-    const p = this.attempt(head)
-      .catch((error: unknown) => {
-        this.host.logger.error('attempt failed', {
-          id: head.id,
-          code: isOutboxError(error) ? error.code : 'unknown',
+      const p = attempt(head)
+        .catch((error: unknown) => {
+          logger.error('attempt failed', { id: head.id, code: codeOf(error) });
+        })
+        .finally(() => {
+          inFlight.delete(head.conversationId);
+          wake();
         });
-      })
-      .finally(() => {
-        this.inFlight.delete(head.conversationId);
-        this.wake();
-      });
-    this.inFlight.set(head.conversationId, p);
+      inFlight.set(head.conversationId, p);
+    }
+    arm(earliest);
   }
 
-  private async attempt(head: StoredEntry): Promise<void> {
-    const { host } = this;
+  async function attempt(head: StoredEntry): Promise<void> {
     // A head found 'sending' that we did not start was in flight when the last run stopped.
     const inDoubt =
       head.status === 'sending' ||
       (head.lastError !== undefined && IN_DOUBT_CODES.has(head.lastError.code));
     // Persist 'sending' before the attempt: after a crash we know it may have gone out.
-    const entry = await this.save({ ...head, status: 'sending' });
+    const entry = await save({ ...head, status: 'sending' });
     if (entry === undefined) return; // discarded meanwhile
     host.changed(entry);
 
     let outcome: SendOutcome;
     try {
       outcome = await host.transport.send(toPublicEntry(entry), {
-        signal: host.signal,
+        signal,
         attempt: entry.attempts + 1,
         inDoubt,
       });
@@ -184,14 +170,13 @@ export class Dispatcher {
           : { code: 'unknown', message: `transport threw: ${describe(error)}` },
       };
     }
-    await this.settle(entry, outcome);
+    await settle(entry, outcome);
   }
 
-  private async settle(entry: StoredEntry, outcome: SendOutcome): Promise<void> {
-    const { host } = this;
-    const now = host.clock.now();
+  async function settle(entry: StoredEntry, outcome: SendOutcome): Promise<void> {
+    const now = clock.now();
     if (outcome.kind !== 'offline') host.reportConnectivity(true);
-    if (outcome.kind !== 'reauth') this.reauthOnce.delete(entry.id);
+    if (outcome.kind !== 'reauth') reauthOnce.delete(entry.id);
 
     switch (outcome.kind) {
       case 'delivered': {
@@ -199,28 +184,28 @@ export class Dispatcher {
         delete sent.nextAttemptAt;
         delete sent.lastError;
         await host.delivered(sent, outcome);
-        await host.store.remove(entry.id);
+        await store.remove(entry.id);
         host.changed(sent);
         return;
       }
       case 'rejected':
-        await this.fail(entry, outcome.error, entry.attempts + 1);
+        await fail(entry, outcome.error, entry.attempts + 1);
         return;
       case 'offline': {
         host.reportConnectivity(false);
         const offlineAttempts = (entry.offlineAttempts ?? 0) + 1;
-        await this.reschedule(
+        await reschedule(
           { ...entry, offlineAttempts },
           outcome.error,
-          now + this.backoff(offlineAttempts - 1),
+          now + backoff(offlineAttempts - 1),
         );
         return;
       }
       case 'rate-limited': {
         // Exactly what the server asked for, no jitter; it applies to the whole client.
-        const wait = Math.min(Math.max(0, outcome.retryAfterMs), host.retry.maxRetryAfterMs);
-        this.pausedUntil = Math.max(this.pausedUntil, now + wait);
-        await this.reschedule(
+        const wait = Math.min(Math.max(0, outcome.retryAfterMs), retry.maxRetryAfterMs);
+        pausedUntil = Math.max(pausedUntil, now + wait);
+        await reschedule(
           { ...entry, attempts: entry.attempts + 1, offlineAttempts: 0 },
           outcome.error,
           now + wait,
@@ -228,25 +213,25 @@ export class Dispatcher {
         return;
       }
       case 'reauth':
-        if (!this.reauthOnce.has(entry.id)) {
+        if (!reauthOnce.has(entry.id)) {
           // Credentials or session were refreshed: try again now, without spending an attempt.
-          this.reauthOnce.add(entry.id);
-          await this.reschedule({ ...entry, offlineAttempts: 0 }, outcome.error, now);
+          reauthOnce.add(entry.id);
+          await reschedule({ ...entry, offlineAttempts: 0 }, outcome.error, now);
           return;
         }
-        this.reauthOnce.delete(entry.id);
-        await this.retryLater(entry, outcome.error, now);
+        reauthOnce.delete(entry.id);
+        await retryLater(entry, outcome.error, now);
         return;
       case 'retry':
-        await this.retryLater(entry, outcome.error, now);
+        await retryLater(entry, outcome.error, now);
         return;
     }
   }
 
-  private async retryLater(entry: StoredEntry, error: ErrorInfo, now: number): Promise<void> {
+  async function retryLater(entry: StoredEntry, error: ErrorInfo, now: number): Promise<void> {
     const attempts = entry.attempts + 1;
-    if (attempts >= this.host.retry.maxAttempts) {
-      await this.fail(
+    if (attempts >= retry.maxAttempts) {
+      await fail(
         entry,
         {
           code: 'expired',
@@ -257,66 +242,70 @@ export class Dispatcher {
       );
       return;
     }
-    await this.reschedule(
+    await reschedule(
       { ...entry, attempts, offlineAttempts: 0 },
       error,
-      now + this.backoff(attempts - 1),
+      now + backoff(attempts - 1),
     );
   }
 
-  private async reschedule(entry: StoredEntry, error: ErrorInfo, at: number): Promise<void> {
-    const next: StoredEntry = { ...entry, status: 'pending', nextAttemptAt: at, lastError: error };
-    const saved = await this.save(next);
-    if (saved !== undefined) this.host.changed(saved);
+  async function reschedule(entry: StoredEntry, error: ErrorInfo, at: number): Promise<void> {
+    const saved = await save({ ...entry, status: 'pending', nextAttemptAt: at, lastError: error });
+    if (saved !== undefined) host.changed(saved);
   }
 
-  private async fail(entry: StoredEntry, error: ErrorInfo, attempts: number): Promise<void> {
+  async function fail(entry: StoredEntry, error: ErrorInfo, attempts: number): Promise<void> {
     const failed: StoredEntry = { ...entry, status: 'failed', attempts, lastError: error };
     delete failed.nextAttemptAt;
-    const saved = await this.save(failed);
-    if (saved !== undefined) this.host.changed(saved);
-  }
-
-  private expire(entry: StoredEntry, message: string): Promise<void> {
-    const last = entry.lastError === undefined ? '' : `; last: ${entry.lastError.code}`;
-    return this.fail(entry, { code: 'expired', message: message + last }, entry.attempts);
+    const saved = await save(failed);
+    if (saved !== undefined) host.changed(saved);
   }
 
   /** Writes an entry back; `undefined` when the user discarded it meanwhile. */
-  private async save(entry: StoredEntry): Promise<StoredEntry | undefined> {
+  async function save(entry: StoredEntry): Promise<StoredEntry | undefined> {
     try {
-      return await this.host.store.update(entry);
+      return await store.update(entry);
     } catch (error: unknown) {
       if (isOutboxError(error) && error.code === 'not-found') return undefined;
       throw error;
     }
   }
 
-  private backoff(retryIndex: number): number {
-    return backoffDelay(retryIndex, this.host.retry, this.host.random);
-  }
+  const backoff = (retryIndex: number): number => backoffDelay(retryIndex, retry, host.random);
 
-  private arm(at: number): void {
-    if (at === this.timerAt) return;
-    this.clearTimer();
-    if (!Number.isFinite(at) || this.host.signal.aborted) return;
-    this.timerAt = at;
-    this.timer = this.host.clock.setTimeout(
+  function arm(at: number): void {
+    if (at === timerAt) return;
+    clearTimer();
+    if (!Number.isFinite(at) || signal.aborted) return;
+    timerAt = at;
+    timer = clock.setTimeout(
       () => {
-        this.timer = undefined;
-        this.timerAt = Infinity;
-        this.wake();
+        timer = undefined;
+        timerAt = Infinity;
+        wake();
       },
-      Math.max(0, at - this.host.clock.now()),
+      Math.max(0, at - clock.now()),
     );
   }
 
-  private clearTimer(): void {
-    if (this.timer !== undefined) this.host.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
+  function clearTimer(): void {
+    if (timer !== undefined) clock.clearTimeout(timer);
+    timer = undefined;
+    timerAt = Infinity;
   }
+
+  return {
+    wake,
+    async idle() {
+      while (inFlight.size > 0 || pumping !== undefined) {
+        await Promise.all([pumping, ...inFlight.values()]);
+      }
+    },
+    stop: clearTimer,
+  };
 }
+
+const codeOf = (error: unknown): string => (isOutboxError(error) ? error.code : 'unknown');
 
 function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
