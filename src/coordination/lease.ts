@@ -1,5 +1,8 @@
 import type { Coordinator } from './Coordinator.js';
 import { lazyCoordinator } from './lazy.js';
+import { openChannel } from './channel.js';
+import { systemClock } from '../internal/clock.js';
+import { uuid } from '../internal/uuid.js';
 import type { LeaseCoordinatorOptions, LeaseFunction } from './leaseImpl.js';
 
 export type { LeaseCoordinatorOptions, LeaseFunction } from './leaseImpl.js';
@@ -23,5 +26,7 @@ export function indexedDbLease(name: string, factory: IDBFactory): LeaseFunction
  * until then this instance is not the leader, and its broadcasts and wake requests wait.
  */
 export function leaseCoordinator(options: LeaseCoordinatorOptions): Coordinator {
-  return lazyCoordinator(() => load().then((m) => m.leaseCoordinator(options)));
+  return lazyCoordinator(() =>
+    load().then((m) => m.leaseCoordinator(options, { openChannel, uuid, systemClock })),
+  );
 }

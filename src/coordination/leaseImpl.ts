@@ -1,7 +1,16 @@
 import type { Coordinator, CoordinatorHandlers } from './Coordinator.js';
-import { openChannel, type EventChannel } from './channel.js';
-import { systemClock, type Clock } from '../internal/clock.js';
-import { uuid } from '../internal/uuid.js';
+import type { EventChannel, openChannel } from './channel.js';
+import type { Clock } from '../internal/clock.js';
+
+/**
+ * Helpers the main bundle already has, handed over by `lease.ts` so that this lazily loaded
+ * module does not import them (a bundler would otherwise split them into an extra shared chunk).
+ */
+export interface LeaseShared {
+  openChannel: typeof openChannel;
+  uuid: () => string;
+  systemClock: Clock;
+}
 
 /**
  * Takes or renews the lease for `holder` until `until` (epoch ms) when it is free, expired
@@ -76,7 +85,10 @@ export function indexedDbLease(name: string, factory: IDBFactory): LeaseFunction
  * `ttlMs` old. Slower to fail over than {@link webLocksCoordinator} (up to `ttlMs` after a crash;
  * at once after a clean close), same events over BroadcastChannel.
  */
-export function leaseCoordinator(options: LeaseCoordinatorOptions): Coordinator {
+export function leaseCoordinator(
+  options: LeaseCoordinatorOptions,
+  { openChannel, uuid, systemClock }: LeaseShared,
+): Coordinator {
   const { name, clock = systemClock, renewMs = 1000, ttlMs = 3000 } = options;
   const lease = options.lease ?? indexedDbLease(name, options.indexedDB ?? globalThis.indexedDB);
   const id = uuid();

@@ -15,7 +15,7 @@ import { defaultConnectivity } from '../connectivity/auto.js';
 import type { Coordinator } from '../coordination/Coordinator.js';
 import { soloCoordinator } from '../coordination/Coordinator.js';
 import { defaultCoordinator } from '../coordination/auto.js';
-import { TranscriptWriter } from '../transcript/transcript.js';
+import { transcriptWriter } from '../transcript/transcript.js';
 import type { Transcript, TranscriptOptions } from '../transcript/transcript.js';
 import { createDispatcher } from './dispatcher.js';
 import { toPublicEntry } from './entry.js';
@@ -143,7 +143,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   let closed = false;
   let unsubscribeConnectivity: () => void = () => {};
 
-  const writer = new TranscriptWriter(store, retention, defaultConversationId, (record) =>
+  const writer = transcriptWriter(store, retention, defaultConversationId, (record) =>
     emit({ type: 'transcript', record }),
   );
   const recordTranscript = (records: readonly TranscriptRecord[]): Promise<void> =>

@@ -17,54 +17,55 @@ export interface TranscriptOptions {
   retention?: number;
 }
 
+/** The transcript as the outbox uses it: reads, plus writing lines. */
+export interface TranscriptWriter extends Transcript {
+  record(records: readonly TranscriptRecord[]): Promise<void>;
+}
+
 /** Writes transcript lines, prunes to the retention bound now and then, reports each line. */
-export class TranscriptWriter implements Transcript {
-  private writesSincePrune = new Map<string, number>();
-
-  constructor(
-    private readonly store: OutboxStore,
-    private readonly retention: number,
-    private readonly defaultConversationId: string,
-    private readonly onRecord: (record: TranscriptRecord) => void,
-  ) {}
-
-  async record(records: readonly TranscriptRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.store.putTranscript(records);
-    for (const r of records) {
-      this.onRecord(r);
-      // Prune every 10% of the bound, not on every write: pruning reads the conversation's lines.
-      const n = (this.writesSincePrune.get(r.conversationId) ?? 0) + 1;
-      if (n >= Math.max(1, Math.ceil(this.retention / 10))) {
-        this.writesSincePrune.set(r.conversationId, 0);
-        await this.store.pruneTranscript(r.conversationId, this.retention);
-      } else {
-        this.writesSincePrune.set(r.conversationId, n);
+export function transcriptWriter(
+  store: OutboxStore,
+  retention: number,
+  defaultConversationId: string,
+  onRecord: (record: TranscriptRecord) => void,
+): TranscriptWriter {
+  const writesSincePrune = new Map<string, number>();
+  return {
+    async record(records) {
+      if (records.length === 0) return;
+      await store.putTranscript(records);
+      for (const r of records) {
+        onRecord(r);
+        // Prune every 10% of the bound, not on every write: pruning reads the conversation's lines.
+        const n = (writesSincePrune.get(r.conversationId) ?? 0) + 1;
+        if (n >= Math.max(1, Math.ceil(retention / 10))) {
+          writesSincePrune.set(r.conversationId, 0);
+          await store.pruneTranscript(r.conversationId, retention);
+        } else {
+          writesSincePrune.set(r.conversationId, n);
+        }
       }
-    }
-  }
+    },
 
-  async list(
-    conversationId = this.defaultConversationId,
-    options: { limit?: number } = {},
-  ): Promise<TranscriptRecord[]> {
-    const [stored, entries] = await Promise.all([
-      this.store.listTranscript(conversationId),
-      this.store.list(),
-    ]);
-    const byKey = new Map(stored.map((r) => [r.key, r]));
-    for (const e of entries) {
-      if (e.conversationId !== conversationId || byKey.has(e.id)) continue;
-      byKey.set(e.id, {
-        key: e.id,
-        conversationId,
-        direction: 'Inbound',
-        text: e.text,
-        time: e.createdAt,
-        status: e.status,
-      });
-    }
-    const lines = [...byKey.values()].sort((a, b) => a.time - b.time);
-    return options.limit === undefined ? lines : lines.slice(-options.limit);
-  }
+    async list(conversationId = defaultConversationId, options = {}) {
+      const [stored, entries] = await Promise.all([
+        store.listTranscript(conversationId),
+        store.list(),
+      ]);
+      const byKey = new Map(stored.map((r) => [r.key, r]));
+      for (const e of entries) {
+        if (e.conversationId !== conversationId || byKey.has(e.id)) continue;
+        byKey.set(e.id, {
+          key: e.id,
+          conversationId,
+          direction: 'Inbound',
+          text: e.text,
+          time: e.createdAt,
+          status: e.status,
+        });
+      }
+      const lines = [...byKey.values()].sort((a, b) => a.time - b.time);
+      return options.limit === undefined ? lines : lines.slice(-options.limit);
+    },
+  };
 }
