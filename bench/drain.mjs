@@ -157,7 +157,12 @@ async function measureRtt(sim, token, url) {
     const res = await fetch(url, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ guestId: 'g', conversationId: 'rtt', text: TEXT, externalId: crypto.randomUUID() }),
+      body: JSON.stringify({
+        guestId: 'g',
+        conversationId: 'rtt',
+        text: TEXT,
+        externalId: crypto.randomUUID(),
+      }),
     });
     await res.arrayBuffer();
     samples.push(performance.now() - t);

@@ -38,7 +38,10 @@ async function sequential(n, kinds, rounds) {
     for (let c = 0; c < n / CHUNK; c++) {
       const order = kinds.map((_, i) => kinds[(i + c) % kinds.length]);
       for (const k of order) {
-        const x = await b.page.evaluate(([id, cnt]) => window.bench.chunk(id, cnt), [ids[k], CHUNK]);
+        const x = await b.page.evaluate(
+          ([id, cnt]) => window.bench.chunk(id, cnt),
+          [ids[k], CHUNK],
+        );
         perKind[k].ms += x.totalMs;
         perKind[k].chunks.push(x.totalMs);
         perKind[k].lat.push(...x.lat);
@@ -83,10 +86,14 @@ for (const n of BATCH_SIZES) {
     }
   }
   const out = {};
-  for (const k of kinds) out[k] = { perSecond: round((n * 1000) / median(times[k]), 0), ms: round(median(times[k]), 1) };
+  for (const k of kinds)
+    out[k] = { perSecond: round((n * 1000) / median(times[k]), 0), ms: round(median(times[k]), 1) };
   out.ratios = {
     'outbox-lean / raw': round(median(times.raw.map((t, i) => t / times['outbox-lean'][i])), 3),
-    'outbox-default / raw': round(median(times.raw.map((t, i) => t / times['outbox-default'][i])), 3),
+    'outbox-default / raw': round(
+      median(times.raw.map((t, i) => t / times['outbox-default'][i])),
+      3,
+    ),
   };
   result.batched[n] = out;
 }

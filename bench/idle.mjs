@@ -81,7 +81,11 @@ async function browserIdle() {
     await sleep(WINDOW_MS);
     const o = await b.page.evaluate(() => window.bench.idleStop());
     const t = await other.evaluate(() => window.bench.idleStop());
-    const row = (c) => ({ armed: c.armed, fired: c.fired, firedPerMinute: perMinute(c.fired, c.ms) });
+    const row = (c) => ({
+      armed: c.armed,
+      fired: c.fired,
+      firedPerMinute: perMinute(c.fired, c.ms),
+    });
     return { windowMs: round(o.ms, 0), outbox: row(o), tutorial: row(t) };
   } finally {
     await b.close();

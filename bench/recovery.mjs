@@ -68,15 +68,31 @@ async function browserRecovery() {
       await b.page.evaluate(() => window.bench.closeOpen());
       // Diagnostics on the same database, each in a fresh page: the raw heads walk, store.heads().
       await b.reload();
-      const raw = await b.page.evaluate((name) => window.bench.probeHeads(name, 'raw'), `bench-recover-${n}`);
+      const raw = await b.page.evaluate(
+        (name) => window.bench.probeHeads(name, 'raw'),
+        `bench-recover-${n}`,
+      );
       await b.reload();
-      const st = await b.page.evaluate((name) => window.bench.probeHeads(name, 'store'), `bench-recover-${n}`);
-      samples[n].push({ ...x, heap: after - before, rawHeadsMs: raw.ms, rawOpenMs: raw.openMs, storeHeadsMs: st.ms });
+      const st = await b.page.evaluate(
+        (name) => window.bench.probeHeads(name, 'store'),
+        `bench-recover-${n}`,
+      );
+      samples[n].push({
+        ...x,
+        heap: after - before,
+        rawHeadsMs: raw.ms,
+        rawOpenMs: raw.openMs,
+        storeHeadsMs: st.ms,
+      });
     }
   }
-  for (const n of SIZES) await b.page.evaluate((name) => window.bench.deleteDb(name), `bench-recover-${n}`);
+  for (const n of SIZES)
+    await b.page.evaluate((name) => window.bench.deleteDb(name), `bench-recover-${n}`);
   await b.close();
-  return { seeded: Object.fromEntries(SIZES.map((n) => [n, seeded[n].count])), ...summarize(samples) };
+  return {
+    seeded: Object.fromEntries(SIZES.map((n) => [n, seeded[n].count])),
+    ...summarize(samples),
+  };
 }
 
 async function nodeRecovery() {
@@ -87,7 +103,7 @@ async function nodeRecovery() {
     for (const n of SIZES) {
       const store = lib.sqliteStore({ path: join(dir, `${n}.sqlite`) });
       await store.open();
-      for (let done = 0; done < n; ) {
+      for (let done = 0; done < n;) {
         const batch = [];
         for (let i = 0; i < 5000 && done < n; i++, done++) {
           batch.push({

@@ -54,11 +54,16 @@ const machine = {
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
   chromium: chromiumVersion(),
-  loadAverageAtEnd: loadavg().map((x) => x.toFixed(1)).join(' '),
+  loadAverageAtEnd: loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' '),
   totalSeconds: Math.round((Date.now() - started) / 1000),
   quick: process.env.BENCH_QUICK === '1',
 };
-writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify({ machine, results }, null, 2) + '\n');
+writeFileSync(
+  join(root, 'bench', 'results.json'),
+  JSON.stringify({ machine, results }, null, 2) + '\n',
+);
 
 // ---- the table -------------------------------------------------------------------------------
 const rows = [];
@@ -75,12 +80,20 @@ for (const [n, s] of Object.entries(e.sequential ?? {})) {
   for (const [k, v] of Object.entries(s.ratios)) {
     const target = k.endsWith('/ raw') ? 0.8 : 2;
     const judged = k.startsWith('outbox-lean') || k.startsWith('outbox-default');
-    add(`enqueue ${n}`, k, `${v}×`, judged ? `≥ ${target}×` : 'diagnostic', judged ? v >= target : undefined);
+    add(
+      `enqueue ${n}`,
+      k,
+      `${v}×`,
+      judged ? `≥ ${target}×` : 'diagnostic',
+      judged ? v >= target : undefined,
+    );
   }
 }
 for (const [n, s] of Object.entries(e.batched ?? {})) {
-  for (const k of ['raw', 'outbox-lean', 'outbox-default']) add(`batched ${n}`, k, `${s[k].perSecond}/s`);
-  for (const [k, v] of Object.entries(s.ratios)) add(`batched ${n}`, k, `${v}×`, '≥ 0.8×', v >= 0.8);
+  for (const k of ['raw', 'outbox-lean', 'outbox-default'])
+    add(`batched ${n}`, k, `${s[k].perSecond}/s`);
+  for (const [k, v] of Object.entries(s.ratios))
+    add(`batched ${n}`, k, `${v}×`, '≥ 0.8×', v >= 0.8);
 }
 for (const env of ['browser', 'node']) {
   const r = get(results, 'recovery', env);
@@ -90,35 +103,99 @@ for (const env of ['browser', 'node']) {
     add(`recovery ${env}`, `${n} pending`, `first send ${v.firstMs} ms  heap +${v.heapMB} MB`);
   }
   for (const [k, v] of Object.entries(r.ratios ?? {})) {
-    add(`recovery ${env}`, k, `${v}×`, k.startsWith('first') ? '≤ 2×' : 'not ∝ queue', k.startsWith('first') ? v <= 2 : v < 10);
+    add(
+      `recovery ${env}`,
+      k,
+      `${v}×`,
+      k.startsWith('first') ? '≤ 2×' : 'not ∝ queue',
+      k.startsWith('first') ? v <= 2 : v < 10,
+    );
   }
 }
 const h = get(results, 'drain', 'http');
 if (h && !h.error) {
-  add('drain http', `rate (limit ${h.limitPerSecond}/s: max(${h.concurrency}/${h.rttMs} ms, ideal client))`, `${h.perSecond}/s = ${h.ratioToLimit}×`, '≥ 0.9×', h.ratioToLimit >= 0.9);
-  add('drain http', `ideal client (${h.concurrency} workers, no storage)`, `${h.idealClientPerSecond}/s; outbox ${h.ratioToIdealClient}×`);
-  add('drain http', 'first delivery after reconnect', `${h.firstDeliveryMs} ms (max ${h.firstDeliveryMaxMs})`, '≤ 100 ms', h.firstDeliveryMaxMs <= 100);
-  add('drain http', 'duplicates / missing / in order', `${h.duplicates} / ${h.missing} / ${h.ordered}`, '0 / 0 / true', h.duplicates === 0 && h.missing === 0 && h.ordered);
+  add(
+    'drain http',
+    `rate (limit ${h.limitPerSecond}/s: max(${h.concurrency}/${h.rttMs} ms, ideal client))`,
+    `${h.perSecond}/s = ${h.ratioToLimit}×`,
+    '≥ 0.9×',
+    h.ratioToLimit >= 0.9,
+  );
+  add(
+    'drain http',
+    `ideal client (${h.concurrency} workers, no storage)`,
+    `${h.idealClientPerSecond}/s; outbox ${h.ratioToIdealClient}×`,
+  );
+  add(
+    'drain http',
+    'first delivery after reconnect',
+    `${h.firstDeliveryMs} ms (max ${h.firstDeliveryMaxMs})`,
+    '≤ 100 ms',
+    h.firstDeliveryMaxMs <= 100,
+  );
+  add(
+    'drain http',
+    'duplicates / missing / in order',
+    `${h.duplicates} / ${h.missing} / ${h.ordered}`,
+    '0 / 0 / true',
+    h.duplicates === 0 && h.missing === 0 && h.ordered,
+  );
 }
 const g = get(results, 'drain', 'guest');
 if (g && !g.error) {
-  add('drain guest', `rate (limit ${g.limitPerSecond}/s)`, `${g.perSecond}/s = ${g.ratioToLimit}×`, '≥ 0.9×', g.ratioToLimit >= 0.9);
-  add('drain guest', `first delivery after reconnect (${g.firstDeliveries?.length ?? 1} outages)`, `median ${g.firstDeliveryMs} ms (max ${g.firstDeliveryMaxMs ?? g.firstDeliveryMs}; ${(g.firstDeliveries ?? []).join(', ')})`, '≤ 100 ms', (g.firstDeliveryMaxMs ?? g.firstDeliveryMs) <= 100);
-  add('drain guest', 'duplicates / missing / in order', `${g.duplicates} / ${g.missing} / ${g.ordered}`, '0 / 0 / true', g.duplicates === 0 && g.missing === 0 && g.ordered);
+  add(
+    'drain guest',
+    `rate (limit ${g.limitPerSecond}/s)`,
+    `${g.perSecond}/s = ${g.ratioToLimit}×`,
+    '≥ 0.9×',
+    g.ratioToLimit >= 0.9,
+  );
+  add(
+    'drain guest',
+    `first delivery after reconnect (${g.firstDeliveries?.length ?? 1} outages)`,
+    `median ${g.firstDeliveryMs} ms (max ${g.firstDeliveryMaxMs ?? g.firstDeliveryMs}; ${(g.firstDeliveries ?? []).join(', ')})`,
+    '≤ 100 ms',
+    (g.firstDeliveryMaxMs ?? g.firstDeliveryMs) <= 100,
+  );
+  add(
+    'drain guest',
+    'duplicates / missing / in order',
+    `${g.duplicates} / ${g.missing} / ${g.ordered}`,
+    '0 / 0 / true',
+    g.duplicates === 0 && g.missing === 0 && g.ordered,
+  );
 } else if (g) add('drain guest', 'error', g.error);
 for (const env of ['node', 'browser']) {
   const r = get(results, 'idle', env);
   if (!r) continue;
-  add(`idle ${env}`, 'empty outbox: timers fired / min', r.outbox.firedPerMinute, '0', r.outbox.firedPerMinute === 0);
+  add(
+    `idle ${env}`,
+    'empty outbox: timers fired / min',
+    r.outbox.firedPerMinute,
+    '0',
+    r.outbox.firedPerMinute === 0,
+  );
   add(`idle ${env}`, 'tutorial polling: timers fired / min', r.tutorial.firedPerMinute, '(12)');
 }
 for (const [k, v] of Object.entries(get(results, 'size', 'rows') ?? {})) {
   const budget = k.includes('guest') ? results.size.budgetBytes : undefined;
-  add('size', k, `${v.min} B min, ${v.gzip} B gzip`, budget ? `≤ ${budget} B` : '', budget ? v.gzip <= budget : undefined);
+  add(
+    'size',
+    k,
+    `${v.min} B min, ${v.gzip} B gzip`,
+    budget ? `≤ ${budget} B` : '',
+    budget ? v.gzip <= budget : undefined,
+  );
 }
 
 const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i].length)));
-for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+for (const r of rows)
+  console.log(
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
 console.log(
   `\n${machine.nproc} cores, ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.chromium}; ` +
     `load average at end ${machine.loadAverageAtEnd}; ${machine.totalSeconds} s in all`,

@@ -97,7 +97,8 @@ const followerCoordinator = () => ({
 function outboxOptions(config, name, onFirst) {
   const base = { transport: neverTransport(onFirst), name };
   if (config === 'lean') return { ...base, coordinator: false, transcript: false };
-  if (config === 'follower') return { ...base, coordinator: followerCoordinator(), transcript: false };
+  if (config === 'follower')
+    return { ...base, coordinator: followerCoordinator(), transcript: false };
   return base;
 }
 
@@ -235,7 +236,7 @@ window.bench = {
     const store = indexedDbStore({ name });
     await store.open();
     const t0 = performance.now();
-    for (let done = 0; done < n; ) {
+    for (let done = 0; done < n;) {
       const k = Math.min(batch, n - done);
       const entries = [];
       for (let i = 0; i < k; i++, done++) {

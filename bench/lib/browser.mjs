@@ -30,7 +30,11 @@ export function chromiumVersion() {
 }
 
 const files = {
-  '/': ['text/html', () => '<!doctype html><meta charset="utf-8"><title>bench</title><script type="module" src="/page.js"></script>'],
+  '/': [
+    'text/html',
+    () =>
+      '<!doctype html><meta charset="utf-8"><title>bench</title><script type="module" src="/page.js"></script>',
+  ],
   '/page.js': ['text/javascript', () => readFileSync(join(outDir, 'page.js'))],
   '/sw.js': ['text/javascript', () => readFileSync(join(root, 'bench', 'browser', 'sw.js'))],
 };

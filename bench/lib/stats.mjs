@@ -9,8 +9,7 @@ export function quantile(values, q) {
 
 export const median = (values) => quantile(values, 0.5);
 
-export const round = (x, digits = 2) =>
-  Number.isFinite(x) ? Number(x.toFixed(digits)) : x;
+export const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
 
 /** Writes the script's result object where bench/run.mjs asked (BENCH_OUT), and prints it. */
 export async function emit(result) {
