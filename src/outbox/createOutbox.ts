@@ -218,10 +218,16 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     if (closed) throw closedError();
   }
 
-  /** The leader looks at the store now; a follower asks the leader to. */
-  function requestSend(): void {
-    if (leader) dispatcher.wake();
-    else coordinator.requestWake();
+  /**
+   * The leader looks at the store now; a follower asks the leader to. A new entry whose
+   * conversation already has one in flight (or when every slot is busy) cannot start yet, and the
+   * settling attempt looks again anyway: skipping that wake keeps a burst of sends from running a
+   * `heads()` read between every two commits.
+   */
+  function requestSend(conversationId?: string): void {
+    if (!leader) coordinator.requestWake();
+    else if (conversationId === undefined || dispatcher.couldStart(conversationId))
+      dispatcher.wake();
   }
 
   async function commitBatch(): Promise<void> {
@@ -271,7 +277,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       }).then((stored) => {
         const pub = toPublicEntry(stored);
         emit({ type: 'status', entry: pub });
-        requestSend();
+        requestSend(pub.conversationId);
         return pub;
       });
     },

@@ -39,6 +39,8 @@ const IN_DOUBT_CODES = new Set(['in-doubt', 'timeout']);
 export interface Dispatcher {
   /** Look at the store now. `mode`: 'flush' = ignore backoff; 'online' = retry entries that waited for the network. */
   wake(mode?: 'normal' | 'flush' | 'online'): void;
+  /** Could a new entry of this conversation start now? (No: its line is busy or all slots are.) */
+  couldStart(conversationId: string): boolean;
   /** Resolves when no pass is running and every attempt started so far has settled. */
   idle(): Promise<void>;
   stop(): void;
@@ -296,6 +298,8 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
 
   return {
     wake,
+    couldStart: (conversationId) =>
+      !inFlight.has(conversationId) && inFlight.size < host.concurrency,
     async idle() {
       while (inFlight.size > 0 || pumping !== undefined) {
         await Promise.all([pumping, ...inFlight.values()]);

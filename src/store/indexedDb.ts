@@ -147,7 +147,7 @@ const connectionLost = (e: unknown): boolean =>
 
 /**
  * The browser store: IndexedDB through `idb`. Group commit (one transaction per `append`),
- * a monotonic `seq` kept in `meta` and bumped in the same transaction as the write, `heads()`
+ * a monotonic `seq` (see `allocate`) written in the same transaction as the entries, `heads()`
  * by one index cursor that jumps from conversation to conversation, corrupt records moved to
  * `quarantine`, reopen after an unexpected close, close on `versionchange` so other tabs can
  * upgrade.
@@ -317,9 +317,30 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
     }
   };
 
-  const nextSeq = async (tx: Tx<IDBTransactionMode>): Promise<number> => {
-    const v = (await tx.objectStore(META).get(SEQ_KEY)) as unknown;
-    return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+  /** Highest `seq` this instance handed out; `undefined` until first read from the database. */
+  let lastSeq: number | undefined;
+  /**
+   * Reserves `n` order keys and returns the one before the first. Only the first call reads the
+   * database (the stored counter and the highest `seq` present); later calls write the counter
+   * without reading it, so an `append` is one round of writes. The keys are a hybrid clock:
+   * strictly increasing in this tab, and never behind the wall clock (ms × 1000), so two tabs
+   * writing to one conversation keep the order the user typed in even though neither reads the
+   * other's counter.
+   */
+  const allocate = async (tx: Tx<'readwrite'>, n: number): Promise<number> => {
+    if (lastSeq === undefined) {
+      const stored = (await tx.objectStore(META).get(SEQ_KEY)) as unknown;
+      const top = await tx.objectStore(ENTRIES).index('seq').openCursor(null, 'prev');
+      lastSeq = Math.max(
+        lastSeq ?? 0, // another call may have set it while we read
+        typeof stored === 'number' && Number.isFinite(stored) ? stored : 0,
+        typeof top?.value.seq === 'number' ? top.value.seq : 0,
+      );
+    }
+    const before = Math.max(lastSeq, Date.now() * 1000);
+    lastSeq = before + n;
+    void tx.objectStore(META).put(lastSeq, SEQ_KEY);
+    return before;
   };
 
   const transcriptRange = (conversationId: string): IDBKeyRange =>
@@ -341,14 +362,11 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
       if (batch.length === 0) return [];
       try {
         return await run([ENTRIES, META], 'readwrite', async (tx) => {
-          let seq = await nextSeq(tx);
+          let seq = await allocate(tx, batch.length);
           const stored = batch.map((e): StoredEntry => ({ ...structuredClone(e), seq: ++seq }));
           const entries = tx.objectStore(ENTRIES);
           // Issue every request at once (one transaction, one commit), then wait for all.
-          await Promise.all([
-            ...stored.map((e) => entries.add(toRecord(e))),
-            tx.objectStore(META).put(seq, SEQ_KEY),
-          ]);
+          await Promise.all(stored.map((e) => entries.add(toRecord(e))));
           return stored;
         });
       } catch (e: unknown) {
@@ -373,8 +391,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
         let seq = old.seq;
         // seq belongs to the store: a fresh one only to go to the back (or if the old is unusable).
         if (opts?.requeue === true || typeof seq !== 'number') {
-          seq = (await nextSeq(tx)) + 1;
-          await tx.objectStore(META).put(seq, SEQ_KEY);
+          seq = (await allocate(tx, 1)) + 1;
         }
         const stored: StoredEntry = { ...structuredClone(entry), seq };
         await entries.put(toRecord(stored));

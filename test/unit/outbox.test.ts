@@ -594,3 +594,23 @@ describe('default store', () => {
     await second.close();
   });
 });
+
+describe('work per send', () => {
+  it('does not read heads for a message that cannot start yet (its conversation is busy)', async () => {
+    const store = memoryStore();
+    let headReads = 0;
+    const heads = store.heads.bind(store);
+    store.heads = (limit) => {
+      headReads++;
+      return heads(limit);
+    };
+    const t = new ScriptedTransport();
+    t.gate = new Promise(() => {}); // the first message stays in flight
+    const { outbox } = await make(t, { store });
+    await outbox.send({ text: 'first' });
+    await waitFor(() => t.calls.length === 1);
+    const before = headReads;
+    for (let i = 0; i < 20; i++) await outbox.send({ text: `m${i}` });
+    expect(headReads).toBe(before);
+  });
+});
