@@ -392,7 +392,10 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     }
     // `true` also arrives without a change (page visible again, restored from the back/forward
     // cache: timers may have been frozen), so look at the store every time.
-    if (online) dispatcher.wake('online');
+    if (online) {
+      transport.resume?.();
+      dispatcher.wake('online');
+    }
   });
   coordinator.start({
     onLeadershipChange: (isLeader) => {

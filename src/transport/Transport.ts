@@ -72,6 +72,11 @@ export interface Transport {
   start?(context: TransportContext): void | Promise<void>;
   /** One attempt to deliver `entry`. Must not throw for server or network failures: return an outcome. */
   send(entry: OutboxEntry, context: SendContext): Promise<SendOutcome>;
+  /**
+   * The network may be back (the browser went online, the page became visible again): reconnect
+   * now instead of waiting out a reconnect backoff. Called before the outbox retries its entries.
+   */
+  resume?(): void;
   /** Releases sockets and timers. */
   close?(): Promise<void>;
 }

@@ -767,6 +767,13 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       sendChain = p;
       return p;
     },
+    resume() {
+      // Down and waiting for a backoff timer: the network is probably back, so try now.
+      if (!cx || phase !== 'down') return;
+      cx.clock.clearTimeout(reconnectTimer);
+      retryIndex = 0;
+      connect();
+    },
     close,
   };
 
