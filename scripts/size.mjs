@@ -15,10 +15,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** The project's goal for the first load, in gzip bytes (not met yet: see LIMIT). */
 export const TARGET = 6 * 1024;
 /**
- * The enforced limit: the first load achieved so far (15139 B gzip), rounded up to the next
- * 256 B, so that any regression fails the build. Lower it as the bundle shrinks; TARGET stays.
+ * The enforced limit: the first load achieved so far (15374 B gzip, after the enqueue and
+ * reconnect fixes that BENCHMARKS.md asked for), rounded up to the next 256 B, so that any
+ * regression fails the build. Lower it as the bundle shrinks; TARGET stays.
  */
-export const LIMIT = 15360;
+export const LIMIT = 15616;
 
 /** name → [named imports from the main entry, enforced gzip limit of the entry chunk, or null for report only] */
 export const entries = {

@@ -162,8 +162,8 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     isOnline: () => connectivity.isOnline(),
     reportConnectivity,
     changed,
-    delivered: (entry, outcome) =>
-      recordTranscript([
+    delivered: async (entry, outcome) => {
+      await recordTranscript([
         {
           key: entry.id,
           conversationId: entry.conversationId,
@@ -173,11 +173,18 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
           status: 'sent',
           ...(outcome.serverId === undefined ? {} : { serverId: outcome.serverId }),
         },
-      ]),
+      ]);
+      // Other tabs hear of it before the entry leaves the store: if this tab dies in between,
+      // they still know, and the next sender's repeat of the attempt is idempotent.
+      coordinator.broadcast({ type: 'status', entry: toPublicEntry(entry) });
+    },
   });
 
   function changed(entry: StoredEntry): void {
-    emit({ type: 'status', entry: toPublicEntry(entry) });
+    const event: OutboxEvent = { type: 'status', entry: toPublicEntry(entry) };
+    // 'sent' was already told to the other tabs (see `delivered`); here only to this one.
+    if (entry.status === 'sent') deliverEvent(event);
+    else emit(event);
   }
 
   /** Local listeners, waiters, and the other tabs. */

@@ -339,7 +339,8 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
     }
     const before = Math.max(lastSeq, Date.now() * 1000);
     lastSeq = before + n;
-    void tx.objectStore(META).put(lastSeq, SEQ_KEY);
+    // Not awaited on its own: a failure aborts the transaction, which the caller sees.
+    tx.objectStore(META).put(lastSeq, SEQ_KEY).catch(() => {});
     return before;
   };
 
