@@ -536,29 +536,35 @@ const scenarios = [
   },
 
   {
-    name: "site data cleared while running (DevTools / 'Clear site data'): the next send still succeeds",
+    name: 'database deleted while running (site data cleared, another tab): the next send still succeeds',
     timeoutMs: 20_000,
     async run({ browser }) {
       const context = await browser.newContext();
       try {
-        await trackConnections(context);
         const name = uniqueName();
         const page = await openOutbox(context, name);
         const ok1 = await page.evaluate(() => window.h.trySend('before'));
         assert(ok1.id, `first send: ${JSON.stringify(ok1)}`);
         await waitFor('first delivery', () => deliveredFor([ok1.id]).length === 1);
-        // Chromium force-closes the open connections (with a 'close' event) and deletes the data.
-        // Under load the event can come late (or not at all when no connection was open at that
-        // moment), so the database being gone also shows that the clearing happened.
-        const cdp = await context.newCDPSession(page);
-        await cdp.send('Storage.clearDataForOrigin', { origin: ORIGIN, storageTypes: 'indexeddb' });
-        await waitFor('the data to be cleared', () =>
-          page.evaluate(
-            async (n) =>
-              window.__closeEvents > 0 || !(await indexedDB.databases()).some((d) => d.name === n),
-            name,
-          ),
+        // The data goes away while the outbox runs. (Chromium's DevTools 'Clear site data' over
+        // CDP does this too, but under load it sometimes neither closed the connection nor
+        // finished within seconds, which made this scenario flaky; the forced-close half of it is
+        // the scenario above.) Another page deletes the database: the outbox's connection gets
+        // 'versionchange', steps aside, and the delete completes.
+        const other = await context.newPage();
+        await other.goto(PAGE);
+        const deleted = await other.evaluate(
+          (n) =>
+            new Promise((resolve) => {
+              const req = indexedDB.deleteDatabase(n);
+              req.onsuccess = () => resolve('deleted');
+              req.onerror = () => resolve(`error: ${req.error}`);
+              req.onblocked = () => resolve('blocked');
+            }),
+          name,
         );
+        assertEqual(deleted, 'deleted', 'deleting the database while the outbox runs');
+        await other.close();
         const ok2 = await page.evaluate(() => window.h.trySend('after'));
         assert(ok2.id, `send after the data was cleared: ${JSON.stringify(ok2)}`);
         await waitFor('second delivery', () => deliveredFor([ok2.id]).length === 1);
