@@ -273,19 +273,23 @@ describe('indexedDbStore: connection life', () => {
 });
 
 describe('indexedDbStore: reading', () => {
-  it('heads() uses one index cursor that jumps between conversations, never getAll', async () => {
+  it('heads() seeks once per conversation on the index, never steps through entries or calls getAll', async () => {
     const { indexedDB } = factory();
     store = indexedDbStore({ indexedDB });
     const batch = Array.from({ length: 150 }, (_, i) => newEntry({ conversationId: `c${i % 3}` }));
     await store.append(batch);
     const getAllStore = vi.spyOn(IDBObjectStore.prototype, 'getAll');
     const getAllIndex = vi.spyOn(IDBIndex.prototype, 'getAll');
+    const seeks = vi.spyOn(IDBIndex.prototype, 'openCursor');
     cursorSteps = 0;
     const heads = await store.heads();
     expect(heads.map((e) => e.id)).toEqual([batch[0]!.id, batch[1]!.id, batch[2]!.id]);
     expect(getAllStore).not.toHaveBeenCalled();
     expect(getAllIndex).not.toHaveBeenCalled();
-    expect(cursorSteps).toBe(3); // one jump per conversation, not one step per entry
+    // one seek per conversation plus the one that finds the end; no step through the 150 entries
+    expect(seeks).toHaveBeenCalledTimes(4);
+    expect(cursorSteps).toBe(0);
+    seeks.mockRestore();
   });
 
   it('a corrupt record is quarantined and reported; heads and list go on without it', async () => {
