@@ -69,9 +69,22 @@ const MIGRATIONS = [
  * One query: MIN(seq) per conversation from a covering scan of the partial index (never the
  * table), then one indexed lookup per head.
  */
-const HEADS_SQL = `SELECT e.id, e.data, e.seq FROM (
-    SELECT MIN(seq) AS seq FROM entries WHERE status IN ('pending', 'sending') GROUP BY conversation_id
-  ) h JOIN entries e ON e.seq = h.seq ORDER BY h.seq LIMIT ?`;
+/**
+ * The oldest queued entry of each conversation, by seeks on the partial index `entries_heads`
+ * (conversation_id, seq): a recursive walk from one conversation id to the next (a "loose index
+ * scan"), then the lowest seq of each. A GROUP BY would read every queued entry; this reads two
+ * index entries per conversation, so recovery does not slow down as the outbox grows.
+ */
+const QUEUED = `status IN ('pending', 'sending')`;
+const HEADS_SQL = `WITH RECURSIVE convs(c) AS (
+    SELECT MIN(conversation_id) FROM entries WHERE ${QUEUED}
+    UNION ALL
+    SELECT (SELECT MIN(conversation_id) FROM entries WHERE ${QUEUED} AND conversation_id > convs.c)
+    FROM convs WHERE convs.c IS NOT NULL
+  )
+  SELECT e.id, e.data, e.seq FROM convs JOIN entries e ON e.seq = (
+    SELECT MIN(seq) FROM entries WHERE ${QUEUED} AND conversation_id = convs.c
+  ) ORDER BY e.seq LIMIT ?`;
 
 /** SQLite reads a negative LIMIT as "no limit"; the other stores read it as 0. */
 const sqlLimit = (limit: number | undefined): number =>
