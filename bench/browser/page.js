@@ -277,9 +277,9 @@ window.bench = {
 
   /**
    * Diagnostic for recovery: the physical cost of finding the heads on this database. 'raw': a
-   * plain connection and one cursor over the outbox's `heads` index, jumping from conversation to
-   * conversation exactly like the store does; 'store': the library's `store.heads()`. Both open
-   * the database first (fresh page).
+   * plain connection and one fresh cursor per conversation over the outbox's `heads` index
+   * (a seek past the previous conversation), exactly like the store does; 'store': the library's
+   * `store.heads()`. Both open the database first (fresh page).
    */
   async probeHeads(name, kind) {
     const t0 = performance.now();
@@ -299,14 +299,18 @@ window.bench = {
     const openMs = performance.now() - t0;
     const heads = await new Promise((resolve, reject) => {
       const found = [];
-      const req = db.transaction('entries').objectStore('entries').index('heads').openCursor();
-      req.onsuccess = () => {
-        const c = req.result;
-        if (!c) return resolve(found);
-        found.push(c.value);
-        c.continue([c.key[0], []]);
+      const index = db.transaction('entries').objectStore('entries').index('heads');
+      const seek = (range) => {
+        const req = index.openCursor(range);
+        req.onsuccess = () => {
+          const c = req.result;
+          if (!c) return resolve(found);
+          found.push(c.value);
+          seek(IDBKeyRange.lowerBound([c.key[0], []], true));
+        };
+        req.onerror = () => reject(req.error);
       };
-      req.onerror = () => reject(req.error);
+      seek(null);
     });
     const ms = performance.now() - t0;
     db.close();
