@@ -321,11 +321,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
   let lastSeq: number | undefined;
   /**
    * Reserves `n` order keys and returns the one before the first. Only the first call reads the
-   * database (the stored counter and the highest `seq` present); later calls write the counter
-   * without reading it, so an `append` is one round of writes. The keys are a hybrid clock:
-   * strictly increasing in this tab, and never behind the wall clock (ms × 1000), so two tabs
-   * writing to one conversation keep the order the user typed in even though neither reads the
-   * other's counter.
+   * database (the highest `seq` present, and the counter older versions kept in `meta`); later
+   * calls touch nothing, so an `append` is just its `add`s. The keys are a hybrid clock: strictly
+   * increasing in this tab, above every stored entry, and never behind the wall clock
+   * (ms × 1000), so two tabs writing to one conversation keep the order the user typed in
+   * although neither reads the other's counter. (A clock set back only matters once every entry
+   * is gone, and then there is nothing left to order against.)
    */
   const allocate = async (tx: Tx<'readwrite'>, n: number): Promise<number> => {
     if (lastSeq === undefined) {
@@ -339,10 +340,6 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
     }
     const before = Math.max(lastSeq, Date.now() * 1000);
     lastSeq = before + n;
-    // Not awaited on its own: a failure aborts the transaction, which the caller sees.
-    tx.objectStore(META)
-      .put(lastSeq, SEQ_KEY)
-      .catch(() => {});
     return before;
   };
 

@@ -104,20 +104,28 @@ describe('indexedDbStore: errors', () => {
   it('a transaction aborted with a quota error (as browsers do) rejects with storage-full', async () => {
     const { indexedDB } = factory();
     store = indexedDbStore({ indexedDB });
-    const original = IDBObjectStore.prototype.put;
-    const put = vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
-      this: IDBObjectStore,
-      ...args: Parameters<IDBObjectStore['put']>
-    ) {
-      const request = original.apply(this, args);
-      // fake-indexeddb's internal abort with an error name: request errors are AbortError,
-      // transaction.error is the QuotaExceededError.
-      (this.transaction as unknown as { _abort(name: string): void })._abort('QuotaExceededError');
-      return request;
-    });
+    // fake-indexeddb's internal abort with an error name: request errors are AbortError,
+    // transaction.error is the QuotaExceededError.
+    const abortingWrite = (method: 'put' | 'add') => {
+      const original = IDBObjectStore.prototype[method];
+      return vi.spyOn(IDBObjectStore.prototype, method).mockImplementation(function (
+        this: IDBObjectStore,
+        ...args: Parameters<IDBObjectStore['put']>
+      ) {
+        const request = original.apply(this, args);
+        (this.transaction as unknown as { _abort(name: string): void })._abort(
+          'QuotaExceededError',
+        );
+        return request;
+      });
+    };
+    const put = abortingWrite('put');
+    const add = abortingWrite('add');
     expect(await codeOf(store.setMeta('k', 'v'))).toBe('storage-full');
     expect(await codeOf(store.append([newEntry()]))).toBe('storage-full');
-    expect(put).toHaveBeenCalledTimes(2); // a full disk is not retried
+    // a full disk is not retried
+    expect(put).toHaveBeenCalledTimes(1);
+    expect(add).toHaveBeenCalledTimes(1);
   });
 
   it('an abort without a quota cause rejects with storage-failed (after one retry), never hangs', async () => {
