@@ -7,16 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { root, outDir } from './compile.mjs';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { CHROMIUM, CHROMIUM_ARGS } from '../../test/browser/chromium.mjs';
+
+export { CHROMIUM, CHROMIUM_ARGS };
 
 export function chromiumVersion() {
   try {

@@ -350,49 +350,9 @@ async function docsScreenshot(browser, demo) {
 
 // Standalone runner (when this file is the entry point).
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { chromium } = await import('playwright-core');
-  const filter = process.argv.slice(2);
-  const selected = scenarios.filter(
-    (s) => filter.length === 0 || filter.some((f) => s.name.includes(f)),
-  );
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  let passed = 0;
-  let failed = 0;
-  for (const scenario of selected) {
-    const t0 = Date.now();
-    let timer;
-    try {
-      const detail = await Promise.race([
-        scenario.run({ browser }),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`timed out after ${scenario.timeoutMs} ms`)),
-            scenario.timeoutMs,
-          );
-        }),
-      ]);
-      passed += 1;
-      console.log(`ok   ${scenario.name} (${Date.now() - t0} ms)${detail ? `: ${detail}` : ''}`);
-    } catch (error) {
-      failed += 1;
-      console.log(
-        `FAIL ${scenario.name} (${Date.now() - t0} ms): ${error instanceof Error ? error.message : String(error)}`,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const { launchChromium, runScenarios, selectScenarios } = await import('./chromium.mjs');
+  const browser = await launchChromium();
+  const { passed, failed } = await runScenarios(browser, selectScenarios(scenarios));
   await browser.close();
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -15,20 +15,17 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS as ARGS,
+  launchChromium,
+  runScenarios,
+  selectScenarios,
+} from './chromium.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUNDLE = join(ROOT, 'dist/browser/genesys-webmessaging-outbox.js');
 const SIMULATOR = join(ROOT, 'dist/simulator/index.js');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const TUTORIAL_PATH = '/api/v2/conversations/messaging/messages';
 const DEBUG = process.env.BROWSER_TEST_DEBUG === '1';
 
@@ -641,38 +638,11 @@ const scenarios = [
 const filter = process.argv.slice(2);
 scenarios.push(...(await import('./demo.test.mjs')).scenarios);
 
-const selected = scenarios.filter(
-  (s) => filter.length === 0 || filter.some((f) => s.name.includes(f)),
-);
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-let passed = 0;
-let failed = 0;
+const browser = await launchChromium();
 const started = Date.now();
-for (const scenario of selected) {
-  const t0 = Date.now();
-  await sim.control.reset();
-  let timer;
-  try {
-    const detail = await Promise.race([
-      scenario.run({ browser }),
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`timed out after ${scenario.timeoutMs} ms`)),
-          scenario.timeoutMs,
-        );
-      }),
-    ]);
-    passed += 1;
-    console.log(`ok   ${scenario.name} (${Date.now() - t0} ms)${detail ? `: ${detail}` : ''}`);
-  } catch (error) {
-    failed += 1;
-    console.log(
-      `FAIL ${scenario.name} (${Date.now() - t0} ms): ${error instanceof Error ? error.message : String(error)}`,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const { passed, failed } = await runScenarios(browser, selectScenarios(scenarios, filter), () =>
+  sim.control.reset(),
+);
 await browser.close();
 await sim.close();
 server.close();
