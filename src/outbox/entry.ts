@@ -50,3 +50,15 @@ export function toPublicEntry(entry: StoredEntry): OutboxEntry {
   if (entry.lastError !== undefined) out.lastError = { ...entry.lastError };
   return out;
 }
+
+/**
+ * A copy that shares no object with `entry`. Entries are flat but for `metadata` (a flat string
+ * map) and `lastError`, so two spreads do what `structuredClone` does, several times faster on
+ * the enqueue path.
+ */
+export function copyEntry<T extends NewEntry>(entry: T): T {
+  const copy = { ...entry };
+  if (entry.metadata !== undefined) copy.metadata = { ...entry.metadata };
+  if (entry.lastError !== undefined) copy.lastError = { ...entry.lastError };
+  return copy;
+}

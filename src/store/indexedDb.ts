@@ -1,5 +1,6 @@
 import { wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
+import { copyEntry } from '../outbox/entry.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 import { invalidEntry } from './validate.js';
@@ -363,7 +364,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
       try {
         return await run([ENTRIES, META], 'readwrite', async (tx) => {
           let seq = await allocate(tx, batch.length);
-          const stored = batch.map((e): StoredEntry => ({ ...structuredClone(e), seq: ++seq }));
+          const stored = batch.map((e): StoredEntry => ({ ...copyEntry(e), seq: ++seq }));
           const entries = tx.objectStore(ENTRIES);
           // Issue every request at once (one transaction, one commit), then wait for all.
           await Promise.all(stored.map((e) => entries.add(toRecord(e))));
@@ -393,7 +394,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
         if (opts?.requeue === true || typeof seq !== 'number') {
           seq = (await allocate(tx, 1)) + 1;
         }
-        const stored: StoredEntry = { ...structuredClone(entry), seq };
+        const stored: StoredEntry = { ...copyEntry(entry), seq };
         await entries.put(toRecord(stored));
         return stored;
       }),
