@@ -22,6 +22,7 @@ import {
   runScenarios,
   selectScenarios,
 } from './chromium.mjs';
+import { assert, assertEqual, sleep, waitFor } from './assert.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUNDLE = join(ROOT, 'dist/browser/genesys-webmessaging-outbox.js');
@@ -84,29 +85,6 @@ async function accessToken() {
   return (await res.json()).access_token;
 }
 const TOKEN = await accessToken();
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` (sync or async) until it returns a truthy value; throws after `ms`. */
-async function waitFor(what, check, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function assertEqual(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
 
 /** The simulator's delivery records for these ids (any endpoint), in arrival order. */
 function deliveredFor(ids) {
