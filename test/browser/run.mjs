@@ -394,6 +394,39 @@ const killedDuringDrain = (kind, n, partial) => ({
   },
 });
 
+/**
+ * A storage fault between two sends: the first message is delivered, `fault` breaks the storage
+ * under the running outbox, and a later send is still stored and delivered; each message reaches
+ * the server once and nothing is left behind in the outbox.
+ */
+const storageFault = (name, fault, options = {}) => ({
+  name,
+  timeoutMs: 20_000,
+  async run({ browser }) {
+    const context = await browser.newContext();
+    try {
+      if (options.trackConnections) await trackConnections(context);
+      const db = uniqueName();
+      const page = await openOutbox(context, db);
+      const ok1 = await page.evaluate(() => window.h.trySend('before'));
+      assert(ok1.id, `first send: ${JSON.stringify(ok1)}`);
+      await waitFor('first delivery', () => deliveredFor([ok1.id]).length === 1);
+      await fault({ context, page, name: db });
+      const ok2 = await page.evaluate(() => window.h.trySend('after'));
+      assert(ok2.id, `send after the fault: ${JSON.stringify(ok2)}`);
+      await waitFor('second delivery', () => deliveredFor([ok2.id]).length === 1);
+      assertDeliveredOnce([ok1.id, ok2.id]);
+      await waitFor(
+        'empty outbox',
+        async () => (await page.evaluate(() => window.h.list())).length === 0,
+      );
+      return undefined;
+    } finally {
+      await context.close();
+    }
+  },
+});
+
 const scenarios = [
   offlineReload('http', 20),
   {
@@ -435,121 +468,69 @@ const scenarios = [
   killedDuringDrain('http', 20, 5),
   twoTabs(false),
   twoTabs(true),
-  {
-    name: "storage full: send rejects with 'storage-full', later messages still go through",
-    timeoutMs: 20_000,
-    async run({ browser }) {
-      const context = await browser.newContext();
-      try {
-        const page = await openOutbox(context, uniqueName());
-        const ok1 = await page.evaluate(() => window.h.trySend('before'));
-        assert(ok1.id, `first send: ${JSON.stringify(ok1)}`);
-        await waitFor('first delivery', () => deliveredFor([ok1.id]).length === 1);
-        await waitFor(
-          'empty outbox',
-          async () => (await page.evaluate(() => window.h.list())).length === 0,
-        );
-        // The next new entry fails to be written the way a full disk fails it: with a
-        // QuotaExceededError. Patched in-page: Chromium's quota override (CDP
-        // Storage.overrideQuotaForOrigin) did not make small IndexedDB writes fail here.
-        await page.evaluate(() => {
-          const proto = IDBObjectStore.prototype;
-          const add = proto.add;
-          proto.add = function () {
-            proto.add = add;
-            throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-          };
-        });
-        const full = await page.evaluate(() => window.h.trySend('no room'));
-        assertEqual(full, { code: 'storage-full' }, 'send on a full disk');
-        const ok2 = await page.evaluate(() => window.h.trySend('after'));
-        assert(ok2.id, `send after the quota error: ${JSON.stringify(ok2)}`);
-        await waitFor('deliveries', () => deliveredFor([ok1.id, ok2.id]).length === 2);
-        assertDeliveredOnce([ok1.id, ok2.id]);
-        // Nothing was stored for the failed send: the outbox empties.
-        await waitFor(
-          'empty outbox',
-          async () => (await page.evaluate(() => window.h.list())).length === 0,
-        );
-        return undefined;
-      } finally {
-        await context.close();
-      }
+  storageFault(
+    "storage full: send rejects with 'storage-full', later messages still go through",
+    async ({ page }) => {
+      // Let the first delivery leave the store before breaking the next write.
+      await waitFor(
+        'empty outbox',
+        async () => (await page.evaluate(() => window.h.list())).length === 0,
+      );
+      // The next new entry fails to be written the way a full disk fails it: with a
+      // QuotaExceededError. Patched in-page: Chromium's quota override (CDP
+      // Storage.overrideQuotaForOrigin) did not make small IndexedDB writes fail here.
+      await page.evaluate(() => {
+        const proto = IDBObjectStore.prototype;
+        const add = proto.add;
+        proto.add = function () {
+          proto.add = add;
+          throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        };
+      });
+      const full = await page.evaluate(() => window.h.trySend('no room'));
+      assertEqual(full, { code: 'storage-full' }, 'send on a full disk');
     },
-  },
-
-  {
-    name: 'IndexedDB connection closed under the outbox: the next send still succeeds',
-    timeoutMs: 20_000,
-    async run({ browser }) {
-      const context = await browser.newContext();
-      try {
-        await trackConnections(context);
-        const page = await openOutbox(context, uniqueName());
-        const ok1 = await page.evaluate(() => window.h.trySend('before'));
-        assert(ok1.id, `first send: ${JSON.stringify(ok1)}`);
-        await waitFor('first delivery', () => deliveredFor([ok1.id]).length === 1);
-        // What WebKit does when its storage process goes away, and Chromium on "clear site
-        // data": the connection is closed and a 'close' event fires.
-        const closed = await page.evaluate(() => {
-          for (const db of window.__connections) {
-            db.close();
-            db.dispatchEvent(new Event('close'));
-          }
-          return window.__connections.length;
-        });
-        assert(closed > 0, 'no IndexedDB connection was seen');
-        const ok2 = await page.evaluate(() => window.h.trySend('after'));
-        assert(ok2.id, `send after the connection closed: ${JSON.stringify(ok2)}`);
-        await waitFor('second delivery', () => deliveredFor([ok2.id]).length === 1);
-        assertDeliveredOnce([ok1.id, ok2.id]);
-        return undefined;
-      } finally {
-        await context.close();
-      }
+  ),
+  storageFault(
+    'IndexedDB connection closed under the outbox: the next send still succeeds',
+    async ({ page }) => {
+      // What WebKit does when its storage process goes away, and Chromium on "clear site
+      // data": the connection is closed and a 'close' event fires.
+      const closed = await page.evaluate(() => {
+        for (const db of window.__connections) {
+          db.close();
+          db.dispatchEvent(new Event('close'));
+        }
+        return window.__connections.length;
+      });
+      assert(closed > 0, 'no IndexedDB connection was seen');
     },
-  },
-
-  {
-    name: 'database deleted while running (site data cleared, another tab): the next send still succeeds',
-    timeoutMs: 20_000,
-    async run({ browser }) {
-      const context = await browser.newContext();
-      try {
-        const name = uniqueName();
-        const page = await openOutbox(context, name);
-        const ok1 = await page.evaluate(() => window.h.trySend('before'));
-        assert(ok1.id, `first send: ${JSON.stringify(ok1)}`);
-        await waitFor('first delivery', () => deliveredFor([ok1.id]).length === 1);
-        // The data goes away while the outbox runs. (Chromium's DevTools 'Clear site data' over
-        // CDP does this too, but under load it sometimes neither closed the connection nor
-        // finished within seconds, which made this scenario flaky; the forced-close half of it is
-        // the scenario above.) Another page deletes the database: the outbox's connection gets
-        // 'versionchange', steps aside, and the delete completes.
-        const other = await context.newPage();
-        await other.goto(PAGE);
-        const deleted = await other.evaluate(
-          (n) =>
-            new Promise((resolve) => {
-              const req = indexedDB.deleteDatabase(n);
-              req.onsuccess = () => resolve('deleted');
-              req.onerror = () => resolve(`error: ${req.error}`);
-              req.onblocked = () => resolve('blocked');
-            }),
-          name,
-        );
-        assertEqual(deleted, 'deleted', 'deleting the database while the outbox runs');
-        await other.close();
-        const ok2 = await page.evaluate(() => window.h.trySend('after'));
-        assert(ok2.id, `send after the data was cleared: ${JSON.stringify(ok2)}`);
-        await waitFor('second delivery', () => deliveredFor([ok2.id]).length === 1);
-        assertDeliveredOnce([ok1.id, ok2.id]);
-        return undefined;
-      } finally {
-        await context.close();
-      }
+    { trackConnections: true },
+  ),
+  storageFault(
+    'database deleted while running (site data cleared, another tab): the next send still succeeds',
+    async ({ context, name }) => {
+      // The data goes away while the outbox runs. (Chromium's DevTools 'Clear site data' over
+      // CDP does this too, but under load it sometimes neither closed the connection nor
+      // finished within seconds, which made this scenario flaky; the forced-close half of it is
+      // the scenario above.) Another page deletes the database: the outbox's connection gets
+      // 'versionchange', steps aside, and the delete completes.
+      const other = await context.newPage();
+      await other.goto(PAGE);
+      const deleted = await other.evaluate(
+        (n) =>
+          new Promise((resolve) => {
+            const req = indexedDB.deleteDatabase(n);
+            req.onsuccess = () => resolve('deleted');
+            req.onerror = () => resolve(`error: ${req.error}`);
+            req.onblocked = () => resolve('blocked');
+          }),
+        name,
+      );
+      assertEqual(deleted, 'deleted', 'deleting the database while the outbox runs');
+      await other.close();
     },
-  },
+  ),
 
   {
     name: 'tutorial queue present at start: migrated, then delivered once, oldest first',
