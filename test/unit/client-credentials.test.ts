@@ -4,6 +4,7 @@ import {
   type ClientCredentialsOptions,
 } from '../../src/auth/clientCredentials.js';
 import { isOutboxError } from '../../src/errors/OutboxError.js';
+import { thrownCode } from '../helpers/errorCode.js';
 import {
   json,
   refusedUrl,
@@ -16,15 +17,6 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-function codeOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e: unknown) {
-    return isOutboxError(e) ? e.code : e;
-  }
-  return 'no error';
-}
 
 /** An OAuth server that hands out tok1, tok2, ... with the given lifetime. */
 async function oauth(expiresIn = 86_400): Promise<TestHttpServer> {
@@ -161,19 +153,19 @@ describe('clientCredentials', () => {
 
   it('validates options', () => {
     const ok: ClientCredentialsOptions = { region: 'us_east_1', clientId: 'a', clientSecret: 'b' };
-    expect(codeOf(() => clientCredentials(ok))).toBe('no error');
-    expect(codeOf(() => clientCredentials({ ...ok, clientId: '' }))).toBe('invalid-options');
+    expect(thrownCode(() => clientCredentials(ok))).toBe('no error');
+    expect(thrownCode(() => clientCredentials({ ...ok, clientId: '' }))).toBe('invalid-options');
     expect(
-      codeOf(() => clientCredentials({ ...ok, clientSecret: undefined as unknown as string })),
+      thrownCode(() => clientCredentials({ ...ok, clientSecret: undefined as unknown as string })),
     ).toBe('invalid-options');
-    expect(codeOf(() => clientCredentials({ clientId: 'a', clientSecret: 'b' }))).toBe(
+    expect(thrownCode(() => clientCredentials({ clientId: 'a', clientSecret: 'b' }))).toBe(
       'invalid-options',
     );
-    expect(codeOf(() => clientCredentials({ ...ok, region: 'mars' }))).toBe('unknown-region');
-    expect(codeOf(() => clientCredentials({ ...ok, timeoutMs: 0 }))).toBe('invalid-options');
-    expect(codeOf(() => clientCredentials(undefined as unknown as ClientCredentialsOptions))).toBe(
-      'invalid-options',
-    );
+    expect(thrownCode(() => clientCredentials({ ...ok, region: 'mars' }))).toBe('unknown-region');
+    expect(thrownCode(() => clientCredentials({ ...ok, timeoutMs: 0 }))).toBe('invalid-options');
+    expect(
+      thrownCode(() => clientCredentials(undefined as unknown as ClientCredentialsOptions)),
+    ).toBe('invalid-options');
   });
 
   it('refuses to run in a browser (insecure-context)', () => {
@@ -184,7 +176,9 @@ describe('clientCredentials', () => {
     g.document = {};
     try {
       expect(
-        codeOf(() => clientCredentials({ region: 'us_east_1', clientId: 'a', clientSecret: 'b' })),
+        thrownCode(() =>
+          clientCredentials({ region: 'us_east_1', clientId: 'a', clientSecret: 'b' }),
+        ),
       ).toBe('insecure-context');
     } finally {
       if (had.window) g.window = saved.window;
@@ -193,7 +187,9 @@ describe('clientCredentials', () => {
       else delete g.document;
     }
     expect(
-      codeOf(() => clientCredentials({ region: 'us_east_1', clientId: 'a', clientSecret: 'b' })),
+      thrownCode(() =>
+        clientCredentials({ region: 'us_east_1', clientId: 'a', clientSecret: 'b' }),
+      ),
     ).toBe('no error');
   });
 });

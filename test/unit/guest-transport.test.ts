@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isOutboxError } from '../../src/errors/OutboxError.js';
+import { thrownCode } from '../helpers/errorCode.js';
 import type { OutboxEntry } from '../../src/outbox/entry.js';
 import { guestTransport, type GuestTransportOptions } from '../../src/transport/guest.js';
 import type { SendOutcome, Transport } from '../../src/transport/Transport.js';
@@ -13,15 +13,6 @@ import {
 } from './guest-fakes.js';
 
 const DEPLOYMENT = '3b0e9f7c-1111-4222-8333-444455556666';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e: unknown) {
-    return isOutboxError(e) ? e.code : 'not-an-outbox-error';
-  }
-  return undefined;
-}
 
 let clock: ManualClock;
 let ctx: FakeContext;
@@ -94,48 +85,52 @@ describe('guestTransport options', () => {
     WebSocket: FakeSocket,
   };
   it('validates up front with precise codes', () => {
-    expect(codeOf(() => guestTransport({ ...base, deploymentId: '' }))).toBe(
+    expect(thrownCode(() => guestTransport({ ...base, deploymentId: '' }))).toBe(
       'invalid-deployment-id',
     );
-    expect(codeOf(() => guestTransport({ ...base, deploymentId: 'a b' }))).toBe(
+    expect(thrownCode(() => guestTransport({ ...base, deploymentId: 'a b' }))).toBe(
       'invalid-deployment-id',
     );
-    expect(codeOf(() => guestTransport({ ...base, deploymentId: 'x'.repeat(129) }))).toBe(
+    expect(thrownCode(() => guestTransport({ ...base, deploymentId: 'x'.repeat(129) }))).toBe(
       'invalid-deployment-id',
     );
     expect(
-      codeOf(() => guestTransport({ ...base, region: 'mars_1', webSocketUrl: undefined as never })),
+      thrownCode(() =>
+        guestTransport({ ...base, region: 'mars_1', webSocketUrl: undefined as never }),
+      ),
     ).toBe('unknown-region');
-    expect(codeOf(() => guestTransport({ ...base, sessionToken: 'x'.repeat(2049) }))).toBe(
+    expect(thrownCode(() => guestTransport({ ...base, sessionToken: 'x'.repeat(2049) }))).toBe(
       'invalid-session-token',
     );
-    expect(codeOf(() => guestTransport({ ...base, sessionToken: '' }))).toBe(
+    expect(thrownCode(() => guestTransport({ ...base, sessionToken: '' }))).toBe(
       'invalid-session-token',
-    );
-    expect(codeOf(() => guestTransport({ deploymentId: DEPLOYMENT, WebSocket: FakeSocket }))).toBe(
-      'invalid-options',
     );
     expect(
-      codeOf(() =>
+      thrownCode(() => guestTransport({ deploymentId: DEPLOYMENT, WebSocket: FakeSocket })),
+    ).toBe('invalid-options');
+    expect(
+      thrownCode(() =>
         guestTransport({ deploymentId: DEPLOYMENT, webSocketUrl: 'ws://x', WebSocket: FakeSocket }),
       ),
     ).toBe('invalid-options');
-    expect(codeOf(() => guestTransport({ ...base, webSocketUrl: 'http://x' }))).toBe(
+    expect(thrownCode(() => guestTransport({ ...base, webSocketUrl: 'http://x' }))).toBe(
       'invalid-options',
     );
-    expect(codeOf(() => guestTransport({ ...base, pingIntervalMs: 29_999 }))).toBe(
+    expect(thrownCode(() => guestTransport({ ...base, pingIntervalMs: 29_999 }))).toBe(
       'invalid-options',
     );
-    expect(codeOf(() => guestTransport({ ...base, messagesPerSecond: 0 }))).toBe('invalid-options');
+    expect(thrownCode(() => guestTransport({ ...base, messagesPerSecond: 0 }))).toBe(
+      'invalid-options',
+    );
     expect(
-      codeOf(() => guestTransport({ ...base, reconnect: { baseDelayMs: 10, maxDelayMs: 5 } })),
+      thrownCode(() => guestTransport({ ...base, reconnect: { baseDelayMs: 10, maxDelayMs: 5 } })),
     ).toBe('invalid-options');
-    expect(
-      codeOf(() => guestTransport({ ...base, sessionToken: 'x'.repeat(2048) })),
-    ).toBeUndefined();
-    expect(
-      codeOf(() => guestTransport({ ...base, deploymentId: 'x'.repeat(128) })),
-    ).toBeUndefined();
+    expect(thrownCode(() => guestTransport({ ...base, sessionToken: 'x'.repeat(2048) }))).toBe(
+      'no error',
+    );
+    expect(thrownCode(() => guestTransport({ ...base, deploymentId: 'x'.repeat(128) }))).toBe(
+      'no error',
+    );
   });
 
   it('needs a WebSocket constructor when the platform has none', () => {
@@ -144,7 +139,7 @@ describe('guestTransport options', () => {
     g.WebSocket = undefined;
     try {
       expect(
-        codeOf(() =>
+        thrownCode(() =>
           guestTransport({
             webSocketUrl: 'ws://x',
             apiBaseUrl: 'http://x',

@@ -2,11 +2,12 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpTransport, type HttpTransportOptions } from '../../src/transport/http.js';
 import { openMessagingTransport } from '../../src/transport/openMessaging.js';
-import { OutboxError, isOutboxError } from '../../src/errors/OutboxError.js';
+import { OutboxError } from '../../src/errors/OutboxError.js';
 import type { OutboxEntry } from '../../src/outbox/entry.js';
 import type { SendContext, Transport, TransportContext } from '../../src/transport/Transport.js';
 import type { TokenProvider } from '../../src/auth/tokenProvider.js';
 import { silentLogger } from '../../src/internal/logger.js';
+import { thrownCode } from '../helpers/errorCode.js';
 import {
   json,
   refusedUrl,
@@ -383,29 +384,28 @@ describe('httpTransport: token failures never throw out of send', () => {
 });
 
 describe('httpTransport: options', () => {
-  const code = (fn: () => unknown): unknown => {
-    try {
-      fn();
-    } catch (e: unknown) {
-      return isOutboxError(e) ? e.code : e;
-    }
-    return 'no error';
-  };
-
   it('validates with invalid-options', () => {
-    expect(code(() => httpTransport({ url: '/relative/ok' }))).toBe('no error');
-    expect(code(() => httpTransport({ url: '' }))).toBe('invalid-options');
-    expect(code(() => httpTransport(undefined as never))).toBe('invalid-options');
-    expect(code(() => httpTransport({ url: '/x', timeoutMs: 0 }))).toBe('invalid-options');
-    expect(code(() => httpTransport({ url: '/x', concurrency: 0 }))).toBe('invalid-options');
-    expect(code(() => httpTransport({ url: '/x', concurrency: 1.5 }))).toBe('invalid-options');
-    expect(code(() => httpTransport({ url: '/x', maxRetryAfterMs: -1 }))).toBe('invalid-options');
-    expect(code(() => httpTransport({ url: '/x', body: 'no' as never }))).toBe('invalid-options');
-    expect(code(() => httpTransport({ url: '/x', fetch: 'no' as never }))).toBe('invalid-options');
-    expect(code(() => httpTransport({ url: '/x', headers: { a: 1 } as never }))).toBe(
+    expect(thrownCode(() => httpTransport({ url: '/relative/ok' }))).toBe('no error');
+    expect(thrownCode(() => httpTransport({ url: '' }))).toBe('invalid-options');
+    expect(thrownCode(() => httpTransport(undefined as never))).toBe('invalid-options');
+    expect(thrownCode(() => httpTransport({ url: '/x', timeoutMs: 0 }))).toBe('invalid-options');
+    expect(thrownCode(() => httpTransport({ url: '/x', concurrency: 0 }))).toBe('invalid-options');
+    expect(thrownCode(() => httpTransport({ url: '/x', concurrency: 1.5 }))).toBe(
       'invalid-options',
     );
-    expect(code(() => httpTransport({ url: '/x', getAccessToken: 'tok' as never }))).toBe(
+    expect(thrownCode(() => httpTransport({ url: '/x', maxRetryAfterMs: -1 }))).toBe(
+      'invalid-options',
+    );
+    expect(thrownCode(() => httpTransport({ url: '/x', body: 'no' as never }))).toBe(
+      'invalid-options',
+    );
+    expect(thrownCode(() => httpTransport({ url: '/x', fetch: 'no' as never }))).toBe(
+      'invalid-options',
+    );
+    expect(thrownCode(() => httpTransport({ url: '/x', headers: { a: 1 } as never }))).toBe(
+      'invalid-options',
+    );
+    expect(thrownCode(() => httpTransport({ url: '/x', getAccessToken: 'tok' as never }))).toBe(
       'invalid-options',
     );
   });
@@ -505,29 +505,21 @@ describe('openMessagingTransport', () => {
   });
 
   it('validates options', () => {
-    const codeOf = (fn: () => unknown): unknown => {
-      try {
-        fn();
-      } catch (e: unknown) {
-        return isOutboxError(e) ? e.code : e;
-      }
-      return 'no error';
-    };
     const ok = { region: 'us_east_1', integrationId: 'i', tokenProvider: () => 't' };
-    expect(codeOf(() => openMessagingTransport(ok))).toBe('no error');
-    expect(codeOf(() => openMessagingTransport({ ...ok, integrationId: '' }))).toBe(
+    expect(thrownCode(() => openMessagingTransport(ok))).toBe('no error');
+    expect(thrownCode(() => openMessagingTransport({ ...ok, integrationId: '' }))).toBe(
       'invalid-options',
     );
     expect(
-      codeOf(() => openMessagingTransport({ integrationId: 'i', tokenProvider: () => 't' })),
+      thrownCode(() => openMessagingTransport({ integrationId: 'i', tokenProvider: () => 't' })),
     ).toBe('invalid-options');
-    expect(codeOf(() => openMessagingTransport({ ...ok, tokenProvider: undefined as never }))).toBe(
+    expect(
+      thrownCode(() => openMessagingTransport({ ...ok, tokenProvider: undefined as never })),
+    ).toBe('invalid-options');
+    expect(thrownCode(() => openMessagingTransport({ ...ok, from: 'x' as never }))).toBe(
       'invalid-options',
     );
-    expect(codeOf(() => openMessagingTransport({ ...ok, from: 'x' as never }))).toBe(
-      'invalid-options',
-    );
-    expect(codeOf(() => openMessagingTransport({ ...ok, region: 'nowhere' }))).toBe(
+    expect(thrownCode(() => openMessagingTransport({ ...ok, region: 'nowhere' }))).toBe(
       'unknown-region',
     );
   });

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { OfflineMessageQueue } from '../../src/outbox/OfflineMessageQueue.js';
 import { memoryStore } from '../../src/store/memory.js';
-import { isOutboxError } from '../../src/errors/OutboxError.js';
 import { silentLogger } from '../../src/internal/logger.js';
-
-async function code(fn: () => unknown): Promise<string> {
-  try {
-    await fn();
-  } catch (e: unknown) {
-    return isOutboxError(e) ? e.code : `not an OutboxError: ${String(e)}`;
-  }
-  return 'no error';
-}
+import { rejectionCode } from '../helpers/errorCode.js';
 
 function queue(): OfflineMessageQueue {
   return new OfflineMessageQueue({
@@ -29,7 +20,7 @@ describe('OfflineMessageQueue: bad configuration', () => {
     [{ clientId: 'only-id' }, 'invalid-options'],
     [{ region: 'moon_1', clientId: 'a', clientSecret: 'b' }, 'unknown-region'],
   ])('%j → %s', async (config, expected) => {
-    expect(await code(() => new OfflineMessageQueue(config))).toBe(expected);
+    expect(await rejectionCode(() => new OfflineMessageQueue(config))).toBe(expected);
   });
 
   it('posts to the tutorial path under apiBaseUrl', async () => {
@@ -54,7 +45,7 @@ describe('OfflineMessageQueue: bad configuration', () => {
 
 describe('OfflineMessageQueue: bad input stores nothing', () => {
   it('rejects use before initialize()', async () => {
-    expect(await code(() => queue().enqueueMessage('g', 'c', 'x'))).toBe('invalid-state');
+    expect(await rejectionCode(() => queue().enqueueMessage('g', 'c', 'x'))).toBe('invalid-state');
   });
 
   it.each([
@@ -70,7 +61,7 @@ describe('OfflineMessageQueue: bad input stores nothing', () => {
     const q = queue();
     await q.initialize();
     const [g, c, t] = args as [string, string, string];
-    expect(await code(() => q.enqueueMessage(g, c, t))).toBe(expected);
+    expect(await rejectionCode(() => q.enqueueMessage(g, c, t))).toBe(expected);
     expect(await q.outbox.list()).toEqual([]);
     await q.close();
   });

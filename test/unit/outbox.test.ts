@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { createOutbox } from '../../src/outbox/createOutbox.js';
 import type { Outbox, OutboxOptions } from '../../src/outbox/createOutbox.js';
 import type { OutboxEvent } from '../../src/outbox/events.js';
-import { isOutboxError } from '../../src/errors/OutboxError.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { indexedDbStore } from '../../src/store/indexedDb.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
@@ -12,6 +11,7 @@ import { silentLogger } from '../../src/internal/logger.js';
 import { FakeClock } from '../helpers/fakeClock.js';
 import { ScriptedTransport } from '../helpers/scriptedTransport.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { rejectionCode } from '../helpers/errorCode.js';
 
 const retry = { baseDelayMs: 100, maxDelayMs: 1000, maxAttempts: 5, maxAgeMs: 60_000 };
 
@@ -36,15 +36,6 @@ async function make(
   return { outbox, clock, store, events };
 }
 
-async function rejection(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e: unknown) {
-    return isOutboxError(e) ? e.code : `not an OutboxError: ${String(e)}`;
-  }
-  return 'resolved';
-}
-
 describe('send: validation stores nothing', () => {
   it.each([
     [{ text: '' }, 'invalid-text'],
@@ -62,7 +53,7 @@ describe('send: validation stores nothing', () => {
   ])('%j → %s', async (input, code) => {
     const t = new ScriptedTransport();
     const { outbox, store } = await make(t);
-    expect(await rejection(outbox.send(input as never))).toBe(code);
+    expect(await rejectionCode(outbox.send(input as never))).toBe(code);
     expect(await store.count()).toBe(0);
     expect(t.calls).toHaveLength(0);
     await outbox.close();
@@ -74,15 +65,15 @@ describe('send: validation stores nothing', () => {
     await expect(outbox.send({ text: 'x'.repeat(10) })).resolves.toMatchObject({
       status: 'pending',
     });
-    expect(await rejection(outbox.send({ text: 'x'.repeat(11) }))).toBe('text-too-long');
+    expect(await rejectionCode(outbox.send({ text: 'x'.repeat(11) }))).toBe('text-too-long');
     await outbox.close();
   });
 
   it('rejects everything after close()', async () => {
     const { outbox } = await make(new ScriptedTransport());
     await outbox.close();
-    expect(await rejection(outbox.send({ text: 'late' }))).toBe('closed');
-    expect(await rejection(outbox.list())).toBe('closed');
+    expect(await rejectionCode(outbox.send({ text: 'late' }))).toBe('closed');
+    expect(await rejectionCode(outbox.list())).toBe('closed');
   });
 
   it.each([
@@ -92,13 +83,13 @@ describe('send: validation stores nothing', () => {
     [{ maxTextLength: 0 }],
     [{ concurrency: 1.5 }],
   ])('invalid options %j → invalid-options', async (opts) => {
-    expect(await rejection(make(new ScriptedTransport(), opts as Partial<OutboxOptions>))).toBe(
+    expect(await rejectionCode(make(new ScriptedTransport(), opts as Partial<OutboxOptions>))).toBe(
       'invalid-options',
     );
   });
 
   it('requires a transport', async () => {
-    expect(await rejection(createOutbox({ store: memoryStore() } as never))).toBe(
+    expect(await rejectionCode(createOutbox({ store: memoryStore() } as never))).toBe(
       'invalid-options',
     );
   });
@@ -273,7 +264,7 @@ describe('outcomes and schedule', () => {
     const second = await outbox.send({ text: 'second' });
     await outbox.whenSettled(second.id);
     reject = false;
-    expect(await rejection(outbox.retry(second.id))).toBe('not-found');
+    expect(await rejectionCode(outbox.retry(second.id))).toBe('not-found');
     await outbox.retry(first.id);
     await expect(outbox.whenSettled(first.id)).resolves.toMatchObject({ status: 'sent' });
     expect(t.delivered.map((e) => e.text)).toEqual(['second', 'first']);
@@ -281,7 +272,7 @@ describe('outcomes and schedule', () => {
     reject = true;
     const third = await outbox.send({ text: 'first' });
     await outbox.whenSettled(third.id);
-    expect(await rejection(outbox.retry('nope'))).toBe('not-found');
+    expect(await rejectionCode(outbox.retry('nope'))).toBe('not-found');
     await outbox.discard(third.id);
     expect(await outbox.list()).toEqual([]);
     await outbox.close();
@@ -292,7 +283,7 @@ describe('outcomes and schedule', () => {
     t.gate = new Promise(() => {});
     const { outbox } = await make(t);
     const e = await outbox.send({ text: 'x' });
-    expect(await rejection(outbox.retry(e.id))).toBe('invalid-state');
+    expect(await rejectionCode(outbox.retry(e.id))).toBe('invalid-state');
   });
 
   it('expires after maxAttempts with code expired and keeps the entry', async () => {

@@ -1,6 +1,6 @@
 // The one contract suite every OutboxStore must pass (see src/store/OutboxStore.ts).
+import { rejectionCode } from '../helpers/errorCode.js';
 import { describe, expect, it, afterEach } from 'vitest';
-import { isOutboxError } from '../../src/errors/OutboxError.js';
 import type { NewEntry, StoredEntry } from '../../src/outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from '../../src/store/OutboxStore.js';
 
@@ -39,15 +39,8 @@ export function line(
   return { key, conversationId: 'c1', direction: 'Inbound', text: `t-${key}`, time, ...overrides };
 }
 
-export async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (e: unknown) {
-    if (isOutboxError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
+/** The OutboxError code a store call rejects with ('no error' when it resolves). */
+export const codeOf = rejectionCode;
 
 const ids = (es: readonly StoredEntry[]): string[] => es.map((e) => e.id);
 
