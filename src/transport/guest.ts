@@ -499,9 +499,11 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       f.tracingId !== undefined &&
       m.id !== ''
     ) {
-      // The echo of a message we stopped waiting for (or sent from another tab/device): it did arrive.
+      // The echo of one of ours (in flight, or one we stopped waiting for): it did arrive, and
+      // the outbox records its line when the send settles as delivered. Anything else was sent
+      // from another tab or device: record it here.
       if (doubt.has(f.tracingId)) late.set(f.tracingId, m);
-      void record([guestRecord(f.tracingId, m)]);
+      else void record([guestRecord(f.tracingId, m)]);
     }
   }
 
@@ -641,6 +643,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     });
   }
 
+  /** The outbox writes the guest's transcript line (server id and time) from this outcome. */
   function delivered(entry: OutboxEntry, m: GuestMessage): SendOutcome {
     doubt.delete(entry.id);
     late.delete(entry.id);
@@ -667,7 +670,6 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       }
       const early = late.get(entry.id);
       if (early) {
-        await record([guestRecord(entry.id, early)]);
         return delivered(entry, early);
       }
       if (!(await whenReady(sc.signal))) {
@@ -688,7 +690,6 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         }
         if (found !== null) {
           log?.debug('guest: found in history', { id: entry.id });
-          await record([guestRecord(entry.id, found)]);
           return delivered(entry, found);
         }
         doubt.delete(entry.id);
@@ -706,7 +707,6 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       );
       const echoed = late.get(entry.id);
       if (echoed) {
-        await record([guestRecord(entry.id, echoed)]);
         return delivered(entry, echoed);
       }
       if (f === 'unsent') {
@@ -721,7 +721,6 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         return outcome('retry', 'in-doubt', 'unconfirmed when the connection ended');
       }
       if (f.kind === 'structured') {
-        await record([guestRecord(entry.id, f.message)]);
         return delivered(entry, f.message);
       }
       doubt.delete(entry.id); // an error answer means the message was not taken

@@ -55,6 +55,27 @@ afterEach(async () => {
 });
 
 describe('outbox + guest transport + simulator', () => {
+  it('a delivered message gets one transcript line with the server id and time, and one sent event', async () => {
+    const ob = await open(memoryStore());
+    const e = await ob.send({ text: 'Hello agent' });
+    await ob.whenSettled(e.id);
+    const stored = session()?.messages.find((m) => m.tracingId === e.id);
+    const lines = (await ob.transcript.list()).filter((r) => r.key === e.id);
+    expect(lines).toEqual([
+      {
+        key: e.id,
+        conversationId: 'default',
+        direction: 'Inbound',
+        text: 'Hello agent',
+        time: Date.parse(stored?.time ?? ''),
+        status: 'sent',
+        serverId: stored?.id,
+      },
+    ]);
+    const lineEvents = events.filter((x) => x.type === 'transcript' && x.record.key === e.id);
+    expect(lineEvents).toHaveLength(1);
+  });
+
   it(
     '30 messages typed during an outage: delivered once each, in order, zero 429 frames',
     { timeout: 60_000 },

@@ -285,15 +285,8 @@ describe('guestTransport send', () => {
       serverId: 'srv-9',
       serverTime: Date.parse('2024-05-01T12:00:01.500Z'),
     });
-    expect(ctx.records).toContainEqual({
-      key: e.id,
-      conversationId: 'default',
-      direction: 'Inbound',
-      text: 'Hello',
-      time: Date.parse('2024-05-01T12:00:01.500Z'),
-      status: 'sent',
-      serverId: 'srv-9',
-    });
+    // The guest's own line is written by the outbox from the outcome, not here as well.
+    expect(ctx.records.filter((r) => r.key === e.id)).toEqual([]);
   });
 
   it('returns offline at once while the socket is down (reconnect pending)', async () => {
@@ -565,9 +558,7 @@ describe('guestTransport in-doubt reconciliation', () => {
     ]);
     expect(await p).toMatchObject({ kind: 'delivered', serverId: 'srv-a' });
     expect(s.actions()).not.toContain('onMessage');
-    expect(ctx.records).toContainEqual(
-      expect.objectContaining({ key: e.id, serverId: 'srv-a', status: 'sent' }),
-    );
+    expect(ctx.records.filter((r) => r.key === e.id)).toEqual([]);
   });
 
   it('not found → resent', async () => {
