@@ -22,8 +22,12 @@ const PLAN = [
   ],
   [quick ? 2000 : 10000, ['raw', 'outbox-default', 'workbox']],
 ];
+if (process.env.BENCH_KINDS)
+  PLAN.splice(0, PLAN.length, [1000, process.env.BENCH_KINDS.split(',')]);
 const ROUNDS_1K = quick ? 1 : 2;
-const BATCH_SIZES = [1000, 10000];
+const BATCH_SIZES = process.env.BENCH_BATCH
+  ? process.env.BENCH_BATCH.split(',').map(Number)
+  : [1000, 10000];
 const BATCH_ROUNDS = quick ? 2 : 5;
 
 const b = await openBench();

@@ -97,6 +97,8 @@ const followerCoordinator = () => ({
 function outboxOptions(config, name, onFirst) {
   const base = { transport: neverTransport(onFirst), name };
   if (config === 'lean') return { ...base, coordinator: false, transcript: false };
+  if (config === 'nocoord') return { ...base, coordinator: false };
+  if (config === 'notranscript') return { ...base, transcript: false };
   if (config === 'follower')
     return { ...base, coordinator: followerCoordinator(), transcript: false };
   return base;

@@ -1,4 +1,4 @@
-import { wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import { unwrap, wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import { copyEntry } from '../outbox/entry.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
@@ -339,7 +339,11 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
         typeof top?.value.seq === 'number' ? top.value.seq : 0,
       );
     }
-    const before = Math.max(lastSeq, Date.now() * 1000);
+    return reserve(n);
+  };
+  /** `allocate` once the highest stored `seq` is known: no database access. */
+  const reserve = (n: number): number => {
+    const before = Math.max(lastSeq ?? 0, Date.now() * 1000);
     lastSeq = before + n;
     return before;
   };
@@ -362,12 +366,25 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
     append: guard(async (batch: readonly NewEntry[]) => {
       if (batch.length === 0) return [];
       try {
-        return await run([ENTRIES, META], 'readwrite', async (tx) => {
-          let seq = await allocate(tx, batch.length);
+        // `meta` is in the scope only until the first read of the highest `seq`.
+        const scope = lastSeq === undefined ? [ENTRIES, META] : [ENTRIES];
+        return await run(scope, 'readwrite', async (tx) => {
+          let seq =
+            lastSeq === undefined ? await allocate(tx, batch.length) : reserve(batch.length);
           const stored = batch.map((e): StoredEntry => ({ ...copyEntry(e), seq: ++seq }));
-          const entries = tx.objectStore(ENTRIES);
-          // Issue every request at once (one transaction, one commit), then wait for all.
-          await Promise.all(stored.map((e) => entries.add(toRecord(e))));
+          // Every request at once on the plain object store (one transaction, one commit), with
+          // no promise per request. The first failing add (ConstraintError, quota) is what is
+          // reported: its error event reaches the transaction before the abort does.
+          const raw = unwrap(tx);
+          const entries = raw.objectStore(ENTRIES);
+          for (const e of stored) entries.add(toRecord(e));
+          await new Promise<void>((resolve, reject) => {
+            raw.addEventListener('complete', () => resolve());
+            raw.addEventListener('error', (ev) => reject((ev.target as IDBRequest).error));
+            raw.addEventListener('abort', () =>
+              reject(raw.error ?? new DOMException('transaction aborted', 'AbortError')),
+            );
+          });
           return stored;
         });
       } catch (e: unknown) {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IDBFactory } from 'fake-indexeddb';
 import { webLocksCoordinator } from '../../src/coordination/webLocks.js';
+import { HELLO_GRACE_MS } from '../../src/coordination/channel.js';
 import { leaseCoordinator, type LeaseFunction } from '../../src/coordination/lease.js';
 import { defaultCoordinator } from '../../src/coordination/auto.js';
 import type { Coordinator, CoordinatorHandlers } from '../../src/coordination/Coordinator.js';
@@ -174,6 +175,63 @@ describe('webLocksCoordinator', () => {
     await vi.waitFor(() => expect(ra.wakes).toBe(1));
     expect(rb.events).toEqual([]);
     expect(rb.wakes).toBe(0);
+  });
+});
+
+describe('event channel: posts status events only while another tab listens', () => {
+  /** BroadcastChannel that records what this instance posted (what it hears is unchanged). */
+  const counting = (posted: unknown[]) =>
+    class extends BroadcastChannel {
+      override postMessage(m: unknown) {
+        posted.push(m);
+        super.postMessage(m);
+      }
+    };
+  const events = (posted: unknown[]) =>
+    posted.filter((m) => (m as { es?: unknown[] }).es?.length).length;
+
+  afterEach(() => vi.restoreAllMocks());
+
+  it('a lone instance posts nothing per event once the hello went unanswered; a new tab changes that, its bye undoes it', async () => {
+    const locks = fakeLocks();
+    const name = uniqueName();
+    const postedA: unknown[] = [];
+    const a = webLocksCoordinator({ name, locks, BroadcastChannel: counting(postedA) });
+    open.push(a);
+    const ra = recorder();
+    a.start(ra);
+    await vi.waitFor(() => expect(a.isLeader()).toBe(true));
+    // Within the hello grace period events still go out (answers may be on their way)…
+    a.broadcast(event);
+    await vi.waitFor(() => expect(events(postedA)).toBe(1));
+    // …after it, with nobody having answered, not any more.
+    const start = Date.now();
+    vi.spyOn(Date, 'now').mockImplementation(() => start + HELLO_GRACE_MS + 1);
+    a.broadcast(event);
+    a.broadcast(event);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events(postedA)).toBe(1);
+
+    // A second tab opens: its hello makes the first one post again, and it hears the events.
+    const b = webLocksCoordinator({ name, locks });
+    const rb = recorder();
+    b.start(rb);
+    await vi.waitFor(() => {
+      a.broadcast(event);
+      expect(rb.events.length).toBeGreaterThan(0);
+    });
+    // b heard a's answer too: b's events reach a after b's own grace period is over.
+    vi.spyOn(Date, 'now').mockImplementation(() => start + 10 * HELLO_GRACE_MS);
+    b.broadcast(event);
+    await vi.waitFor(() => expect(ra.events).toEqual([event]));
+
+    // The second tab closes with a bye: the first one goes quiet again.
+    await b.close();
+    await new Promise((r) => setTimeout(r, 20));
+    const before = events(postedA);
+    a.broadcast(event);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events(postedA)).toBe(before);
   });
 });
 
