@@ -163,20 +163,25 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     reportConnectivity,
     changed,
     delivered: async (entry, outcome) => {
-      await recordTranscript([
-        {
-          key: entry.id,
-          conversationId: entry.conversationId,
-          direction: 'Inbound',
-          text: entry.text,
-          time: outcome.serverTime ?? clock.now(),
-          status: 'sent',
-          ...(outcome.serverId === undefined ? {} : { serverId: outcome.serverId }),
-        },
-      ]);
       // Other tabs hear of it before the entry leaves the store: if this tab dies in between,
       // they still know, and the next sender's repeat of the attempt is idempotent.
       coordinator.broadcast({ type: 'status', entry: toPublicEntry(entry) });
+      if (retention === 0) return store.remove(entry.id);
+      // The transcript line and the removal: one transaction when the store can.
+      await writer.record(
+        [
+          {
+            key: entry.id,
+            conversationId: entry.conversationId,
+            direction: 'Inbound',
+            text: entry.text,
+            time: outcome.serverTime ?? clock.now(),
+            status: 'sent',
+            ...(outcome.serverId === undefined ? {} : { serverId: outcome.serverId }),
+          },
+        ],
+        entry.id,
+      );
     },
   });
 

@@ -25,7 +25,7 @@ export interface DispatcherHost {
   reportConnectivity(online: boolean): void;
   /** A stored entry changed status (or was delivered: status 'sent'). */
   changed(entry: StoredEntry): void;
-  /** Called after a delivery, before the entry leaves the store. */
+  /** Called after a delivery: records it and removes the entry from the store. */
   delivered(
     entry: StoredEntry,
     outcome: Extract<SendOutcome, { kind: 'delivered' }>,
@@ -54,6 +54,12 @@ export interface Dispatcher {
 export function createDispatcher(host: DispatcherHost): Dispatcher {
   const { store, clock, logger, retry, signal } = host;
   const inFlight = new Map<string, Promise<void>>();
+  /**
+   * Attempts that hold a transport slot: from the start until the transport answered. Recording
+   * the outcome no longer holds one, so another conversation's message can go out meanwhile
+   * (its own conversation stays in `inFlight` until then, which keeps the order).
+   */
+  let onWire = 0;
   let timer: TimerHandle | undefined;
   let timerAt = Infinity;
   let pumping: Promise<void> | undefined;
@@ -101,6 +107,8 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
 
   async function pass(): Promise<void> {
     if (signal.aborted || !host.canSend()) return;
+    // Every slot busy: nothing could start, and the next answer from the transport wakes us.
+    if (onWire >= host.concurrency) return;
     const heads = await store.heads();
     const now = clock.now();
     const all = forceAll;
@@ -127,11 +135,12 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         all || (offline && waitingForNetwork) ? now : (head.nextAttemptAt ?? now),
         pausedUntil,
       );
-      if (dueAt > now || !online || inFlight.size >= host.concurrency) {
+      if (dueAt > now || !online || onWire >= host.concurrency) {
         // Offline: do not arm a timer for it; coming online wakes us. Full: a settling attempt wakes us.
         if (dueAt > now && online) earliest = Math.min(earliest, dueAt);
         continue;
       }
+      onWire++;
       const p = attempt(head)
         .catch((error: unknown) => {
           logger.error('attempt failed', { id: head.id, code: codeOf(error) });
@@ -145,34 +154,50 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
     arm(earliest);
   }
 
+  /** One attempt; it took a transport slot (`onWire`) when it was started and gives it back once. */
   async function attempt(head: StoredEntry): Promise<void> {
-    // A head found 'sending' that we did not start was in flight when the last run stopped.
-    const inDoubt =
-      head.status === 'sending' ||
-      (head.lastError !== undefined && IN_DOUBT_CODES.has(head.lastError.code));
-    // Persist 'sending' before the attempt: after a crash we know it may have gone out.
-    const entry = await save({ ...head, status: 'sending' });
-    if (entry === undefined) return; // discarded meanwhile
-    host.changed(entry);
-
-    let outcome: SendOutcome;
+    let holding = true;
+    const release = (): void => {
+      if (!holding) return;
+      holding = false;
+      onWire--;
+      wake(); // a slot is free: another conversation's head may go now
+    };
     try {
-      outcome = await host.transport.send(toPublicEntry(entry), {
-        signal,
-        attempt: entry.attempts + 1,
-        inDoubt,
-      });
-    } catch (error: unknown) {
-      // A transport must return outcomes; a throw is a bug or an unexpected failure. It is
-      // retried with backoff and counts as an attempt, so it ends at maxAttempts, never loops forever.
-      outcome = {
-        kind: 'retry',
-        error: isOutboxError(error)
-          ? error.toInfo()
-          : { code: 'unknown', message: `transport threw: ${describe(error)}` },
-      };
+      // A head found 'sending' that we did not start was in flight when the last run stopped.
+      const inDoubt =
+        head.status === 'sending' ||
+        (head.lastError !== undefined && IN_DOUBT_CODES.has(head.lastError.code));
+      // Persist 'sending' before the attempt: after a crash we know it may have gone out.
+      const entry = await save({ ...head, status: 'sending' });
+      if (entry === undefined) return; // discarded meanwhile
+      host.changed(entry);
+
+      let outcome: SendOutcome;
+      try {
+        outcome = await host.transport.send(toPublicEntry(entry), {
+          signal,
+          attempt: entry.attempts + 1,
+          inDoubt,
+        });
+      } catch (error: unknown) {
+        // A transport must return outcomes; a throw is a bug or an unexpected failure. It is
+        // retried with backoff and counts as an attempt, so it ends at maxAttempts, never loops forever.
+        outcome = {
+          kind: 'retry',
+          error: isOutboxError(error)
+            ? error.toInfo()
+            : { code: 'unknown', message: `transport threw: ${describe(error)}` },
+        };
+      }
+      // settle() takes in what the outcome says about the whole transport (a rate-limit pause,
+      // offline) before its first await, so the pass that release() starts already knows it.
+      const settling = settle(entry, outcome);
+      release();
+      await settling;
+    } finally {
+      release();
     }
-    await settle(entry, outcome);
   }
 
   async function settle(entry: StoredEntry, outcome: SendOutcome): Promise<void> {
@@ -186,7 +211,6 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         delete sent.nextAttemptAt;
         delete sent.lastError;
         await host.delivered(sent, outcome);
-        await store.remove(entry.id);
         host.changed(sent);
         return;
       }
@@ -298,8 +322,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
 
   return {
     wake,
-    couldStart: (conversationId) =>
-      !inFlight.has(conversationId) && inFlight.size < host.concurrency,
+    couldStart: (conversationId) => !inFlight.has(conversationId) && onWire < host.concurrency,
     async idle() {
       while (inFlight.size > 0 || pumping !== undefined) {
         await Promise.all([pumping, ...inFlight.values()]);

@@ -68,6 +68,12 @@ export interface OutboxStore {
   getTranscript(key: string): Promise<TranscriptRecord | undefined>;
   /** Keeps only the newest `keep` records of a conversation. */
   pruneTranscript(conversationId: string, keep: number): Promise<void>;
+  /**
+   * Optional: writes the transcript records of a delivered entry and removes the entry, in ONE
+   * transaction (one commit per delivered message instead of two). Without it the outbox calls
+   * `putTranscript` then `remove`.
+   */
+  removeDelivered?(id: string, records: readonly TranscriptRecord[]): Promise<void>;
 
   /** Closes the storage; later calls reject with code `closed`. */
   close(): Promise<void>;

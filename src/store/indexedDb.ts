@@ -348,6 +348,31 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
     return before;
   };
 
+  /** Upserts transcript records inside the caller's transaction (`transcript` and `meta` in scope). */
+  const writeTranscript = async (
+    tx: Tx<'readwrite'>,
+    records: readonly TranscriptRecord[],
+  ): Promise<void> => {
+    const store = tx.objectStore(TRANSCRIPT);
+    const meta = tx.objectStore(META);
+    const nv = (await meta.get(TRANSCRIPT_N_KEY)) as unknown;
+    let n = typeof nv === 'number' ? nv : 0;
+    const existing = (await Promise.all(records.map((r) => store.get(r.key)))) as (
+      { n?: unknown } | undefined
+    )[];
+    const seen = new Map<string, number>();
+    const writes: Promise<unknown>[] = [];
+    records.forEach((r, i) => {
+      const old = existing[i]?.n;
+      // A replaced record keeps its insertion number: an update does not reorder ties.
+      const rn = seen.get(r.key) ?? (typeof old === 'number' ? old : ++n);
+      seen.set(r.key, rn);
+      writes.push(store.put({ ...r, n: rn }));
+    });
+    writes.push(meta.put(n, TRANSCRIPT_N_KEY));
+    await Promise.all(writes);
+  };
+
   const transcriptRange = (conversationId: string): IDBKeyRange =>
     IDBKeyRange.bound([conversationId], [conversationId, []]);
 
@@ -490,25 +515,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
 
     putTranscript: guard(async (records: readonly TranscriptRecord[]) => {
       if (records.length === 0) return;
-      await run([TRANSCRIPT, META], 'readwrite', async (tx) => {
-        const store = tx.objectStore(TRANSCRIPT);
-        const meta = tx.objectStore(META);
-        const nv = (await meta.get(TRANSCRIPT_N_KEY)) as unknown;
-        let n = typeof nv === 'number' ? nv : 0;
-        const existing = (await Promise.all(records.map((r) => store.get(r.key)))) as (
-          { n?: unknown } | undefined
-        )[];
-        const seen = new Map<string, number>();
-        const writes: Promise<unknown>[] = [];
-        records.forEach((r, i) => {
-          const old = existing[i]?.n;
-          // A replaced record keeps its insertion number: an update does not reorder ties.
-          const rn = seen.get(r.key) ?? (typeof old === 'number' ? old : ++n);
-          seen.set(r.key, rn);
-          writes.push(store.put({ ...r, n: rn }));
-        });
-        writes.push(meta.put(n, TRANSCRIPT_N_KEY));
-        await Promise.all(writes);
+      await run([TRANSCRIPT, META], 'readwrite', (tx) => writeTranscript(tx, records));
+    }),
+
+    removeDelivered: guard(async (id: string, records: readonly TranscriptRecord[]) => {
+      await run([ENTRIES, TRANSCRIPT, META], 'readwrite', async (tx) => {
+        await Promise.all([writeTranscript(tx, records), tx.objectStore(ENTRIES).delete(id)]);
       });
     }),
 

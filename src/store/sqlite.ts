@@ -2,6 +2,7 @@
 // dependency imported lazily in open(), so this module loads without it.
 import type BetterSqlite3 from 'better-sqlite3';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
+import { copyEntry } from '../outbox/entry.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 import { invalidEntry } from './validate.js';
@@ -173,14 +174,42 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     }
   };
 
+  /** Prepared statements by SQL text, per database: preparing is most of a small query's cost. */
+  const statements = new WeakMap<Db, Map<string, BetterSqlite3.Statement>>();
+  const prep = (d: Db, sql: string): BetterSqlite3.Statement => {
+    let byText = statements.get(d);
+    if (byText === undefined) statements.set(d, (byText = new Map()));
+    let stmt = byText.get(sql);
+    if (stmt === undefined) byText.set(sql, (stmt = d.prepare(sql)));
+    return stmt;
+  };
+
   const nextCounter = (d: Db, name: string, by: number): number => {
-    const row = d.prepare('SELECT value FROM counters WHERE name = ?').get(name) as
+    const row = prep(d, 'SELECT value FROM counters WHERE name = ?').get(name) as
       { value: number } | undefined;
     const value = (row?.value ?? 0) + by;
-    d.prepare(
+    prep(
+      d,
       'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
     ).run(name, value);
     return value;
+  };
+
+  /** Upserts transcript records (inside the caller's transaction). */
+  const writeTranscript = (d: Db, records: readonly TranscriptRecord[]): void => {
+    const find = prep(d, 'SELECT n FROM transcript WHERE key = ?');
+    const upsert = prep(
+      d,
+      `INSERT INTO transcript (key, conversation_id, time, n, data) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(key) DO UPDATE SET conversation_id = excluded.conversation_id,
+         time = excluded.time, data = excluded.data`,
+    );
+    for (const r of records) {
+      // A replaced record keeps its insertion number (the upsert leaves n alone).
+      const old = find.get(r.key) as { n: number } | undefined;
+      const n = old?.n ?? nextCounter(d, 'transcript', 1);
+      upsert.run(r.key, r.conversationId, r.time, n, JSON.stringify(r));
+    }
   };
 
   const toRow = (e: StoredEntry) => {
@@ -208,10 +237,8 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     }
     if (bad.length > 0) {
       d.transaction(() => {
-        const move = d.prepare(
-          'INSERT INTO quarantine (key, reason, value, at) VALUES (?, ?, ?, ?)',
-        );
-        const del = d.prepare('DELETE FROM entries WHERE id = ?');
+        const move = prep(d, 'INSERT INTO quarantine (key, reason, value, at) VALUES (?, ?, ?, ?)');
+        const del = prep(d, 'DELETE FROM entries WHERE id = ?');
         for (const b of bad) {
           move.run(b.key, b.reason, b.value, Date.now());
           del.run(b.key);
@@ -238,7 +265,8 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     append: (batch: readonly NewEntry[]) =>
       run((d) => {
         if (batch.length === 0) return [];
-        const insert = d.prepare(
+        const insert = prep(
+          d,
           'INSERT INTO entries (id, conversation_id, seq, status, data) VALUES (?, ?, ?, ?, ?)',
         );
         try {
@@ -247,7 +275,7 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
             .transaction(() => {
               let seq = nextCounter(d, 'seq', batch.length) - batch.length;
               return batch.map((e) => {
-                const stored: StoredEntry = { ...structuredClone(e), seq: ++seq };
+                const stored: StoredEntry = { ...copyEntry(e), seq: ++seq };
                 insert.run(...toRow(stored));
                 return stored;
               });
@@ -267,7 +295,7 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
       run((d) =>
         d
           .transaction(() => {
-            const old = d.prepare('SELECT seq FROM entries WHERE id = ?').get(entry.id) as
+            const old = prep(d, 'SELECT seq FROM entries WHERE id = ?').get(entry.id) as
               { seq: number } | undefined;
             if (!old) {
               throw new OutboxError('not-found', 'No entry with this id', {
@@ -275,9 +303,10 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
               });
             }
             const seq = opts?.requeue === true ? nextCounter(d, 'seq', 1) : old.seq;
-            const stored: StoredEntry = { ...structuredClone(entry), seq };
+            const stored: StoredEntry = { ...copyEntry(entry), seq };
             const [id, conversationId, , status, data] = toRow(stored);
-            d.prepare(
+            prep(
+              d,
               'UPDATE entries SET conversation_id = ?, seq = ?, status = ?, data = ? WHERE id = ?',
             ).run(conversationId, seq, status, data, id);
             return stored;
@@ -286,12 +315,12 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
       ),
 
     remove: async (id: string) => {
-      await run((d) => d.prepare('DELETE FROM entries WHERE id = ?').run(id));
+      await run((d) => prep(d, 'DELETE FROM entries WHERE id = ?').run(id));
     },
 
     get: (id: string) =>
       run((d) => {
-        const row = d.prepare('SELECT id, data, seq FROM entries WHERE id = ?').get(id) as
+        const row = prep(d, 'SELECT id, data, seq FROM entries WHERE id = ?').get(id) as
           EntryRow | undefined;
         return row && readRows(d, [row]).entries[0];
       }),
@@ -299,27 +328,25 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     list: () =>
       run(
         (d) =>
-          readRows(
-            d,
-            d.prepare('SELECT id, data, seq FROM entries ORDER BY seq').all() as EntryRow[],
-          ).entries,
+          readRows(d, prep(d, 'SELECT id, data, seq FROM entries ORDER BY seq').all() as EntryRow[])
+            .entries,
       ),
 
     heads: (limit?: number) =>
       run((d) => {
         // Each round that finds a corrupt head moves it aside, so this ends.
         for (;;) {
-          const read = readRows(d, d.prepare(HEADS_SQL).all(sqlLimit(limit)) as EntryRow[]);
+          const read = readRows(d, prep(d, HEADS_SQL).all(sqlLimit(limit)) as EntryRow[]);
           if (!read.moved) return read.entries;
         }
       }),
 
     count: () =>
-      run((d) => (d.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n),
+      run((d) => (prep(d, 'SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n),
 
     getMeta: (key: string) =>
       run((d) => {
-        const row = d.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+        const row = prep(d, 'SELECT value FROM meta WHERE key = ?').get(key) as
           { value: string } | undefined;
         return row === undefined ? undefined : (JSON.parse(row.value) as unknown);
       }),
@@ -327,31 +354,24 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     setMeta: async (key: string, value: unknown) => {
       await run((d) =>
         value === undefined
-          ? d.prepare('DELETE FROM meta WHERE key = ?').run(key)
-          : d
-              .prepare(
-                'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-              )
-              .run(key, JSON.stringify(value)),
+          ? prep(d, 'DELETE FROM meta WHERE key = ?').run(key)
+          : prep(
+              d,
+              'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+            ).run(key, JSON.stringify(value)),
       );
     },
 
     putTranscript: async (records: readonly TranscriptRecord[]) => {
+      await run((d) => d.transaction(() => writeTranscript(d, records)).immediate());
+    },
+
+    removeDelivered: async (id: string, records: readonly TranscriptRecord[]) => {
       await run((d) =>
         d
           .transaction(() => {
-            const find = d.prepare('SELECT n FROM transcript WHERE key = ?');
-            const upsert = d.prepare(
-              `INSERT INTO transcript (key, conversation_id, time, n, data) VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT(key) DO UPDATE SET conversation_id = excluded.conversation_id,
-                 time = excluded.time, data = excluded.data`,
-            );
-            for (const r of records) {
-              // A replaced record keeps its insertion number (the upsert leaves n alone).
-              const old = find.get(r.key) as { n: number } | undefined;
-              const n = old?.n ?? nextCounter(d, 'transcript', 1);
-              upsert.run(r.key, r.conversationId, r.time, n, JSON.stringify(r));
-            }
+            writeTranscript(d, records);
+            prep(d, 'DELETE FROM entries WHERE id = ?').run(id);
           })
           .immediate(),
       );
@@ -360,30 +380,28 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     listTranscript: (conversationId: string, limit?: number) =>
       run((d) =>
         (
-          d
-            .prepare(
-              `SELECT data FROM (SELECT data, time, n FROM transcript WHERE conversation_id = ?
+          prep(
+            d,
+            `SELECT data FROM (SELECT data, time, n FROM transcript WHERE conversation_id = ?
                  ORDER BY time DESC, n DESC LIMIT ?) ORDER BY time, n`,
-            )
-            .all(conversationId, sqlLimit(limit)) as { data: string }[]
+          ).all(conversationId, sqlLimit(limit)) as { data: string }[]
         ).map(fromTranscript),
       ),
 
     getTranscript: (key: string) =>
       run((d) => {
-        const row = d.prepare('SELECT data FROM transcript WHERE key = ?').get(key) as
+        const row = prep(d, 'SELECT data FROM transcript WHERE key = ?').get(key) as
           { data: string } | undefined;
         return row && fromTranscript(row);
       }),
 
     pruneTranscript: async (conversationId: string, keep: number) => {
       await run((d) =>
-        d
-          .prepare(
-            `DELETE FROM transcript WHERE conversation_id = ? AND key NOT IN (
+        prep(
+          d,
+          `DELETE FROM transcript WHERE conversation_id = ? AND key NOT IN (
                SELECT key FROM transcript WHERE conversation_id = ? ORDER BY time DESC, n DESC LIMIT ?)`,
-          )
-          .run(conversationId, conversationId, Math.max(0, keep)),
+        ).run(conversationId, conversationId, Math.max(0, keep)),
       );
     },
 

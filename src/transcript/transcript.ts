@@ -19,7 +19,8 @@ export interface TranscriptOptions {
 
 /** The transcript as the outbox uses it: reads, plus writing lines. */
 export interface TranscriptWriter extends Transcript {
-  record(records: readonly TranscriptRecord[]): Promise<void>;
+  /** Writes `records`; with `removeEntry`, also removes that (delivered) entry from the outbox. */
+  record(records: readonly TranscriptRecord[], removeEntry?: string): Promise<void>;
 }
 
 /** Writes transcript lines, prunes to the retention bound now and then, reports each line. */
@@ -31,9 +32,15 @@ export function transcriptWriter(
 ): TranscriptWriter {
   const writesSincePrune = new Map<string, number>();
   return {
-    async record(records) {
-      if (records.length === 0) return;
-      await store.putTranscript(records);
+    async record(records, removeEntry) {
+      if (removeEntry !== undefined) {
+        if (store.removeDelivered) await store.removeDelivered(removeEntry, records);
+        else {
+          await store.putTranscript(records);
+          await store.remove(removeEntry);
+        }
+      } else if (records.length === 0) return;
+      else await store.putTranscript(records);
       for (const r of records) {
         onRecord(r);
         // Prune every 10% of the bound, not on every write: pruning reads the conversation's lines.

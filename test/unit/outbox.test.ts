@@ -228,6 +228,34 @@ describe('outcomes and schedule', () => {
     await outbox.close();
   });
 
+  it('frees the transport slot once the transport answered: another conversation goes while the outcome is recorded, the same one waits', async () => {
+    const store = memoryStore();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const putTranscript = store.putTranscript.bind(store);
+    store.putTranscript = async (records) => {
+      if (records.some((r) => r.text === 'a1')) await gate; // recording a1's delivery is slow
+      return putTranscript(records);
+    };
+    const t = new ScriptedTransport(undefined, 1);
+    const { outbox } = await make(t, { store });
+    const a1 = await outbox.send({ text: 'a1', conversationId: 'A' });
+    const a2 = await outbox.send({ text: 'a2', conversationId: 'A' });
+    const b1 = await outbox.send({ text: 'b1', conversationId: 'B' });
+    // a1 answered; while its line is being written, b1 takes the one slot, a2 waits behind a1.
+    await waitFor(() => t.calls.length === 2 || undefined);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(t.calls.map((c) => c.entry.text)).toEqual(['a1', 'b1']);
+    expect(t.maxInFlight).toBe(1);
+    await expect(outbox.whenSettled(b1.id)).resolves.toMatchObject({ status: 'sent' });
+    expect((await store.get(a1.id))?.status).toBe('sending');
+    open();
+    await expect(outbox.whenSettled(a2.id)).resolves.toMatchObject({ status: 'sent' });
+    expect(t.calls.map((c) => c.entry.text)).toEqual(['a1', 'b1', 'a2']);
+    expect(t.maxInFlightPerConversation).toBe(1);
+    await outbox.close();
+  });
+
   it('fails rejected entries with the reason, keeps them, and lets the conversation go on', async () => {
     const t = new ScriptedTransport((e) =>
       e.text === 'bad'

@@ -14,6 +14,8 @@ export interface StoreHarness {
 export interface ContractOptions {
   /** Whether data survives `reopen()` (false for the memory store). @default true */
   persistent?: boolean;
+  /** Whether the store implements the optional `removeDelivered`. @default true */
+  removeDelivered?: boolean;
 }
 
 let counter = 0;
@@ -50,6 +52,7 @@ export function runStoreContract(
   options: ContractOptions = {},
 ): void {
   const persistent = options.persistent ?? true;
+  const hasRemoveDelivered = options.removeDelivered ?? true;
 
   describe(`OutboxStore contract: ${name}`, () => {
     let h: StoreHarness;
@@ -369,6 +372,25 @@ export function runStoreContract(
       expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['b', 'a']);
       expect((await store.listTranscript('c1')).length).toBe(2);
     });
+
+    it.runIf(hasRemoveDelivered)(
+      'removeDelivered: writes the lines and removes the entry, leaving the others',
+      async () => {
+        await setup();
+        const [a, b] = await store.append([newEntry(), newEntry()]);
+        await store.putTranscript([line('earlier', 5)]);
+        const sent = line(a!.id, 7, { status: 'sent', serverId: 'srv-1' });
+        await store.removeDelivered!(a!.id, [sent]);
+        expect(ids(await store.list())).toEqual([b!.id]);
+        expect(ids(await store.heads())).toEqual([b!.id]);
+        expect(await store.getTranscript(a!.id)).toEqual(sent);
+        expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['earlier', a!.id]);
+        // Replacing a line keeps its insertion number; removing an absent id is not an error.
+        await store.removeDelivered!(a!.id, [{ ...sent, text: 'again' }]);
+        expect((await store.getTranscript(a!.id))?.text).toBe('again');
+        expect(await store.count()).toBe(1);
+      },
+    );
 
     it('transcript: prune keeps the newest N of one conversation', async () => {
       await setup();

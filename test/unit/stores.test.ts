@@ -21,7 +21,7 @@ runStoreContract(
       cleanup: () => store.close(),
     };
   },
-  { persistent: false },
+  { persistent: false, removeDelivered: false },
 );
 
 runStoreContract('indexedDb', async () => {
