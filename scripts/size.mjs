@@ -15,11 +15,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** The project's goal for the first load, in gzip bytes (not met yet: see LIMIT). */
 export const TARGET = 6 * 1024;
 /**
- * The enforced limit: the first load achieved so far (15374 B gzip, after the enqueue and
- * reconnect fixes that BENCHMARKS.md asked for), rounded up to the next 256 B, so that any
- * regression fails the build. Lower it as the bundle shrinks; TARGET stays.
+ * The enforced limit: the first load achieved so far, rounded up to the next 256 B, so that any
+ * regression fails the build. Lower it as the bundle shrinks; TARGET stays. History: 15374 B after
+ * the first benchmark fixes; 15678 B (+304 B) with the second round (tabs say hello/bye on the
+ * channel so a lone tab posts nothing per send, adds on the plain IndexedDB transaction, a
+ * delivered entry's line and removal in one transaction): each bought a measured gain in
+ * BENCHMARKS.md, so the limit was raised once, deliberately.
  */
-export const LIMIT = 15616;
+export const LIMIT = 15872;
 
 /** name → [named imports from the main entry, enforced gzip limit of the entry chunk, or null for report only] */
 export const entries = {
