@@ -208,8 +208,8 @@ window.bench = {
   async batched(kind, n) {
     const name = freshName(kind);
     try {
-      if (kind === 'raw') {
-        const db = await openRaw(name);
+      if (kind === 'raw' || kind === 'raw-indexed') {
+        const db = await openRaw(name, kind === 'raw-indexed');
         const t0 = performance.now();
         const tx = db.transaction('s', 'readwrite');
         const s = tx.objectStore('s');
