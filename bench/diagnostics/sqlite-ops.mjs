@@ -1,7 +1,10 @@
+// Diagnostic (not part of `npm run bench`): the cost of the SQLite store's calls on the drain
+// path, 1,000 each, on 1,000 entries over 10 conversations: heads(), the 'sending' update, and
+// removeDelivered (transcript line + removal). Run: node bench/diagnostics/sqlite-ops.mjs
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileNode } from './lib/compile.mjs';
+import { compileNode } from '../lib/compile.mjs';
 const lib = await import(await compileNode());
 const dir = mkdtempSync(join(tmpdir(), 'sq-'));
 const store = lib.sqliteStore({ path: join(dir, 'x.sqlite') });
