@@ -7,6 +7,7 @@ import { cpus, totalmem, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { compileBrowser, compileNode, outDir, root } from './lib/compile.mjs';
 import { chromiumVersion } from './lib/browser.mjs';
+import { round } from './lib/stats.mjs';
 
 const started = Date.now();
 await compileNode();
@@ -120,6 +121,11 @@ if (h && !h.error) {
     `${h.perSecond}/s = ${h.ratioToLimit}×`,
     '≥ 0.9×',
     h.ratioToLimit >= 0.9,
+  );
+  add(
+    'drain http',
+    `  vs concurrency / RTT alone (${h.concurrencyOverRttPerSecond}/s), the issue's definition`,
+    `${round(h.perSecond / h.concurrencyOverRttPerSecond, 3)}×`,
   );
   add(
     'drain http',
