@@ -4,7 +4,7 @@ import type { OutboxEvent } from '../outbox/events.js';
 export interface CoordinatorHandlers {
   /** This instance became (true) or stopped being (false) the one sender for the outbox. */
   onLeadershipChange(isLeader: boolean): void;
-  /** A status event published by another instance (another tab) of the same outbox. */
+  /** An outbox event (anything but `connectivity`) published by another instance (another tab). */
   onRemoteEvent(event: OutboxEvent): void;
   /** Another instance stored new work or was asked to flush: the leader should look now. */
   onWakeRequest(): void;
@@ -16,15 +16,20 @@ export interface CoordinatorHandlers {
  */
 export interface Coordinator {
   start(handlers: CoordinatorHandlers): void;
+  /**
+   * May this instance send right now? The outbox asks before every pass and every wake, so a
+   * coordinator can withdraw leadership without an `onLeadershipChange(false)` (a lease that ran
+   * out); it calls `onWakeRequest` when it may send again without a change of leadership.
+   */
   isLeader(): boolean;
-  /** Publishes a status event to the other instances. */
+  /** Publishes an outbox event to the other instances. */
   broadcast(event: OutboxEvent): void;
   /** Asks the leader to look at the store now. */
   requestWake(): void;
   close(): Promise<void>;
 }
 
-/** The coordinator for a single process (Node, tests, or `coordination: false`): always leader. */
+/** The coordinator for a single process (Node, tests, or `coordinator: false`): always leader. */
 export function soloCoordinator(): Coordinator {
   let handlers: CoordinatorHandlers | undefined;
   return {

@@ -109,6 +109,9 @@ export function leaseCoordinator(
     running = running.then(async () => {
       if (handlers === undefined) return;
       const now = clock.now();
+      // Leader on paper, but the lease ran out before this renewal (throttled timers): the
+      // outbox stopped sending meanwhile (isLeader), so tell it to look again once renewed.
+      const lapsed = leader && until <= now;
       let ok = false;
       try {
         ok = await lease(id, now + ttlMs, now);
@@ -118,6 +121,7 @@ export function leaseCoordinator(
       if (handlers === undefined) return;
       until = ok ? now + ttlMs : 0;
       set(ok);
+      if (ok && lapsed) handlers.onWakeRequest();
       timer = clock.setTimeout(tick, renewMs);
     });
   };

@@ -5,9 +5,8 @@ import { resolveRegion } from '../internal/regions.js';
 import type { RetryOptions } from '../retry/options.js';
 import { migrateTutorialQueue } from '../store/migrateTutorial.js';
 import type { OutboxStore } from '../store/OutboxStore.js';
-import { indexedDbStore } from '../store/indexedDb.js';
 import { httpTransport } from '../transport/http.js';
-import { createOutbox } from './createOutbox.js';
+import { openOutbox } from './createOutbox.js';
 import type { Outbox, OutboxOptions } from './createOutbox.js';
 import { assertConversationId } from './validate.js';
 
@@ -94,26 +93,25 @@ export class OfflineMessageQueue {
 
   private async open(): Promise<Outbox> {
     const { config } = this;
-    let store = config.store;
-    if (config.migrateTutorialData ?? typeof indexedDB !== 'undefined') {
-      store ??= indexedDbStore(
-        config.outbox?.name === undefined ? {} : { name: config.outbox.name },
-      );
-      await store.open();
-      // Before the outbox starts, so tutorial messages go first; they keep their ids, so the
+    const migrate = config.migrateTutorialData ?? typeof indexedDB !== 'undefined';
+    const box = await openOutbox(
+      {
+        ...config.outbox,
+        ...(config.store === undefined ? {} : { store: config.store }),
+        ...(config.retry === undefined ? {} : { retry: config.retry }),
+        transport: httpTransport({
+          url: this.url,
+          getAccessToken: this.tokens,
+          ...(config.fetch === undefined ? {} : { fetch: config.fetch }),
+        }),
+      },
+      // Before anything is sent, so tutorial messages go first; they keep their ids, so the
       // server still sees each one once.
-      await migrateTutorialQueue({ store, defaultConversationId: 'default' });
-    }
-    const box = await createOutbox({
-      ...config.outbox,
-      ...(store === undefined ? {} : { store }),
-      ...(config.retry === undefined ? {} : { retry: config.retry }),
-      transport: httpTransport({
-        url: this.url,
-        getAccessToken: this.tokens,
-        ...(config.fetch === undefined ? {} : { fetch: config.fetch }),
-      }),
-    });
+      migrate
+        ? (store) =>
+            migrateTutorialQueue({ store, defaultConversationId: 'default' }).then(() => {})
+        : undefined,
+    );
     this.box = box;
     return box;
   }

@@ -98,7 +98,18 @@ const SETTLED_MEMORY = 1000;
  * const outbox = await createOutbox({ transport: guestTransport({ region: 'eu_west_1', deploymentId }) });
  * const entry = await outbox.send({ text: 'Hello' }); // durable now
  */
-export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
+export function createOutbox(options: OutboxOptions): Promise<Outbox> {
+  return openOutbox(options);
+}
+
+/**
+ * {@link createOutbox}, with `beforeStart(store)` run once the store is open and before anything
+ * is sent (internal: `OfflineMessageQueue` imports the tutorial's queue there).
+ */
+export async function openOutbox(
+  options: OutboxOptions,
+  beforeStart?: (store: OutboxStore) => Promise<void>,
+): Promise<Outbox> {
   if (typeof options !== 'object' || options === null) {
     throw new OutboxError('invalid-options', 'options object required');
   }
@@ -118,15 +129,21 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     options.transcript === false
       ? 0
       : positiveInt('transcript.retention', options.transcript?.retention, 1000);
-  // The default store reports unreadable records as outbox events, once the outbox exists.
-  const late: { corrupt?: (info: { key: unknown; reason: string }) => void } = {};
   if (options.store === undefined && typeof indexedDB === 'undefined') {
     throw new OutboxError('invalid-options', 'no indexedDB: pass options.store');
   }
-  const store =
-    options.store ?? indexedDbStore({ name, onCorrupt: (info) => late.corrupt?.(info) });
-  const clock = options.clock ?? systemClock;
   const logger = options.logger ?? consoleLogger;
+  // The default store reports unreadable records as outbox events.
+  const store =
+    options.store ??
+    indexedDbStore({
+      name,
+      onCorrupt: (info) => {
+        logger.warn('corrupt-record');
+        emit({ type: 'corrupt-record', ...info });
+      },
+    });
+  const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const connectivity = options.connectivity ?? defaultConnectivity();
   const coordinator =
@@ -139,7 +156,6 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   /** Entries settled during this run, so `whenSettled` answers for an id already delivered. */
   const settled = new Map<string, OutboxEntry>();
   let batch: { entry: NewEntry; resolve(e: StoredEntry): void; reject(e: unknown): void }[] = [];
-  let leader = false;
   let closed = false;
   let unsubscribeConnectivity: () => void = () => {};
 
@@ -158,7 +174,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     logger,
     concurrency,
     signal: abort.signal,
-    canSend: () => leader && !closed,
+    canSend: () => !closed && coordinator.isLeader(),
     isOnline: () => connectivity.isOnline(),
     reportConnectivity,
     changed,
@@ -237,7 +253,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
    * `heads()` read between every two commits.
    */
   function requestSend(conversationId?: string): void {
-    if (!leader) coordinator.requestWake();
+    if (!coordinator.isLeader()) coordinator.requestWake();
     else if (conversationId === undefined || dispatcher.couldStart(conversationId))
       dispatcher.wake();
   }
@@ -353,7 +369,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
 
     async flush() {
       assertOpen();
-      if (!leader) {
+      if (!coordinator.isLeader()) {
         coordinator.requestWake();
         return;
       }
@@ -377,14 +393,10 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     },
   };
 
-  // The default store reports unreadable records as outbox events from now on.
-  late.corrupt = (info) => {
-    logger.warn('corrupt-record');
-    emit({ type: 'corrupt-record', ...info });
-  };
   if (options.persistentStorage === true) await requestPersistentStorage();
 
   await store.open();
+  await beforeStart?.(store);
   await transport.start?.({
     store,
     clock,
@@ -394,7 +406,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     wake: () => dispatcher.wake('online'),
     reportConnectivity,
     recordTranscript,
-    isLeader: () => leader,
+    isLeader: () => coordinator.isLeader(),
   });
   let wasOnline = connectivity.isOnline();
   unsubscribeConnectivity = connectivity.subscribe((online) => {
@@ -410,8 +422,8 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     }
   });
   coordinator.start({
+    // Leadership is asked of the coordinator each time (it may lapse without a change event).
     onLeadershipChange: (isLeader) => {
-      leader = isLeader;
       if (isLeader) dispatcher.wake();
     },
     onRemoteEvent: deliverEvent,

@@ -322,6 +322,22 @@ describe('leaseCoordinator', () => {
     expect(a.isLeader()).toBe(false);
   });
 
+  it('asks the outbox to look again when a renewal restores a lease that had run out', async () => {
+    const clock = manualClock();
+    const lease: LeaseFunction = () => Promise.resolve(true);
+    const a = make(uniqueName(), new IDBFactory(), clock, lease);
+    const ra = recorder();
+    a.start(ra);
+    await vi.waitFor(() => expect(a.isLeader()).toBe(true));
+    clock.advance(1000); // an ordinary renewal: nothing to say
+    await new Promise((r) => setTimeout(r, 10));
+    expect(ra.wakes).toBe(0);
+    clock.advance(5000); // timers were throttled past the lease's end, then the renewal ran
+    await vi.waitFor(() => expect(ra.wakes).toBe(1));
+    expect(a.isLeader()).toBe(true);
+    expect(ra.leadership).toEqual([true]);
+  });
+
   it('treats a failing lease store as "not leader"', async () => {
     const clock = manualClock();
     const lease: LeaseFunction = () => Promise.reject(new Error('boom'));

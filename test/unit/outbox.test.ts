@@ -7,6 +7,7 @@ import type { OutboxEvent } from '../../src/outbox/events.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { indexedDbStore } from '../../src/store/indexedDb.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
+import type { Coordinator, CoordinatorHandlers } from '../../src/coordination/Coordinator.js';
 import { silentLogger } from '../../src/internal/logger.js';
 import { FakeClock } from '../helpers/fakeClock.js';
 import { ScriptedTransport } from '../helpers/scriptedTransport.js';
@@ -560,6 +561,35 @@ describe('connectivity', () => {
     conn.set(true); // no change, only a wake-up
     await expect(outbox.whenSettled(e.id)).resolves.toMatchObject({ status: 'sent' });
     expect(events.filter((x) => x.type === 'connectivity')).toEqual([]);
+    await outbox.close();
+  });
+});
+
+describe('leadership', () => {
+  it('asks the coordinator before sending: a lapsed leader (no change event) sends nothing until told to look again', async () => {
+    let leading = true;
+    let handlers: CoordinatorHandlers | undefined;
+    const lapsing: Coordinator = {
+      start(h) {
+        handlers = h;
+        h.onLeadershipChange(true);
+      },
+      isLeader: () => leading,
+      broadcast: () => {},
+      requestWake: () => {},
+      close: async () => {},
+    };
+    const t = new ScriptedTransport();
+    const { outbox } = await make(t, { coordinator: lapsing });
+    const a = await outbox.send({ text: 'a' });
+    await expect(outbox.whenSettled(a.id)).resolves.toMatchObject({ status: 'sent' });
+    leading = false; // e.g. a lease that ran out while this tab's timers were throttled
+    const b = await outbox.send({ text: 'b' });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(t.calls.map((c) => c.entry.text)).toEqual(['a']);
+    leading = true;
+    handlers?.onWakeRequest();
+    await expect(outbox.whenSettled(b.id)).resolves.toMatchObject({ status: 'sent' });
     await outbox.close();
   });
 });
