@@ -249,13 +249,13 @@ export async function openOutbox(
   /**
    * The leader looks at the store now; a follower asks the leader to. A new entry whose
    * conversation already has one in flight (or when every slot is busy) cannot start yet, and the
-   * settling attempt looks again anyway: skipping that wake keeps a burst of sends from running a
-   * `heads()` read between every two commits.
+   * settling attempt (or the freed slot) looks again anyway: skipping that wake keeps a burst of
+   * sends from running a `heads()` read between every two commits.
    */
   function requestSend(conversationId?: string): void {
     if (!coordinator.isLeader()) coordinator.requestWake();
-    else if (conversationId === undefined || dispatcher.couldStart(conversationId))
-      dispatcher.wake();
+    else if (conversationId === undefined) dispatcher.wake();
+    else dispatcher.wakeFor(conversationId);
   }
 
   async function commitBatch(): Promise<void> {

@@ -39,8 +39,12 @@ const IN_DOUBT_CODES = new Set(['in-doubt', 'timeout']);
 export interface Dispatcher {
   /** Look at the store now. `mode`: 'flush' = ignore backoff; 'online' = retry entries that waited for the network. */
   wake(mode?: 'normal' | 'flush' | 'online'): void;
-  /** Could a new entry of this conversation start now? (No: its line is busy or all slots are.) */
-  couldStart(conversationId: string): boolean;
+  /**
+   * A new entry of this conversation was stored: look now if it could start. Not when its
+   * conversation has one in flight (that attempt's settling looks anyway); when only a slot is
+   * missing, the next freed slot looks.
+   */
+  wakeFor(conversationId: string): void;
   /** Resolves when no pass is running and every attempt started so far has settled. */
   idle(): Promise<void>;
   stop(): void;
@@ -60,6 +64,8 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
    * (its own conversation stays in `inFlight` until then, which keeps the order).
    */
   let onWire = 0;
+  /** The last pass left a due head waiting because every slot was taken. */
+  let starved = false;
   let timer: TimerHandle | undefined;
   let timerAt = Infinity;
   let pumping: Promise<void> | undefined;
@@ -108,7 +114,11 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
   async function pass(): Promise<void> {
     if (signal.aborted || !host.canSend()) return;
     // Every slot busy: nothing could start, and the next answer from the transport wakes us.
-    if (onWire >= host.concurrency) return;
+    if (onWire >= host.concurrency) {
+      starved = true;
+      return;
+    }
+    starved = false;
     const heads = await store.heads();
     const now = clock.now();
     const all = forceAll;
@@ -136,8 +146,9 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         pausedUntil,
       );
       if (dueAt > now || !online || onWire >= host.concurrency) {
-        // Offline: do not arm a timer for it; coming online wakes us. Full: a settling attempt wakes us.
+        // Offline: do not arm a timer for it; coming online wakes us. Full: a freed slot wakes us.
         if (dueAt > now && online) earliest = Math.min(earliest, dueAt);
+        else if (online) starved = true;
         continue;
       }
       onWire++;
@@ -161,7 +172,9 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       if (!holding) return;
       holding = false;
       onWire--;
-      wake(); // a slot is free: another conversation's head may go now
+      // A slot is free: wake only if a due head was left waiting for one. Otherwise the settling
+      // attempt's own wake (when its conversation is free again) is the next pass.
+      if (starved) wake();
     };
     try {
       // A head found 'sending' that we did not start was in flight when the last run stopped.
@@ -322,7 +335,11 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
 
   return {
     wake,
-    couldStart: (conversationId) => !inFlight.has(conversationId) && onWire < host.concurrency,
+    wakeFor(conversationId) {
+      if (inFlight.has(conversationId)) return;
+      if (onWire < host.concurrency) wake();
+      else starved = true;
+    },
     async idle() {
       while (inFlight.size > 0 || pumping !== undefined) {
         await Promise.all([pumping, ...inFlight.values()]);
