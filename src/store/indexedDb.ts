@@ -34,7 +34,6 @@ export interface IndexedDbStoreOptions {
 /** Current schema version; see {@link upgradeSchema}. */
 export const SCHEMA_VERSION = 2;
 /** Internal meta keys are arrays, so they never collide with the string keys of `setMeta`. */
-const SEQ_KEY = ['seq'];
 const TRANSCRIPT_N_KEY = ['tn'];
 const ENTRIES = 'entries';
 const META = 'meta';
@@ -56,7 +55,7 @@ const isQueued = (status: unknown): boolean => status === 'pending' || status ==
  *   backfilled), `transcript` (keyPath `key`, index `byTime` on `[conversationId, time, n]`),
  *   `quarantine` (auto-increment; corrupt records moved aside).
  */
-export function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction): void {
+function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction): void {
   if (oldVersion < 1) {
     db.createObjectStore(ENTRIES, { keyPath: 'id' }).createIndex('seq', 'seq');
     db.createObjectStore(META);
@@ -89,11 +88,13 @@ export function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransa
   }
 }
 
+/**
+ * The stored record: the entry plus the `heads` index field while it is queued, and never that
+ * field otherwise (a failed entry must not hold its conversation).
+ */
 function toRecord(entry: StoredEntry): EntryRecord {
-  const r: EntryRecord = { ...entry };
-  delete r.queueConversationId;
-  if (isQueued(entry.status)) r.queueConversationId = entry.conversationId;
-  return r;
+  if (isQueued(entry.status)) return { ...entry, queueConversationId: entry.conversationId };
+  return 'queueConversationId' in entry ? fromRecord(entry as EntryRecord) : entry;
 }
 
 function fromRecord(r: EntryRecord): StoredEntry {
@@ -322,8 +323,8 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
   let lastSeq: number | undefined;
   /**
    * Reserves `n` order keys and returns the one before the first. Only the first call reads the
-   * database (the highest `seq` present, and the counter older versions kept in `meta`); later
-   * calls touch nothing, so an `append` is just its `add`s. The keys are a hybrid clock: strictly
+   * database (the highest `seq` present, through the `seq` index); later calls touch nothing
+   * (`reserve`), so an `append` is just its `add`s. The keys are a hybrid clock: strictly
    * increasing in this tab, above every stored entry, and never behind the wall clock
    * (ms × 1000), so two tabs writing to one conversation keep the order the user typed in
    * although neither reads the other's counter. (A clock set back only matters once every entry
@@ -331,11 +332,9 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
    */
   const allocate = async (tx: Tx<'readwrite'>, n: number): Promise<number> => {
     if (lastSeq === undefined) {
-      const stored = (await tx.objectStore(META).get(SEQ_KEY)) as unknown;
       const top = await tx.objectStore(ENTRIES).index('seq').openCursor(null, 'prev');
       lastSeq = Math.max(
         lastSeq ?? 0, // another call may have set it while we read
-        typeof stored === 'number' && Number.isFinite(stored) ? stored : 0,
         typeof top?.value.seq === 'number' ? top.value.seq : 0,
       );
     }
@@ -391,9 +390,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
     append: guard(async (batch: readonly NewEntry[]) => {
       if (batch.length === 0) return [];
       try {
-        // `meta` is in the scope only until the first read of the highest `seq`.
-        const scope = lastSeq === undefined ? [ENTRIES, META] : [ENTRIES];
-        return await run(scope, 'readwrite', async (tx) => {
+        return await run([ENTRIES], 'readwrite', async (tx) => {
           let seq =
             lastSeq === undefined ? await allocate(tx, batch.length) : reserve(batch.length);
           const stored = batch.map((e): StoredEntry => ({ ...copyEntry(e), seq: ++seq }));
@@ -423,7 +420,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
     }),
 
     update: guard((entry: StoredEntry, opts?: { requeue?: boolean }) =>
-      run([ENTRIES, META], 'readwrite', async (tx) => {
+      run([ENTRIES], 'readwrite', async (tx) => {
         const entries = tx.objectStore(ENTRIES);
         const old = (await entries.get(entry.id)) as EntryRecord | undefined;
         if (old === undefined) {

@@ -1,4 +1,5 @@
 import { OutboxError } from '../errors/OutboxError.js';
+import { copyEntry } from '../outbox/entry.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 
@@ -85,7 +86,7 @@ export function memoryStore(): OutboxStore {
         ids.add(e.id);
       }
       return batch.map((e) => {
-        const stored: StoredEntry = { ...structuredClone(e), seq: ++seq };
+        const stored: StoredEntry = { ...copyEntry(e), seq: ++seq };
         entries.set(stored.id, stored);
         link(stored);
         return structuredClone(stored);
@@ -99,7 +100,7 @@ export function memoryStore(): OutboxStore {
       }
       // seq belongs to the store: keep the stored one unless the entry goes to the back.
       const stored: StoredEntry = {
-        ...structuredClone(entry),
+        ...copyEntry(entry),
         seq: options?.requeue === true ? ++seq : old.seq,
       };
       unlink(old);

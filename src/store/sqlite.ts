@@ -47,7 +47,7 @@ const MIGRATIONS = [
      data TEXT NOT NULL
    );
    CREATE UNIQUE INDEX entries_seq ON entries (seq);
-   -- Partial: only the waiting line. status is in the key only so the GROUP BY scan is covering.
+   -- Partial: only the waiting line. status is in the key so the heads queries read the index alone.
    CREATE INDEX entries_heads ON entries (conversation_id, seq, status)
      WHERE status IN ('pending', 'sending');
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -66,17 +66,13 @@ const MIGRATIONS = [
    );`,
 ];
 
-/**
- * One query: MIN(seq) per conversation from a covering scan of the partial index (never the
- * table), then one indexed lookup per head.
- */
+const QUEUED = `status IN ('pending', 'sending')`;
 /**
  * The oldest queued entry of each conversation, by seeks on the partial index `entries_heads`
  * (conversation_id, seq): a recursive walk from one conversation id to the next (a "loose index
  * scan"), then the lowest seq of each. A GROUP BY would read every queued entry; this reads two
  * index entries per conversation, so recovery does not slow down as the outbox grows.
  */
-const QUEUED = `status IN ('pending', 'sending')`;
 const HEADS_SQL = `WITH RECURSIVE convs(c) AS (
     SELECT MIN(conversation_id) FROM entries WHERE ${QUEUED}
     UNION ALL
@@ -174,13 +170,14 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     }
   };
 
-  /** Prepared statements by SQL text, per database: preparing is most of a small query's cost. */
-  const statements = new WeakMap<Db, Map<string, BetterSqlite3.Statement>>();
+  /**
+   * Prepared statements by SQL text: preparing is most of a small query's cost. One store has one
+   * database for its whole life (`close` is final), so one cache.
+   */
+  const statements = new Map<string, BetterSqlite3.Statement>();
   const prep = (d: Db, sql: string): BetterSqlite3.Statement => {
-    let byText = statements.get(d);
-    if (byText === undefined) statements.set(d, (byText = new Map()));
-    let stmt = byText.get(sql);
-    if (stmt === undefined) byText.set(sql, (stmt = d.prepare(sql)));
+    let stmt = statements.get(sql);
+    if (stmt === undefined) statements.set(sql, (stmt = d.prepare(sql)));
     return stmt;
   };
 
