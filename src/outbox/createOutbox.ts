@@ -79,7 +79,11 @@ export interface Outbox {
   retry(id: string): Promise<void>;
   /** Removes an entry for good: the user's explicit choice, never implicit. */
   discard(id: string): Promise<void>;
-  /** Tries everything pending now, ignoring backoff (still honouring rate limits). */
+  /**
+   * Tries everything pending now, ignoring backoff (still honouring rate limits). In a tab that is
+   * not the sender it only asks the sending tab to look now: entries that waited for the network
+   * go at once, entries in backoff keep their time.
+   */
   flush(): Promise<void>;
   /** The local transcript (delivered messages and what is still in the outbox). */
   readonly transcript: Transcript;

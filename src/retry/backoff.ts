@@ -20,7 +20,8 @@ export function backoffDelay(
   const base = Math.max(0, opts.baseDelayMs) || 0;
   const max = Math.max(0, opts.maxDelayMs) || 0;
   const index = retryIndex > 0 ? Math.floor(Math.min(retryIndex, 1024)) : 0;
-  // base * 2^1024 is Infinity for any base >= 1 and min() then picks the cap; base 0 stays 0.
+  // base * 2^1024 is Infinity for any base > 0 and min() then picks the cap; for base 0 it is
+  // NaN (0 × Infinity), which the next line turns into 0.
   let ceiling = Math.min(max, base * 2 ** index);
   if (!(ceiling < Number.MAX_SAFE_INTEGER)) ceiling = ceiling > 0 ? Number.MAX_SAFE_INTEGER : 0;
   const r = random();

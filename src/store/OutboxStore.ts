@@ -26,9 +26,11 @@ export interface TranscriptRecord {
  *
  * Rules every store keeps:
  * - a method resolves only after its write committed, and rejects (never hangs) with an
- *   `OutboxError` whose code is `storage-full` (quota) or `storage-failed` (anything else);
- * - `seq` values are assigned by the store from a monotonic sequence that never goes backwards,
- *   not even after entries are removed or the store is reopened;
+ *   `OutboxError`: `storage-full` (quota), `storage-failed` (any other storage failure), or the
+ *   codes a method names (`not-found`, `invalid-id`, `closed`);
+ * - `seq` values are assigned by the store and never go backwards, not even after entries are
+ *   removed or the store is reopened (IndexedDB: a hybrid clock, see docs/store.md; only a wall
+ *   clock set back while the store is empty can make a new key lower than an old one);
  * - `heads()` never loads the whole outbox: it reads one entry per conversation via an index.
  */
 export interface OutboxStore {

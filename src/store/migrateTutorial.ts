@@ -57,7 +57,7 @@ async function openExisting(factory: IDBFactory): Promise<IDBDatabase | undefine
  * first, keeping their ids (the idempotency keys), then deletes them from the tutorial's store —
  * only after the import committed. Ids already in the outbox are skipped, so an interrupted
  * migration can simply run again. A missing tutorial database is not created. Records that are
- * not usable (no id, no text, no conversation) are left where they are.
+ * not usable (no id, no text, no conversation, no finite timestamp) are left where they are.
  *
  * @example
  * const { imported } = await migrateTutorialQueue({ store });

@@ -51,8 +51,10 @@ export interface TransportContext {
   /** Aborted when the outbox closes. */
   signal: AbortSignal;
   /**
-   * Adds or updates transcript lines (agent/bot messages, server ids and times of the guest's own
-   * messages). Lines are keyed by `key`; writing the same key twice never duplicates a line.
+   * Adds or updates transcript lines the outbox cannot write itself: agent/bot messages, and the
+   * guest's messages sent from another tab or device (the outbox writes the line of each entry it
+   * delivered, from the outcome's `serverId`/`serverTime`). Lines are keyed by `key`; writing the
+   * same key twice never duplicates a line.
    */
   recordTranscript(records: readonly TranscriptRecord[]): Promise<void>;
   /** True while this instance is the one sender (always true outside browsers with several tabs). */

@@ -14,7 +14,10 @@ export interface HttpCommonOptions {
   timeoutMs?: number;
   /** Conversations with a request in flight at once. @default 4 */
   concurrency?: number;
-  /** Longest `Retry-After` honoured; longer waits are capped to this. @default 3600000 */
+  /**
+   * Longest `Retry-After` taken from a response; longer waits are capped to this. The outbox's
+   * `retry.maxRetryAfterMs` caps it again, so the lower of the two wins. @default 3600000
+   */
   maxRetryAfterMs?: number;
   /** Extra request headers (e.g. an API key for your relay). */
   headers?: Record<string, string>;

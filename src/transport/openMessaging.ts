@@ -30,7 +30,7 @@ export interface OpenMessagingTransportOptions extends HttpCommonOptions {
 }
 
 /** The Open Messaging inbound body (genesys-api.md §5); `channel.messageId` is the entry id. */
-export function openMessagingBody(entry: OutboxEntry, from: OpenMessagingFrom): unknown {
+function openMessagingBody(entry: OutboxEntry, from: OpenMessagingFrom): unknown {
   return {
     channel: { messageId: entry.id, time: new Date(entry.createdAt).toISOString(), from },
     text: entry.text,
