@@ -5,7 +5,6 @@
 // the same machine noise. Latency = one awaited call until its transaction committed.
 // Batched: N calls issued at once then awaited (the outbox group-commits them), against N puts in
 // one raw transaction; contenders alternate, repeated BATCH_ROUNDS times, medians.
-import { compileBrowser } from './lib/compile.mjs';
 import { openBench } from './lib/browser.mjs';
 import { emit, median, quantile, round } from './lib/stats.mjs';
 
@@ -31,7 +30,6 @@ const BATCH_SIZES = process.env.BENCH_BATCH
 const BATCH_ROUNDS = quick ? 2 : 5;
 
 const b = await openBench();
-await compileBrowser().catch(() => {}); // already compiled by run.mjs; harmless when standalone
 const result = { browser: b.version, sequential: {}, batched: {} };
 
 async function sequential(n, kinds, rounds) {

@@ -5,13 +5,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { compileBrowser, compileNode, outDir, root } from './lib/compile.mjs';
+import { compileNode, outDir, root } from './lib/compile.mjs';
 import { chromiumVersion } from './lib/browser.mjs';
 import { round } from './lib/stats.mjs';
 
 const started = Date.now();
-await compileNode();
-await compileBrowser();
+await compileNode(); // each browser measurement builds its page itself (bench/lib/browser.mjs)
 
 const scripts = [
   ['enqueue', []],

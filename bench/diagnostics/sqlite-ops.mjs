@@ -1,7 +1,7 @@
 // Diagnostic (not part of `npm run bench`): the cost of the SQLite store's calls on the drain
 // path, 1,000 each, on 1,000 entries over 10 conversations: heads(), the 'sending' update, and
 // removeDelivered (transcript line + removal). Run: node bench/diagnostics/sqlite-ops.mjs
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileNode } from '../lib/compile.mjs';
@@ -42,3 +42,5 @@ for (let i = 0; i < 1000; i++)
     },
   ]);
 console.log('removeDelivered', ((performance.now() - t) / 1000).toFixed(3), 'ms');
+await store.close();
+rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import { root, outDir } from './compile.mjs';
+import { compileBrowser, root, outDir } from './compile.mjs';
 
 import { CHROMIUM, CHROMIUM_ARGS } from '../../test/browser/chromium.mjs';
 
@@ -32,8 +32,9 @@ const files = {
   '/sw.js': ['text/javascript', () => readFileSync(join(root, 'bench', 'browser', 'sw.js'))],
 };
 
-/** Starts the origin and the browser; returns { page, cdp, reload, close }. */
+/** Builds the page from src/, starts the origin and the browser; returns { page, cdp, reload, close }. */
 export async function openBench() {
+  await compileBrowser();
   const server = createServer((req, res) => {
     const f = files[new URL(req.url, 'http://x').pathname];
     if (!f) {
