@@ -1,5 +1,6 @@
 // Shared pieces of the guest transport integration tests (simulator over real WebSockets).
 import WebSocket from 'ws';
+import { waitFor as sharedWaitFor } from '../helpers/waitFor.js';
 import { systemClock } from '../../src/internal/clock.js';
 import type { Logger } from '../../src/internal/logger.js';
 import type { OutboxStore, TranscriptRecord } from '../../src/store/OutboxStore.js';
@@ -20,19 +21,12 @@ export function recordingWebSocket(frames: string[]): WebSocketConstructor {
 export const count429 = (frames: readonly string[]): number =>
   frames.filter((f) => /"code":\s*(429|4029)\b/.test(f)).length;
 
-export async function waitFor<T>(
+/** The shared `waitFor` with a description first and a 20 s default (sockets, reconnects). */
+export const waitFor = <T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
   timeoutMs = 20_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+): Promise<NonNullable<T>> => sharedWaitFor(probe, { what, timeoutMs }) as Promise<NonNullable<T>>;
 
 export interface DirectContext extends TransportContext {
   wakes: number;

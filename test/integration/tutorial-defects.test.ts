@@ -10,7 +10,7 @@ import { OfflineMessageQueue } from '../../src/outbox/OfflineMessageQueue.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { indexedDbStore } from '../../src/store/indexedDb.js';
 import type { HttpTransportOptions } from '../../src/transport/http.js';
-import { isOutboxError } from '../../src/errors/OutboxError.js';
+import { rejectionCode, thrownCode } from '../helpers/errorCode.js';
 import { silentLogger } from '../../src/internal/logger.js';
 import { FakeClock } from '../helpers/fakeClock.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -198,15 +198,9 @@ describe('the tutorial defects stay fixed', () => {
     };
     proto['put'] = quota;
     proto['add'] = quota;
-    let code = 'resolved';
-    try {
-      await outbox.send({ text: 'x', ...guest });
-    } catch (e: unknown) {
-      code = isOutboxError(e) ? e.code : String(e);
-    } finally {
-      proto['put'] = originals.put;
-      proto['add'] = originals.add;
-    }
+    const code = await rejectionCode(outbox.send({ text: 'x', ...guest }));
+    proto['put'] = originals.put;
+    proto['add'] = originals.add;
     expect(code).toBe('storage-full');
     expect(await outbox.list()).toEqual([]);
     const later = await outbox.send({ text: 'later', ...guest });
@@ -268,12 +262,9 @@ describe('the tutorial defects stay fixed', () => {
     g.window = {};
     g.document = {};
     try {
-      let code = 'constructed';
-      try {
-        new OfflineMessageQueue({ clientId: 'id', clientSecret: 'secret' });
-      } catch (e: unknown) {
-        code = isOutboxError(e) ? e.code : String(e);
-      }
+      const code = thrownCode(
+        () => new OfflineMessageQueue({ clientId: 'id', clientSecret: 'secret' }),
+      );
       expect(code).toBe('insecure-context');
     } finally {
       delete g.window;

@@ -143,15 +143,23 @@ describe('write-ahead and delivery', () => {
 
   it('keeps strict FIFO per conversation while conversations run in parallel', async () => {
     const t = new ScriptedTransport(undefined, 3);
+    let open!: () => void;
+    t.gate = new Promise((r) => (open = r)); // attempts wait until everything is stored
     const { outbox } = await make(t);
+    const conversations = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
     const sent = [];
     for (let i = 0; i < 30; i++) {
-      sent.push(await outbox.send({ text: `m${i}`, conversationId: `c${i % 3}` }));
+      sent.push(await outbox.send({ text: `m${i}`, conversationId: `c${i % 6}` }));
     }
+    // Six conversations are ready, three slots: exactly three attempts go.
+    await waitFor(() => t.calls.length === 3 || undefined);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(t.calls).toHaveLength(3);
+    open();
     await Promise.all(sent.map((e) => outbox.whenSettled(e.id)));
     expect(t.maxInFlightPerConversation).toBe(1);
-    expect(t.maxInFlight).toBeLessThanOrEqual(3);
-    for (const c of ['c0', 'c1', 'c2']) {
+    expect(t.maxInFlight).toBe(3);
+    for (const c of conversations) {
       const order = t.delivered.filter((e) => e.conversationId === c).map((e) => e.text);
       expect(order).toEqual(sent.filter((e) => e.conversationId === c).map((e) => e.text));
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { regions, resolveRegion } from '../../src/internal/regions.js';
-import { isOutboxError } from '../../src/errors/OutboxError.js';
+import { thrownCode } from '../helpers/errorCode.js';
 
 describe('regions', () => {
   it('is exactly the table of genesys-api.md §1, frozen', () => {
@@ -61,13 +61,10 @@ describe('resolveRegion', () => {
       'constructor',
       'https://api.mypurecloud.com',
     ]) {
-      let caught: unknown;
-      try {
-        resolveRegion(r);
-      } catch (e: unknown) {
-        caught = e;
-      }
-      expect(isOutboxError(caught) && caught.code, r).toBe('unknown-region');
+      expect(
+        thrownCode(() => resolveRegion(r)),
+        r,
+      ).toBe('unknown-region');
     }
     expect(() => resolveRegion(undefined as unknown as string)).toThrow(
       /unknown Genesys Cloud region/,

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { callbackTokenProvider, toTokenProvider } from '../../src/auth/tokenProvider.js';
-import { isOutboxError } from '../../src/errors/OutboxError.js';
-
-function code(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e: unknown) {
-    return isOutboxError(e) ? e.code : e;
-  }
-  return undefined;
-}
+import { thrownCode as code } from '../helpers/errorCode.js';
 
 describe('callbackTokenProvider', () => {
   it('caches the token until invalidate()', async () => {
