@@ -75,6 +75,16 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
     throw new OutboxError('invalid-options', 'clientCredentials needs region or loginUrl');
   }
   const tokenUrl = `${loginUrl.replace(/\/+$/, '')}/oauth/token`;
+  // A malformed URL is bad input, not a network failure (which would be retried as "offline").
+  let protocol = '';
+  try {
+    protocol = new URL(tokenUrl).protocol;
+  } catch {
+    // reported below
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new OutboxError('invalid-options', `loginUrl is not an http(s) URL: ${loginUrl}`);
+  }
   const authorization = `Basic ${base64Utf8(`${clientId}:${clientSecret}`)}`;
   const now = () => (clock ? clock.now() : Date.now());
 

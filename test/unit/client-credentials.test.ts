@@ -163,6 +163,13 @@ describe('clientCredentials', () => {
     );
     expect(thrownCode(() => clientCredentials({ ...ok, region: 'mars' }))).toBe('unknown-region');
     expect(thrownCode(() => clientCredentials({ ...ok, timeoutMs: 0 }))).toBe('invalid-options');
+    // A malformed login URL is bad input at once, not a "network" failure retried for a day.
+    for (const loginUrl of ['not a url', 'ftp://login.example', 'login.mypurecloud.com']) {
+      expect(
+        thrownCode(() => clientCredentials({ ...ok, loginUrl })),
+        loginUrl,
+      ).toBe('invalid-options');
+    }
     expect(
       thrownCode(() => clientCredentials(undefined as unknown as ClientCredentialsOptions)),
     ).toBe('invalid-options');
