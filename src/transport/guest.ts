@@ -208,11 +208,16 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   const now = (): number => (cx ? cx.clock.now() : Date.now());
   const timeOf = (m: GuestMessage): number => (Number.isFinite(m.time) ? m.time : now());
 
-  function record(records: TranscriptRecord[]): Promise<void> {
-    if (!cx || records.length === 0) return Promise.resolve();
-    return cx.recordTranscript(records).catch((e: unknown) => {
-      log?.warn('guest: transcript write failed', { error: String(e) });
-    });
+  /** Writes lines; false when the write failed (logged). */
+  function record(records: TranscriptRecord[]): Promise<boolean> {
+    if (!cx || records.length === 0) return Promise.resolve(true);
+    return cx.recordTranscript(records).then(
+      () => true,
+      (e: unknown) => {
+        log?.warn('guest: transcript write failed', { error: String(e) });
+        return false;
+      },
+    );
   }
 
   function outboundRecord(m: GuestMessage): TranscriptRecord {
@@ -231,21 +236,23 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   /**
    * Records agent/bot messages not recorded yet. The same message can come as a live frame, as a
    * frame held by the server until we reconnect, and from history: one line (keys), one event.
+   * `unstored`: the caller already found them missing from the store (no second read). A failed
+   * write forgets them again, so the next history sync retries.
    */
-  async function recordOutbound(messages: GuestMessage[]): Promise<void> {
+  async function recordOutbound(messages: GuestMessage[], unstored = false): Promise<void> {
     const store = cx?.store;
     const todo = messages.filter((m) => !seen.has(m.id));
     for (const m of todo) seen.add(m.id);
     const fresh: GuestMessage[] = [];
     for (const m of todo) {
       try {
-        if (store && (await store.getTranscript(m.id)) !== undefined) continue;
+        if (!unstored && store && (await store.getTranscript(m.id)) !== undefined) continue;
       } catch {
         // unreadable store: record anyway (idempotent by key)
       }
       fresh.push(m);
     }
-    await record(fresh.map(outboundRecord));
+    if (!(await record(fresh.map(outboundRecord)))) for (const m of fresh) seen.delete(m.id);
   }
 
   function guestRecord(key: string, m: GuestMessage): TranscriptRecord {
@@ -594,7 +601,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         if (pages === undefined) return;
         if (fresh.length > 0) {
           log?.debug('guest: missed messages', { count: fresh.length });
-          await recordOutbound(fresh.sort((a, b) => timeOf(a) - timeOf(b)));
+          await recordOutbound(
+            fresh.sort((a, b) => timeOf(a) - timeOf(b)),
+            true,
+          );
         }
       } while (resync && phase === 'ready');
     })()

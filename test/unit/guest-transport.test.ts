@@ -690,9 +690,42 @@ describe('guestTransport history sync', () => {
     FakeSocket.last.open();
     await flush();
     FakeSocket.last.session({ newSession: false });
+    await flush();
+    FakeSocket.last.jwt(); // the history is read again: nothing recorded twice
     await flush(10);
+    expect(hist.calls.length).toBe(2);
     expect(ctx.records.map((r) => r.key)).toEqual(['a1', 'a2', 'a3']);
     const lines = await ctx.store.listTranscript('default');
     expect(lines.map((l) => l.text)).toEqual(['one', 'two', 'three']);
+  });
+
+  it('a missed message whose line could not be written is recorded by the next sync', async () => {
+    hist.entities = [
+      {
+        id: 'a1',
+        direction: 'Outbound',
+        type: 'Text',
+        text: 'one',
+        originatingEntity: 'Human',
+        channel: { time: '2024-05-01T12:00:01.000Z' },
+      },
+    ];
+    const write = ctx.recordTranscript;
+    let failures = 1;
+    ctx.recordTranscript = (records) =>
+      failures-- > 0 ? Promise.reject(new Error('disk full')) : write(records);
+    const s = await startReady();
+    expect(ctx.records).toEqual([]);
+    expect(ctx.logs.some((l) => l.message === 'guest: transcript write failed')).toBe(true);
+    s.drop();
+    await clock.advance(50);
+    FakeSocket.last.open();
+    await flush();
+    FakeSocket.last.session({ newSession: false });
+    await flush();
+    FakeSocket.last.jwt(); // the history sync after configuring again
+    await flush(10);
+    expect(hist.calls.length).toBe(2);
+    expect(ctx.records.map((r) => r.key)).toEqual(['a1']);
   });
 });
