@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const USAGE = `usage: npm start -- [--port N] [--simulator-port N] [--build]
@@ -22,41 +23,48 @@ function fail(message) {
 
 function parsePort(name, value) {
   const port = Number(value);
-  if (value === undefined || value === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    fail(`${name} needs a port number (0-65535), got ${JSON.stringify(value ?? '')}`);
+  // A flag given without a value arrives as `true` from parseArgs (strict: false).
+  if (
+    typeof value !== 'string' ||
+    value === '' ||
+    !Number.isInteger(port) ||
+    port < 0 ||
+    port > 65535
+  ) {
+    fail(`${name} needs a port number (0-65535), got ${typeof value === 'string' ? JSON.stringify(value) : 'no value'}`);
   }
   return port;
 }
 
-function parseArgs(argv) {
-  const options = {
-    port: parsePort('PORT', process.env.PORT ?? '8080'),
-    simulatorPort: parsePort('SIMULATOR_PORT', process.env.SIMULATOR_PORT ?? '8081'),
-    build: false,
-  };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split('=', 2) : [arg];
-    const value = () => inline ?? argv[(i += 1)];
-    switch (flag) {
-      case '--port':
-        options.port = parsePort('--port', value());
-        break;
-      case '--simulator-port':
-        options.simulatorPort = parsePort('--simulator-port', value());
-        break;
-      case '--build':
-        options.build = true;
-        break;
-      case '--help':
-      case '-h':
-        process.stdout.write(`${USAGE}\n`);
-        process.exit(0);
-        break;
-      default:
-        fail(`unknown argument ${arg}\n${USAGE}`);
-    }
+const FLAGS = {
+  port: { type: 'string' },
+  'simulator-port': { type: 'string' },
+  build: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** `--flag value` and `--flag=value` alike (node:util parseArgs); anything else is refused. */
+function parseOptions(argv) {
+  const { values, tokens } = parseArgs({ args: argv, options: FLAGS, strict: false, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'positional') fail(`unknown argument ${t.value}\n${USAGE}`);
+    if (t.kind === 'option' && !(t.name in FLAGS)) fail(`unknown argument ${t.rawName}\n${USAGE}`);
   }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const options = {
+    port: parsePort(
+      values.port === undefined ? 'PORT' : '--port',
+      values.port ?? process.env.PORT ?? '8080',
+    ),
+    simulatorPort: parsePort(
+      values['simulator-port'] === undefined ? 'SIMULATOR_PORT' : '--simulator-port',
+      values['simulator-port'] ?? process.env.SIMULATOR_PORT ?? '8081',
+    ),
+    build: values.build === true,
+  };
   if (options.port !== 0 && options.port === options.simulatorPort) {
     fail(`the demo and the simulator cannot share port ${options.port}`);
   }
@@ -110,7 +118,7 @@ function describe(error, options) {
   return `could not start the ${which}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
-const options = parseArgs(process.argv.slice(2));
+const options = parseOptions(process.argv.slice(2));
 
 if (options.build || stale()) {
   process.stdout.write('Building (scripts/build.mjs)...\n');

@@ -3,6 +3,7 @@
  * `genesys-outbox-simulator [--port N] [--control-port N] [--host H] [--bot] [--log]`
  * Runs the local Genesys Cloud simulator until SIGINT / SIGTERM.
  */
+import { parseArgs } from 'node:util';
 import { startSimulator, type Simulator, type SimulatorOptions } from './index.js';
 
 const USAGE = `usage: genesys-outbox-simulator [--port N] [--control-port N] [--host H] [--bot] [--log]
@@ -20,47 +21,50 @@ function fail(message: string): never {
 
 function parsePort(flag: string, value: string | undefined): number {
   const port = Number(value);
-  if (value === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
+  if (value === undefined || value === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
     fail(`${flag} needs a port number (0-65535)`);
   }
   return port;
 }
 
-function parseArgs(argv: string[]): SimulatorOptions {
-  const options: SimulatorOptions = { port: 8787 };
-  let controlPortGiven = false;
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    switch (arg) {
-      case '--port':
-        options.port = parsePort(arg, argv[(i += 1)]);
-        break;
-      case '--control-port':
-        options.controlPort = parsePort(arg, argv[(i += 1)]);
-        controlPortGiven = true;
-        break;
-      case '--host': {
-        const host = argv[(i += 1)];
-        if (host === undefined || host === '') fail('--host needs a value');
-        options.host = host;
-        break;
-      }
-      case '--bot':
-        options.bot = true;
-        break;
-      case '--log':
-        options.log = true;
-        break;
-      case '--help':
-      case '-h':
-        process.stdout.write(`${USAGE}\n`);
-        process.exit(0);
-        break;
-      default:
-        fail(`unknown argument ${String(arg)}\n${USAGE}`);
-    }
+const FLAGS = {
+  port: { type: 'string' },
+  'control-port': { type: 'string' },
+  host: { type: 'string' },
+  bot: { type: 'boolean' },
+  log: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `--flag value` and `--flag=value` alike (node:util parseArgs); anything else is refused. */
+function parseOptions(argv: string[]): SimulatorOptions {
+  const { values, tokens } = parseArgs({ args: argv, options: FLAGS, strict: false, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'positional') fail(`unknown argument ${t.value}\n${USAGE}`);
+    if (t.kind === 'option' && !(t.name in FLAGS)) fail(`unknown argument ${t.rawName}\n${USAGE}`);
   }
-  if (!controlPortGiven) options.controlPort = options.port === 0 ? 0 : (options.port ?? 0) + 1;
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  // A flag given without a value arrives as `true` (strict: false): no value.
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const options: SimulatorOptions = {
+    port: values.port === undefined ? 8787 : parsePort('--port', text(values.port)),
+  };
+  if (values.host !== undefined) {
+    const host = text(values.host);
+    if (host === undefined || host === '') fail('--host needs a value');
+    options.host = host;
+  }
+  if (values.bot === true) options.bot = true;
+  if (values.log === true) options.log = true;
+  options.controlPort =
+    values['control-port'] !== undefined
+      ? parsePort('--control-port', text(values['control-port']))
+      : options.port === 0
+        ? 0
+        : (options.port ?? 0) + 1;
   return options;
 }
 
@@ -76,7 +80,7 @@ function describe(error: unknown, options: SimulatorOptions): string {
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   let sim: Simulator | undefined;
   let stopping = false;
   const stop = (): void => {
