@@ -46,6 +46,18 @@ function make(extra: Partial<GuestTransportOptions> = {}): Transport {
 }
 
 /** start() + open + SessionResponse + the history sync that follows it. */
+/** Drops the socket, lets it reconnect, configure the same session and read the history again. */
+async function reconnectAndSync(s: FakeSocket): Promise<void> {
+  s.drop();
+  await clock.advance(50);
+  FakeSocket.last.open();
+  await flush();
+  FakeSocket.last.session({ newSession: false });
+  await flush();
+  FakeSocket.last.jwt();
+  await flush(10);
+}
+
 async function startReady(
   extra: Partial<GuestTransportOptions> = {},
   session: Record<string, unknown> = {},
@@ -685,14 +697,7 @@ describe('guestTransport history sync', () => {
     ];
     const s = await startReady();
     expect(ctx.records.map((r) => r.key)).toEqual(['a1', 'a2', 'a3']);
-    s.drop();
-    await clock.advance(50);
-    FakeSocket.last.open();
-    await flush();
-    FakeSocket.last.session({ newSession: false });
-    await flush();
-    FakeSocket.last.jwt(); // the history is read again: nothing recorded twice
-    await flush(10);
+    await reconnectAndSync(s); // the history is read again: nothing recorded twice
     expect(hist.calls.length).toBe(2);
     expect(ctx.records.map((r) => r.key)).toEqual(['a1', 'a2', 'a3']);
     const lines = await ctx.store.listTranscript('default');
@@ -717,14 +722,7 @@ describe('guestTransport history sync', () => {
     const s = await startReady();
     expect(ctx.records).toEqual([]);
     expect(ctx.logs.some((l) => l.message === 'guest: transcript write failed')).toBe(true);
-    s.drop();
-    await clock.advance(50);
-    FakeSocket.last.open();
-    await flush();
-    FakeSocket.last.session({ newSession: false });
-    await flush();
-    FakeSocket.last.jwt(); // the history sync after configuring again
-    await flush(10);
+    await reconnectAndSync(s);
     expect(hist.calls.length).toBe(2);
     expect(ctx.records.map((r) => r.key)).toEqual(['a1']);
   });
