@@ -31,7 +31,9 @@ function parsePort(name, value) {
     port < 0 ||
     port > 65535
   ) {
-    fail(`${name} needs a port number (0-65535), got ${typeof value === 'string' ? JSON.stringify(value) : 'no value'}`);
+    fail(
+      `${name} needs a port number (0-65535), got ${typeof value === 'string' ? JSON.stringify(value) : 'no value'}`,
+    );
   }
   return port;
 }
