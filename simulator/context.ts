@@ -1,3 +1,4 @@
+import type { AttemptLog } from './attempts.js';
 import type { SimClock } from './clock.js';
 import type { DeliveryLog } from './delivered.js';
 import type { Faults } from './faults.js';
@@ -22,6 +23,8 @@ export interface SimulatorContext {
   tokens: TokenStore;
   faults: Faults;
   deliveries: DeliveryLog;
+  /** Every message request with its idempotency key, before faults and de-duplication. */
+  attempts: AttemptLog;
   rateCounter: PlatformRateCounter;
   /** Tutorial endpoint messages by `externalId`. */
   tutorialMessages: Map<string, TutorialMessage>;

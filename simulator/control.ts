@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AttemptRecord } from './attempts.js';
 import type { SimulatorContext } from './context.js';
 import type { DeliveryRecord } from './delivered.js';
 import type { FaultState, OutageMode } from './faults.js';
@@ -37,8 +38,13 @@ export interface SimulatorState {
 export interface SimulatorControl {
   /** Everything stored so far, in order, duplicates included. */
   delivered(): DeliveryRecord[];
+  /**
+   * Every message request (tutorial, Open Messaging, guest onMessage) as it arrived, with its
+   * idempotency key: the raw attempts, including repeats the server de-duplicated.
+   */
+  attempts(): AttemptRecord[];
   state(): SimulatorState;
-  /** Ends the outage, clears every fault and the delivery record; tokens and guest sessions stay. */
+  /** Ends the outage, clears every fault, the delivery record and the attempts; tokens and guest sessions stay. */
   reset(): Promise<void>;
   /** Moves the simulator's clock forward (token / JWT / session expiry, guest rate window). */
   advanceClock(ms: number): void;
@@ -112,6 +118,7 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
   const guest = targets.guest;
   return {
     delivered: () => ctx.deliveries.list(),
+    attempts: () => ctx.attempts.list(),
     state: () => ({
       now: ctx.clock.now(),
       faults: ctx.faults.snapshot(),
@@ -129,6 +136,7 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
       await targets.setOutage(false);
       ctx.faults.clear();
       ctx.deliveries.clear();
+      ctx.attempts.clear();
       ctx.tutorialMessages.clear();
       ctx.openMessageIds.clear();
       ctx.openDuplicatesRefused = 0;

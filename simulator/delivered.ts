@@ -45,6 +45,11 @@ export class DeliveryLog {
     return full;
   }
 
+  /** A message with this key (same kind) has been stored. */
+  has(kind: DeliveryKind, externalId: string): boolean {
+    return this.seen.has(`${kind}\u0000${externalId}`);
+  }
+
   list(): DeliveryRecord[] {
     return this.records.map((r) => ({ ...r }));
   }

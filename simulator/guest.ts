@@ -317,6 +317,11 @@ export class GuestService {
     tracingId: string | undefined,
   ): void {
     const reply = (frame: ServerFrame): void => this.send(conn.ws, frame);
+    const attempt = this.ctx.attempts.add(
+      'guest',
+      tracingId,
+      tracingId !== undefined && this.ctx.deliveries.has('guest', tracingId),
+    );
     const session = this.boundSession(conn, token, tracingId);
     if (session === undefined) return;
 
@@ -434,6 +439,7 @@ export class GuestService {
     if (this.ctx.options.bot) this.scheduleBot(session, session.conversation.conversationId, text);
 
     if (drop === 'after-accept') {
+      attempt.answerDropped = true;
       conn.ws.terminate();
       return;
     }

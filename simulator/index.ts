@@ -10,6 +10,7 @@
  * await sim.control.outage(false);
  * await sim.close();
  */
+import { AttemptLog } from './attempts.js';
 import { SimClock } from './clock.js';
 import type { SimulatorContext } from './context.js';
 import {
@@ -30,6 +31,7 @@ import { PlatformRateCounter } from './rateLimitHeaders.js';
 
 export type { SimulatorOptions } from './options.js';
 export type { SimulatorControl, SimulatorState } from './control.js';
+export type { AttemptRecord } from './attempts.js';
 export type { DeliveryKind, DeliveryRecord } from './delivered.js';
 export type { FaultState, GuestFault, OutageMode } from './faults.js';
 export type { GuestMessageInfo, GuestSessionInfo } from './guest.js';
@@ -61,6 +63,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     tokens: new TokenStore(clock, resolved.tokenTtlSeconds),
     faults: new Faults(),
     deliveries: new DeliveryLog(),
+    attempts: new AttemptLog(),
     rateCounter: new PlatformRateCounter(() => clock.now()),
     tutorialMessages: new Map(),
     openMessageIds: new Map(),
@@ -80,6 +83,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     {
       state: () => control.state(),
       delivered: () => control.delivered(),
+      attempts: () => control.attempts(),
       sessions: () => control.sessions(),
     },
   );

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { keyOf } from './attempts.js';
 import type { SimulatorContext } from './context.js';
 import { newHexId, newUuid } from './ids.js';
 import { passMessageGate } from './messageGate.js';
@@ -55,6 +56,12 @@ export async function handleOpenMessage(
   query: URLSearchParams,
 ): Promise<void> {
   const bodyText = await readBody(req);
+  const key = keyOf(parseJson(bodyText), ['channel', 'messageId']);
+  const attempt = ctx.attempts.add(
+    'open',
+    key,
+    key !== undefined && ctx.deliveries.has('open', key),
+  );
   const headers = passMessageGate(req, res, ctx);
   if (headers === undefined) return;
 
@@ -104,6 +111,7 @@ export async function handleOpenMessage(
   });
 
   if (ctx.faults.takeCommitThenDrop()) {
+    attempt.answerDropped = true;
     resetSocket(req.socket);
     return;
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { keyOf } from './attempts.js';
 import type { SimulatorContext, TutorialMessage } from './context.js';
 import { newUuid } from './ids.js';
 import { passMessageGate } from './messageGate.js';
@@ -28,6 +29,12 @@ export async function handleTutorialMessage(
   ctx: SimulatorContext,
 ): Promise<void> {
   const bodyText = await readBody(req);
+  const key = keyOf(parseJson(bodyText), ['externalId']);
+  const attempt = ctx.attempts.add(
+    'tutorial',
+    key,
+    key !== undefined && ctx.deliveries.has('tutorial', key),
+  );
   const headers = passMessageGate(req, res, ctx);
   if (headers === undefined) return;
 
@@ -89,6 +96,7 @@ export async function handleTutorialMessage(
   });
 
   if (ctx.faults.takeCommitThenDrop()) {
+    attempt.answerDropped = true;
     resetSocket(req.socket);
     return;
   }

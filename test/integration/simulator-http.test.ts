@@ -371,6 +371,31 @@ describe('fault injection', () => {
     ]);
   });
 
+  it('attempts(): every message request with its key, repeats of a stored message included', async () => {
+    const token = await getToken();
+    const body = tutorialBody();
+    sim.control.fail5xx(1);
+    expect((await postTutorial(token, body)).status).toBe(503);
+    sim.control.commitThenDrop(1);
+    expect(await networkError(postTutorial(token, body))).not.toMatch(/^unexpected/);
+    expect((await postTutorial(token, body)).status).toBe(409);
+    sim.control.setDedupeOpenMessageId(false);
+    expect((await postOpen(token, openBody('m-att'))).status).toBe(200);
+    expect((await postOpen(token, openBody('m-att'))).status).toBe(200);
+    const key = body['externalId'];
+    expect(sim.control.attempts().map(({ at: _at, ...a }) => a)).toEqual([
+      { kind: 'tutorial', key, alreadyStored: false },
+      { kind: 'tutorial', key, alreadyStored: false, answerDropped: true },
+      { kind: 'tutorial', key, alreadyStored: true },
+      { kind: 'open', key: 'm-att', alreadyStored: false },
+      { kind: 'open', key: 'm-att', alreadyStored: true },
+    ]);
+    const state = await fetch(`${sim.controlUrl}/__control/attempts`);
+    expect(((await state.json()) as unknown[]).length).toBe(5);
+    await sim.control.reset();
+    expect(sim.control.attempts()).toEqual([]);
+  });
+
   it("outage('refuse') really refuses connections; the control port stays up", async () => {
     const token = await getToken();
     await sim.control.outage('refuse');

@@ -1,0 +1,145 @@
+// One outbox process of a Node chaos schedule (spawned, and SIGKILLed, by node-chaos.mjs).
+// Argument: the JSON config (base64). Speaks one JSON object per stdout line:
+//   {t:'ready'}                       the outbox is open
+//   {t:'issued', i}                   send() of plan[i] is about to be called (never issued again)
+//   {t:'committed', i, id}            send() of plan[i] resolved: the message is durable
+//   {t:'rejected', i, code}           send() of plan[i] rejected (the message is not stored)
+//   {t:'unhandled', kind, message}    an unhandled rejection / uncaught exception in this process
+//   {t:'report', entries}             on SIGTERM: what list() still holds, then close() and exit 0
+import WebSocket from 'ws';
+import { createOutbox, guestTransport, httpTransport } from '../../dist/src/index.js';
+import { clientCredentials, openMessagingTransport, sqliteStore } from '../../dist/src/node.js';
+
+const config = JSON.parse(Buffer.from(process.argv[2], 'base64').toString('utf8'));
+const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const quietLogger = { debug() {}, warn() {}, error() {} };
+
+process.on('unhandledRejection', (reason) => {
+  out({ t: 'unhandled', kind: 'unhandledRejection', message: String(reason?.stack ?? reason) });
+});
+process.on('uncaughtException', (error) => {
+  out({ t: 'unhandled', kind: 'uncaughtException', message: String(error?.stack ?? error) });
+  // What Node would do without this handler: the process dies (the schedule restarts it).
+  process.exit(70);
+});
+
+const tokens = () =>
+  clientCredentials({ loginUrl: config.url, clientId: 'sim-client', clientSecret: 'sim-secret' });
+
+async function makeStore() {
+  if (config.store.kind === 'sqlite') return sqliteStore({ path: config.store.path });
+  if (config.store.kind === 'postgres') {
+    const node = await import('../../dist/src/node.js');
+    return node.postgresStore({ connectionString: config.store.url, schema: config.store.schema });
+  }
+  throw new Error(`unknown store ${config.store.kind}`);
+}
+
+function makeTransport() {
+  switch (config.transport) {
+    case 'http':
+      return httpTransport({
+        url: `${config.url}/api/v2/conversations/messaging/messages`,
+        getAccessToken: tokens(),
+        timeoutMs: config.timeoutMs,
+      });
+    case 'open':
+      return openMessagingTransport({
+        apiUrl: config.url,
+        integrationId: 'chaos-integration',
+        tokenProvider: tokens(),
+        timeoutMs: config.timeoutMs,
+      });
+    case 'guest':
+      return guestTransport({
+        webSocketUrl: config.wsUrl,
+        apiBaseUrl: config.url,
+        deploymentId: 'sim-deployment',
+        conversationId: 'c0',
+        WebSocket,
+        reconnect: { baseDelayMs: 50, maxDelayMs: 500 },
+        echoTimeoutMs: config.timeoutMs,
+        connectWaitMs: 1000,
+      });
+    default:
+      throw new Error(`unknown transport ${config.transport}`);
+  }
+}
+
+const outbox = await createOutbox({
+  name: config.name,
+  store: await makeStore(),
+  transport: makeTransport(),
+  logger: quietLogger,
+  retry: config.retry,
+});
+out({ t: 'ready' });
+
+let stopping = false;
+process.on('SIGTERM', () => {
+  if (stopping) return;
+  stopping = true;
+  void (async () => {
+    try {
+      const entries = await listEntries();
+      out({ t: 'report', entries });
+      await outbox.close();
+    } catch (error) {
+      out({ t: 'unhandled', kind: 'report', message: String(error?.stack ?? error) });
+    }
+    process.exit(0);
+  })();
+});
+
+const listEntries = async () =>
+  (await outbox.list()).map((e) => ({
+    id: e.id,
+    text: e.text,
+    status: e.status,
+    attempts: e.attempts,
+    lastError: e.lastError,
+  }));
+
+// 'list' on stdin: what the store still holds (the harness asks while waiting for the drain).
+let input = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  input += chunk;
+  let nl;
+  while ((nl = input.indexOf('\n')) >= 0) {
+    const line = input.slice(0, nl);
+    input = input.slice(nl + 1);
+    if (line === 'list')
+      listEntries().then(
+        (entries) => out({ t: 'list', entries }),
+        (error) => out({ t: 'list', error: String(error?.code ?? error) }),
+      );
+  }
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends plan[i]: `issued` first, so a restart never issues it again. */
+function sendOne(i) {
+  const m = config.plan[i];
+  out({ t: 'issued', i });
+  return outbox
+    .send({ text: m.text, conversationId: m.conversationId, metadata: { guestId: m.guestId } })
+    .then(
+      (entry) => out({ t: 'committed', i, id: entry.id }),
+      (error) => out({ t: 'rejected', i, code: error?.code ?? String(error) }),
+    );
+}
+
+// The plan from `start`: groups of sends, each either a burst (all issued at once, not awaited
+// one by one) or awaited one after the other; a seeded pause between groups.
+for (const group of config.groups) {
+  if (stopping) break;
+  const indexes = group.indexes.filter((i) => i >= config.start);
+  if (indexes.length === 0) continue;
+  if (group.pauseMs > 0) await sleep(group.pauseMs);
+  if (group.burst) await Promise.all(indexes.map(sendOne));
+  else for (const i of indexes) await sendOne(i);
+}
+out({ t: 'idle' });
+// stdin keeps the process up: it drains until the harness stops (SIGTERM) or kills it.

@@ -1,0 +1,222 @@
+// `npm run chaos`: seeded chaos schedules across the tiers, one summary table.
+//
+//   node test/chaos/run.mjs                         the full run (>= 1,000 schedules)
+//   node test/chaos/run.mjs --quick                 the fixed fast subset `npm test` runs
+//   node test/chaos/run.mjs --tier node --transport http --seed 17     replay one schedule
+//   node test/chaos/run.mjs --tier node --transport http --seed 17 --print   show it
+//   options: --schedules N (full run size), --jobs N (schedules at once), --only node|browser
+//
+// A failing schedule prints its seed and the command that replays it; exit 1 when any failed.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { NODE_TRANSPORTS, nodeSchedule, runNodeSchedule } from './node-chaos.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    tier: { type: 'string' },
+    transport: { type: 'string' },
+    seed: { type: 'string' },
+    print: { type: 'boolean', default: false },
+    schedules: { type: 'string' },
+    jobs: { type: 'string' },
+    only: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+if (
+  !existsSync(join(ROOT, 'dist/src/index.js')) ||
+  !existsSync(join(ROOT, 'dist/simulator/index.js'))
+) {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+}
+const { startSimulator } = await import(pathToFileURL(join(ROOT, 'dist/simulator/index.js')).href);
+
+const TIERS = {
+  node: {
+    transports: NODE_TRANSPORTS,
+    schedule: (seed, transport) => nodeSchedule(seed, transport),
+    run: (schedule) => runNodeSchedule(schedule, { startSimulator }),
+  },
+};
+
+/**
+ * The fixed seeds of `npm test` (one line each: what it covers). Chosen to exercise every listed
+ * defect the Node tier can reach; see RELIABILITY.md.
+ */
+export const QUICK = [
+  ['node', 'http', [1, 2, 3, 4, 5, 6]],
+  ['node', 'open', [1, 2, 3]],
+  ['node', 'guest', [1, 2, 3, 4]],
+];
+
+const replay = (tier, transport, seed) =>
+  `node test/chaos/run.mjs --tier ${tier} --transport ${transport} --seed ${seed}`;
+
+function plan() {
+  if (args.seed !== undefined) {
+    const tier = args.tier ?? 'node';
+    const transport = args.transport ?? 'http';
+    return [{ tier, transport, seed: Number(args.seed) }];
+  }
+  if (args.schedules !== undefined && args.seed === undefined && args.tier !== undefined) {
+    // --tier/--transport with --schedules: seeds 1..N of that tier (and transport)
+    const transports = args.transport ? [args.transport] : TIERS[args.tier].transports;
+    const n = Number(args.schedules);
+    return Array.from({ length: n }, (_, i) => ({
+      tier: args.tier,
+      transport: transports[i % transports.length],
+      seed: 1 + Math.floor(i / transports.length),
+    }));
+  }
+  if (args.quick) {
+    return QUICK.flatMap(([tier, transport, seeds]) =>
+      seeds.map((seed) => ({ tier, transport, seed })),
+    ).filter((j) => args.only === undefined || j.tier === args.only);
+  }
+  const total = Number(args.schedules ?? 1050);
+  const shares = { node: 1 };
+  const jobs = [];
+  for (const [tier, share] of Object.entries(shares)) {
+    if (args.only !== undefined && tier !== args.only) continue;
+    const transports = TIERS[tier].transports;
+    const n = Math.round(total * share);
+    for (let i = 0; i < n; i++) {
+      jobs.push({
+        tier,
+        transport: transports[i % transports.length],
+        seed: 1000 + Math.floor(i / transports.length),
+      });
+    }
+  }
+  return jobs;
+}
+
+const jobs = plan();
+if (args.print) {
+  for (const j of jobs)
+    console.log(JSON.stringify(TIERS[j.tier].schedule(j.seed, j.transport), null, 2));
+  process.exit(0);
+}
+
+const concurrency = Number(args.jobs ?? Math.max(2, cpus().length * 2));
+const rows = new Map();
+const failed = [];
+const started = Date.now();
+let next = 0;
+let done = 0;
+async function worker() {
+  for (;;) {
+    const j = jobs[next++];
+    if (j === undefined) return;
+    const tier = TIERS[j.tier];
+    const schedule = tier.schedule(j.seed, j.transport);
+    let result;
+    try {
+      result = await tier.run(schedule);
+    } catch (error) {
+      result = {
+        failures: [`harness error: ${error?.stack ?? error}`],
+        messages: 0,
+        lost: 0,
+        duplicated: 0,
+        hidden: 0,
+        unneeded: 0,
+        reordered: 0,
+        stuck: 0,
+        unhandled: 0,
+        kills: 0,
+        attempts: 0,
+      };
+    }
+    const key = `${j.tier}\u0000${j.transport}`;
+    const row = rows.get(key) ?? {
+      tier: j.tier,
+      transport: j.transport,
+      schedules: 0,
+      kills: 0,
+      messages: 0,
+      attempts: 0,
+      lost: 0,
+      duplicated: 0,
+      hidden: 0,
+      unneeded: 0,
+      reordered: 0,
+      stuck: 0,
+      unhandled: 0,
+      failing: 0,
+    };
+    row.schedules += 1;
+    for (const f of [
+      'kills',
+      'messages',
+      'attempts',
+      'lost',
+      'duplicated',
+      'hidden',
+      'unneeded',
+      'reordered',
+      'stuck',
+      'unhandled',
+    ])
+      row[f] += result[f] ?? 0;
+    if (result.failures.length > 0) {
+      row.failing += 1;
+      failed.push({ ...j, failures: result.failures });
+      console.log(`FAIL ${j.tier}/${j.transport} seed ${j.seed}: ${result.failures.join('; ')}`);
+      console.log(`     replay: ${replay(j.tier, j.transport, j.seed)}`);
+      if (args.verbose || jobs.length === 1) console.log(JSON.stringify(result.detail));
+    } else if (args.verbose || jobs.length === 1) {
+      console.log(
+        `ok   ${j.tier}/${j.transport} seed ${j.seed} (${result.ms} ms): ${result.messages} messages, ${result.kills} kills, ${result.attempts} attempts`,
+      );
+    }
+    rows.set(key, row);
+    done += 1;
+    if (!args.quick && jobs.length > 1 && done % 50 === 0) {
+      console.log(
+        `... ${done}/${jobs.length} schedules, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      );
+    }
+  }
+}
+await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+
+const cols = [
+  ['tier', 'tier'],
+  ['transport', 'transport'],
+  ['schedules', 'schedules'],
+  ['kills', 'kills'],
+  ['messages', 'messages'],
+  ['attempts', 'attempts'],
+  ['lost', 'lost'],
+  ['duplicated', 'duplicated'],
+  ['hidden', 'repeats hidden by server dedup'],
+  ['unneeded', 'repeats not needed'],
+  ['reordered', 'reordered'],
+  ['stuck', 'stuck'],
+  ['unhandled', 'unhandled errors'],
+  ['failing', 'failing schedules'],
+];
+const table = [...rows.values()];
+const total = { tier: 'all', transport: '' };
+for (const [f] of cols.slice(2)) total[f] = table.reduce((s, r) => s + r[f], 0);
+console.log('');
+console.log(`| ${cols.map(([, h]) => h).join(' | ')} |`);
+console.log(
+  `|${cols.map(([f]) => (f === 'tier' || f === 'transport' ? '---' : '---:')).join('|')}|`,
+);
+for (const r of [...table, total]) console.log(`| ${cols.map(([f]) => r[f]).join(' | ')} |`);
+console.log('');
+console.log(
+  `${jobs.length} schedules in ${((Date.now() - started) / 1000).toFixed(1)} s, ${concurrency} at once; ${failed.length} failing`,
+);
+for (const f of failed)
+  console.log(`  seed ${f.seed} ${f.tier}/${f.transport}: ${replay(f.tier, f.transport, f.seed)}`);
+process.exit(failed.length === 0 ? 0 : 1);
