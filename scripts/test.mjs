@@ -6,7 +6,7 @@ const steps = [
   ['lint', 'npx', ['eslint', '.']],
   ['format', 'npx', ['prettier', '--check', '.']],
   ['build', 'node', ['scripts/build.mjs']],
-  ['package', 'npx', ['publint', '--strict']],
+  ['package', 'node', ['scripts/package-check.mjs']],
   ['size', 'node', ['scripts/size.mjs']],
   ['unit + integration', 'npx', ['vitest', 'run']],
   ['browser', 'node', ['test/browser/run.mjs']],

@@ -11,6 +11,7 @@ export type OutboxErrorCode =
   | 'invalid-id'
   // bad configuration
   | 'invalid-options'
+  | 'missing-dependency'
   | 'unknown-region'
   | 'invalid-deployment-id'
   | 'invalid-session-token'

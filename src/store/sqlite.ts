@@ -1,11 +1,13 @@
 // Node only (exported from `genesys-webmessaging-outbox/node`). `better-sqlite3` is an optional
-// dependency imported lazily in open(), so this module loads without it.
+// peer dependency imported lazily when the store first opens, so this module loads without it;
+// without it, the first operation rejects with `missing-dependency` naming what to install.
 import type BetterSqlite3 from 'better-sqlite3';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import { copyEntry } from '../outbox/entry.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 import { invalidEntry } from './validate.js';
+import { importOptionalPeer } from '../internal/optionalPeer.js';
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -36,6 +38,8 @@ interface EntryRow {
 }
 
 type Db = BetterSqlite3.Database;
+
+const SQLITE_PEER = { name: 'better-sqlite3', range: '12', feature: 'sqliteStore' };
 
 /** Schema migrations by `PRAGMA user_version`; each step only adds. */
 const MIGRATIONS = [
@@ -127,7 +131,7 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
       const Ctor = (
         typeof options.database === 'function'
           ? options.database
-          : (await import('better-sqlite3')).default
+          : (await importOptionalPeer(SQLITE_PEER, () => import('better-sqlite3'))).default
       ) as typeof BetterSqlite3;
       database = new Ctor(options.path);
     }
