@@ -9,7 +9,7 @@ const steps = [
   ['package', 'node', ['scripts/package-check.mjs']],
   ['size', 'node', ['scripts/size.mjs']],
   ['unit + integration', 'npx', ['vitest', 'run']],
-  ['browser', 'node', ['test/browser/run.mjs']],
+  ['browser', 'npx', ['playwright', 'test']],
 ];
 
 const only = process.argv.slice(2);

@@ -1,4 +1,4 @@
-// Test harness loaded by outbox.html: exposes `window.h` for test/browser/run.mjs to drive.
+// Test harness loaded by outbox.html: exposes `window.h` for test/browser/outbox.spec.mjs to drive.
 import * as lib from '/dist/browser/genesys-webmessaging-outbox.js';
 
 const h = {
