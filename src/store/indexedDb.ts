@@ -322,23 +322,46 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
   /** Highest `seq` this instance handed out; `undefined` until first read from the database. */
   let lastSeq: number | undefined;
   /**
-   * Reserves `n` order keys and returns the one before the first. Only the first call reads the
-   * database (the highest `seq` present, through the `seq` index); later calls touch nothing
-   * (`reserve`), so an `append` is just its `add`s. The keys are a hybrid clock: strictly
-   * increasing in this tab, above every stored entry, and never behind the wall clock
-   * (ms × 1000), so two tabs writing to one conversation keep the order the user typed in
-   * although neither reads the other's counter. (A clock set back only matters once every entry
-   * is gone, and then there is nothing left to order against.)
+   * The allocations still waiting for the first read of the highest stored `seq`, chained in call
+   * order; `undefined` once none is waiting.
    */
-  const allocate = async (tx: Tx<'readwrite'>, n: number): Promise<number> => {
-    if (lastSeq === undefined) {
-      const top = await tx.objectStore(ENTRIES).index('seq').openCursor(null, 'prev');
-      lastSeq = Math.max(
-        lastSeq ?? 0, // another call may have set it while we read
-        typeof top?.value.seq === 'number' ? top.value.seq : 0,
-      );
-    }
-    return reserve(n);
+  let allocating: Promise<number> | undefined;
+  /** The highest `seq` stored, read once (its own read-only transaction). */
+  const readTopSeq = async (): Promise<number> => {
+    const top = await run([ENTRIES], 'readonly', async (tx) => {
+      const cursor = await tx.objectStore(ENTRIES).index('seq').openCursor(null, 'prev');
+      return cursor?.value.seq as unknown;
+    });
+    return typeof top === 'number' ? top : 0;
+  };
+  /**
+   * Reserves `n` order keys and returns the one before the first, **in call order**: the key is
+   * taken when the caller calls (synchronously once the highest stored `seq` is known; before
+   * that, chained behind the one read of it), never when its transaction happens to run, so a
+   * burst of `append`s issued without awaiting gets keys in the order it was issued (issue 10,
+   * defect 1: an append issued while the first one was still reading took the fast path and got
+   * a key below an earlier call's). Only the first call reads the database. The keys are a
+   * hybrid clock: strictly increasing in this tab, above every stored entry, and never behind
+   * the wall clock (ms × 1000), so two tabs writing to one conversation keep the order the user
+   * typed in although neither reads the other's counter. (A clock set back only matters once
+   * every entry is gone, and then there is nothing left to order against.) `open()` does the read,
+   * so an `append` after it is just its transaction.
+   */
+  const allocate = (n: number): Promise<number> => {
+    if (lastSeq !== undefined && allocating === undefined) return Promise.resolve(reserve(n));
+    const before: Promise<unknown> =
+      allocating ??
+      readTopSeq().then((top) => {
+        lastSeq = Math.max(lastSeq ?? 0, top);
+      });
+    const mine: Promise<number> = before.then(() => reserve(n));
+    allocating = mine;
+    // A failed read is not remembered: the next call reads again.
+    const clear = () => {
+      if (allocating === mine) allocating = undefined;
+    };
+    mine.then(clear, clear);
+    return mine;
   };
   /** `allocate` once the highest stored `seq` is known: no database access. */
   const reserve = (n: number): number => {
@@ -385,14 +408,18 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
   return {
     open: guard(async () => {
       await getConnection();
+      // The one read of the highest stored seq, here rather than in the first append.
+      if (lastSeq === undefined) await allocate(0);
     }),
 
     append: guard(async (batch: readonly NewEntry[]) => {
       if (batch.length === 0) return [];
       try {
+        // The keys are taken now, at the call (see allocate), not when the transaction runs.
+        // Awaited before the transaction starts: a transaction must not wait on anything else.
+        const first = await allocate(batch.length);
         return await run([ENTRIES], 'readwrite', async (tx) => {
-          let seq =
-            lastSeq === undefined ? await allocate(tx, batch.length) : reserve(batch.length);
+          let seq = first;
           const stored = batch.map((e): StoredEntry => ({ ...copyEntry(e), seq: ++seq }));
           // Every request at once on the plain object store (one transaction, one commit), with
           // no promise per request. The first failing add (ConstraintError, quota) is what is
@@ -419,8 +446,10 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
       }
     }),
 
-    update: guard((entry: StoredEntry, opts?: { requeue?: boolean }) =>
-      run([ENTRIES], 'readwrite', async (tx) => {
+    update: guard(async (entry: StoredEntry, opts?: { requeue?: boolean }) => {
+      // A requeue's key is taken at the call, like an append's (call order, always).
+      const fresh = opts?.requeue === true ? (await allocate(1)) + 1 : undefined;
+      return run([ENTRIES], 'readwrite', async (tx) => {
         const entries = tx.objectStore(ENTRIES);
         const old = (await entries.get(entry.id)) as EntryRecord | undefined;
         if (old === undefined) {
@@ -430,14 +459,14 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
         }
         let seq = old.seq;
         // seq belongs to the store: a fresh one only to go to the back (or if the old is unusable).
-        if (opts?.requeue === true || typeof seq !== 'number') {
-          seq = (await allocate(tx, 1)) + 1;
-        }
+        if (fresh !== undefined) seq = fresh;
+        // An unusable stored seq: a key from the hybrid clock (no read inside this transaction).
+        else if (typeof seq !== 'number') seq = reserve(1) + 1;
         const stored: StoredEntry = { ...copyEntry(entry), seq };
         await entries.put(toRecord(stored));
         return stored;
-      }),
-    ),
+      });
+    }),
 
     remove: guard(async (id: string) => {
       await run([ENTRIES], 'readwrite', (tx) => tx.objectStore(ENTRIES).delete(id));

@@ -158,9 +158,17 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     if (closed) throw new OutboxError('closed', 'The store is closed');
     try {
       if (!db) {
-        opening ??= openDb().finally(() => {
-          opening = undefined;
-        });
+        // `opening` is cleared only on failure (the next call tries again): a call made after
+        // the open succeeded but before an earlier caller's continuation set `db` must await the
+        // same connection, not open a second one (two connections in one store locked each other
+        // out: SQLITE_BUSY after busy_timeout, seen by the order property test).
+        if (opening === undefined) {
+          const p = openDb();
+          opening = p;
+          p.catch(() => {
+            if (opening === p) opening = undefined;
+          });
+        }
         const opened = await opening;
         if (closed) {
           if (ownsDb) opened.close();

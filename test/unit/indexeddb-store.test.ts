@@ -260,6 +260,8 @@ describe('indexedDbStore: connection life', () => {
     const { indexedDB } = factory();
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
     store = indexedDbStore({ indexedDB, durability: 'strict' });
+    await store.open(); // reads the highest stored seq (one read-only transaction)
+    spy.mockClear();
     await store.append([newEntry()]);
     await store.count();
     const calls = spy.mock.calls.map((c) => [c[1], c[2]]).filter((c) => c[0] !== 'versionchange');
