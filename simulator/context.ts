@@ -1,6 +1,7 @@
 import type { AttemptLog } from './attempts.js';
 import type { SimClock } from './clock.js';
 import type { DeliveryLog } from './delivered.js';
+import type { Deployments } from './deployments.js';
 import type { Faults } from './faults.js';
 import type { TokenStore } from './oauth.js';
 import type { ResolvedOptions } from './options.js';
@@ -26,6 +27,8 @@ export interface SimulatorContext {
   /** Every message request with its idempotency key, before faults and de-duplication. */
   attempts: AttemptLog;
   rateCounter: PlatformRateCounter;
+  /** Messenger settings per deployment (Disconnect read-only or not, clear, autostart, typing). */
+  deployments: Deployments;
   /** Tutorial endpoint messages by `externalId`. */
   tutorialMessages: Map<string, TutorialMessage>;
   /** Open Messaging: stored message ids by `channel.messageId`, for the optional 409 de-duplication. */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AttemptRecord } from './attempts.js';
 import type { SimulatorContext } from './context.js';
 import type { DeliveryRecord } from './delivered.js';
+import type { DeploymentSettings, ResolvedDeploymentSettings } from './deployments.js';
 import type { FaultState, OutageMode } from './faults.js';
 import type { GuestMessageInfo, GuestService, GuestSessionInfo } from './guest.js';
 import type { OriginatingEntity } from './guestSessions.js';
@@ -87,8 +88,24 @@ export interface SimulatorControl {
     text: string,
     options?: { originatingEntity?: OriginatingEntity },
   ): GuestMessageInfo;
-  /** Pushes an Outbound Presence Disconnect event; the session becomes read-only. */
-  agentDisconnect(session: string): void;
+  /**
+   * Pushes an Outbound Presence Disconnect event with `metadata.readOnly` "true" / "false": the
+   * session becomes read-only when the deployment's `conversationDisconnect.type` is `ReadOnly`
+   * (default `Send`: the guest may keep writing), or as `options.readOnly` says.
+   */
+  agentDisconnect(session: string, options?: { readOnly?: boolean }): GuestMessageInfo;
+  /**
+   * Pushes `ConnectionClosedEvent` (`{reason}` when given, e.g. `'signedIn'`; `{}` = session limit
+   * reached) to every socket of the session, then closes them (1000). The session stays.
+   */
+  connectionClosed(session: string, options?: { reason?: string }): void;
+  /**
+   * Changes Messenger settings of one deployment (every deployment when `deploymentId` is
+   * omitted), e.g. `{ conversationDisconnect: { type: 'ReadOnly' } }`; `reset()` restores the options.
+   */
+  setDeploymentSettings(settings: DeploymentSettings, deploymentId?: string): void;
+  /** The current Messenger settings of a deployment. */
+  deploymentSettings(deploymentId: string): ResolvedDeploymentSettings;
   /**
    * For the session's next onMessage: `'after-accept'` stores it (history, delivered) then kills
    * the socket without the echo; `'before-accept'` kills the socket without storing.
@@ -141,6 +158,7 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
       ctx.openMessageIds.clear();
       ctx.openDuplicatesRefused = 0;
       ctx.dedupeOpenMessageId = ctx.options.dedupeOpenMessageId;
+      ctx.deployments.reset();
       guest.resetFaults();
     },
     advanceClock: (ms) => ctx.clock.advance(ms),
@@ -158,7 +176,15 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
     },
     sessions: () => guest.listSessions(),
     agentMessage: (session, text, options) => guest.agentMessage(session, text, options),
-    agentDisconnect: (session) => guest.agentDisconnect(session),
+    agentDisconnect: (session, options) => guest.agentDisconnect(session, options),
+    connectionClosed: (session, options) => guest.connectionClosed(session, options),
+    setDeploymentSettings: (settings, deploymentId) => {
+      if (deploymentId !== undefined && !ctx.deployments.has(deploymentId)) {
+        throw new RangeError(`unknown deployment ${deploymentId}`);
+      }
+      ctx.deployments.update(deploymentId, settings);
+    },
+    deploymentSettings: (deploymentId) => ctx.deployments.get(deploymentId),
     dropSocket: (session, when) => guest.dropSocket(session, when),
     delayFrames: (ms) => guest.frames.setDelay(ms),
     reorderNextFrames: (n) => guest.frames.setReorder(n),
@@ -256,7 +282,32 @@ export function guestCommands(control: SimulatorControl): Record<string, Control
         entity === undefined ? {} : { originatingEntity: entity },
       );
     },
-    agentDisconnect: (a) => control.agentDisconnect(a.string('session')),
+    agentDisconnect: (a) => {
+      const readOnly = a.raw('readOnly');
+      if (readOnly !== undefined && typeof readOnly !== 'boolean') {
+        throw new TypeError('readOnly must be a boolean');
+      }
+      return control.agentDisconnect(
+        a.string('session'),
+        readOnly === undefined ? {} : { readOnly },
+      );
+    },
+    connectionClosed: (a) => {
+      const reason = a.raw('reason');
+      if (reason !== undefined && typeof reason !== 'string') {
+        throw new TypeError('reason must be a string');
+      }
+      control.connectionClosed(a.string('session'), reason === undefined ? {} : { reason });
+    },
+    setDeploymentSettings: (a) => {
+      const deploymentId = a.raw('deploymentId');
+      if (deploymentId !== undefined && typeof deploymentId !== 'string') {
+        throw new TypeError('deploymentId must be a string');
+      }
+      const settings = a.raw('settings');
+      if (settings === undefined) throw new TypeError('settings must be an object');
+      control.setDeploymentSettings(settings as DeploymentSettings, deploymentId);
+    },
     dropSocket: (a) => {
       const when = a.raw('when');
       if (when !== 'before-accept' && when !== 'after-accept') {

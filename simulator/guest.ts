@@ -250,6 +250,31 @@ export class GuestService {
     return session;
   }
 
+  /** `SessionResponse` (MG `SessionResponse.kt` fields; `durationSeconds`/`expirationDate` in s). */
+  private sessionResponse(
+    session: GuestSession,
+    state: { connected: boolean; newSession: boolean; readOnly: boolean },
+    tracingId: string | undefined,
+  ): ServerFrame {
+    return withTracing(
+      {
+        type: 'response',
+        class: 'SessionResponse',
+        code: 200,
+        body: {
+          connected: state.connected,
+          newSession: state.newSession,
+          readOnly: state.readOnly,
+          maxCustomDataBytes: MAX_CUSTOM_DATA_BYTES,
+          clearedExistingSession: false,
+          durationSeconds: this.ctx.options.sessionDurationSeconds,
+          expirationDate: Math.floor(session.expiresAt / 1000),
+        },
+      },
+      tracingId,
+    );
+  }
+
   private configureSession(
     conn: Connection,
     request: Record<string, unknown>,
@@ -287,19 +312,9 @@ export class GuestService {
 
     this.send(
       conn.ws,
-      withTracing(
-        {
-          type: 'response',
-          class: 'SessionResponse',
-          code: 200,
-          body: {
-            connected: true,
-            newSession,
-            readOnly: session.readOnly,
-            maxCustomDataBytes: MAX_CUSTOM_DATA_BYTES,
-            clearedExistingSession: false,
-          },
-        },
+      this.sessionResponse(
+        session,
+        { connected: true, newSession, readOnly: session.readOnly },
         tracingId,
       ),
     );
@@ -501,6 +516,12 @@ export class GuestService {
     );
   }
 
+  /**
+   * `closeSession` (MG `closeAllConnectionsForTheSession`): the asking socket gets
+   * `SessionResponse{connected:false, readOnly:true}` and stays open (the client then configures
+   * `startNew:true` on it); with `closeAllConnections:true` every other socket of the session gets
+   * `ConnectionClosedEvent` and is closed. The conversation is read-only from then on.
+   */
   private closeSession(
     conn: Connection,
     request: Record<string, unknown>,
@@ -512,10 +533,36 @@ export class GuestService {
       this.send(conn.ws, errorFrame(4007, 'Session not found.', tracingId));
       return;
     }
-    const targets = request['closeAllConnections'] === true ? [...session.sockets] : [conn.ws];
-    for (const ws of targets) {
+    session.readOnly = true;
+    this.send(
+      conn.ws,
+      this.sessionResponse(
+        session,
+        { connected: false, newSession: this.ctx.options.closeSessionNewSession, readOnly: true },
+        tracingId,
+      ),
+    );
+    if (request['closeAllConnections'] !== true) return;
+    this.closeSockets(
+      session,
+      [...session.sockets].filter((ws) => ws !== conn.ws),
+      {},
+    );
+  }
+
+  /** Sends `ConnectionClosedEvent` (with `body`) to each socket, then closes it (1000). */
+  private closeSockets(
+    session: GuestSession,
+    sockets: WebSocket[],
+    body: Record<string, unknown>,
+    before?: ServerFrame,
+  ): void {
+    for (const ws of sockets) {
       session.sockets.delete(ws);
-      this.send(ws, eventFrame('ConnectionClosedEvent'), () => ws.close(1000, 'closeSession'));
+      if (before !== undefined) this.send(ws, before);
+      this.send(ws, eventFrame('ConnectionClosedEvent', body), () =>
+        ws.close(1000, 'connection closed'),
+      );
     }
   }
 
@@ -546,17 +593,46 @@ export class GuestService {
     return info(message);
   }
 
-  agentDisconnect(ref: string): void {
+  /**
+   * An Outbound Presence Disconnect event carrying `metadata.readOnly` ("true" / "false"): read-only
+   * when the deployment's `conversationDisconnect.type` is `ReadOnly` (or `options.readOnly`).
+   */
+  agentDisconnect(ref: string, options: { readOnly?: boolean } = {}): GuestMessageInfo {
+    if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') {
+      throw new TypeError('readOnly must be a boolean');
+    }
     const session = this.sessions.find(ref);
+    const readOnly =
+      options.readOnly ??
+      this.ctx.deployments.get(session.deploymentId).conversationDisconnect.type === 'ReadOnly';
     const message = newMessage({
       direction: 'Outbound',
       type: 'Event',
       time: this.ctx.clock.now(),
       events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }],
+      serverMetadata: { readOnly: String(readOnly) },
     });
     session.conversation.messages.push(message);
-    session.readOnly = true;
+    if (readOnly) session.readOnly = true;
     this.push(session, structuredMessageFrame(message));
+    return info(message);
+  }
+
+  /**
+   * Pushes `ConnectionClosedEvent` (`body.reason` when given, e.g. `'signedIn'`; none = the
+   * session limit was reached, as Genesys' SDK reads it) to every socket of the session and closes
+   * them. The session and its conversation stay.
+   */
+  connectionClosed(ref: string, options: { reason?: string } = {}): void {
+    if (options.reason !== undefined && typeof options.reason !== 'string') {
+      throw new TypeError('reason must be a string');
+    }
+    const session = this.sessions.find(ref);
+    this.closeSockets(
+      session,
+      [...session.sockets],
+      options.reason === undefined ? {} : { reason: options.reason },
+    );
   }
 
   dropSocket(ref: string, when: 'before-accept' | 'after-accept'): void {

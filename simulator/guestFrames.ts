@@ -33,9 +33,13 @@ export function tooManyRequestsFrame(retryAfter: number, tracingId?: string): Se
   );
 }
 
-/** A pushed session event (`SessionExpiredEvent`, `ConnectionClosedEvent`, …) with an empty body. */
-export function eventFrame(className: string): ServerFrame {
-  return { type: 'message', class: className, code: 200, body: {} };
+/** A pushed session event (`SessionExpiredEvent`, `ConnectionClosedEvent`, …), empty body by default. */
+export function eventFrame(
+  className: string,
+  body: Record<string, unknown> = {},
+  type: ServerFrame['type'] = 'message',
+): ServerFrame {
+  return { type, class: className, code: 200, body };
 }
 
 /** The StructuredMessage body of a stored message, as pushed on the socket. */
@@ -45,7 +49,11 @@ export function structuredBody(message: GuestMessage): Record<string, unknown> {
     id: message.id,
     type: message.type,
     channel: { time: new Date(message.time).toISOString(), messageId: message.messageId },
-    metadata: { ...message.clientMetadata, correlationId: message.correlationId },
+    metadata: {
+      ...message.clientMetadata,
+      correlationId: message.correlationId,
+      ...message.serverMetadata,
+    },
   };
   if (message.text !== undefined) body['text'] = message.text;
   if (message.originatingEntity !== undefined)

@@ -22,6 +22,8 @@ export interface GuestMessage {
   tracingId?: string;
   /** The client's `message.metadata` (e.g. `customMessageId`), echoed back. */
   clientMetadata?: Record<string, unknown>;
+  /** Metadata the server adds after `correlationId` (the Disconnect event's `readOnly`). */
+  serverMetadata?: Record<string, string>;
   customAttributes?: Record<string, unknown>;
   events?: unknown[];
 }
@@ -38,7 +40,10 @@ export interface GuestSession {
   deploymentId: string;
   conversation: GuestConversation;
   previousConversations: GuestConversation[];
-  /** The agent ended the conversation (Presence Disconnect): read, don't send, until `startNew`. */
+  /**
+   * Read, don't send, until `startNew`: an agent Disconnect on a `ReadOnly` deployment, or
+   * `closeSession`.
+   */
   readOnly: boolean;
   /** `expireSession` or the session duration passed: onMessage → 4006 until configureSession. */
   expired: boolean;

@@ -21,6 +21,7 @@ import {
   type SimulatorControl,
 } from './control.js';
 import { DeliveryLog } from './delivered.js';
+import { Deployments } from './deployments.js';
 import { Faults, type OutageMode } from './faults.js';
 import { GuestService } from './guest.js';
 import { handleHistory, HISTORY_PATH } from './history.js';
@@ -36,6 +37,11 @@ export type { DeliveryKind, DeliveryRecord } from './delivered.js';
 export type { FaultState, GuestFault, OutageMode } from './faults.js';
 export type { GuestMessageInfo, GuestSessionInfo } from './guest.js';
 export type { OriginatingEntity } from './guestSessions.js';
+export type {
+  ConversationDisconnectType,
+  DeploymentSettings,
+  ResolvedDeploymentSettings,
+} from './deployments.js';
 
 /** A running simulator. */
 export interface Simulator {
@@ -65,6 +71,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     deliveries: new DeliveryLog(),
     attempts: new AttemptLog(),
     rateCounter: new PlatformRateCounter(() => clock.now()),
+    deployments: new Deployments(resolved.deployments, resolved.deploymentSettings),
     tutorialMessages: new Map(),
     openMessageIds: new Map(),
     openConversations: new Map(),

@@ -1,3 +1,5 @@
+import type { DeploymentSettings } from './deployments.js';
+
 /** Options of {@link startSimulator}; every field is optional. */
 export interface SimulatorOptions {
   /** TCP port of the API (HTTP + WebSocket). `0` picks a free port. @default 0 */
@@ -15,6 +17,13 @@ export interface SimulatorOptions {
   clients?: Record<string, string>;
   /** Known Web Messaging deployment ids. @default ['sim-deployment'] */
   deployments?: string[];
+  /**
+   * Messenger settings per deployment id (`conversationDisconnect`, `conversationClear`,
+   * `autoStart`, typing indicators); unnamed fields keep Genesys' defaults
+   * (`conversationDisconnect: { enabled: false, type: 'Send' }`, the rest off).
+   * `control.setDeploymentSettings` changes them at run time. @default {}
+   */
+  deploymentSettings?: Record<string, DeploymentSettings>;
   /** Longest guest `onMessage` text accepted (longer → 4011). @default 4000 */
   guestTextLimit?: number;
   /** At most this many `onMessage` per guest session per sliding second (more → 429/4029). @default 2 */
@@ -31,6 +40,11 @@ export interface SimulatorOptions {
   jwtTtlSeconds?: number;
   /** A guest session expires this long after `configureSession` (simulator clock). @default 259200 (72 h) */
   sessionDurationSeconds?: number;
+  /**
+   * `newSession` of the `SessionResponse{connected:false, readOnly:true}` that answers
+   * `closeSession` (unconfirmed: Genesys' SDK fixture has `true`, its default). @default true
+   */
+  closeSessionNewSession?: boolean;
   /** Base time source; `control.advanceClock(ms)` moves the simulator's clock ahead of it. @default Date.now */
   now?: () => number;
   /** Log one line per request to stderr (method, path, status; never message text). @default false */
@@ -45,6 +59,7 @@ export interface ResolvedOptions {
   tokenTtlSeconds: number;
   clients: Record<string, string>;
   deployments: string[];
+  deploymentSettings: Record<string, DeploymentSettings>;
   guestTextLimit: number;
   guestRateLimitPerSecond: number;
   dedupeTracingId: boolean;
@@ -53,6 +68,7 @@ export interface ResolvedOptions {
   botDelayMs: number;
   jwtTtlSeconds: number;
   sessionDurationSeconds: number;
+  closeSessionNewSession: boolean;
   now: () => number;
   log: boolean;
 }
@@ -65,6 +81,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     tokenTtlSeconds: options.tokenTtlSeconds ?? 86_400,
     clients: options.clients ?? { 'sim-client': 'sim-secret' },
     deployments: options.deployments ?? ['sim-deployment'],
+    deploymentSettings: options.deploymentSettings ?? {},
     guestTextLimit: options.guestTextLimit ?? 4000,
     guestRateLimitPerSecond: options.guestRateLimitPerSecond ?? 2,
     dedupeTracingId: options.dedupeTracingId ?? false,
@@ -73,6 +90,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     botDelayMs: options.botDelayMs ?? 50,
     jwtTtlSeconds: options.jwtTtlSeconds ?? 3600,
     sessionDurationSeconds: options.sessionDurationSeconds ?? 259_200,
+    closeSessionNewSession: options.closeSessionNewSession ?? true,
     now: options.now ?? (() => Date.now()),
     log: options.log ?? false,
   };

@@ -191,6 +191,10 @@ describe('guest transport against the simulator', () => {
   });
 
   it('agent disconnect: a Presence:Disconnect line, then conversation-ended (or a new chat with startNew)', async () => {
+    // A deployment whose Disconnect makes the conversation read-only (Genesys' default is Send).
+    sim.control.setDeploymentSettings({
+      conversationDisconnect: { enabled: true, type: 'ReadOnly' },
+    });
     const token = await ready();
     sim.control.agentDisconnect(token);
     await waitFor(

@@ -92,16 +92,34 @@ afterEach(() => {
   for (const g of opened.splice(0)) g.ws.terminate();
 });
 
-const sessionResponse = (newSession: boolean, readOnly = false) => ({
+/** MG `Response.configureSuccess` plus `durationSeconds` / `expirationDate` (MG `SessionResponse.kt`). */
+const sessionResponse = (newSession: boolean, readOnly = false, connected = true) => ({
   type: 'response',
   class: 'SessionResponse',
   code: 200,
   body: {
-    connected: true,
+    connected,
     newSession,
     readOnly,
     maxCustomDataBytes: 2048,
     clearedExistingSession: false,
+    durationSeconds: 259200,
+    expirationDate: expect.any(Number),
+  },
+});
+
+/** MG `Response.structuredMessageWithEvents(presenceDisconnect, metadata = {readOnly})`. */
+const disconnectEvent = (readOnly: 'true' | 'false') => ({
+  type: 'message',
+  class: 'StructuredMessage',
+  code: 200,
+  body: {
+    direction: 'Outbound',
+    id: expect.any(String),
+    type: 'Event',
+    channel: { time: expect.any(String), messageId: expect.any(String) },
+    metadata: { correlationId: expect.any(String), readOnly },
+    events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }],
   },
 });
 
@@ -208,25 +226,16 @@ describe('configureSession', () => {
     expect(await g.configure('y'.repeat(2048))).toEqual(sessionResponse(true));
   });
 
-  it('agent disconnect → Presence Disconnect event, readOnly; startNew starts a fresh conversation', async () => {
+  it('agent disconnect on a ReadOnly deployment → Disconnect with readOnly "true"; startNew starts a fresh conversation', async () => {
+    sim.control.setDeploymentSettings({
+      conversationDisconnect: { enabled: true, type: 'ReadOnly' },
+    });
     const token = randomUUID();
     const g = await guest();
     await g.configure(token);
     const firstConversation = sim.control.sessions().find((s) => s.token === token)?.conversationId;
     sim.control.agentDisconnect(token);
-    expect(await g.next()).toEqual({
-      type: 'message',
-      class: 'StructuredMessage',
-      code: 200,
-      body: {
-        direction: 'Outbound',
-        id: expect.any(String),
-        type: 'Event',
-        channel: { time: expect.any(String), messageId: expect.any(String) },
-        metadata: { correlationId: expect.any(String) },
-        events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }],
-      },
-    });
+    expect(await g.next()).toEqual(disconnectEvent('true'));
     expect(await g.sendText(token, 'anyone?', 'tr-ro')).toEqual(error(400, 'tr-ro'));
 
     const again = await guest();
@@ -238,6 +247,53 @@ describe('configureSession', () => {
       firstConversation,
     ]);
     expect(await again.sendText(token, 'new chat', 'tr-new')).toEqual(echoOf('new chat', 'tr-new'));
+  });
+
+  it('agent disconnect by default (conversationDisconnect.type Send) → readOnly "false": the guest may keep writing', async () => {
+    expect(sim.control.deploymentSettings('sim-deployment').conversationDisconnect).toEqual({
+      enabled: false,
+      type: 'Send',
+    });
+    const token = randomUUID();
+    const g = await guest();
+    await g.configure(token);
+    sim.control.agentDisconnect(token);
+    expect(await g.next()).toEqual(disconnectEvent('false'));
+    expect(await g.sendText(token, 'still here', 'tr-send')).toEqual(
+      echoOf('still here', 'tr-send'),
+    );
+    const again = await guest();
+    expect(await again.configure(token)).toEqual(sessionResponse(false, false));
+    expect(sim.control.sessions().find((s) => s.token === token)?.readOnly).toBe(false);
+  });
+
+  it('agentDisconnect({readOnly}) overrides the deployment; settings are per deployment and reset() restores them', async () => {
+    const local = await startSimulator({
+      deployments: ['a', 'b'],
+      deploymentSettings: { b: { conversationDisconnect: { type: 'ReadOnly' } } },
+    });
+    try {
+      expect(local.control.deploymentSettings('a').conversationDisconnect.type).toBe('Send');
+      expect(local.control.deploymentSettings('b').conversationDisconnect.type).toBe('ReadOnly');
+      local.control.setDeploymentSettings({ conversationDisconnect: { type: 'ReadOnly' } }, 'a');
+      expect(local.control.deploymentSettings('a').conversationDisconnect.type).toBe('ReadOnly');
+      await local.control.reset();
+      expect(local.control.deploymentSettings('a').conversationDisconnect.type).toBe('Send');
+      expect(() =>
+        local.control.setDeploymentSettings({
+          conversationDisconnect: { type: 'Sometimes' as 'Send' },
+        }),
+      ).toThrow(TypeError);
+      expect(() => local.control.setDeploymentSettings({}, 'nope')).toThrow(RangeError);
+    } finally {
+      await local.close();
+    }
+    const token = randomUUID();
+    const g = await guest();
+    await g.configure(token);
+    sim.control.agentDisconnect(token, { readOnly: true });
+    expect(await g.next()).toEqual(disconnectEvent('true'));
+    expect(sim.control.sessions().find((s) => s.token === token)?.readOnly).toBe(true);
   });
 });
 
@@ -476,18 +532,66 @@ describe('echo, getJwt, closeSession', () => {
     expect(sim.control.delivered()).toEqual([]);
   });
 
-  it('closeSession → ConnectionClosedEvent, then the socket closes', async () => {
+  it('closeSession: the asking socket gets SessionResponse{connected:false, readOnly:true} and stays open; the others get ConnectionClosedEvent and close', async () => {
     const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
-    g.send({ action: 'closeSession', token, closeAllConnections: true });
-    expect(await g.next()).toEqual({
+    const asking = await guest();
+    const other = await guest();
+    await asking.configure(token);
+    await other.configure(token);
+    asking.send({ action: 'closeSession', token, closeAllConnections: true, tracingId: 'cs-1' });
+    expect(await asking.next()).toEqual({
+      ...sessionResponse(true, true, false),
+      tracingId: 'cs-1',
+    });
+    // MG Response.connectionClosedEventNoReason
+    expect(await other.next()).toEqual({
       type: 'message',
       class: 'ConnectionClosedEvent',
       code: 200,
       body: {},
     });
-    expect(await g.closed).toBe(1000);
+    expect(await other.closed).toBe(1000);
+    expect(asking.ws.readyState).toBe(WebSocket.OPEN);
+    expect(asking.pending()).toBe(0);
+    // The asking client then starts a new chat on the same socket (MG handleSessionResponse).
+    expect(await asking.configure(token, { startNew: true })).toEqual(sessionResponse(true));
+    expect(await asking.sendText(token, 'fresh', 'cs-2')).toEqual(echoOf('fresh', 'cs-2'));
+  });
+
+  it('closeSession without closeAllConnections leaves the other sockets alone; the conversation is read-only', async () => {
+    const token = randomUUID();
+    const asking = await guest();
+    const other = await guest();
+    await asking.configure(token);
+    await other.configure(token);
+    asking.send({ action: 'closeSession', token });
+    expect(await asking.next()).toEqual(sessionResponse(true, true, false));
+    expect(await other.sendText(token, 'late', 'cs-3')).toEqual(error(400, 'cs-3'));
+    expect(other.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('connectionClosed pushes ConnectionClosedEvent with the reason to every socket and closes them; the session stays', async () => {
+    const token = randomUUID();
+    const a = await guest();
+    const b = await guest();
+    await a.configure(token);
+    await b.configure(token);
+    sim.control.connectionClosed(token, { reason: 'signedIn' });
+    // MG Response.connectionClosedEventReasonSignIn
+    const signedIn = {
+      type: 'message',
+      class: 'ConnectionClosedEvent',
+      code: 200,
+      body: { reason: 'signedIn' },
+    };
+    expect(await a.next()).toEqual(signedIn);
+    expect(await b.next()).toEqual(signedIn);
+    expect(await a.closed).toBe(1000);
+    expect(await b.closed).toBe(1000);
+    const c = await guest();
+    expect(await c.configure(token)).toEqual(sessionResponse(false));
+    sim.control.connectionClosed(token);
+    expect(await c.next()).toEqual({ ...signedIn, body: {} });
   });
 });
 
