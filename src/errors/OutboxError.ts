@@ -17,6 +17,9 @@ export type OutboxErrorCode =
   | 'invalid-session-token'
   | 'custom-data-too-large'
   | 'insecure-context'
+  // permanent misconfiguration found by the server (fails the entry at once)
+  | 'unknown-deployment'
+  | 'auth-misconfigured'
   // lifecycle
   | 'closed'
   | 'not-found'
@@ -38,6 +41,7 @@ export type OutboxErrorCode =
   | 'expired'
   | 'in-doubt'
   | 'protocol-error'
+  | 'redirected'
   | 'unknown';
 
 /** Plain data describing an error; what is stored on an entry as `lastError`. */

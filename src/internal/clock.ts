@@ -14,7 +14,8 @@ export interface Clock {
 /**
  * The real clock. Globals are read at call time, not captured at import time, so that
  * environments which patch timers later still work. Node timers are unref'd: a pending
- * retry never keeps a process alive.
+ * retry never keeps a process alive by itself (while someone awaits `whenSettled`/`flush`, the
+ * outbox holds the process open: see `internal/keepAlive.ts`, design rule 12).
  */
 export const systemClock: Clock = {
   now: () => Date.now(),

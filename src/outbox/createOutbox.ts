@@ -2,6 +2,7 @@ import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import type { Clock } from '../internal/clock.js';
 import { systemClock } from '../internal/clock.js';
 import type { Logger } from '../internal/logger.js';
+import { keepAlive } from '../internal/keepAlive.js';
 import { consoleLogger } from '../internal/logger.js';
 import { uuid } from '../internal/uuid.js';
 import { resolveRetryOptions } from '../retry/options.js';
@@ -161,6 +162,8 @@ export async function openOutbox(
   const settled = new Map<string, OutboxEntry>();
   let batch: { entry: NewEntry; resolve(e: StoredEntry): void; reject(e: unknown): void }[] = [];
   let closed = false;
+  let closing: Promise<void> | undefined;
+  const hold = keepAlive();
   let unsubscribeConnectivity: () => void = () => {};
 
   const writer = transcriptWriter(store, retention, defaultConversationId, (record) =>
@@ -328,11 +331,12 @@ export async function openOutbox(
       if (settledMeanwhile !== undefined) return settledMeanwhile;
       if (stored === undefined) throw notFound(id);
       if (stored.status === 'failed') return toPublicEntry(stored);
+      const release = hold(); // rule 12: the process waits for this answer
       return new Promise<OutboxEntry>((resolve, reject) => {
         const list = waiters.get(id) ?? [];
         list.push({ resolve, reject });
         waiters.set(id, list);
-      });
+      }).finally(release);
     },
 
     subscribe(listener) {
@@ -377,24 +381,34 @@ export async function openOutbox(
         coordinator.requestWake();
         return;
       }
-      dispatcher.wake('flush');
-      await dispatcher.idle();
+      const release = hold();
+      try {
+        dispatcher.wake('flush');
+        await dispatcher.idle();
+      } finally {
+        release();
+      }
     },
 
-    async close() {
-      if (closed) return;
-      closed = true;
-      unsubscribeConnectivity();
-      dispatcher.stop();
-      abort.abort(closedError());
-      await dispatcher.idle();
-      await coordinator.close();
-      await transport.close?.();
-      connectivity.close?.();
-      await store.close();
-      for (const id of [...waiters.keys()]) rejectWaiters(id, closedError());
-      listeners.clear();
+    close() {
+      // Every caller gets the same promise: it resolves once everything below has finished.
+      closing ??= shutDown();
+      return closing;
     },
+  };
+
+  const shutDown = async (): Promise<void> => {
+    closed = true;
+    unsubscribeConnectivity();
+    dispatcher.stop();
+    abort.abort(closedError());
+    await dispatcher.idle();
+    await coordinator.close();
+    await transport.close?.();
+    connectivity.close?.();
+    await store.close();
+    for (const id of [...waiters.keys()]) rejectWaiters(id, closedError());
+    listeners.clear();
   };
 
   if (options.persistentStorage === true) await requestPersistentStorage();

@@ -32,6 +32,9 @@ export interface DispatcherHost {
   ): Promise<void>;
 }
 
+/** Shortest wait after a rate limit, whatever `Retry-After` said (0, a past date). */
+export const MIN_RATE_LIMIT_WAIT_MS = 1000;
+
 /** Codes of errors after which the server may have the message although we never heard back. */
 const IN_DOUBT_CODES = new Set(['in-doubt', 'timeout']);
 
@@ -241,14 +244,15 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         return;
       }
       case 'rate-limited': {
-        // Exactly what the server asked for, no jitter; it applies to the whole client.
-        const wait = Math.min(Math.max(0, outcome.retryAfterMs), retry.maxRetryAfterMs);
-        pausedUntil = Math.max(pausedUntil, now + wait);
-        await reschedule(
-          { ...entry, attempts: entry.attempts + 1, offlineAttempts: 0 },
-          outcome.error,
-          now + wait,
+        // What the server asked for, no jitter; it applies to the whole client. At least
+        // MIN_RATE_LIMIT_WAIT_MS (a `Retry-After: 0` or a past date must not mean "hammer"), and
+        // it counts as an attempt: a 429 storm ends `expired` at maxAttempts (or maxAgeMs).
+        const wait = Math.min(
+          Math.max(MIN_RATE_LIMIT_WAIT_MS, outcome.retryAfterMs),
+          Math.max(MIN_RATE_LIMIT_WAIT_MS, retry.maxRetryAfterMs),
         );
+        pausedUntil = Math.max(pausedUntil, now + wait);
+        await retryLater(entry, outcome.error, now, now + wait);
         return;
       }
       case 'reauth':
@@ -267,7 +271,13 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
     }
   }
 
-  async function retryLater(entry: StoredEntry, error: ErrorInfo, now: number): Promise<void> {
+  /** Spends an attempt: `expired` at maxAttempts, else pending until `at` (default: backoff). */
+  async function retryLater(
+    entry: StoredEntry,
+    error: ErrorInfo,
+    now: number,
+    at?: number,
+  ): Promise<void> {
     const attempts = entry.attempts + 1;
     if (attempts >= retry.maxAttempts) {
       await fail(
@@ -284,7 +294,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
     await reschedule(
       { ...entry, attempts, offlineAttempts: 0 },
       error,
-      now + backoff(attempts - 1),
+      at ?? now + backoff(attempts - 1),
     );
   }
 

@@ -111,6 +111,7 @@ export function classifyNetworkError(error: unknown): SendOutcome {
  * | 429, 4029 | rate-limited for `body.retryAfter` seconds (capped); without it: retry, code `rate-limited` |
  * | 5000 and above, 500–599 | retry, code `server-error` |
  * | 403 with "Session authentication failed" | reauth, code `auth-failed` |
+ * | 400 "Deployment not found" (also on configureSession) | rejected, code `unknown-deployment` |
  * | 400, 403 and anything else | rejected |
  */
 export function classifyGuestError(
@@ -135,6 +136,9 @@ export function classifyGuestError(
     return fail('retry', 'server-error', message, code);
   if (code === 403 && typeof text === 'string' && /session authentication failed/i.test(text)) {
     return fail('reauth', 'auth-failed', message, code);
+  }
+  if (typeof text === 'string' && /deployment not found/i.test(text)) {
+    return fail('rejected', 'unknown-deployment', 'check deploymentId', code);
   }
   return fail('rejected', 'rejected', message, code);
 }

@@ -373,7 +373,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     ws = undefined;
     jwt = undefined;
     if (sock) {
-      sock.onopen = sock.onmessage = sock.onclose = sock.onerror = null;
+      sock.onopen = sock.onmessage = sock.onclose = null;
+      // Not null: `ws` emits 'error' after close() on a socket still connecting, and an 'error'
+      // without a listener crashes Node (issue 10 #8).
+      sock.onerror = () => {};
       try {
         sock.close();
       } catch {
@@ -683,7 +686,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         return delivered(entry, early);
       }
       if (!(await whenReady(sc.signal))) {
-        return sessionError && !closed() ? { kind: 'retry', error: sessionError } : notConnected();
+        if (!sessionError || closed()) return notConnected();
+        // A deployment the server does not know will not appear by retrying: fail the entry now.
+        const kind = sessionError.code === 'unknown-deployment' ? 'rejected' : 'retry';
+        return { kind, error: sessionError };
       }
       if (readOnly) {
         if (!o.startNew) {

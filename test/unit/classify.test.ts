@@ -220,6 +220,15 @@ describe('classifyNetworkError', () => {
 });
 
 describe('classifyGuestError', () => {
+  it('400 "Deployment not found" is rejected as unknown-deployment, naming the setting', () => {
+    const o = classifyGuestError(400, 'Deployment not found');
+    expect(o).toMatchObject({
+      kind: 'rejected',
+      error: { code: 'unknown-deployment', status: 400 },
+    });
+    expect(o.kind === 'rejected' && o.error.message).toMatch(/deploymentId/);
+  });
+
   it('4006 and 4007 re-configure the session', () => {
     expect(classifyGuestError(4006, 'Session has expired')).toEqual({
       kind: 'reauth',
