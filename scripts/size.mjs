@@ -20,9 +20,12 @@ export const TARGET = 6 * 1024;
  * the first benchmark fixes; 15678 B (+304 B) with the second round (tabs say hello/bye on the
  * channel so a lone tab posts nothing per send, adds on the plain IndexedDB transaction, a
  * delivered entry's line and removal in one transaction): each bought a measured gain in
- * BENCHMARKS.md, so the limit was raised once, deliberately.
+ * BENCHMARKS.md, so the limit was raised once, deliberately. 16128 B (+256 B) for issue 10's
+ * reliability fixes, which a visitor's first load needs: a Node process awaiting whenSettled/flush
+ * is kept alive (rule 12), a second close() waits for the first, 429s are bounded (floor, counted
+ * as attempts), an unknown deployment fails at once.
  */
-export const LIMIT = 15872;
+export const LIMIT = 16128;
 
 /** name → [named imports from the main entry, enforced gzip limit of the entry chunk, or null for report only] */
 export const entries = {
