@@ -4,6 +4,8 @@ export type { Outbox, OutboxOptions } from './outbox/createOutbox.js';
 export type { OutboxEntry, OutboxStatus } from './outbox/entry.js';
 export type { OutboxEvent } from './outbox/events.js';
 export type { SendInput } from './outbox/validate.js';
+export { outboxEntries, outboxTranscript, outboxConnectivity } from './outbox/views.js';
+export type { ExternalStore, ViewableOutbox } from './outbox/views.js';
 export { OfflineMessageQueue, TUTORIAL_MESSAGES_PATH } from './outbox/OfflineMessageQueue.js';
 export type { OfflineMessageQueueConfig } from './outbox/OfflineMessageQueue.js';
 

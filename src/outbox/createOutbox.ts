@@ -88,6 +88,11 @@ export interface Outbox {
   flush(): Promise<void>;
   /** The local transcript (delivered messages and what is still in the outbox). */
   readonly transcript: Transcript;
+  /**
+   * The outbox's view of the network: `false` between a `connectivity` event with `online: false`
+   * and the next with `online: true`. For UIs: `outboxConnectivity(outbox)`, `useConnectivity`.
+   */
+  readonly online: boolean;
   /** Stops sending, waits for attempts in flight, closes the store and the transport. */
   close(): Promise<void>;
 }
@@ -337,6 +342,10 @@ export async function openOutbox(
         list.push({ resolve, reject });
         waiters.set(id, list);
       }).finally(release);
+    },
+
+    get online() {
+      return wasOnline;
     },
 
     subscribe(listener) {
