@@ -22,6 +22,12 @@ export interface Coordinator {
    * out); it calls `onWakeRequest` when it may send again without a change of leadership.
    */
   isLeader(): boolean;
+  /**
+   * Optional: settles once the coordinator made its first decision after `start` (a lease was
+   * read: leader or standby). `createOutbox` waits for it, so that `flush()` right after opening
+   * already knows whether this instance sends.
+   */
+  ready?(): Promise<void>;
   /** Publishes an outbox event to the other instances. */
   broadcast(event: OutboxEvent): void;
   /** Asks the leader to look at the store now. */

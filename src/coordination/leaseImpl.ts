@@ -142,6 +142,8 @@ export function leaseCoordinator(
     // A holder whose renewals stalled (a throttled background tab) stops sending before its
     // lease can be taken over.
     isLeader: () => leader && clock.now() < until,
+    // Settles once the first look at the lease (started by `start`) is done.
+    ready: () => running,
     broadcast: (event) => channel?.post({ e: event }),
     requestWake() {
       if (leader) handlers?.onWakeRequest();

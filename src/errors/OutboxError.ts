@@ -27,6 +27,8 @@ export type OutboxErrorCode =
   // storage
   | 'storage-failed'
   | 'storage-full'
+  /** SQLite: another process kept the file locked for longer than `busyTimeoutMs`. */
+  | 'storage-busy'
   | 'corrupt-record'
   // delivery outcomes recorded on entries (lastError.code)
   | 'network'

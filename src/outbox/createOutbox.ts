@@ -156,10 +156,11 @@ export async function openOutbox(
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const connectivity = options.connectivity ?? defaultConnectivity();
+  // A store shared by processes brings its own (SQLite: a lease row in the file).
   const coordinator =
     options.coordinator === false
       ? soloCoordinator()
-      : (options.coordinator ?? defaultCoordinator(name));
+      : (options.coordinator ?? store.coordinator?.({ clock }) ?? defaultCoordinator(name));
   const abort = new AbortController();
   const listeners = new Set<(event: OutboxEvent) => void>();
   const waiters = new Map<string, Waiter[]>();
@@ -456,6 +457,8 @@ export async function openOutbox(
     onRemoteEvent: deliverEvent,
     onWakeRequest: () => dispatcher.wake('online'),
   });
+  // A lease coordinator knows after one read whether this instance sends (SQLite: ~1 ms).
+  await coordinator.ready?.();
   return outbox;
 }
 

@@ -1,3 +1,5 @@
+import type { Clock } from '../internal/clock.js';
+import type { Coordinator } from '../coordination/Coordinator.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 
 /** One line of the local transcript: a message the guest sent or the agent/bot sent. */
@@ -76,6 +78,13 @@ export interface OutboxStore {
    * `putTranscript` then `remove`.
    */
   removeDelivered?(id: string, records: readonly TranscriptRecord[]): Promise<void>;
+
+  /**
+   * Optional: the coordinator that keeps one sender per shared storage (SQLite: a lease row in
+   * the file, so two processes on one file never both send). `createOutbox` uses it when it is
+   * given no `coordinator` option. `clock` is the outbox's clock.
+   */
+  coordinator?(options: { clock: Clock }): Coordinator;
 
   /** Closes the storage; later calls reject with code `closed`. */
   close(): Promise<void>;

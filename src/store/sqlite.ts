@@ -7,6 +7,9 @@ import { copyEntry } from '../outbox/entry.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 import { invalidEntry } from './validate.js';
+import type { Clock } from '../internal/clock.js';
+import { storeLeaseCoordinator } from '../coordination/storeLease.js';
+import type { StoreLease } from '../coordination/storeLease.js';
 import { importOptionalPeer } from '../internal/optionalPeer.js';
 
 /** Options of {@link sqliteStore}. */
@@ -27,8 +30,23 @@ export interface SqliteStoreOptions {
    * @default 'default'
    */
   durability?: 'default' | 'strict';
+  /**
+   * One sender per file: an outbox on this store (with no `coordinator` option) sends only while
+   * it holds a lease row in the file, renewed every `renewMs`; another process on the same file
+   * waits as a standby and takes over `ttlMs` after the holder died, or within `renewMs` after it
+   * closed. `false`: no lease (every process sends: only if you coordinate them yourself).
+   * @default { renewMs: 1000, ttlMs: 3000 }
+   */
+  lease?: { renewMs?: number; ttlMs?: number } | false;
   /** Told about every unreadable entry row that was moved to the `quarantine` table. */
   onCorrupt?: (info: { key: unknown; reason: string }) => void;
+  /**
+   * How long one operation keeps trying while another process holds the file's lock, before it
+   * rejects with `storage-busy`. The waits are timers between tries (SQLite's own `busy_timeout`
+   * is 0: better-sqlite3 would wait synchronously and freeze the event loop meanwhile).
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
 }
 
 interface EntryRow {
@@ -68,6 +86,13 @@ const MIGRATIONS = [
      n INTEGER PRIMARY KEY AUTOINCREMENT,
      key TEXT, reason TEXT NOT NULL, value TEXT, at INTEGER NOT NULL
    );`,
+  // v2: the sender lease (one sender per file, see storeLeaseCoordinator).
+  `CREATE TABLE lease (
+     name TEXT PRIMARY KEY,
+     holder TEXT,
+     until INTEGER NOT NULL,
+     wakes INTEGER NOT NULL DEFAULT 0
+   );`,
 ];
 
 const QUEUED = `status IN ('pending', 'sending')`;
@@ -95,6 +120,15 @@ function codeOf(e: unknown): unknown {
   return typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
 }
 
+/** Another connection holds the lock (`SQLITE_BUSY`, `SQLITE_BUSY_RECOVERY`, …): try again later. */
+const isBusy = (e: unknown): boolean => {
+  const code = codeOf(e);
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+};
+
+/** The wait before try `n + 1` while the file is locked: 2, 4, 8 … ms, at most 100 ms. */
+const busyDelay = (n: number): number => Math.min(100, 2 ** (n + 1));
+
 function storageError(e: unknown): OutboxError {
   if (isOutboxError(e)) return e;
   const code = codeOf(e);
@@ -108,6 +142,28 @@ function storageError(e: unknown): OutboxError {
   );
 }
 
+/** `busyTimeoutMs` and `lease` are checked at construction: `invalid-options`. */
+function checkTimingOptions(options: SqliteStoreOptions): void {
+  const o = (typeof options === 'object' && options !== null ? options : {}) as {
+    busyTimeoutMs?: unknown;
+    lease?: unknown;
+  };
+  const bad = (what: string, v: unknown) =>
+    new OutboxError('invalid-options', `sqliteStore: ${what}: ${String(v)}`);
+  const ms = (v: unknown, min: number) => typeof v === 'number' && Number.isFinite(v) && v >= min;
+  if (o.busyTimeoutMs !== undefined && !ms(o.busyTimeoutMs, 0)) {
+    throw bad('busyTimeoutMs must be a finite number >= 0', o.busyTimeoutMs);
+  }
+  if (o.lease === undefined || o.lease === false) return;
+  if (typeof o.lease !== 'object' || o.lease === null)
+    throw bad('lease must be an object or false', o.lease);
+  const { renewMs = 1000, ttlMs = 3000 } = o.lease as { renewMs?: unknown; ttlMs?: unknown };
+  if (!ms(renewMs, 1)) throw bad('lease.renewMs must be a finite number >= 1', renewMs);
+  if (!ms(ttlMs, 1) || (ttlMs as number) <= (renewMs as number)) {
+    throw bad('lease.ttlMs must be a finite number above lease.renewMs', ttlMs);
+  }
+}
+
 /**
  * The durable Node store: one SQLite file through `better-sqlite3`, WAL mode. `heads()` is one
  * query over a partial index of pending/sending entries. Meta values and entries are stored as
@@ -118,6 +174,7 @@ function storageError(e: unknown): OutboxError {
  * const outbox = await createOutbox({ transport, store: sqliteStore({ path: './outbox.db' }) });
  */
 export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
+  checkTimingOptions(options);
   let db: Db | undefined;
   let opening: Promise<Db> | undefined;
   let closed = false;
@@ -138,7 +195,9 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     try {
       database.pragma('journal_mode = WAL');
       database.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
-      database.pragma('busy_timeout = 5000'); // another process may hold the write lock briefly
+      // Never wait inside SQLite: its busy handler sleeps synchronously (the whole process
+      // froze ~5 s per operation while another process held the lock). `run` retries on timers.
+      database.pragma('busy_timeout = 0');
       database
         .transaction(() => {
           const version = database.pragma('user_version', { simple: true }) as number;
@@ -153,32 +212,56 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     return database;
   };
 
-  /** Runs `fn` on the open database, mapping every failure to an OutboxError. */
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+
+  /** The open database (opened on first use, once, shared by the calls made meanwhile). */
+  const connect = async (): Promise<Db> => {
+    if (db) return db;
+    // `opening` is cleared only on failure (the next call tries again): a call made after the
+    // open succeeded but before an earlier caller's continuation set `db` must await the same
+    // connection, not open a second one (two connections in one store locked each other out:
+    // SQLITE_BUSY, seen by the order property test).
+    if (opening === undefined) {
+      const p = openDb();
+      opening = p;
+      p.catch(() => {
+        if (opening === p) opening = undefined;
+      });
+    }
+    const opened = await opening;
+    if (closed) {
+      if (ownsDb) opened.close();
+      throw new OutboxError('closed', 'The store is closed');
+    }
+    db = opened;
+    return opened;
+  };
+
+  /**
+   * Runs `fn` on the open database, mapping every failure to an OutboxError. While another
+   * process holds the lock (`SQLITE_BUSY`), tries again after a short timer, for up to
+   * `busyTimeoutMs`, then rejects with `storage-busy`: the event loop keeps running meanwhile.
+   * Retrying is safe: every `fn` is one statement or one transaction, and a busy one committed
+   * nothing.
+   */
   const run = async <T>(fn: (db: Db) => T): Promise<T> => {
-    if (closed) throw new OutboxError('closed', 'The store is closed');
-    try {
-      if (!db) {
-        // `opening` is cleared only on failure (the next call tries again): a call made after
-        // the open succeeded but before an earlier caller's continuation set `db` must await the
-        // same connection, not open a second one (two connections in one store locked each other
-        // out: SQLITE_BUSY after busy_timeout, seen by the order property test).
-        if (opening === undefined) {
-          const p = openDb();
-          opening = p;
-          p.catch(() => {
-            if (opening === p) opening = undefined;
-          });
+    const started = Date.now();
+    for (let n = 0; ; n++) {
+      if (closed) throw new OutboxError('closed', 'The store is closed');
+      try {
+        return fn(await connect());
+      } catch (e: unknown) {
+        if (!isBusy(e)) throw storageError(e);
+        const wait = busyDelay(n);
+        if (Date.now() - started + wait > busyTimeoutMs) {
+          throw new OutboxError(
+            'storage-busy',
+            `SQLite: the database stayed locked by another connection for ${busyTimeoutMs} ms`,
+            { cause: e },
+          );
         }
-        const opened = await opening;
-        if (closed) {
-          if (ownsDb) opened.close();
-          throw new OutboxError('closed', 'The store is closed');
-        }
-        db = opened;
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      return fn(db);
-    } catch (e: unknown) {
-      throw storageError(e);
     }
   };
 
@@ -265,6 +348,45 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
   };
   const fromTranscript = (row: { data: string }): TranscriptRecord =>
     JSON.parse(row.data) as TranscriptRecord;
+
+  const leaseOptions = options.lease ?? {};
+  /** The sender lease: the row `sender` of table `lease`. */
+  const lease: StoreLease = {
+    acquire: (holder, until, now) =>
+      run((d) =>
+        d
+          .transaction(() => {
+            const row = prep(
+              d,
+              `SELECT holder, until, wakes FROM lease WHERE name = 'sender'`,
+            ).get() as { holder: string | null; until: number; wakes: number } | undefined;
+            const mine = row?.holder === holder;
+            let held = false;
+            if (until === 0) {
+              if (mine)
+                prep(d, `UPDATE lease SET holder = NULL, until = 0 WHERE name = 'sender'`).run();
+            } else if (row === undefined || mine || row.holder === null || row.until < now) {
+              prep(
+                d,
+                `INSERT INTO lease (name, holder, until) VALUES ('sender', ?, ?)
+                 ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, until = excluded.until`,
+              ).run(holder, until);
+              held = true;
+            }
+            return { held, wakes: row?.wakes ?? 0 };
+          })
+          .immediate(),
+      ),
+    wake: async () => {
+      await run((d) =>
+        prep(
+          d,
+          `INSERT INTO lease (name, holder, until, wakes) VALUES ('sender', NULL, 0, 1)
+           ON CONFLICT(name) DO UPDATE SET wakes = wakes + 1`,
+        ).run(),
+      );
+    },
+  };
 
   return {
     open: async () => {
@@ -413,6 +535,13 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
         ).run(conversationId, conversationId, Math.max(0, keep)),
       );
     },
+
+    ...(leaseOptions === false
+      ? {}
+      : {
+          coordinator: ({ clock }: { clock: Clock }) =>
+            storeLeaseCoordinator(lease, { ...leaseOptions, clock }),
+        }),
 
     close: async () => {
       if (closed) return;

@@ -1,0 +1,98 @@
+// One sender per SQLite file (issue 10, defect 3), in one process with a fake clock: two outboxes
+// on one file, only the lease holder sends; the standby's messages reach the holder through the
+// lease row; the standby takes over after the holder closes or stops renewing.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createOutbox } from '../../src/outbox/createOutbox.js';
+import type { Outbox } from '../../src/outbox/createOutbox.js';
+import { sqliteStore } from '../../src/store/sqlite.js';
+import { silentLogger } from '../../src/internal/logger.js';
+import { FakeClock } from '../helpers/fakeClock.js';
+import { ScriptedTransport } from '../helpers/scriptedTransport.js';
+import { thrownCode } from '../helpers/errorCode.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+describe('sqliteStore: one sender per file', () => {
+  let dir: string;
+  const open: Outbox[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((o) => o.close()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const two = async () => {
+    dir = await mkdtemp(join(tmpdir(), 'outbox-lease-'));
+    const path = join(dir, 'o.db');
+    const clock = new FakeClock();
+    const make = async (t: ScriptedTransport) => {
+      const o = await createOutbox({
+        transport: t,
+        store: sqliteStore({ path }),
+        clock,
+        random: () => 1,
+        logger: silentLogger,
+      });
+      open.push(o);
+      return o;
+    };
+    const ta = new ScriptedTransport();
+    const tb = new ScriptedTransport();
+    const a = await make(ta);
+    const b = await make(tb);
+    return { clock, a, b, ta, tb };
+  };
+
+  it('only the holder sends; what the standby stores goes out through the holder, once', async () => {
+    const { clock, a, b, ta, tb } = await two();
+    await a.send({ text: 'a1' });
+    await waitFor(() => ta.delivered.length === 1, { what: 'a1' });
+    const b1 = await b.send({ text: 'b1' });
+    await b.flush(); // a standby's flush only asks the holder
+    // The holder reads the wake request at its next renewal.
+    for (let i = 0; i < 5 && ta.delivered.length < 2; i++) {
+      clock.advance(1000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await waitFor(() => ta.delivered.length === 2, { what: 'b1 through the holder' });
+    expect(ta.delivered.map((e) => e.text)).toEqual(['a1', 'b1']);
+    expect(ta.delivered[1]!.id).toBe(b1.id);
+    expect(tb.calls).toEqual([]);
+  });
+
+  it('the standby takes over once the holder closed', async () => {
+    const { clock, a, b, ta, tb } = await two();
+    await a.close();
+    open.splice(open.indexOf(a), 1);
+    await b.send({ text: 'after' });
+    for (let i = 0; i < 5 && tb.delivered.length === 0; i++) {
+      clock.advance(1000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await waitFor(() => tb.delivered.length === 1, { what: 'the standby sends' });
+    expect(ta.calls).toEqual([]);
+  });
+
+  it('lease: false: the store brings no coordinator (the caller coordinates its processes)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'outbox-lease-'));
+    const s = sqliteStore({ path: join(dir, 'o.db'), lease: false });
+    expect(s.coordinator).toBeUndefined();
+    await s.close();
+  });
+
+  it('bad lease and busyTimeoutMs options are invalid-options at construction', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'outbox-lease-'));
+    const path = join(dir, 'o.db');
+    for (const bad of [
+      { busyTimeoutMs: -1 },
+      { busyTimeoutMs: Number.NaN },
+      { busyTimeoutMs: Number.POSITIVE_INFINITY },
+      { lease: { renewMs: 0 } },
+      { lease: { ttlMs: 500, renewMs: 1000 } },
+      { lease: 'yes' },
+    ]) {
+      expect(thrownCode(() => sqliteStore({ path, ...(bad as object) }))).toBe('invalid-options');
+    }
+  });
+});
