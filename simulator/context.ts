@@ -10,7 +10,7 @@ import type { PlatformRateCounter } from './rateLimitHeaders.js';
 /** A message stored by the tutorial endpoint. */
 export interface TutorialMessage {
   id: string;
-  guestId: string;
+  guestId?: string;
   conversationId: string;
   text: string;
   externalId: string;

@@ -16,11 +16,12 @@ import {
 
 export const TUTORIAL_PATH = '/api/v2/conversations/messaging/messages';
 
-const FIELDS = ['guestId', 'conversationId', 'text', 'externalId'] as const;
+const FIELDS = ['conversationId', 'text', 'externalId'] as const;
 
 /**
  * The tutorial's endpoint, `POST /api/v2/conversations/messaging/messages` with
- * `{guestId, conversationId, text, externalId}`. Not a Genesys API (genesys-api.md §0): it stands
+ * `{guestId?, conversationId, text, externalId}` (`guestId` optional, as `httpTransport`'s default
+ * body sends it only when the entry's metadata has one). Not a Genesys API (genesys-api.md §0): it stands
  * for a user's own relay. 200 with the stored message; 409 when `externalId` is already stored.
  */
 export async function handleTutorialMessage(
@@ -61,10 +62,16 @@ export async function handleTutorialMessage(
       return;
     }
   }
-  const { guestId, conversationId, text, externalId } = body as Record<
-    (typeof FIELDS)[number],
-    string
-  >;
+  const guestId = body['guestId'];
+  if (guestId !== undefined && !isNonEmptyString(guestId)) {
+    sendPlatformError(
+      res,
+      platformError(400, 'bad.request', 'Invalid field: guestId (a non-empty string).'),
+      headers,
+    );
+    return;
+  }
+  const { conversationId, text, externalId } = body as Record<(typeof FIELDS)[number], string>;
 
   if (ctx.tutorialMessages.has(externalId)) {
     sendPlatformError(
@@ -78,7 +85,7 @@ export async function handleTutorialMessage(
   const now = ctx.clock.now();
   const stored: TutorialMessage = {
     id: newUuid(),
-    guestId,
+    ...(guestId === undefined ? {} : { guestId }),
     conversationId,
     text,
     externalId,

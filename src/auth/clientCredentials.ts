@@ -121,6 +121,15 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
     } catch {
       body = undefined;
     }
+    const oauthError = (body as { error?: unknown } | undefined)?.error;
+    if (oauthError === 'invalid_client' || oauthError === 'unauthorized_client') {
+      // Wrong clientId/clientSecret (or a client without this grant): retrying cannot help.
+      throw new OutboxError(
+        'auth-misconfigured',
+        `token endpoint: ${oauthError}: check clientId and clientSecret`,
+        { status: response.status },
+      );
+    }
     if (!response.ok) {
       throw new OutboxError(
         'auth-failed',

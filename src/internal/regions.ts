@@ -37,20 +37,33 @@ export interface ResolvedRegion {
 }
 
 /**
- * The endpoints of a region. Accepts `eu_west_1`, `eu-west-1` (any case) or a host from the
- * table (`mypurecloud.ie`); anything else throws `OutboxError('unknown-region')`.
+ * The endpoints of a region. Accepts `eu_west_1`, `eu-west-1` (any case), a host from the table
+ * (`mypurecloud.ie`) or any address under one, as users see it in the browser
+ * (`apps.mypurecloud.ie`, `https://login.mypurecloud.ie/…`); anything else throws
+ * `OutboxError('unknown-region')`, whose message lists the valid names.
  *
  * @example
  * resolveRegion('eu-west-1').apiUrl // 'https://api.mypurecloud.ie'
+ * resolveRegion('apps.mypurecloud.ie').region // 'eu_west_1'
  */
 export function resolveRegion(region: string): ResolvedRegion {
   const key = typeof region === 'string' ? region.trim().toLowerCase() : '';
+  // A host or URL: its host name, without scheme, port, path or a trailing dot.
+  const h =
+    key
+      .replace(/^[a-z]+:\/\//, '')
+      .split(/[/:?#]/)[0]
+      ?.replace(/\.$/, '') ?? '';
+  const names = Object.keys(regions);
   const name = Object.hasOwn(regions, key.replace(/-/g, '_'))
     ? key.replace(/-/g, '_')
-    : Object.keys(regions).find((r) => regions[r] === key);
+    : names.find((r) => regions[r] === h || h.endsWith(`.${regions[r]}`));
   const host = name === undefined ? undefined : regions[name];
   if (name === undefined || host === undefined) {
-    throw new OutboxError('unknown-region', `unknown Genesys Cloud region: ${String(region)}`);
+    throw new OutboxError(
+      'unknown-region',
+      `unknown Genesys Cloud region: ${String(region)} (use one of ${names.join(', ')}, or its host)`,
+    );
   }
   return {
     region: name,

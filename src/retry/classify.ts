@@ -33,9 +33,10 @@ export function describeErrorBody(body: unknown): string {
  * | 408 | retry, code `timeout` |
  * | 425, 5xx | retry, code `server-error` |
  * | 429 | rate-limited for the parsed `Retry-After` (capped to `maxRetryAfterMs`); without a usable header: retry, code `rate-limited` (backoff applies) |
+ * | 3xx (redirects are never followed for a delivery) | rejected, code `redirected` |
  * | 401 | reauth, code `auth-failed` |
  * | other 4xx (400, 403, 404, 413, 422, …) | rejected, code `rejected` |
- * | anything else (1xx, 3xx, nonsense) | retry, code `unknown` |
+ * | anything else (1xx, nonsense) | retry, code `unknown` |
  *
  * `body` may be the parsed response body; its Genesys `code`/`message` are added to the error message.
  */
@@ -59,6 +60,8 @@ export function classifyHttpStatus(
   if (status === 425 || (status >= 500 && status < 600))
     return fail('retry', 'server-error', message, status);
   if (status === 401) return fail('reauth', 'auth-failed', message, status);
+  // A POST answered by a redirect was not delivered (fetch would re-send it as a GET).
+  if (status >= 300 && status < 400) return fail('rejected', 'redirected', message, status);
   if (status >= 400 && status < 500) return fail('rejected', 'rejected', message, status);
   return fail('retry', 'unknown', message, status);
 }

@@ -65,6 +65,24 @@ function invalid(message: string): OutboxError {
   return new OutboxError('invalid-options', message);
 }
 
+/**
+ * @internal An http(s) URL: absolute, or relative to the page (`location`) where there is one,
+ * or to anything when the caller brings its own `fetch`. Anything else (`'not a url'`, `ftp:`, a
+ * relative URL in Node) throws `invalid-options` at construction instead of failing every attempt.
+ */
+export function checkUrl(name: string, url: unknown, ownFetch?: unknown): void {
+  let protocol = '';
+  try {
+    const base = globalThis.location?.href ?? (ownFetch ? 'http://x' : undefined);
+    if (!/[\s\0]/.test(url as string)) protocol = new URL(url as string, base).protocol;
+  } catch {
+    // reported below
+  }
+  if (typeof url !== 'string' || !/^https?:$/.test(protocol)) {
+    throw invalid(`${name} must be an http(s) URL`);
+  }
+}
+
 /** @internal Validates {@link HttpCommonOptions}; throws `invalid-options`. */
 export function resolveCommon(
   o: HttpCommonOptions,
@@ -120,7 +138,13 @@ export function postTransport(config: PostTransportConfig): Transport {
     } catch (error: unknown) {
       let outcome: SendOutcome;
       if (isOutboxError(error)) {
-        outcome = fail(error.code === 'network' ? 'offline' : 'retry', error);
+        const kind =
+          error.code === 'network'
+            ? 'offline'
+            : error.code === 'auth-misconfigured'
+              ? 'rejected'
+              : 'retry';
+        outcome = fail(kind, error);
       } else {
         // A fetch TypeError from the caller's own token endpoint while offline is "offline".
         const net = classifyNetworkError(error);
@@ -157,6 +181,8 @@ export function postTransport(config: PostTransportConfig): Transport {
         headers,
         body: payload,
         signal: controller.signal,
+        // Never follow: a 3xx is not a delivery. Browsers answer an opaque redirect (status 0).
+        redirect: 'manual',
       });
       report(true);
       let body: unknown;
@@ -168,7 +194,7 @@ export function postTransport(config: PostTransportConfig): Transport {
       }
       const now = (ctx?.clock ?? systemClock).now();
       const outcome = classifyHttpStatus(
-        response.status,
+        response.type === 'opaqueredirect' ? 302 : response.status,
         response.headers.get('retry-after'),
         now,
         config,
@@ -243,7 +269,7 @@ export function httpTransport(options: HttpTransportOptions): Transport {
   if (typeof options !== 'object' || options === null)
     throw invalid('httpTransport options must be an object');
   const { url, body = tutorialBody, name = 'http' } = options;
-  if (typeof url !== 'string' || url === '') throw invalid('url must be a non-empty string');
+  checkUrl('url', url, options.fetch);
   if (typeof body !== 'function') throw invalid('body must be a function');
   return postTransport({
     ...resolveCommon(options),

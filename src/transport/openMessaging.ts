@@ -2,7 +2,7 @@ import { OutboxError } from '../errors/OutboxError.js';
 import type { OutboxEntry } from '../outbox/entry.js';
 import { resolveRegion } from '../internal/regions.js';
 import { toTokenProvider, type TokenSource } from '../auth/tokenProvider.js';
-import { postTransport, resolveCommon, type HttpCommonOptions } from './http.js';
+import { checkUrl, postTransport, resolveCommon, type HttpCommonOptions } from './http.js';
 import type { Transport } from './Transport.js';
 
 /** The external user a message comes from (`channel.from`). */
@@ -68,6 +68,7 @@ export function openMessagingTransport(options: OpenMessagingTransportOptions): 
     throw new OutboxError('invalid-options', 'apiUrl must be a non-empty string');
   else if (options.region !== undefined) apiUrl = resolveRegion(options.region).apiUrl;
   else throw new OutboxError('invalid-options', 'openMessagingTransport needs region or apiUrl');
+  checkUrl('apiUrl', apiUrl, options.fetch);
   const url = `${apiUrl.replace(/\/+$/, '')}/api/v2/conversations/messages/${encodeURIComponent(integrationId)}/inbound/open/message`;
   return postTransport({
     ...resolveCommon(options),

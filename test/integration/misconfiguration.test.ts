@@ -6,6 +6,9 @@ import { createOutbox } from '../../src/outbox/createOutbox.js';
 import { silentLogger } from '../../src/internal/logger.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { guestTransport } from '../../src/transport/guest.js';
+import { clientCredentials } from '../../src/auth/clientCredentials.js';
+import { openMessagingTransport } from '../../src/transport/openMessaging.js';
+import { httpTransport } from '../../src/transport/http.js';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -35,5 +38,60 @@ it('an unknown deployment fails the entry at once with unknown-deployment (not 2
   expect(settled.lastError?.code).toBe('unknown-deployment');
   expect(settled.lastError?.message).toMatch(/deploymentId/);
   expect(settled.attempts).toBe(1);
+  await outbox.close();
+});
+
+it('a wrong client secret (invalid_client) fails the entry at once with auth-misconfigured', async () => {
+  const outbox = await createOutbox({
+    transport: openMessagingTransport({
+      apiUrl: sim.url,
+      integrationId: 'sim-integration',
+      tokenProvider: clientCredentials({
+        loginUrl: sim.url,
+        clientId: 'sim-client',
+        clientSecret: 'wrong-secret',
+      }),
+    }),
+    store: memoryStore(),
+    coordinator: false,
+    retry: { baseDelayMs: 10, maxDelayMs: 20 },
+    logger: silentLogger,
+  });
+  const e = await outbox.send({ text: 'hello' });
+  const settled = await outbox.whenSettled(e.id);
+  expect(settled).toMatchObject({
+    status: 'failed',
+    attempts: 1,
+    lastError: { code: 'auth-misconfigured', status: 401 },
+  });
+  expect(settled.lastError?.message).toMatch(/clientSecret/);
+  expect(settled.lastError?.message).not.toMatch(/wrong-secret/);
+  await outbox.close();
+});
+
+it("httpTransport's default body is what the simulator's tutorial endpoint takes, guestId or not (issue 12)", async () => {
+  const token = (await (
+    await fetch(`${sim.url}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${btoa('sim-client:sim-secret')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    })
+  ).json()) as { access_token: string };
+  const outbox = await createOutbox({
+    transport: httpTransport({
+      url: `${sim.url}/api/v2/conversations/messaging/messages`,
+      getAccessToken: () => token.access_token,
+    }),
+    store: memoryStore(),
+    coordinator: false,
+    logger: silentLogger,
+  });
+  const plain = await outbox.send({ text: 'as the README shows it' });
+  const withGuest = await outbox.send({ text: 'with a guest', metadata: { guestId: 'g-1' } });
+  expect(await outbox.whenSettled(plain.id)).toMatchObject({ status: 'sent', attempts: 1 });
+  expect(await outbox.whenSettled(withGuest.id)).toMatchObject({ status: 'sent', attempts: 1 });
   await outbox.close();
 });

@@ -199,10 +199,14 @@ describe('tutorial endpoint', () => {
 
   it('400 bad.request for a missing or invalid field, nothing stored', async () => {
     const token = await getToken();
-    for (const field of ['guestId', 'conversationId', 'text', 'externalId']) {
+    for (const field of ['conversationId', 'text', 'externalId']) {
       const res = await postTutorial(token, tutorialBody({ [field]: undefined }));
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual(errorShape(400, 'bad.request'));
+    }
+    for (const guestId of ['', 42]) {
+      const res = await postTutorial(token, tutorialBody({ guestId }));
+      expect(res.status).toBe(400);
     }
     const wrongType = await postTutorial(token, tutorialBody({ text: 42 }));
     expect(wrongType.status).toBe(400);

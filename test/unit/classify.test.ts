@@ -79,8 +79,17 @@ describe('classifyHttpStatus', () => {
     }
   });
 
-  it('1xx, 3xx and nonsense statuses are retried with code unknown (they spend attempts)', () => {
-    for (const s of [0, 100, 101, 301, 302, 304, 600, 999]) {
+  it('a 3xx is not a delivery: rejected with code redirected (issue 10 #7)', () => {
+    for (const s of [300, 301, 302, 303, 304, 307, 308]) {
+      expect(http(s)).toEqual({
+        kind: 'rejected',
+        error: { code: 'redirected', message: `HTTP ${s}`, status: s },
+      });
+    }
+  });
+
+  it('1xx and nonsense statuses are retried with code unknown (they spend attempts)', () => {
+    for (const s of [0, 100, 101, 600, 999]) {
       expect(http(s)).toEqual({
         kind: 'retry',
         error: { code: 'unknown', message: `HTTP ${s}`, status: s },

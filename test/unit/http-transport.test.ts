@@ -385,7 +385,11 @@ describe('httpTransport: token failures never throw out of send', () => {
 
 describe('httpTransport: options', () => {
   it('validates with invalid-options', () => {
-    expect(thrownCode(() => httpTransport({ url: '/relative/ok' }))).toBe('no error');
+    // Relative: fine where there is a page or a fetch of the caller's own; Node's fetch cannot.
+    expect(thrownCode(() => httpTransport({ url: '/relative/ok' }))).toBe('invalid-options');
+    expect(thrownCode(() => httpTransport({ url: '/relative/ok', fetch: globalThis.fetch }))).toBe(
+      'no error',
+    );
     expect(thrownCode(() => httpTransport({ url: '' }))).toBe('invalid-options');
     expect(thrownCode(() => httpTransport(undefined as never))).toBe('invalid-options');
     expect(thrownCode(() => httpTransport({ url: '/x', timeoutMs: 0 }))).toBe('invalid-options');
@@ -411,8 +415,8 @@ describe('httpTransport: options', () => {
   });
 
   it('has a name and a concurrency (default 4)', () => {
-    expect(httpTransport({ url: '/x' })).toMatchObject({ name: 'http', concurrency: 4 });
-    expect(httpTransport({ url: '/x', concurrency: 2, name: 'relay' })).toMatchObject({
+    expect(httpTransport({ url: 'http://h/x' })).toMatchObject({ name: 'http', concurrency: 4 });
+    expect(httpTransport({ url: 'http://h/x', concurrency: 2, name: 'relay' })).toMatchObject({
       name: 'relay',
       concurrency: 2,
     });

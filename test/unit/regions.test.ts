@@ -59,7 +59,9 @@ describe('resolveRegion', () => {
       'toString',
       '__proto__',
       'constructor',
-      'https://api.mypurecloud.com',
+      'ireland',
+      'notmypurecloud.ie',
+      'mypurecloud.ie.evil.example',
     ]) {
       expect(
         thrownCode(() => resolveRegion(r)),
@@ -69,5 +71,24 @@ describe('resolveRegion', () => {
     expect(() => resolveRegion(undefined as unknown as string)).toThrow(
       /unknown Genesys Cloud region/,
     );
+  });
+
+  it('unknown-region names the valid regions (issue 12)', () => {
+    expect(() => resolveRegion('ireland')).toThrow(
+      /ireland .*eu_west_1.*us_east_1|ireland .*us_east_1.*eu_west_1/,
+    );
+  });
+
+  it('resolves a host or URL that users see in the browser to its region (issue 12)', () => {
+    for (const [input, region] of [
+      ['apps.mypurecloud.ie', 'eu_west_1'],
+      ['mypurecloud.ie', 'eu_west_1'],
+      ['https://login.mypurecloud.ie/oauth', 'eu_west_1'],
+      ['https://apps.mypurecloud.com.au:443/directory/#/', 'ap_southeast_2'],
+      ['api.mypurecloud.com', 'us_east_1'],
+      ['APPS.USW2.PURE.CLOUD.', 'us_west_2'],
+    ] as const) {
+      expect(resolveRegion(input).region, input).toBe(region);
+    }
   });
 });
