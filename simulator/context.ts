@@ -17,6 +17,25 @@ export interface TutorialMessage {
   timestamp: string;
 }
 
+/** An Open Messaging receipt or event as received (`control.openInbound()`). */
+export interface OpenInboundRecord {
+  kind: 'receipt' | 'event';
+  integrationId: string;
+  /** The request body as sent. */
+  body: Record<string, unknown>;
+  /** Simulator clock, epoch ms. */
+  receivedAt: number;
+}
+
+/** An agentless outbound message as received (`control.agentless()`). */
+export interface AgentlessRecord {
+  id: string;
+  conversationId: string;
+  body: Record<string, unknown>;
+  /** Simulator clock, epoch ms. */
+  receivedAt: number;
+}
+
 /** Everything the request handlers share. One per simulator. */
 export interface SimulatorContext {
   options: ResolvedOptions;
@@ -35,6 +54,10 @@ export interface SimulatorContext {
   openMessageIds: Map<string, string>;
   /** Open Messaging conversation id per `integrationId` + sender. */
   openConversations: Map<string, string>;
+  /** Open Messaging receipts and events, in arrival order. */
+  openInbound: OpenInboundRecord[];
+  /** Agentless outbound messages, in arrival order. */
+  agentless: AgentlessRecord[];
   /** Open Messaging duplicates refused with 409 (only when de-duplication is on). */
   openDuplicatesRefused: number;
   dedupeOpenMessageId: boolean;

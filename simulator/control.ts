@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AttemptRecord } from './attempts.js';
-import type { SimulatorContext } from './context.js';
+import type { AgentlessRecord, OpenInboundRecord, SimulatorContext } from './context.js';
 import type { DeliveryRecord } from './delivered.js';
 import type { DeploymentSettings, ResolvedDeploymentSettings } from './deployments.js';
 import type { FaultState, OutageMode } from './faults.js';
@@ -45,6 +45,10 @@ export interface SimulatorControl {
    */
   attempts(): AttemptRecord[];
   state(): SimulatorState;
+  /** Open Messaging receipts and events received (`…/inbound/open/receipt` / `…/event`), in order. */
+  openInbound(): OpenInboundRecord[];
+  /** Agentless outbound messages received (`POST /api/v2/conversations/messages/agentless`), in order. */
+  agentless(): AgentlessRecord[];
   /** Ends the outage, clears every fault, the delivery record and the attempts; tokens and guest sessions stay. */
   reset(): Promise<void>;
   /** Moves the simulator's clock forward (token / JWT / session expiry, guest rate window). */
@@ -86,7 +90,7 @@ export interface SimulatorControl {
   agentMessage(
     session: string,
     text: string,
-    options?: { originatingEntity?: OriginatingEntity },
+    options?: { originatingEntity?: OriginatingEntity; content?: unknown[] },
   ): GuestMessageInfo;
   /**
    * Pushes an Outbound Presence Disconnect event with `metadata.readOnly` "true" / "false": the
@@ -136,6 +140,8 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
   return {
     delivered: () => ctx.deliveries.list(),
     attempts: () => ctx.attempts.list(),
+    openInbound: () => ctx.openInbound.map((r) => ({ ...r })),
+    agentless: () => ctx.agentless.map((r) => ({ ...r })),
     state: () => ({
       now: ctx.clock.now(),
       faults: ctx.faults.snapshot(),
@@ -157,6 +163,8 @@ export function createControl(ctx: SimulatorContext, targets: ControlTargets): S
       ctx.tutorialMessages.clear();
       ctx.openMessageIds.clear();
       ctx.openDuplicatesRefused = 0;
+      ctx.openInbound.length = 0;
+      ctx.agentless.length = 0;
       ctx.dedupeOpenMessageId = ctx.options.dedupeOpenMessageId;
       ctx.deployments.reset();
       guest.resetFaults();
@@ -276,11 +284,14 @@ export function guestCommands(control: SimulatorControl): Record<string, Control
       if (entity !== undefined && entity !== 'Human' && entity !== 'Bot') {
         throw new TypeError("originatingEntity must be 'Human' or 'Bot'");
       }
-      return control.agentMessage(
-        a.string('session'),
-        a.string('text'),
-        entity === undefined ? {} : { originatingEntity: entity },
-      );
+      const content = a.raw('content');
+      if (content !== undefined && !Array.isArray(content)) {
+        throw new TypeError('content must be an array');
+      }
+      return control.agentMessage(a.string('session'), a.string('text'), {
+        ...(entity === undefined ? {} : { originatingEntity: entity }),
+        ...(content === undefined ? {} : { content: content as unknown[] }),
+      });
     },
     agentDisconnect: (a) => {
       const readOnly = a.raw('readOnly');

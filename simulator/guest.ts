@@ -26,16 +26,19 @@ import { isRecord } from './respond.js';
 export const MAX_CUSTOM_DATA_BYTES = 2048;
 /** The longest guest session token accepted (genesys-api.md §4). */
 export const MAX_TOKEN_LENGTH = 2048;
-/** `channel.metadata.customMessageId` of the official SDK's health check (MG fixtures). */
-const HEALTH_CHECK_MESSAGE_ID = 'SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=';
+/** The 403 text of a guest Typing event when the deployment does not show it (MG fixture). */
+const TYPING_FORBIDDEN = 'Turn on the Feature Toggle or fix the configuration.';
+/** The 403 text of a Presence Clear when the deployment does not allow it (MG fixture). */
+const CLEAR_FORBIDDEN = 'Presence events Conversation Clear are not supported';
 
 /** A message of a guest conversation, as `control.sessions()` lists it. */
 export interface GuestMessageInfo {
   id: string;
   messageId: string;
   direction: 'Inbound' | 'Outbound';
-  type: 'Text' | 'Event';
+  type: 'Text' | 'Structured' | 'Event';
   text?: string;
+  content?: unknown[];
   /** ISO-8601 (`channel.time`). */
   time: string;
   originatingEntity?: OriginatingEntity;
@@ -74,11 +77,25 @@ function info(message: GuestMessage): GuestMessageInfo {
     time: new Date(message.time).toISOString(),
   };
   if (message.text !== undefined) out.text = message.text;
+  if (message.content !== undefined) out.content = message.content;
   if (message.originatingEntity !== undefined) out.originatingEntity = message.originatingEntity;
   if (message.tracingId !== undefined) out.tracingId = message.tracingId;
   if (message.customAttributes !== undefined) out.customAttributes = message.customAttributes;
   if (message.events !== undefined) out.events = message.events;
   return out;
+}
+
+/** `Join` / `Clear` (Presence) or `Typing` (`On`), as Genesys' SDK sends them; else undefined. */
+function eventKind(event: unknown): 'Join' | 'Clear' | 'Typing' | undefined {
+  if (!isRecord(event)) return undefined;
+  if (event['eventType'] === 'Presence' && isRecord(event['presence'])) {
+    const type = event['presence']['type'];
+    return type === 'Join' || type === 'Clear' ? type : undefined;
+  }
+  if (event['eventType'] === 'Typing' && isRecord(event['typing'])) {
+    return event['typing']['type'] === 'On' ? 'Typing' : undefined;
+  }
+  return undefined;
 }
 
 /** Body text of an injected error frame when the test gives none. */
@@ -296,7 +313,10 @@ export class GuestService {
       newSession = true;
     } else {
       if (!session.expired && now >= session.expiresAt) session.expired = true;
-      if (request['startNew'] === true || session.expired) {
+      if (session.cleared) {
+        session.cleared = false;
+        newSession = true;
+      } else if (request['startNew'] === true || session.expired) {
         this.sessions.restart(session);
         newSession = true;
       } else {
@@ -332,6 +352,10 @@ export class GuestService {
     tracingId: string | undefined,
   ): void {
     const reply = (frame: ServerFrame): void => this.send(conn.ws, frame);
+    if (isRecord(request['message']) && request['message']['type'] === 'Event') {
+      this.onEventMessage(conn, request['message'], request, token, tracingId);
+      return;
+    }
     const attempt = this.ctx.attempts.add(
       'guest',
       tracingId,
@@ -392,9 +416,23 @@ export class GuestService {
       reply(errorFrame(4020, 'Missing parameter: message.', tracingId));
       return;
     }
+    const kind = message['type'] ?? 'Text';
+    if (kind !== 'Text' && kind !== 'Structured') {
+      reply(errorFrame(400, 'Request failed.', tracingId));
+      return;
+    }
     const text = message['text'];
     if (typeof text !== 'string' || text.trim() === '') {
       reply(errorFrame(4020, 'Missing parameter: message.text.', tracingId));
+      return;
+    }
+    const content = message['content'];
+    if (
+      content !== undefined &&
+      (!Array.isArray(content) ||
+        !content.every((c) => isRecord(c) && typeof c['contentType'] === 'string'))
+    ) {
+      reply(errorFrame(400, 'Request failed.', tracingId));
       return;
     }
     if (text.length > this.ctx.options.guestTextLimit) {
@@ -433,8 +471,9 @@ export class GuestService {
     const clientMetadata = isRecord(message['metadata']) ? message['metadata'] : undefined;
     const stored = newMessage({
       direction: 'Inbound',
-      type: 'Text',
+      type: kind,
       text,
+      ...(Array.isArray(content) && content.length > 0 ? { content: content as unknown[] } : {}),
       time: now,
       ...(tracingId === undefined ? {} : { tracingId }),
       ...(clientMetadata === undefined ? {} : { clientMetadata }),
@@ -459,6 +498,97 @@ export class GuestService {
       return;
     }
     reply(structuredMessageFrame(stored, tracingId));
+  }
+
+  /**
+   * An Event message from the guest (MG `AutoStartRequest`, `UserTypingRequest`,
+   * `ClearConversationRequest`): Presence `Join` is stored and echoed as an Inbound Event;
+   * Typing is forwarded (echoed only with `echoTypingEvents`) or refused with 403 when the
+   * deployment does not show user typing; Presence `Clear` answers its echo, then
+   * `SessionClearedEvent` and `ConnectionClosedEvent` on every socket of the session.
+   */
+  private onEventMessage(
+    conn: Connection,
+    message: Record<string, unknown>,
+    request: Record<string, unknown>,
+    token: string,
+    tracingId: string | undefined,
+  ): void {
+    const reply = (frame: ServerFrame): void => this.send(conn.ws, frame);
+    const session = this.boundSession(conn, token, tracingId);
+    if (session === undefined) return;
+    const events = message['events'];
+    if (!Array.isArray(events) || events.length === 0) {
+      reply(errorFrame(4020, 'Missing parameter: message.events.', tracingId));
+      return;
+    }
+    const kinds: Array<'Join' | 'Clear' | 'Typing'> = [];
+    for (const event of events) {
+      const kind = eventKind(event);
+      if (kind === undefined) {
+        reply(errorFrame(400, 'Request failed.', tracingId));
+        return;
+      }
+      kinds.push(kind);
+    }
+    const clear = kinds.includes('Clear');
+    if (session.readOnly && !clear) {
+      reply(errorFrame(400, 'Conversation is read-only: start a new conversation.', tracingId));
+      return;
+    }
+    const settings = this.ctx.deployments.get(session.deploymentId);
+    if (clear && !settings.conversationClear.enabled) {
+      reply(errorFrame(403, CLEAR_FORBIDDEN, tracingId));
+      return;
+    }
+    if (kinds.includes('Typing') && !settings.showUserTypingIndicator) {
+      reply(errorFrame(403, TYPING_FORBIDDEN, tracingId));
+      return;
+    }
+    const now = this.ctx.clock.now();
+    session.recentMessages = session.recentMessages.filter((t) => t > now - 1000);
+    if (session.recentMessages.length >= this.ctx.options.guestRateLimitPerSecond) {
+      const oldest = session.recentMessages[0] ?? now;
+      reply(tooManyRequestsFrame(Math.max(1, Math.ceil((oldest + 1000 - now) / 1000)), tracingId));
+      return;
+    }
+    session.recentMessages.push(now);
+    const customAttributes = this.customAttributes(message, request);
+    if (customAttributes === 'invalid') {
+      reply(errorFrame(400, 'Request failed.', tracingId));
+      return;
+    }
+    if (
+      customAttributes !== undefined &&
+      Buffer.byteLength(JSON.stringify(customAttributes), 'utf8') > MAX_CUSTOM_DATA_BYTES
+    ) {
+      reply(errorFrame(4013, defaultErrorText(4013), tracingId));
+      return;
+    }
+
+    const stored = newMessage({
+      direction: 'Inbound',
+      type: 'Event',
+      time: now,
+      events: events as unknown[],
+      ...(tracingId === undefined ? {} : { tracingId }),
+      ...(customAttributes === undefined ? {} : { customAttributes }),
+    });
+    const typingOnly = kinds.every((k) => k === 'Typing');
+    // Typing is not part of the transcript; a Join (autostart) or Clear is.
+    if (!typingOnly) session.conversation.messages.push(stored);
+    if (!typingOnly || this.ctx.options.echoTypingEvents) {
+      reply(structuredMessageFrame(stored, tracingId));
+    }
+    if (clear) this.clearSession(session);
+  }
+
+  /** After a Presence Clear: the conversation is gone; the token starts a new session next time. */
+  private clearSession(session: GuestSession): void {
+    const sockets = [...session.sockets];
+    this.sessions.restart(session);
+    session.cleared = true;
+    this.closeSockets(session, sockets, {}, eventFrame('SessionClearedEvent'));
   }
 
   /** `message.channel.metadata.customAttributes`, or the same under a top-level `channel`. */
@@ -486,18 +616,15 @@ export class GuestService {
     const session = this.boundSession(conn, token, tracingId);
     if (session === undefined) return;
     const message = isRecord(request['message']) ? request['message'] : {};
-    const clientMetadata = isRecord(message['metadata'])
-      ? message['metadata']
-      : { customMessageId: HEALTH_CHECK_MESSAGE_ID };
+    // MG Response.healthCheckResponseWithSessionDuration: metadata values are strings.
     const body = {
       text: typeof message['text'] === 'string' ? message['text'] : 'ping',
       type: 'Text',
       direction: 'Inbound',
       id: newHexId(),
       metadata: {
-        ...clientMetadata,
-        durationSeconds: this.ctx.options.sessionDurationSeconds,
-        expirationDate: Math.floor(session.expiresAt / 1000),
+        durationSeconds: String(this.ctx.options.sessionDurationSeconds),
+        expirationDate: String(Math.floor(session.expiresAt / 1000)),
       },
     };
     this.send(
@@ -571,10 +698,19 @@ export class GuestService {
   agentMessage(
     ref: string,
     text: string,
-    options: { originatingEntity?: OriginatingEntity } = {},
+    options: { originatingEntity?: OriginatingEntity; content?: unknown[] } = {},
   ): GuestMessageInfo {
     if (typeof text !== 'string' || text === '')
       throw new TypeError('text must be a non-empty string');
+    const content = options.content;
+    if (
+      content !== undefined &&
+      (!Array.isArray(content) ||
+        content.length === 0 ||
+        !content.every((c) => isRecord(c) && typeof c['contentType'] === 'string'))
+    ) {
+      throw new TypeError('content must be a non-empty array of {contentType, …} objects');
+    }
     const entity = options.originatingEntity ?? 'Human';
     if (entity !== 'Human' && entity !== 'Bot') {
       throw new TypeError("originatingEntity must be 'Human' or 'Bot'");
@@ -583,8 +719,9 @@ export class GuestService {
     if (session.readOnly) throw new RangeError('the conversation has ended (agent disconnected)');
     const message = newMessage({
       direction: 'Outbound',
-      type: 'Text',
+      type: content === undefined ? 'Text' : 'Structured',
       text,
+      ...(content === undefined ? {} : { content }),
       time: this.ctx.clock.now(),
       originatingEntity: entity,
     });
@@ -645,7 +782,12 @@ export class GuestService {
   expireSession(ref: string): void {
     const session = this.sessions.find(ref);
     session.expired = true;
-    for (const ws of session.sockets) this.send(ws, eventFrame('SessionExpiredEvent'));
+    // MG Response.sessionExpiredEvent: `"type": "response"`.
+    for (const ws of session.sockets)
+      this.send(
+        ws,
+        eventFrame('SessionExpiredEvent', {}, this.ctx.options.sessionExpiredEventType),
+      );
   }
 
   listSessions(): GuestSessionInfo[] {

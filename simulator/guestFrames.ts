@@ -48,7 +48,12 @@ export function structuredBody(message: GuestMessage): Record<string, unknown> {
     direction: message.direction,
     id: message.id,
     type: message.type,
-    channel: { time: new Date(message.time).toISOString(), messageId: message.messageId },
+    // Agent Text / Structured frames: `channel: {time, type: "Private"}` (MG fixtures, OVO's
+    // captured payload); the guest's echo and events carry `channel.messageId` (MG fixtures).
+    channel:
+      message.direction === 'Outbound' && message.type !== 'Event'
+        ? { time: new Date(message.time).toISOString(), type: 'Private' }
+        : { time: new Date(message.time).toISOString(), messageId: message.messageId },
     metadata: {
       ...message.clientMetadata,
       correlationId: message.correlationId,
@@ -56,6 +61,7 @@ export function structuredBody(message: GuestMessage): Record<string, unknown> {
     },
   };
   if (message.text !== undefined) body['text'] = message.text;
+  if (message.content !== undefined) body['content'] = message.content;
   if (message.originatingEntity !== undefined)
     body['originatingEntity'] = message.originatingEntity;
   if (message.events !== undefined) body['events'] = message.events;

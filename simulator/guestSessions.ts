@@ -13,8 +13,10 @@ export interface GuestMessage {
   /** `metadata.correlationId` (UUID). */
   correlationId: string;
   direction: 'Inbound' | 'Outbound';
-  type: 'Text' | 'Event';
+  type: 'Text' | 'Structured' | 'Event';
   text?: string;
+  /** `content` of a Structured message (quick replies, button responses, cards). */
+  content?: unknown[];
   /** Simulator clock, epoch ms (`channel.time`). */
   time: number;
   originatingEntity?: OriginatingEntity;
@@ -45,6 +47,8 @@ export interface GuestSession {
    * `closeSession`.
    */
   readOnly: boolean;
+  /** The guest cleared the conversation (Presence Clear): the next `configureSession` is a new session. */
+  cleared: boolean;
   /** `expireSession` or the session duration passed: onMessage → 4006 until configureSession. */
   expired: boolean;
   /** Simulator clock, epoch ms. */
@@ -80,6 +84,7 @@ export class GuestSessions {
       conversation: { conversationId: newUuid(), messages: [] },
       previousConversations: [],
       readOnly: false,
+      cleared: false,
       expired: false,
       expiresAt,
       sockets: new Set(),

@@ -6,7 +6,17 @@ import type { Duplex } from 'node:stream';
 import type { SimulatorContext } from './context.js';
 import type { OutageMode } from './faults.js';
 import { handleTokenRequest } from './oauth.js';
-import { handleOpenMessage, OPEN_MESSAGE_PATH } from './openMessaging.js';
+import { AGENTLESS_PATH, handleAgentless } from './agentless.js';
+import { DEPLOYMENT_CONFIG_PATH, handleDeploymentConfig } from './deploymentConfig.js';
+import { newUuid } from './ids.js';
+import {
+  handleOpenEvent,
+  handleOpenMessage,
+  handleOpenReceipt,
+  OPEN_EVENT_PATH,
+  OPEN_MESSAGE_PATH,
+  OPEN_RECEIPT_PATH,
+} from './openMessaging.js';
 import {
   CORS_HEADERS,
   platformError,
@@ -181,6 +191,8 @@ export class SimulatorServer {
     if (this.ctx.options.log) {
       res.once('finish', () => this.ctx.log(`${req.method ?? '?'} ${path} -> ${res.statusCode}`));
     }
+    // Genesys sends ININ-Correlation-Id on every response; an error's equals its contextId.
+    res.setHeader('inin-correlation-id', newUuid());
     try {
       if (req.method === 'OPTIONS') {
         res.writeHead(204, CORS_HEADERS);
@@ -238,6 +250,37 @@ export class SimulatorServer {
       await this.slow();
       if (res.destroyed) return;
       await handleOpenMessage(req, res, this.ctx, decodeURIComponent(open[1]), query);
+      return;
+    }
+    const receipt = OPEN_RECEIPT_PATH.exec(path);
+    if (receipt?.[1] !== undefined && method === 'POST') {
+      await this.slow();
+      if (res.destroyed) return;
+      await handleOpenReceipt(req, res, this.ctx, decodeURIComponent(receipt[1]));
+      return;
+    }
+    const event = OPEN_EVENT_PATH.exec(path);
+    if (event?.[1] !== undefined && method === 'POST') {
+      await this.slow();
+      if (res.destroyed) return;
+      await handleOpenEvent(req, res, this.ctx, decodeURIComponent(event[1]));
+      return;
+    }
+    if (path === AGENTLESS_PATH && method === 'POST') {
+      await this.slow();
+      if (res.destroyed) return;
+      await handleAgentless(req, res, this.ctx);
+      return;
+    }
+    const config = DEPLOYMENT_CONFIG_PATH.exec(path);
+    if (config?.[1] !== undefined && method === 'GET') {
+      const host = this.ctx.options.host.includes(':')
+        ? `[${this.ctx.options.host}]`
+        : this.ctx.options.host;
+      handleDeploymentConfig(res, this.ctx, decodeURIComponent(config[1]), {
+        apiUrl: `http://${host}:${this.port}`,
+        wsUrl: `ws://${host}:${this.port}`,
+      });
       return;
     }
     for (const route of this.hooks.routes) {

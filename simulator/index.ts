@@ -34,6 +34,7 @@ export type { SimulatorOptions } from './options.js';
 export type { SimulatorControl, SimulatorState } from './control.js';
 export type { AttemptRecord } from './attempts.js';
 export type { DeliveryKind, DeliveryRecord } from './delivered.js';
+export type { AgentlessRecord, OpenInboundRecord } from './context.js';
 export type { FaultState, GuestFault, OutageMode } from './faults.js';
 export type { GuestMessageInfo, GuestSessionInfo } from './guest.js';
 export type { OriginatingEntity } from './guestSessions.js';
@@ -75,6 +76,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     tutorialMessages: new Map(),
     openMessageIds: new Map(),
     openConversations: new Map(),
+    openInbound: [],
+    agentless: [],
     openDuplicatesRefused: 0,
     dedupeOpenMessageId: resolved.dedupeOpenMessageId,
     log: (line) => {
@@ -92,6 +95,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       delivered: () => control.delivered(),
       attempts: () => control.attempts(),
       sessions: () => control.sessions(),
+      openInbound: () => control.openInbound(),
+      agentless: () => control.agentless(),
     },
   );
   const server = new SimulatorServer(ctx, {
@@ -101,7 +106,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         method: 'GET',
         path: HISTORY_PATH,
         slowed: true,
-        handle: (req, res, query) => Promise.resolve(handleHistory(req, res, query, guest)),
+        handle: (req, res, query) =>
+          Promise.resolve(handleHistory(req, res, query, guest, ctx.rateCounter)),
       },
     ],
     upgrade: (req, socket, head) => guest.upgrade(req, socket, head),

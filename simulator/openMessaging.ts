@@ -17,12 +17,21 @@ import {
 /** `/api/v2/conversations/messages/{integrationId}/inbound/open/message` */
 export const OPEN_MESSAGE_PATH =
   /^\/api\/v2\/conversations\/messages\/([^/]+)\/inbound\/open\/message$/;
+/** `/api/v2/conversations/messages/{integrationId}/inbound/open/receipt` */
+export const OPEN_RECEIPT_PATH =
+  /^\/api\/v2\/conversations\/messages\/([^/]+)\/inbound\/open\/receipt$/;
+/** `/api/v2/conversations/messages/{integrationId}/inbound/open/event` */
+export const OPEN_EVENT_PATH =
+  /^\/api\/v2\/conversations\/messages\/([^/]+)\/inbound\/open\/event$/;
 
 const ID_TYPES = new Set(['Email', 'Phone', 'Opaque']);
 
-function validate(body: unknown): string | undefined {
-  if (!isRecord(body)) return 'The request body must be a JSON object.';
-  const channel = body['channel'];
+function validTime(value: unknown): boolean {
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value));
+}
+
+/** `channel.from` and `channel.time`, required on inbound messages and events. */
+function validateChannelFrom(channel: unknown): string | undefined {
   if (!isRecord(channel)) return 'channel is required.';
   const from = channel['from'];
   if (!isRecord(from)) return 'channel.from is required.';
@@ -30,17 +39,157 @@ function validate(body: unknown): string | undefined {
   if (typeof from['idType'] !== 'string' || !ID_TYPES.has(from['idType'])) {
     return 'channel.from.idType must be one of Email, Phone, Opaque.';
   }
-  const time = channel['time'];
-  if (typeof time !== 'string' || Number.isNaN(Date.parse(time))) {
-    return 'channel.time is required (ISO-8601 date-time).';
-  }
+  if (!validTime(channel['time'])) return 'channel.time is required (ISO-8601 date-time).';
+  return undefined;
+}
+
+function validate(body: unknown): string | undefined {
+  if (!isRecord(body)) return 'The request body must be a JSON object.';
+  const problem = validateChannelFrom(body['channel']);
+  if (problem !== undefined) return problem;
+  const channel = body['channel'] as Record<string, unknown>;
   if (channel['messageId'] !== undefined && !isNonEmptyString(channel['messageId'])) {
     return 'channel.messageId must be a non-empty string.';
   }
   if (!isNonEmptyString(body['text']) && !Array.isArray(body['content'])) {
     return 'text (or content) is required.';
   }
+  if (body['metadata'] !== undefined && !isStringMap(body['metadata'])) {
+    return 'metadata must be an object of strings.';
+  }
   return undefined;
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return isRecord(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+/**
+ * The normalized `channel` Genesys answers (the SDK's `OpenMessagingChannel`, where `to` and
+ * `from` are required): the sent fields, plus `id` and `to.id` = the integration id (our choice:
+ * the values are not in our sources), `platform: 'Open'`, `type: 'Private'`.
+ */
+function normalizedChannel(
+  integrationId: string,
+  channel: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    id: integrationId,
+    ...channel,
+    platform: 'Open',
+    type: 'Private',
+    to: isRecord(channel['to']) ? channel['to'] : { id: integrationId },
+    ...(isRecord(channel['from']) ? {} : { from: { id: integrationId, idType: 'Opaque' } }),
+  };
+}
+
+/** Reads the body and passes the Platform gate; `undefined` when it has answered already. */
+async function gateAndParse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: SimulatorContext,
+): Promise<{ body: unknown; headers: Record<string, string> } | undefined> {
+  const bodyText = await readBody(req);
+  const headers = passMessageGate(req, res, ctx);
+  if (headers === undefined) return undefined;
+  return { body: parseJson(bodyText), headers };
+}
+
+/**
+ * Open Messaging inbound receipt (`…/inbound/open/receipt`, the SDK's
+ * `OpenInboundNormalizedReceipt`): requires `id` (the outbound message it is about), `channel.to.id`,
+ * `channel.time`, `status`. Answers the SDK's `OpenReceiptNormalizedMessage`; recorded in
+ * `control.openInbound()`. Any `status` string is accepted (the real list is not in our sources).
+ */
+export async function handleOpenReceipt(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: SimulatorContext,
+  integrationId: string,
+): Promise<void> {
+  const passed = await gateAndParse(req, res, ctx);
+  if (passed === undefined) return;
+  const { body, headers } = passed;
+  let problem: string | undefined;
+  if (!isRecord(body)) problem = 'The request body must be a JSON object.';
+  else if (!isNonEmptyString(body['id'])) problem = 'id is required.';
+  else if (!isRecord(body['channel'])) problem = 'channel is required.';
+  else if (!isRecord(body['channel']['to']) || !isNonEmptyString(body['channel']['to']['id']))
+    problem = 'channel.to.id is required.';
+  else if (!validTime(body['channel']['time']))
+    problem = 'channel.time is required (ISO-8601 date-time).';
+  else if (!isNonEmptyString(body['status'])) problem = 'status is required.';
+  else if (body['reasons'] !== undefined && !Array.isArray(body['reasons']))
+    problem = 'reasons must be an array.';
+  else if (body['isFinalReceipt'] !== undefined && typeof body['isFinalReceipt'] !== 'boolean')
+    problem = 'isFinalReceipt must be a boolean.';
+  if (problem !== undefined || !isRecord(body)) {
+    sendPlatformError(res, platformError(400, 'bad.request', problem ?? 'Bad request.'), headers);
+    return;
+  }
+  const channel = body['channel'] as Record<string, unknown>;
+  ctx.openInbound.push({
+    kind: 'receipt',
+    integrationId,
+    body,
+    receivedAt: ctx.clock.now(),
+  });
+  const answer: Record<string, unknown> = {
+    id: body['id'],
+    channel: normalizedChannel(integrationId, channel),
+    type: 'Receipt',
+    status: body['status'],
+    direction: 'Outbound',
+  };
+  if (body['reasons'] !== undefined) answer['reasons'] = body['reasons'];
+  if (body['isFinalReceipt'] !== undefined) answer['isFinalReceipt'] = body['isFinalReceipt'];
+  sendJson(res, 200, answer, headers);
+}
+
+/**
+ * Open Messaging inbound event (`…/inbound/open/event`, the SDK's `OpenInboundNormalizedEvent`):
+ * requires `channel.from` (as for messages), `channel.time` and a non-empty `events` array of
+ * `{eventType, …}`. Answers the SDK's `OpenEventNormalizedMessage`; recorded in `control.openInbound()`.
+ */
+export async function handleOpenEvent(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: SimulatorContext,
+  integrationId: string,
+): Promise<void> {
+  const passed = await gateAndParse(req, res, ctx);
+  if (passed === undefined) return;
+  const { body, headers } = passed;
+  let problem: string | undefined;
+  if (!isRecord(body)) problem = 'The request body must be a JSON object.';
+  else {
+    problem = validateChannelFrom(body['channel']);
+    const events = body['events'];
+    if (
+      problem === undefined &&
+      (!Array.isArray(events) ||
+        events.length === 0 ||
+        !events.every((e) => isRecord(e) && isNonEmptyString(e['eventType'])))
+    ) {
+      problem = 'events must be a non-empty array of {eventType, …}.';
+    }
+  }
+  if (problem !== undefined || !isRecord(body)) {
+    sendPlatformError(res, platformError(400, 'bad.request', problem ?? 'Bad request.'), headers);
+    return;
+  }
+  ctx.openInbound.push({ kind: 'event', integrationId, body, receivedAt: ctx.clock.now() });
+  sendJson(
+    res,
+    200,
+    {
+      id: newHexId(),
+      channel: normalizedChannel(integrationId, body['channel'] as Record<string, unknown>),
+      type: 'Event',
+      events: body['events'],
+    },
+    headers,
+  );
 }
 
 /**
@@ -116,14 +265,15 @@ export async function handleOpenMessage(
     return;
   }
 
+  // The SDK's OpenMessageNormalizedMessage: no `direction`; `metadata` kept.
   const normalized: Record<string, unknown> = {
     id,
-    channel: { ...channel, platform: 'Open', type: 'Private' },
+    channel: normalizedChannel(integrationId, channel),
     type: 'Text',
     text,
-    direction: 'Inbound',
   };
   if (Array.isArray(body['content'])) normalized['content'] = body['content'];
+  if (body['metadata'] !== undefined) normalized['metadata'] = body['metadata'];
   if (query.get('prefetchConversationId') === 'true') normalized['conversationId'] = conversationId;
   sendJson(res, 200, normalized, headers);
 }

@@ -45,6 +45,12 @@ export interface SimulatorOptions {
    * `closeSession` (unconfirmed: Genesys' SDK fixture has `true`, its default). @default true
    */
   closeSessionNewSession?: boolean;
+  /** A guest Typing event is echoed back like other events (unconfirmed: Genesys' answer is not public). @default false */
+  echoTypingEvents?: boolean;
+  /** Envelope `type` of the pushed `SessionExpiredEvent` (MG fixture: `'response'`). @default 'response' */
+  sessionExpiredEventType?: 'response' | 'message';
+  /** HTTP status of an accepted agentless message (unconfirmed). @default 202 */
+  agentlessStatus?: number;
   /** Base time source; `control.advanceClock(ms)` moves the simulator's clock ahead of it. @default Date.now */
   now?: () => number;
   /** Log one line per request to stderr (method, path, status; never message text). @default false */
@@ -69,6 +75,9 @@ export interface ResolvedOptions {
   jwtTtlSeconds: number;
   sessionDurationSeconds: number;
   closeSessionNewSession: boolean;
+  echoTypingEvents: boolean;
+  agentlessStatus: number;
+  sessionExpiredEventType: 'response' | 'message';
   now: () => number;
   log: boolean;
 }
@@ -91,6 +100,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     jwtTtlSeconds: options.jwtTtlSeconds ?? 3600,
     sessionDurationSeconds: options.sessionDurationSeconds ?? 259_200,
     closeSessionNewSession: options.closeSessionNewSession ?? true,
+    echoTypingEvents: options.echoTypingEvents ?? false,
+    agentlessStatus: options.agentlessStatus ?? 202,
+    sessionExpiredEventType: options.sessionExpiredEventType ?? 'response',
     now: options.now ?? (() => Date.now()),
     log: options.log ?? false,
   };

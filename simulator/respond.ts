@@ -1,18 +1,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newUuid } from './ids.js';
 
-/** The Genesys Platform error body (genesys-api.md §3). */
+/** The Genesys Platform error body (genesys-api.md §3; `messageParams` from the SDK's `ErrorBody`). */
 export interface PlatformErrorBody {
   message: string;
   code: string;
   status: number;
+  /** Parameters of `message` (Genesys' `ErrorBody.messageParams`); `{}` when none. */
+  messageParams: Record<string, string>;
   contextId: string;
   details: unknown[];
   errors: unknown[];
 }
 
 export function platformError(status: number, code: string, message: string): PlatformErrorBody {
-  return { message, code, status, contextId: newUuid(), details: [], errors: [] };
+  return {
+    message,
+    code,
+    status,
+    messageParams: {},
+    contextId: newUuid(),
+    details: [],
+    errors: [],
+  };
 }
 
 /** Any origin may call the simulator (the demo page runs on another port). */

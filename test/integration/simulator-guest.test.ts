@@ -141,6 +141,7 @@ const echoOf = (text: string, tracingId: string) => ({
   },
 });
 
+/** OVO `outboundTextStructuredMessage` (captured): `channel: {time, type: "Private"}`. */
 const outbound = (text: string, originatingEntity: 'Human' | 'Bot') => ({
   type: 'message',
   class: 'StructuredMessage',
@@ -150,7 +151,7 @@ const outbound = (text: string, originatingEntity: 'Human' | 'Bot') => ({
     direction: 'Outbound',
     id: expect.any(String),
     type: 'Text',
-    channel: { time: expect.any(String), messageId: expect.any(String) },
+    channel: { time: expect.any(String), type: 'Private' },
     originatingEntity,
     metadata: { correlationId: expect.any(String) },
   },
@@ -393,8 +394,9 @@ describe('onMessage', () => {
     const g = await guest();
     await g.configure(token);
     sim.control.expireSession(token);
+    // MG Response.sessionExpiredEvent
     expect(await g.next()).toEqual({
-      type: 'message',
+      type: 'response',
       class: 'SessionExpiredEvent',
       code: 200,
       body: {},
@@ -511,21 +513,23 @@ describe('echo, getJwt, closeSession', () => {
     const token = randomUUID();
     const g = await guest();
     await g.configure(token);
-    g.send({ action: 'echo', token, tracingId: 'hc', message: { type: 'Text', text: 'ping' } });
+    // MG EchoRequest: tracingId is the health-check id, message {type:"Text", text:"ping"}.
+    const hc = 'SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=';
+    g.send({ action: 'echo', token, tracingId: hc, message: { type: 'Text', text: 'ping' } });
     expect(await g.next()).toEqual({
       type: 'response',
       class: 'StructuredMessage',
       code: 200,
-      tracingId: 'hc',
+      tracingId: hc,
       body: {
         text: 'ping',
         type: 'Text',
         direction: 'Inbound',
         id: expect.any(String),
+        // MG Response.healthCheckResponseWithSessionDuration: string values, nothing else.
         metadata: {
-          customMessageId: 'SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=',
-          durationSeconds: 259200,
-          expirationDate: expect.any(Number),
+          durationSeconds: '259200',
+          expirationDate: expect.stringMatching(/^\d{10}$/),
         },
       },
     });
@@ -677,6 +681,10 @@ describe('history', () => {
 
     const page1 = await history(jwt, '?pageSize=4&pageNumber=1');
     expect(page1.status).toBe(200);
+    expect(page1.headers.get('inin-ratelimit-count')).toBe('1');
+    expect(page1.headers.get('inin-ratelimit-allowed')).toBe('300');
+    expect(page1.headers.get('inin-ratelimit-reset')).toMatch(/^\d+$/);
+    expect(page1.headers.get('inin-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
     const body1 = (await page1.json()) as Record<string, unknown>;
     expect(body1).toEqual({
       entities: [
@@ -685,11 +693,22 @@ describe('history', () => {
           channel: { time: expect.any(String), messageId: expect.any(String) },
           type: 'Text',
           text: 'agent',
+          content: [],
           direction: 'Outbound',
           originatingEntity: 'Human',
           metadata: {},
         },
-        expect.objectContaining({ text: 'm5', direction: 'Inbound', metadata: {} }),
+        // MG messageEntityResponseWith3Messages: Inbound entries carry originatingEntity "Human".
+        {
+          id: expect.any(String),
+          channel: { time: expect.any(String), messageId: expect.any(String) },
+          type: 'Text',
+          text: 'm5',
+          content: [],
+          direction: 'Inbound',
+          originatingEntity: 'Human',
+          metadata: {},
+        },
         expect.objectContaining({ text: 'm4' }),
         expect.objectContaining({ text: 'm3' }),
       ],
@@ -714,6 +733,7 @@ describe('history', () => {
       message: expect.any(String),
       code: 'authentication.required',
       status: 401,
+      messageParams: {},
       contextId: expect.any(String),
       details: [],
       errors: [],
@@ -837,5 +857,289 @@ describe('guest control over HTTP', () => {
     }>;
     expect(sessions.some((s) => s.token === token)).toBe(true);
     expect((await post('agentMessage', { session: 'nobody', text: 'x' })).status).toBe(400);
+  });
+});
+
+describe('event and structured messages (Genesys SDK requests, frames as its fixtures show them)', () => {
+  /** MG Request.autostart: an Event message with a Presence Join. */
+  const autostart = (token: string, tracingId: string) => ({
+    token,
+    action: 'onMessage',
+    tracingId,
+    message: {
+      events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+      channel: { metadata: { customAttributes: { A: 'B' } } },
+      type: 'Event',
+    },
+  });
+  /** MG UserTypingRequest / ClearConversationRequest. */
+  const typing = (token: string, tracingId: string) => ({
+    token,
+    tracingId,
+    action: 'onMessage',
+    message: { events: [{ eventType: 'Typing', typing: { type: 'On' } }], type: 'Event' },
+  });
+  const clear = (token: string, tracingId: string) => ({
+    token,
+    tracingId,
+    action: 'onMessage',
+    message: { events: [{ eventType: 'Presence', presence: { type: 'Clear' } }], type: 'Event' },
+  });
+  /** MG structuredMessageWithEvents(direction = Inbound, presenceJoin), with the request's tracingId. */
+  const inboundEvent = (presenceType: string, tracingId: string) => ({
+    type: 'message',
+    class: 'StructuredMessage',
+    code: 200,
+    tracingId,
+    body: {
+      direction: 'Inbound',
+      id: expect.any(String),
+      type: 'Event',
+      channel: { time: expect.any(String), messageId: expect.any(String) },
+      metadata: { correlationId: expect.any(String) },
+      events: [{ eventType: 'Presence', presence: { type: presenceType } }],
+    },
+  });
+
+  it('Presence Join (autostart) is accepted, echoed as an Inbound Event and kept in history; not a delivered message', async () => {
+    const token = randomUUID();
+    const g = await guest();
+    await g.configure(token);
+    g.send(autostart(token, 'as-1'));
+    expect(await g.next()).toEqual(inboundEvent('Join', 'as-1'));
+    expect(sim.control.delivered()).toEqual([]);
+    const session = sim.control.sessions().find((s) => s.token === token);
+    expect(session?.messages.map((m) => [m.direction, m.type])).toEqual([['Inbound', 'Event']]);
+    expect(session?.messages[0]?.customAttributes).toEqual({ A: 'B' });
+  });
+
+  it('Typing: 403 "Turn on the Feature Toggle…" unless the deployment shows user typing; then accepted, not stored, no echo (echoTypingEvents: echoed)', async () => {
+    const token = randomUUID();
+    const g = await guest();
+    await g.configure(token);
+    g.send(typing(token, 'ty-1'));
+    // MG Response.typingIndicatorForbidden (+ tracingId)
+    expect(await g.next()).toEqual({
+      type: 'response',
+      class: 'string',
+      code: 403,
+      body: 'Turn on the Feature Toggle or fix the configuration.',
+      tracingId: 'ty-1',
+    });
+    sim.control.setDeploymentSettings({ showUserTypingIndicator: true });
+    g.send(typing(token, 'ty-2'));
+    g.send({ action: 'getJwt', token, tracingId: 'after-typing' });
+    // The next frame answers the getJwt: the Typing event had no answer.
+    expect(await g.next()).toMatchObject({ class: 'JwtResponse', tracingId: 'after-typing' });
+    expect(sim.control.sessions().find((s) => s.token === token)?.messages).toEqual([]);
+
+    const local = await startSimulator({
+      echoTypingEvents: true,
+      deploymentSettings: { 'sim-deployment': { showUserTypingIndicator: true } },
+    });
+    try {
+      const ws = new WebSocket(`${local.wsUrl}/v1?deploymentId=sim-deployment`);
+      const frames: Frame[] = [];
+      const got = new Promise<void>((resolve) => {
+        ws.on('message', (d) => {
+          frames.push(JSON.parse(String(d)) as Frame);
+          if (frames.length === 2) resolve();
+        });
+      });
+      await new Promise((resolve) => ws.once('open', resolve));
+      ws.send(
+        JSON.stringify({ action: 'configureSession', deploymentId: 'sim-deployment', token }),
+      );
+      ws.send(JSON.stringify(typing(token, 'ty-3')));
+      await got;
+      expect(frames[1]).toMatchObject({
+        class: 'StructuredMessage',
+        tracingId: 'ty-3',
+        body: { direction: 'Inbound', type: 'Event', events: [{ eventType: 'Typing' }] },
+      });
+      ws.terminate();
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('Presence Clear: 403 when the deployment does not allow it; else echo, SessionClearedEvent, ConnectionClosedEvent on every socket, then a new session', async () => {
+    const token = randomUUID();
+    const g = await guest();
+    await g.configure(token);
+    await g.sendText(token, 'secret', 'cl-0');
+    g.send(clear(token, 'cl-1'));
+    // MG Response.clearConversationForbidden()
+    expect(await g.next()).toEqual({
+      type: 'response',
+      class: 'string',
+      code: 403,
+      body: 'Presence events Conversation Clear are not supported',
+      tracingId: 'cl-1',
+    });
+
+    sim.control.setDeploymentSettings({ conversationClear: { enabled: true } });
+    const other = await guest();
+    await other.configure(token);
+    const before = sim.control.sessions().find((s) => s.token === token)?.conversationId;
+    g.send(clear(token, 'cl-2'));
+    // MG clear_conversation_hld.puml: 200 response, SessionClearedEvent, ConnectionClosedEvent.
+    expect(await g.next()).toEqual(inboundEvent('Clear', 'cl-2'));
+    const cleared = { type: 'message', class: 'SessionClearedEvent', code: 200, body: {} };
+    const closed = { type: 'message', class: 'ConnectionClosedEvent', code: 200, body: {} };
+    expect(await g.nextN(2)).toEqual([cleared, closed]);
+    expect(await other.nextN(2)).toEqual([cleared, closed]);
+    expect(await g.closed).toBe(1000);
+    expect(await other.closed).toBe(1000);
+
+    const back = await guest();
+    expect(await back.configure(token)).toEqual(sessionResponse(true));
+    const session = sim.control.sessions().find((s) => s.token === token);
+    expect(session?.conversationId).not.toBe(before);
+    expect(session?.messages).toEqual([]);
+    const jwt = await jwtFor(back, token);
+    expect(((await (await history(jwt)).json()) as { total: number }).total).toBe(0);
+  });
+
+  it('a Clear is allowed on a read-only conversation; other events are not; unknown events → 400', async () => {
+    sim.control.setDeploymentSettings({ conversationClear: { enabled: true } });
+    const token = randomUUID();
+    const g = await guest();
+    await g.configure(token);
+    g.send({
+      token,
+      tracingId: 'ev-x',
+      action: 'onMessage',
+      message: { type: 'Event', events: [{ eventType: 'Fake', bloop: { bip: 'bop' } }] },
+    });
+    expect(await g.next()).toEqual(error(400, 'ev-x'));
+    g.send({ token, tracingId: 'ev-0', action: 'onMessage', message: { type: 'Event' } });
+    expect(await g.next()).toEqual(error(4020, 'ev-0'));
+    sim.control.agentDisconnect(token, { readOnly: true });
+    await g.next();
+    g.send(autostart(token, 'ev-ro'));
+    expect(await g.next()).toEqual(error(400, 'ev-ro'));
+    g.send(clear(token, 'ev-cl'));
+    expect(await g.next()).toEqual(inboundEvent('Clear', 'ev-cl'));
+  });
+
+  it('a Structured quick-reply answer keeps its type and content in the echo and in history', async () => {
+    const token = randomUUID();
+    const g = await guest();
+    await g.configure(token);
+    // MG onMessageWithQuickReplies (agent side), written with agentMessage's content.
+    const quickReplies = [
+      {
+        contentType: 'QuickReply',
+        quickReply: { text: 'text_a', payload: 'payload_a', action: 'action_a' },
+      },
+      {
+        contentType: 'QuickReply',
+        quickReply: { text: 'text_b', payload: 'payload_b', action: 'action_b' },
+      },
+    ];
+    sim.control.agentMessage(token, 'Hi', { originatingEntity: 'Bot', content: quickReplies });
+    expect(await g.next()).toEqual({
+      type: 'message',
+      class: 'StructuredMessage',
+      code: 200,
+      body: {
+        direction: 'Outbound',
+        id: expect.any(String),
+        channel: { time: expect.any(String), type: 'Private' },
+        type: 'Structured',
+        text: 'Hi',
+        content: quickReplies,
+        originatingEntity: 'Bot',
+        metadata: { correlationId: expect.any(String) },
+      },
+    });
+    // MG MessageTest: {"contentType":"ButtonResponse","buttonResponse":{…,"type":"QuickReply"}}
+    const answer = [
+      {
+        contentType: 'ButtonResponse',
+        buttonResponse: { text: 'text_a', payload: 'payload_a', type: 'QuickReply' },
+      },
+    ];
+    g.send({
+      token,
+      tracingId: 'qr-1',
+      action: 'onMessage',
+      message: { text: 'text_a', type: 'Structured', content: answer },
+    });
+    expect(await g.next()).toEqual({
+      type: 'message',
+      class: 'StructuredMessage',
+      code: 200,
+      tracingId: 'qr-1',
+      body: {
+        direction: 'Inbound',
+        id: expect.any(String),
+        type: 'Structured',
+        channel: { time: expect.any(String), messageId: expect.any(String) },
+        metadata: { correlationId: expect.any(String) },
+        text: 'text_a',
+        content: answer,
+      },
+    });
+    const jwt = await jwtFor(g, token);
+    const page = (await (await history(jwt)).json()) as {
+      entities: Array<Record<string, unknown>>;
+    };
+    expect(page.entities.map((e) => [e['type'], e['direction'], e['content']])).toEqual([
+      ['Structured', 'Inbound', answer],
+      ['Structured', 'Outbound', quickReplies],
+    ]);
+  });
+
+  it('history holds Event entries too (autostart, agent Disconnect) with content: [] and events', async () => {
+    const token = randomUUID();
+    const g = await guest();
+    await g.configure(token);
+    g.send(autostart(token, 'h-as'));
+    await g.next();
+    await g.sendText(token, 'hello', 'h-1');
+    sim.control.agentDisconnect(token);
+    await g.next();
+    const jwt = await jwtFor(g, token);
+    const page = (await (await history(jwt)).json()) as {
+      entities: Array<Record<string, unknown>>;
+      total: number;
+    };
+    expect(page.total).toBe(3);
+    expect(page.entities[0]).toEqual({
+      id: expect.any(String),
+      channel: { time: expect.any(String), messageId: expect.any(String) },
+      type: 'Event',
+      content: [],
+      events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }],
+      direction: 'Outbound',
+      originatingEntity: 'Human',
+      metadata: { readOnly: 'false' },
+    });
+    expect(page.entities[2]).toMatchObject({
+      type: 'Event',
+      direction: 'Inbound',
+      originatingEntity: 'Human',
+      content: [],
+      events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+    });
+  });
+
+  it('getJwt hands out a real JWT: three base64url parts, HS256 header, exp as in JwtResponse', async () => {
+    const token = randomUUID();
+    const g = await guest();
+    await g.configure(token);
+    g.send({ action: 'getJwt', token, tracingId: 'j' });
+    const frame = await g.next();
+    const { jwt, exp } = frame.body as { jwt: string; exp: number };
+    const parts = jwt.split('.');
+    expect(parts).toHaveLength(3);
+    const decode = (p: string): unknown => JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    expect(decode(parts[0] ?? '')).toEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(decode(parts[1] ?? '')).toMatchObject({ exp });
+    const tampered = `${parts[0]}.${parts[1]}.${'A'.repeat(parts[2]?.length ?? 0)}`;
+    expect((await history(tampered)).status).toBe(401);
+    expect((await history(jwt)).status).toBe(200);
   });
 });

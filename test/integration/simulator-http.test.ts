@@ -71,10 +71,12 @@ function postOpen(token: string, body: unknown, query = ''): Promise<Response> {
   });
 }
 
+/** genesys-api.md §3, plus `messageParams` (the Platform SDK's `ErrorBody`). */
 const errorShape = (status: number, code: string) => ({
   message: expect.any(String),
   code,
   status,
+  messageParams: {},
   contextId: expect.any(String),
   details: [],
   errors: [],
@@ -237,16 +239,18 @@ describe('Open Messaging inbound', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       id: expect.any(String),
+      // The SDK's OpenMessageNormalizedMessage: channel.id and channel.to required, no direction.
       channel: {
+        id: 'integration-1',
         messageId: 'm-1',
         time: '2024-01-01T12:00:00.000Z',
         from: { id: 'user-1', idType: 'Opaque', nickname: 'Jane' },
+        to: { id: 'integration-1' },
         platform: 'Open',
         type: 'Private',
       },
       type: 'Text',
       text: 'Hello',
-      direction: 'Inbound',
       conversationId: expect.any(String),
     });
     expect(sim.control.delivered()).toEqual([
@@ -305,6 +309,7 @@ describe('fault injection', () => {
       message: 'Rate limit exceeded the maximum. Retry the request in [42] seconds',
       code: 'too.many.requests.retry.after',
       status: 429,
+      messageParams: {},
       contextId: expect.any(String),
       details: [],
       errors: [],
@@ -465,5 +470,172 @@ describe('control over HTTP', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual(errorShape(400, 'bad.request'));
     expect((await post('nonsense')).status).toBe(404);
+  });
+});
+
+describe('Platform REST fidelity', () => {
+  const base = (integration = 'integration-1') =>
+    `${sim.url}/api/v2/conversations/messages/${integration}/inbound/open`;
+  const post = (url: string, token: string, body: unknown) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+
+  it('ININ-Correlation-Id on every response (200, 404, OAuth); equal to contextId on errors', async () => {
+    const token = await getToken();
+    const ok = await postOpen(token, openBody('c-1'));
+    expect(ok.headers.get('inin-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const missing = await fetch(`${sim.url}/nope`);
+    const body = (await missing.json()) as { contextId: string };
+    expect(missing.headers.get('inin-correlation-id')).toBe(body.contextId);
+    const oauth = await fetch(`${sim.url}/oauth/token`, { method: 'POST' });
+    expect(oauth.headers.get('inin-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ok.headers.get('inin-correlation-id')).not.toBe(
+      oauth.headers.get('inin-correlation-id'),
+    );
+  });
+
+  it('Open Messaging keeps the message metadata (a string map); a non-string value → 400', async () => {
+    const token = await getToken();
+    const res = await postOpen(token, { ...openBody('md-1'), metadata: { orderId: '42' } });
+    expect(await res.json()).toMatchObject({ metadata: { orderId: '42' } });
+    const bad = await postOpen(token, { ...openBody('md-2'), metadata: { orderId: 42 } });
+    expect(bad.status).toBe(400);
+  });
+
+  it('receipt: OpenInboundNormalizedReceipt → OpenReceiptNormalizedMessage, recorded; 400 without id/status/channel.to', async () => {
+    const token = await getToken();
+    const receipt = {
+      id: 'outbound-1',
+      channel: { to: { id: 'user-1' }, time: '2024-01-01T12:00:01.000Z' },
+      status: 'Delivered',
+      isFinalReceipt: true,
+    };
+    const res = await post(`${base()}/receipt`, token, receipt);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('inin-ratelimit-allowed')).toBe('300');
+    expect(await res.json()).toEqual({
+      id: 'outbound-1',
+      channel: {
+        id: 'integration-1',
+        platform: 'Open',
+        type: 'Private',
+        to: { id: 'user-1' },
+        from: { id: 'integration-1', idType: 'Opaque' },
+        time: '2024-01-01T12:00:01.000Z',
+      },
+      type: 'Receipt',
+      status: 'Delivered',
+      isFinalReceipt: true,
+      direction: 'Outbound',
+    });
+    for (const broken of [
+      { ...receipt, id: undefined },
+      { ...receipt, status: '' },
+      { ...receipt, channel: { time: '2024-01-01T12:00:01.000Z' } },
+    ]) {
+      const r = await post(`${base()}/receipt`, token, broken);
+      expect(r.status).toBe(400);
+      expect(await r.json()).toEqual(errorShape(400, 'bad.request'));
+    }
+    expect(sim.control.openInbound()).toEqual([
+      {
+        kind: 'receipt',
+        integrationId: 'integration-1',
+        body: receipt,
+        receivedAt: expect.any(Number),
+      },
+    ]);
+    expect(sim.control.delivered()).toEqual([]);
+  });
+
+  it('event: OpenInboundNormalizedEvent (Typing) → OpenEventNormalizedMessage; 400 without events or from', async () => {
+    const token = await getToken();
+    const event = {
+      channel: { from: { id: 'user-1', idType: 'Opaque' }, time: '2024-01-01T12:00:02.000Z' },
+      events: [{ eventType: 'Typing', typing: { type: 'On' } }],
+    };
+    const res = await post(`${base()}/event`, token, event);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{32}$/),
+      channel: {
+        id: 'integration-1',
+        platform: 'Open',
+        type: 'Private',
+        from: { id: 'user-1', idType: 'Opaque' },
+        to: { id: 'integration-1' },
+        time: '2024-01-01T12:00:02.000Z',
+      },
+      type: 'Event',
+      events: [{ eventType: 'Typing', typing: { type: 'On' } }],
+    });
+    expect((await post(`${base()}/event`, token, { ...event, events: [] })).status).toBe(400);
+    expect(
+      (await post(`${base()}/event`, token, { ...event, channel: { time: event.channel.time } }))
+        .status,
+    ).toBe(400);
+    expect(sim.control.openInbound().map((r) => r.kind)).toEqual(['event']);
+  });
+
+  it('agentless: SendAgentlessOutboundMessageRequest → 202 SendAgentlessOutboundMessageResponse; 400 without fromAddress; 401 without a token', async () => {
+    const token = await getToken();
+    const url = `${sim.url}/api/v2/conversations/messages/agentless`;
+    const request = {
+      fromAddress: '+13175550000',
+      toAddress: '+13175550001',
+      toAddressMessengerType: 'sms',
+      textBody: 'Your order shipped',
+    };
+    const res = await post(url, token, request);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({
+      id: expect.any(String),
+      conversationId: expect.any(String),
+      fromAddress: '+13175550000',
+      toAddress: '+13175550001',
+      messengerType: 'sms',
+      textBody: 'Your order shipped',
+      timestamp: expect.stringMatching(/Z$/),
+    });
+    expect((await post(url, token, { ...request, fromAddress: undefined })).status).toBe(400);
+    expect((await fetch(url, { method: 'POST', body: '{}' })).status).toBe(401);
+    expect(sim.control.agentless().map((r) => r.body)).toEqual([request]);
+  });
+
+  it('deployment configuration: config.json on the path Genesys SDK builds, with the current settings', async () => {
+    const url = `${sim.url}/webdeployments/v1/deployments/sim-deployment/config.json`;
+    const first = (await (await fetch(url)).json()) as Record<string, unknown>;
+    expect(first).toMatchObject({
+      id: 'sim-deployment',
+      apiEndpoint: sim.url,
+      status: 'Active',
+      auth: { enabled: false },
+      messenger: {
+        enabled: true,
+        apps: {
+          conversations: {
+            messagingEndpoint: sim.wsUrl,
+            conversationDisconnect: { enabled: false, type: 'Send' },
+            conversationClear: { enabled: false },
+            autoStart: { enabled: false },
+          },
+        },
+      },
+    });
+    sim.control.setDeploymentSettings({
+      conversationDisconnect: { enabled: true, type: 'ReadOnly' },
+    });
+    const second = (await (await fetch(url)).json()) as {
+      messenger: { apps: { conversations: { conversationDisconnect: unknown } } };
+    };
+    expect(second.messenger.apps.conversations.conversationDisconnect).toEqual({
+      enabled: true,
+      type: 'ReadOnly',
+    });
+    const unknown = await fetch(`${sim.url}/webdeployments/v1/deployments/nope/config.json`);
+    expect(unknown.status).toBe(404);
   });
 });
