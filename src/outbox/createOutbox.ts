@@ -155,7 +155,7 @@ export async function openOutbox(
     });
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const connectivity = options.connectivity ?? defaultConnectivity();
+  const connectivity = options.connectivity ?? defaultConnectivity(transport.endpoint);
   // A store shared by processes brings its own (SQLite: a lease row in the file).
   const coordinator =
     options.coordinator === false

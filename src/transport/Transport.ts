@@ -70,6 +70,11 @@ export interface Transport {
    * always one at a time. @default 4
    */
   readonly concurrency?: number;
+  /**
+   * The server this transport talks to, as an absolute URL: where an outbox without browser
+   * network events (Node) probes after a network failure, to resume as soon as it answers.
+   */
+  readonly endpoint?: string;
   /** Called once when the outbox starts, before any `send`. */
   start?(context: TransportContext): void | Promise<void>;
   /** One attempt to deliver `entry`. Must not throw for server or network failures: return an outcome. */

@@ -752,6 +752,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   return {
     name: 'guest',
     concurrency: 1,
+    endpoint: url.href,
     async start(context) {
       if (cx) throw new OutboxError('invalid-state', 'already started');
       cx = context;

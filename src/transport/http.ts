@@ -223,6 +223,7 @@ export function postTransport(config: PostTransportConfig): Transport {
   return {
     name: config.name,
     concurrency: config.concurrency,
+    endpoint: url,
     start(context) {
       ctx = context;
     },
