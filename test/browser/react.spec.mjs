@@ -79,11 +79,19 @@ test('react: the chat list shows messages queued offline, then sent in order whe
       'what the simulator stored',
     ).toEqual(['before', ...during]);
 
-    // A rejected message (the tutorial's endpoint answers 400 without a guest id): the failed
-    // line shows its reason and Discard (from useOutboxEntries' entry) removes it.
-    await page.evaluate(() =>
-      window.chat.outbox.send({ text: 'rejected', conversationId: 'react-chat' }),
-    );
+    // A rejected message: the next POST to the endpoint is answered 400 (by the browser's network
+    // layer); the failed line shows its reason and Discard (from useOutboxEntries) removes it.
+    let rejectNext = true;
+    await context.route(`${sim.url}${TUTORIAL_PATH}`, (route) => {
+      if (route.request().method() !== 'POST' || !rejectNext) return route.continue();
+      rejectNext = false;
+      return route.fulfill({
+        status: 400,
+        headers: { 'access-control-allow-origin': '*', 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'Bad request', code: 'bad.request', status: 400 }),
+      });
+    });
+    await type(page, 'rejected');
     await expect
       .poll(() => mine(page), { message: 'the failed line' })
       .toContainEqual(['rejected', 'failed']);
