@@ -386,10 +386,8 @@ const ACTIONS = {
     'The next message is rejected (4011, too long).',
   ],
   expireSession: () => [['expireSession', { session: SESSION }], 'The guest session expired.'],
-  agentDisconnect: () => [
-    ['agentDisconnect', { session: SESSION }],
-    'The agent ended the conversation.',
-  ],
+  // The chat announces the disconnect itself when its line arrives: not twice.
+  agentDisconnect: () => [['agentDisconnect', { session: SESSION }], 'Disconnect requested.'],
   reset: () => [['reset', {}], 'All faults cleared.'],
 };
 const SESSION = Symbol("this page's session");
@@ -462,6 +460,10 @@ async function refreshFaults() {
     const { faults: f } = await res.json();
     const parts = [`Outage: ${f.outage === false ? 'off' : 'on'}`];
     if (f.latencyMs > 0) parts.push(`latency ${f.latencyMs} ms`);
+    // The box shows the latency in force (after a reload too), unless the user is editing it.
+    if (f.latencyMs > 0 && document.activeElement !== els.latency) {
+      els.latency.value = String(f.latencyMs);
+    }
     if (f.failNextOnMessage) parts.push(`next message: ${f.failNextOnMessage.code}`);
     setText(els.faultState, parts.join(' · '));
     els.faultState.dataset.outage = f.outage === false ? 'off' : 'on';

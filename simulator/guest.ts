@@ -812,7 +812,7 @@ export class GuestService {
       this.timers.delete(timer);
       if (session.conversation.conversationId !== conversationId || session.readOnly) return;
       const preview = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-      this.agentMessage(session.token, `Bot: I got your message "${preview}"`, {
+      this.agentMessage(session.token, `I got your message "${preview}"`, {
         originatingEntity: 'Bot',
       });
     }, this.ctx.options.botDelayMs);

@@ -291,7 +291,8 @@ export class SimulatorServer {
         return;
       }
     }
-    if (path === '/' && method === 'GET') {
+    // GET or HEAD / answers 200: what a connectivity probe (the demo's) asks.
+    if (path === '/' && (method === 'GET' || method === 'HEAD')) {
       sendJson(res, 200, { name: 'genesys-webmessaging-outbox simulator' });
       return;
     }

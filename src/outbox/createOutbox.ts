@@ -60,8 +60,9 @@ export interface OutboxOptions {
   /** Where warnings go (never message text). @default console warnings and errors */
   logger?: Logger;
   /**
-   * Ask the browser to keep the outbox's storage through storage pressure and Safari's 7-day
-   * eviction (`navigator.storage.persist()`; the browser may say no). @default false
+   * Ask the browser to keep the outbox's storage through storage pressure
+   * (`navigator.storage.persist()`; the browser may say no). It does not lift Safari's 7-day cap
+   * on the storage of sites not visited for a week. @default false
    */
   persistentStorage?: boolean;
 }

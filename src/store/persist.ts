@@ -1,7 +1,7 @@
 /**
- * Asks the browser to exempt this origin's storage from eviction under storage pressure (and,
- * in Safari, from the 7-day cap on script-writable storage for sites not used as a home-screen
- * app). Resolves true when storage is persistent. Chromium grants it silently to sites the user
+ * Asks the browser to exempt this origin's storage from eviction under storage pressure.
+ * Resolves true when storage is persistent. It does not lift Safari's 7-day cap on the
+ * script-writable storage of a site not visited for a week (only a home-screen web app escapes it). Chromium grants it silently to sites the user
  * engages with (bookmarked, installed, notifications); Firefox asks the user; Safari decides by
  * its own heuristics. Never rejects.
  *

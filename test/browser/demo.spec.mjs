@@ -85,6 +85,9 @@ test('demo: messages typed during an outage show queued, then sent in order; a r
   const context = await browser.newContext();
   try {
     const page = await openPage(context, demo);
+    // No request of the page may fail: the connectivity probe during the outage included.
+    const notFound = [];
+    page.on('response', (r) => r.status() === 404 && notFound.push(r.url()));
     await type(page, 'hello');
     await waitStatuses(page, [['hello', 'sent']], "'hello' sent");
     await waitFor('the bot reply', async () => (await theirs(page)).length >= 1);
@@ -129,6 +132,7 @@ test('demo: messages typed during an outage show queued, then sent in order; a r
     await ready(page);
     const after = await screenLines(page);
     expect(after, 'the transcript after a reload').toEqual(before);
+    expect(notFound, 'requests answered 404').toEqual([]);
     test.info().annotations.push({
       type: 'transcript',
       description: `${before.length} lines kept across the reload`,
@@ -232,6 +236,53 @@ test('demo: usable at 360 px wide (no horizontal scroll), Enter sends', async ({
     expect(overflow, 'horizontal overflow at 360 px').toBe(0);
     await shot(page, 'demo-360.png');
     if (process.env.DEMO_SCREENSHOT) await docsScreenshot(browser, demo);
+  } finally {
+    await context.close();
+  }
+});
+
+test('demo: the bot and a disconnect are announced once each, the latency box shows what is active after a reload, the header fits narrow screens', async ({
+  browser,
+  demo,
+}) => {
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, demo, { width: 360, height: 740 });
+    const announced = () => page.$$eval('#announcer p', (ps) => ps.map((p) => p.textContent));
+    expect(await page.textContent('header.top'), 'the header at 360 px').not.toMatch(
+      /on\s+the\s+right/,
+    );
+    await type(page, 'hello');
+    await waitFor('the bot reply', async () => (await theirs(page)).length >= 1);
+    const [reply] = await theirs(page);
+    expect(reply, 'the bot line').not.toMatch(/^Bot:/);
+    expect(await page.textContent('#messages li.theirs .who')).toBe('Bot');
+    await waitFor('the reply announced', async () =>
+      (await announced()).some((t) => t.startsWith('Bot: ')),
+    );
+    expect(
+      (await announced()).filter((t) => t.startsWith('Bot: ')),
+      'the reply announced once, one "Bot:"',
+    ).toEqual([`Bot: ${reply}`]);
+
+    await click(page, 'agentDisconnect');
+    const ended = 'The agent ended the conversation.';
+    await waitFor('the disconnect line', async () =>
+      (
+        await page.$$eval('#messages li.event .text', (ps) => ps.map((p) => p.textContent))
+      ).includes(ended),
+    );
+    expect(
+      (await announced()).filter((t) => t === ended),
+      'announcements of the disconnect',
+    ).toEqual([ended]);
+
+    await page.fill('#latency', '300');
+    await click(page, 'latency');
+    await page.reload();
+    await ready(page);
+    await expect(page.locator('#latency'), 'the latency box after a reload').toHaveValue('300');
+    await click(page, 'latencyOff');
   } finally {
     await context.close();
   }

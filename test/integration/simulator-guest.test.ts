@@ -658,7 +658,7 @@ describe('agent messages', () => {
         }),
       );
       await got;
-      expect(frames[2]).toEqual(outbound('Bot: I got your message "hi"', 'Bot'));
+      expect(frames[2]).toEqual(outbound('I got your message "hi"', 'Bot'));
       ws.terminate();
     } finally {
       await botSim.close();
