@@ -16,7 +16,7 @@ import { defaultConnectivity } from '../connectivity/auto.js';
 import type { Coordinator } from '../coordination/Coordinator.js';
 import { soloCoordinator } from '../coordination/Coordinator.js';
 import { defaultCoordinator } from '../coordination/auto.js';
-import { transcriptWriter } from '../transcript/transcript.js';
+import { orderOf, transcriptWriter } from '../transcript/transcript.js';
 import type { Transcript, TranscriptOptions } from '../transcript/transcript.js';
 import { createDispatcher } from './dispatcher.js';
 import { toPublicEntry } from './entry.js';
@@ -206,6 +206,7 @@ export async function openOutbox(
             direction: 'Inbound',
             text: entry.text,
             time: outcome.serverTime ?? clock.now(),
+            order: orderOf(entry),
             status: 'sent',
             ...(outcome.serverId === undefined ? {} : { serverId: outcome.serverId }),
           },
@@ -305,12 +306,14 @@ export async function openOutbox(
       } catch (error: unknown) {
         return Promise.reject(error);
       }
+      const now = clock.now();
       const entry: NewEntry = {
         id: uuid(),
         ...valid,
         status: 'pending',
         attempts: 0,
-        createdAt: clock.now(),
+        createdAt: now,
+        order: writer.nextOrder(now), // the transcript line's place, for good (rule 13)
       };
       return new Promise<StoredEntry>((resolve, reject) => {
         // Group commit: every send() of this tick shares one transaction, each resolving after it.

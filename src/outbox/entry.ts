@@ -30,6 +30,11 @@ export interface StoredEntry extends OutboxEntry {
   offlineAttempts?: number;
   /** Epoch ms of the user's last `retry()`: the age limit counts from here instead of `createdAt`. */
   retriedAt?: number;
+  /**
+   * The place of this message's transcript line, given at `send()` and never changed (a retry
+   * keeps it): see `TranscriptRecord.order`. Entries stored without one use `createdAt × 1000`.
+   */
+  order?: number;
 }
 
 /** What `append` takes: everything but the order key, which the store assigns. */

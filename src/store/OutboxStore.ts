@@ -10,8 +10,16 @@ export interface TranscriptRecord {
   /** Genesys' point of view: `Inbound` = guest to Genesys, `Outbound` = agent/bot to guest. */
   direction: 'Inbound' | 'Outbound';
   text: string;
-  /** Epoch ms used for ordering: Genesys' `channel.time` once known, else the local send time. */
+  /** Epoch ms shown with the line: Genesys' `channel.time` once known, else the local send time. */
   time: number;
+  /**
+   * The line's place in its conversation, fixed when the line is first written (design rule 13):
+   * a replaced record keeps the order it was first stored with. The guest's own lines take the
+   * order given at `send()` (send order, whatever time the server stamps later); other lines are
+   * placed among them by server time when written (see `transcriptWriter`). Records stored without
+   * one get `time × 1000`. Lines sort by `order`, then `time`, then insertion.
+   */
+  order?: number;
   /** For the guest's own messages: the outbox status. */
   status?: 'pending' | 'sending' | 'sent' | 'failed';
   /** Server-side message id once known (matches history entries). */
@@ -66,11 +74,12 @@ export interface OutboxStore {
   /** Inserts or replaces transcript records by `key`. */
   putTranscript(records: readonly TranscriptRecord[]): Promise<void>;
   /**
-   * The last `limit` records of a conversation (default: all), ordered by `time` then insertion.
+   * The last `limit` records of a conversation (default: all), ordered by `order` (see
+   * {@link TranscriptRecord.order}), then `time`, then insertion.
    */
   listTranscript(conversationId: string, limit?: number): Promise<TranscriptRecord[]>;
   getTranscript(key: string): Promise<TranscriptRecord | undefined>;
-  /** Keeps only the newest `keep` records of a conversation. */
+  /** Keeps only the last `keep` records of a conversation (in `listTranscript` order). */
   pruneTranscript(conversationId: string, keep: number): Promise<void>;
   /**
    * Optional: writes the transcript records of a delivered entry and removes the entry, in ONE

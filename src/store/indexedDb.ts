@@ -32,7 +32,7 @@ export interface IndexedDbStoreOptions {
 }
 
 /** Current schema version; see {@link upgradeSchema}. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** Internal meta keys are arrays, so they never collide with the string keys of `setMeta`. */
 const TRANSCRIPT_N_KEY = ['tn'];
 const ENTRIES = 'entries';
@@ -54,6 +54,9 @@ const isQueued = (status: unknown): boolean => status === 'pending' || status ==
  *   entry is pending or sending, so failed entries are not in it; existing records are
  *   backfilled), `transcript` (keyPath `key`, index `byTime` on `[conversationId, time, n]`),
  *   `quarantine` (auto-increment; corrupt records moved aside).
+ * - v3: index `byOrder` on `[conversationId, order, time, n]` of `transcript` (design rule 13: a
+ *   line's place is fixed when written); existing records get `order = time × 1000`, their old
+ *   place.
  */
 function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction): void {
   if (oldVersion < 1) {
@@ -81,6 +84,21 @@ function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction):
           v.queueConversationId === undefined
         ) {
           cursor.update({ ...v, queueConversationId: v.conversationId });
+        }
+        cursor.continue();
+      };
+    }
+  }
+  if (oldVersion < 3) {
+    const transcript = tx.objectStore(TRANSCRIPT);
+    transcript.createIndex('byOrder', ['conversationId', 'order', 'time', 'n']);
+    if (oldVersion >= 2) {
+      transcript.openCursor().onsuccess = function () {
+        const cursor = this.result;
+        if (!cursor) return;
+        const v = cursor.value as any;
+        if (v && typeof v === 'object' && v.order === undefined) {
+          cursor.update({ ...v, order: v.time * 1000 });
         }
         cursor.continue();
       };
@@ -380,16 +398,20 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
     const nv = (await meta.get(TRANSCRIPT_N_KEY)) as unknown;
     let n = typeof nv === 'number' ? nv : 0;
     const existing = (await Promise.all(records.map((r) => store.get(r.key)))) as (
-      { n?: unknown } | undefined
+      { n?: unknown; order?: unknown } | undefined
     )[];
-    const seen = new Map<string, number>();
+    const seen = new Map<string, { n: number; order: number }>();
     const writes: Promise<unknown>[] = [];
     records.forEach((r, i) => {
-      const old = existing[i]?.n;
-      // A replaced record keeps its insertion number: an update does not reorder ties.
-      const rn = seen.get(r.key) ?? (typeof old === 'number' ? old : ++n);
-      seen.set(r.key, rn);
-      writes.push(store.put({ ...r, n: rn }));
+      const old = existing[i];
+      // A replaced record keeps its order and insertion number: a line never moves (rule 13).
+      // (Every stored record has an order: written here, or backfilled by the v3 upgrade.)
+      const kept = seen.get(r.key) ?? {
+        n: typeof old?.n === 'number' ? old.n : ++n,
+        order: (old?.order as number | undefined) ?? r.order ?? r.time * 1000,
+      };
+      seen.set(r.key, kept);
+      writes.push(store.put({ ...r, ...kept }));
     });
     writes.push(meta.put(n, TRANSCRIPT_N_KEY));
     await Promise.all(writes);
@@ -552,7 +574,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
 
     listTranscript: guard((conversationId: string, limit?: number) =>
       run([TRANSCRIPT], 'readonly', async (tx) => {
-        const index = tx.objectStore(TRANSCRIPT).index('byTime');
+        const index = tx.objectStore(TRANSCRIPT).index('byOrder');
         const range = transcriptRange(conversationId);
         if (limit === undefined) {
           return ((await index.getAll(range)) as TranscriptRecord[]).map(fromTranscript);
@@ -576,7 +598,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
 
     pruneTranscript: guard(async (conversationId: string, keep: number) => {
       await run([TRANSCRIPT], 'readwrite', async (tx) => {
-        const index = tx.objectStore(TRANSCRIPT).index('byTime');
+        const index = tx.objectStore(TRANSCRIPT).index('byOrder');
         let cursor = await index.openCursor(transcriptRange(conversationId), 'prev');
         if (cursor && keep > 0) cursor = await cursor.advance(keep);
         const deletes: Promise<unknown>[] = [];

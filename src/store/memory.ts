@@ -69,7 +69,10 @@ export function memoryStore(): OutboxStore {
   };
   const ordered = (conversationId: string): TranscriptSlot[] =>
     [...(transcript.get(conversationId)?.values() ?? [])].sort(
-      (a, b) => a.record.time - b.record.time || a.n - b.n,
+      (a, b) =>
+        (a.record.order as number) - (b.record.order as number) ||
+        a.record.time - b.record.time ||
+        a.n - b.n,
     );
 
   return {
@@ -154,7 +157,8 @@ export function memoryStore(): OutboxStore {
         if (prevConversation !== undefined) transcript.get(prevConversation)?.delete(record.key);
         let slots = transcript.get(record.conversationId);
         if (!slots) transcript.set(record.conversationId, (slots = new Map()));
-        // A replaced record keeps its insertion number, so an update does not reorder ties.
+        // A replaced record keeps its order and its insertion number: a line never moves.
+        record.order = prev?.record.order ?? record.order ?? record.time * 1000;
         slots.set(record.key, { record, n: prev?.n ?? ++n });
         transcriptKeys.set(record.key, record.conversationId);
       }

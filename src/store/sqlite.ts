@@ -93,6 +93,10 @@ const MIGRATIONS = [
      until INTEGER NOT NULL,
      wakes INTEGER NOT NULL DEFAULT 0
    );`,
+  // v3: a transcript line's place, fixed when written (design rule 13); old lines keep theirs.
+  `ALTER TABLE transcript ADD COLUMN ord REAL;
+   UPDATE transcript SET ord = time * 1000;
+   CREATE INDEX transcript_by_order ON transcript (conversation_id, ord, time, n);`,
 ];
 
 const QUEUED = `status IN ('pending', 'sending')`;
@@ -289,18 +293,20 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
 
   /** Upserts transcript records (inside the caller's transaction). */
   const writeTranscript = (d: Db, records: readonly TranscriptRecord[]): void => {
-    const find = prep(d, 'SELECT n FROM transcript WHERE key = ?');
+    const find = prep(d, 'SELECT n, ord FROM transcript WHERE key = ?');
     const upsert = prep(
       d,
-      `INSERT INTO transcript (key, conversation_id, time, n, data) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO transcript (key, conversation_id, time, n, ord, data) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(key) DO UPDATE SET conversation_id = excluded.conversation_id,
          time = excluded.time, data = excluded.data`,
     );
     for (const r of records) {
-      // A replaced record keeps its insertion number (the upsert leaves n alone).
-      const old = find.get(r.key) as { n: number } | undefined;
+      // A replaced record keeps its order and insertion number (the upsert leaves ord and n
+      // alone): a line never moves (design rule 13).
+      const old = find.get(r.key) as { n: number; ord: number | null } | undefined;
       const n = old?.n ?? nextCounter(d, 'transcript', 1);
-      upsert.run(r.key, r.conversationId, r.time, n, JSON.stringify(r));
+      const ord = old?.ord ?? (typeof r.order === 'number' ? r.order : r.time * 1000);
+      upsert.run(r.key, r.conversationId, r.time, n, ord, JSON.stringify({ ...r, order: ord }));
     }
   };
 
@@ -346,8 +352,11 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     }
     return { entries, moved: bad.length > 0 };
   };
-  const fromTranscript = (row: { data: string }): TranscriptRecord =>
-    JSON.parse(row.data) as TranscriptRecord;
+  const fromTranscript = (row: { data: string; ord?: number | null }): TranscriptRecord => {
+    const r = JSON.parse(row.data) as TranscriptRecord;
+    if (typeof row.ord === 'number') r.order = row.ord;
+    return r;
+  };
 
   const leaseOptions = options.lease ?? {};
   /** The sender lease: the row `sender` of table `lease`. */
@@ -513,16 +522,16 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
         (
           prep(
             d,
-            `SELECT data FROM (SELECT data, time, n FROM transcript WHERE conversation_id = ?
-                 ORDER BY time DESC, n DESC LIMIT ?) ORDER BY time, n`,
-          ).all(conversationId, sqlLimit(limit)) as { data: string }[]
+            `SELECT data, ord FROM (SELECT data, ord, time, n FROM transcript WHERE conversation_id = ?
+                 ORDER BY ord DESC, time DESC, n DESC LIMIT ?) ORDER BY ord, time, n`,
+          ).all(conversationId, sqlLimit(limit)) as { data: string; ord: number | null }[]
         ).map(fromTranscript),
       ),
 
     getTranscript: (key: string) =>
       run((d) => {
-        const row = prep(d, 'SELECT data FROM transcript WHERE key = ?').get(key) as
-          { data: string } | undefined;
+        const row = prep(d, 'SELECT data, ord FROM transcript WHERE key = ?').get(key) as
+          { data: string; ord: number | null } | undefined;
         return row && fromTranscript(row);
       }),
 
@@ -531,7 +540,7 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
         prep(
           d,
           `DELETE FROM transcript WHERE conversation_id = ? AND key NOT IN (
-               SELECT key FROM transcript WHERE conversation_id = ? ORDER BY time DESC, n DESC LIMIT ?)`,
+               SELECT key FROM transcript WHERE conversation_id = ? ORDER BY ord DESC, time DESC, n DESC LIMIT ?)`,
         ).run(conversationId, conversationId, Math.max(0, keep)),
       );
     },

@@ -1,3 +1,4 @@
+import type { StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
 
 /** Reads the local transcript of a conversation. */
@@ -5,8 +6,9 @@ export interface Transcript {
   /**
    * Every line of a conversation, oldest first: what was delivered (guest and agent/bot messages,
    * stored durably) merged with the guest's messages still in the outbox (pending, sending,
-   * failed). Ordered by `time` (Genesys' `channel.time` once known), so frames that arrived out of
-   * order are shown in order.
+   * failed). Ordered by each line's `order`, fixed when the line was written (design rule 13):
+   * the guest's own lines in send order whatever time the server stamps on them, other lines
+   * placed among them by server time; a line never moves once shown.
    */
   list(conversationId?: string, options?: { limit?: number }): Promise<TranscriptRecord[]>;
 }
@@ -19,9 +21,29 @@ export interface TranscriptOptions {
 
 /** The transcript as the outbox uses it: reads, plus writing lines. */
 export interface TranscriptWriter extends Transcript {
-  /** Writes `records`; with `removeEntry`, also removes that (delivered) entry from the outbox. */
+  /**
+   * Writes `records`; with `removeEntry`, also removes that (delivered) entry from the outbox.
+   * A record without `order` is placed here: an Inbound line of an entry still in the outbox
+   * takes that entry's order; any other line is placed among the guest's lines by its `time`.
+   */
   record(records: readonly TranscriptRecord[], removeEntry?: string): Promise<void>;
+  /**
+   * The order for the line of a message sent now (at `now` epoch ms): above every order this
+   * writer gave or saw, and never behind the wall clock (ms × 1000), so the guest's lines keep
+   * send order and a new line goes to the bottom.
+   */
+  nextOrder(now: number): number;
 }
+
+/** The transcript place of an outbox entry's line (legacy entries: `createdAt × 1000`). */
+export const orderOf = (entry: StoredEntry): number => entry.order ?? entry.createdAt * 1000;
+
+/** A record's order as the stores sort it (legacy records: `time × 1000`). */
+export const recordOrder = (r: TranscriptRecord): number => r.order ?? r.time * 1000;
+
+// Placing a line that comes without an order (agent lines) is loaded with `import()` when first
+// needed: the first load of a page that only sends does not carry it.
+const loadPlace = () => import('./place.js');
 
 /** Writes transcript lines, prunes to the retention bound now and then, reports each line. */
 export function transcriptWriter(
@@ -31,8 +53,29 @@ export function transcriptWriter(
   onRecord: (record: TranscriptRecord) => void,
 ): TranscriptWriter {
   const writesSincePrune = new Map<string, number>();
+  /** The highest order this writer gave or saw (lines read or written). */
+  let highest = 0;
+  const saw = (order: number): void => {
+    if (order > highest) highest = order;
+  };
+
+  /** `records` with an order each (see `record`). */
+  const place = async (
+    records: readonly TranscriptRecord[],
+  ): Promise<readonly TranscriptRecord[]> =>
+    records.every((r) => r.order !== undefined)
+      ? records
+      : (await loadPlace()).placeRecords(store, records);
+
   return {
-    async record(records, removeEntry) {
+    nextOrder(now) {
+      highest = Math.max(Math.floor(highest) + 1, Math.floor(now * 1000));
+      return highest;
+    },
+
+    async record(input, removeEntry) {
+      const records = await place(input);
+      for (const r of records) saw(recordOrder(r));
       if (removeEntry !== undefined) {
         if (store.removeDelivered) await store.removeDelivered(removeEntry, records);
         else {
@@ -68,10 +111,15 @@ export function transcriptWriter(
           direction: 'Inbound',
           text: e.text,
           time: e.createdAt,
+          order: orderOf(e),
           status: e.status,
         });
       }
-      const lines = [...byKey.values()].sort((a, b) => a.time - b.time);
+      // Stored lines come sorted (order, time, insertion); a stable sort keeps that for ties.
+      const lines = [...byKey.values()].sort(
+        (a, b) => recordOrder(a) - recordOrder(b) || a.time - b.time,
+      );
+      for (const l of lines) saw(recordOrder(l));
       return options.limit === undefined ? lines : lines.slice(-options.limit);
     },
   };

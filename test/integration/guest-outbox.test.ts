@@ -68,6 +68,7 @@ describe('outbox + guest transport + simulator', () => {
         direction: 'Inbound',
         text: 'Hello agent',
         time: Date.parse(stored?.time ?? ''),
+        order: expect.any(Number) as number, // its place, fixed at send (rule 13)
         status: 'sent',
         serverId: stored?.id,
       },

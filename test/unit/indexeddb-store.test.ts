@@ -380,4 +380,43 @@ describe('indexedDbStore: schema upgrade', () => {
     ]);
     expect((await store.listTranscript('x')).length).toBe(1);
   });
+
+  it('upgrades a v2 transcript without losing a line: each keeps its place (order = time × 1000)', async () => {
+    const { indexedDB } = factory();
+    const v2 = await openRaw(indexedDB, 2, (db) => {
+      const entries = db.createObjectStore('entries', { keyPath: 'id' });
+      entries.createIndex('seq', 'seq');
+      entries.createIndex('heads', ['queueConversationId', 'seq']);
+      db.createObjectStore('meta');
+      db.createObjectStore('transcript', { keyPath: 'key' }).createIndex('byTime', [
+        'conversationId',
+        'time',
+        'n',
+      ]);
+      db.createObjectStore('quarantine', { autoIncrement: true });
+    });
+    const old = [
+      { key: 'b', conversationId: 'x', direction: 'Outbound', text: 'b', time: 20, n: 2 },
+      {
+        key: 'a',
+        conversationId: 'x',
+        direction: 'Inbound',
+        text: 'a',
+        time: 10,
+        n: 1,
+        status: 'sent',
+      },
+      { key: 'c', conversationId: 'x', direction: 'Inbound', text: 'c', time: 20, n: 3 },
+    ];
+    await putRaw(v2, 'transcript', old);
+    v2.close();
+    store = indexedDbStore({ indexedDB });
+    const lines = await store.listTranscript('x');
+    expect(lines.map((l) => [l.key, l.order])).toEqual([
+      ['a', 10_000],
+      ['b', 20_000],
+      ['c', 20_000],
+    ]);
+    expect(lines.map((l) => l.text)).toEqual(['a', 'b', 'c']);
+  });
 });

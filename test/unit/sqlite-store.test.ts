@@ -133,3 +133,49 @@ describe('sqliteStore', () => {
     db.close();
   });
 });
+
+describe('sqliteStore: schema upgrade', () => {
+  it('upgrades a v2 file without losing a transcript line: each keeps its place (ord = time × 1000)', async () => {
+    const path = join(dir, 'v2.db');
+    const raw = new Database(path);
+    // The v1 + v2 schema as released before the transcript order (only what this test reads).
+    raw.exec(`CREATE TABLE entries (id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE UNIQUE INDEX entries_seq ON entries (seq);
+      CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE transcript (key TEXT PRIMARY KEY, conversation_id TEXT NOT NULL,
+        time REAL NOT NULL, n INTEGER NOT NULL, data TEXT NOT NULL);
+      CREATE INDEX transcript_by_time ON transcript (conversation_id, time, n);
+      CREATE TABLE quarantine (n INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT,
+        reason TEXT NOT NULL, value TEXT, at INTEGER NOT NULL);
+      CREATE TABLE lease (name TEXT PRIMARY KEY, holder TEXT, until INTEGER NOT NULL,
+        wakes INTEGER NOT NULL DEFAULT 0);
+      PRAGMA user_version = 2;`);
+    const put = raw.prepare(
+      'INSERT INTO transcript (key, conversation_id, time, n, data) VALUES (?, ?, ?, ?, ?)',
+    );
+    for (const [key, time, n] of [
+      ['b', 20, 2],
+      ['a', 10, 1],
+      ['c', 20, 3],
+    ] as const) {
+      put.run(
+        key,
+        'x',
+        time,
+        n,
+        JSON.stringify({ key, conversationId: 'x', direction: 'Inbound', text: key, time }),
+      );
+    }
+    raw.close();
+    const store = sqliteStore({ path });
+    const lines = await store.listTranscript('x');
+    expect(lines.map((l) => [l.key, l.order])).toEqual([
+      ['a', 10_000],
+      ['b', 20_000],
+      ['c', 20_000],
+    ]);
+    await store.close();
+  });
+});

@@ -41,6 +41,12 @@ export function line(
   return { key, conversationId: 'c1', direction: 'Inbound', text: `t-${key}`, time, ...overrides };
 }
 
+/** A record as a store returns it: with the order it was stored with (`time × 1000` by default). */
+export const placed = (r: TranscriptRecord): TranscriptRecord => ({
+  ...r,
+  order: r.order ?? r.time * 1000,
+});
+
 /** The OutboxError code a store call rejects with ('no error' when it resolves). */
 export const codeOf = rejectionCode;
 
@@ -157,7 +163,7 @@ export function runStoreContract(
         await again.open();
         expect(await again.list()).toEqual([a]);
         expect(await again.getMeta('session')).toEqual({ token: 'x' });
-        expect(await again.listTranscript('c1')).toEqual([line('k1', 5)]);
+        expect(await again.listTranscript('c1')).toEqual([placed(line('k1', 5))]);
         const [c] = await again.append([newEntry()]);
         expect(c!.seq).toBeGreaterThan(b!.seq);
         await again.close();
@@ -343,7 +349,7 @@ export function runStoreContract(
         'a',
       ]);
       expect(await store.listTranscript('other')).toEqual([
-        line('x', 1, { conversationId: 'other' }),
+        placed(line('x', 1, { conversationId: 'other' })),
       ]);
       expect(await store.listTranscript('none')).toEqual([]);
       expect((await store.listTranscript('c1', 2)).map((r) => r.key)).toEqual(['d', 'a']);
@@ -360,17 +366,55 @@ export function runStoreContract(
         direction: 'Outbound',
       });
       await store.putTranscript([full, line('b', 10)]);
-      expect(await store.getTranscript('a')).toEqual(full);
+      expect(await store.getTranscript('a')).toEqual(placed(full));
       expect(await store.getTranscript('zzz')).toBeUndefined();
       const sent = { ...full, status: 'sent' as const };
       await store.putTranscript([sent]);
-      expect(await store.getTranscript('a')).toEqual(sent);
+      expect(await store.getTranscript('a')).toEqual(placed(sent));
       // replacing keeps the insertion order among equal times
       expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['a', 'b']);
-      // a new time moves it
+      // same order (both stored without one: time × 1000): a new time sorts it among its ties;
+      // lines with different orders never move (next test)
       await store.putTranscript([{ ...sent, time: 11 }]);
       expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['b', 'a']);
+      expect((await store.getTranscript('a'))?.time).toBe(11);
       expect((await store.listTranscript('c1')).length).toBe(2);
+    });
+
+    it('transcript: ordered by order when given, then time; a replaced record keeps its first order (rule 13)', async () => {
+      await setup();
+      await store.putTranscript([
+        line('late-server-time', 50, { order: 1000 }),
+        line('early-server-time', 5, { order: 2000 }),
+        line('between', 99, { order: 1500 }),
+        line('tie-b', 7, { order: 3000 }),
+        line('tie-a', 6, { order: 3000 }),
+      ]);
+      const keys = async () => (await store.listTranscript('c1')).map((r) => r.key);
+      expect(await keys()).toEqual([
+        'late-server-time',
+        'between',
+        'early-server-time',
+        'tie-a',
+        'tie-b',
+      ]);
+      // Rewritten with another order (and time): the first order stays.
+      await store.putTranscript([line('late-server-time', 1, { order: 9999 })]);
+      expect(await keys()).toEqual([
+        'late-server-time',
+        'between',
+        'early-server-time',
+        'tie-a',
+        'tie-b',
+      ]);
+      expect((await store.getTranscript('late-server-time'))?.order).toBe(1000);
+      // Pruning keeps the last ones in that order.
+      await store.pruneTranscript('c1', 2);
+      expect(await keys()).toEqual(['tie-a', 'tie-b']);
+      if (persistent) {
+        store = await h.reopen();
+        expect(await keys()).toEqual(['tie-a', 'tie-b']);
+      }
     });
 
     it.runIf(hasRemoveDelivered)(
@@ -383,7 +427,7 @@ export function runStoreContract(
         await store.removeDelivered!(a!.id, [sent]);
         expect(ids(await store.list())).toEqual([b!.id]);
         expect(ids(await store.heads())).toEqual([b!.id]);
-        expect(await store.getTranscript(a!.id)).toEqual(sent);
+        expect(await store.getTranscript(a!.id)).toEqual(placed(sent));
         expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['earlier', a!.id]);
         // Replacing a line keeps its insertion number; removing an absent id is not an error.
         await store.removeDelivered!(a!.id, [{ ...sent, text: 'again' }]);
