@@ -55,9 +55,6 @@ export function transcriptWriter(
   const writesSincePrune = new Map<string, number>();
   /** The highest order this writer gave or saw (lines read or written). */
   let highest = 0;
-  const saw = (order: number): void => {
-    if (order > highest) highest = order;
-  };
 
   /** `records` with an order each (see `record`). */
   const place = async (
@@ -69,13 +66,12 @@ export function transcriptWriter(
 
   return {
     nextOrder(now) {
-      highest = Math.max(Math.floor(highest) + 1, Math.floor(now * 1000));
-      return highest;
+      return (highest = Math.floor(Math.max(highest + 1, now * 1000)));
     },
 
     async record(input, removeEntry) {
       const records = await place(input);
-      for (const r of records) saw(recordOrder(r));
+      for (const r of records) highest = Math.max(highest, recordOrder(r));
       if (removeEntry !== undefined) {
         if (store.removeDelivered) await store.removeDelivered(removeEntry, records);
         else {
@@ -119,7 +115,7 @@ export function transcriptWriter(
       const lines = [...byKey.values()].sort(
         (a, b) => recordOrder(a) - recordOrder(b) || a.time - b.time,
       );
-      for (const l of lines) saw(recordOrder(l));
+      for (const l of lines) highest = Math.max(highest, recordOrder(l));
       return options.limit === undefined ? lines : lines.slice(-options.limit);
     },
   };
