@@ -858,6 +858,36 @@ describe('guest control over HTTP', () => {
     expect(sessions.some((s) => s.token === token)).toBe(true);
     expect((await post('agentMessage', { session: 'nobody', text: 'x' })).status).toBe(400);
   });
+
+  it('setDeploymentSettings, agentDisconnect {readOnly} and connectionClosed {reason}', async () => {
+    const settings = { conversationDisconnect: { type: 'ReadOnly' } };
+    expect((await post('setDeploymentSettings', { settings })).status).toBe(200);
+    expect(sim.control.deploymentSettings('sim-deployment').conversationDisconnect.type).toBe(
+      'ReadOnly',
+    );
+    expect((await post('setDeploymentSettings', {})).status).toBe(400);
+    expect((await post('setDeploymentSettings', { settings, deploymentId: 'nope' })).status).toBe(
+      400,
+    );
+    const bad = { conversationDisconnect: { type: 'Maybe' } };
+    expect((await post('setDeploymentSettings', { settings: bad })).status).toBe(400);
+
+    const token = randomUUID();
+    const g = await guest();
+    await g.configure(token);
+    const res = await post('agentDisconnect', { session: token, readOnly: false });
+    expect(await res.json()).toMatchObject({ type: 'Event', direction: 'Outbound' });
+    expect(await g.next()).toEqual(disconnectEvent('false'));
+    expect((await post('agentDisconnect', { session: token, readOnly: 'yes' })).status).toBe(400);
+    expect((await post('connectionClosed', { session: token, reason: 'signedIn' })).status).toBe(
+      200,
+    );
+    expect(await g.next()).toMatchObject({
+      class: 'ConnectionClosedEvent',
+      body: { reason: 'signedIn' },
+    });
+    expect(await g.closed).toBe(1000);
+  });
 });
 
 describe('event and structured messages (Genesys SDK requests, frames as its fixtures show them)', () => {
