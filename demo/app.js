@@ -272,7 +272,11 @@ function updateLine(li, line) {
   meta.append(countdown, ` · ${time}`);
   const failed = status === 'failed';
   li.querySelector('.reason').textContent = failed ? reasonOf(entry) : '';
-  li.querySelector('.actions').hidden = !failed;
+  const actions = li.querySelector('.actions');
+  const appeared = failed && actions.hidden;
+  actions.hidden = !failed;
+  // The line just grew by its reason and buttons: keep Retry / Discard in sight.
+  if (appeared) actions.scrollIntoView({ block: 'nearest' });
 }
 
 function statusText(status, entry) {

@@ -288,6 +288,45 @@ test('demo: the bot and a disconnect are announced once each, the latency box sh
   }
 });
 
+test('demo: when a line turns into a failed bubble, its Retry and Discard stay in sight', async ({
+  browser,
+  demo,
+}) => {
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, demo, { width: 360, height: 640 });
+    // Enough lines that the list scrolls.
+    for (let i = 1; i <= 6; i++) await type(page, `line ${i}`);
+    await waitFor(
+      'six lines sent',
+      async () => (await mine(page)).filter(([, s]) => s === 'sent').length === 6,
+    );
+    await waitFor('the bot replies', async () => (await theirs(page)).length >= 6);
+    expect(
+      await page.$eval('#messages', (m) => m.scrollHeight > m.clientHeight),
+      'the list scrolls',
+    ).toBe(true);
+    // Slow frames: the line shows as sending first, then turns into the failed bubble.
+    await page.fill('#latency', '400');
+    await click(page, 'latency');
+    await click(page, 'reject');
+    await type(page, 'this one is rejected');
+    await waitFor('the failure', async () =>
+      (await mine(page)).some(([t, s]) => t === 'this one is rejected' && s === 'failed'),
+    );
+    const inSight = (op) =>
+      page.$eval(`#messages li[data-status="failed"] button[data-op="${op}"]`, (b) => {
+        const r = b.getBoundingClientRect();
+        const m = document.getElementById('messages').getBoundingClientRect();
+        return r.top >= m.top - 1 && r.bottom <= m.bottom + 1;
+      });
+    await waitFor('Retry in sight', () => inSight('retry'));
+    expect(await inSight('discard'), 'Discard in sight').toBe(true);
+  } finally {
+    await context.close();
+  }
+});
+
 /** The README screenshot: a conversation with a sent message, a bot answer, an outage in progress. */
 async function docsScreenshot(browser, demo) {
   const context = await browser.newContext({ deviceScaleFactor: 1 });
