@@ -31,8 +31,12 @@ export const TARGET = 6 * 1024;
  * written), raised at the same time as the one above: the order given at send, kept when a line
  * is replaced, the IndexedDB v3 upgrade, about 200 B; placing agent lines is a lazy chunk
  * (place.ts, ~480 B gzip) that the first load does not carry.
+ * 17152 B (+512 B) for issue 10's bad-input boundary: createOutbox refuses unknown
+ * option names (listing the valid ones), option objects without their methods and throwing
+ * getters; send() refuses zero-width/control-only text, U+0000, lone surrogates, huge or
+ * `__proto__` metadata (about 650 B).
  */
-export const LIMIT = 16640;
+export const LIMIT = 17152;
 
 /** name → [named imports from the main entry, enforced gzip limit of the entry chunk, or null for report only] */
 export const entries = {

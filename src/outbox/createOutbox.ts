@@ -22,7 +22,8 @@ import { createDispatcher } from './dispatcher.js';
 import { toPublicEntry } from './entry.js';
 import type { NewEntry, OutboxEntry, StoredEntry } from './entry.js';
 import type { OutboxEvent } from './events.js';
-import { validateSendInput } from './validate.js';
+import { checkMethods, readOptions } from '../internal/options.js';
+import { assertConversationId, validateSendInput } from './validate.js';
 import type { SendInput } from './validate.js';
 
 /** Options of {@link createOutbox}. */
@@ -66,6 +67,13 @@ export interface OutboxOptions {
    */
   persistentStorage?: boolean;
 }
+
+/**
+ * Every name of {@link OutboxOptions}; anything else is refused (`invalid-options`) so that a typo
+ * is not silently ignored. A new option is added here too.
+ */
+const OPTION_NAMES =
+  'transport store name retry clock random maxTextLength defaultConversationId concurrency connectivity coordinator transcript logger persistentStorage';
 
 /** The durable outbox. See the README for the full semantics of each method. */
 export interface Outbox {
@@ -121,12 +129,19 @@ export async function openOutbox(
   options: OutboxOptions,
   beforeStart?: (store: OutboxStore) => Promise<void>,
 ): Promise<Outbox> {
-  if (typeof options !== 'object' || options === null) {
-    throw new OutboxError('invalid-options', 'options object required');
-  }
-  const transport = options.transport as Transport | undefined;
-  if (transport === undefined || typeof transport.send !== 'function') {
-    throw new OutboxError('invalid-options', 'options.transport required');
+  options = readOptions('options', options, OPTION_NAMES);
+  const transport = options.transport;
+  // Objects of the wrong shape fail here, not as a TypeError (or an unhandled rejection) later.
+  for (const [what, value, methods] of [
+    ['transport', transport ?? 0, 'send'],
+    ['store', options.store, 'open append update get heads close'],
+    ['clock', options.clock, 'now setTimeout clearTimeout'],
+    ['connectivity', options.connectivity, 'isOnline subscribe'],
+    ['logger', options.logger, 'debug warn error'],
+    ['coordinator', options.coordinator || undefined, 'start isLeader broadcast requestWake close'],
+    ['random', options.random && { random: options.random }, 'random'],
+  ] as const) {
+    checkMethods(what, value, methods);
   }
   const name = options.name ?? DEFAULT_NAME;
   if (typeof name !== 'string' || name === '') {
@@ -136,10 +151,20 @@ export async function openOutbox(
   const maxTextLength = positiveInt('maxTextLength', options.maxTextLength, 4000);
   const concurrency = positiveInt('concurrency', options.concurrency ?? transport.concurrency, 4);
   const defaultConversationId = options.defaultConversationId ?? 'default';
+  try {
+    assertConversationId(defaultConversationId);
+  } catch {
+    throw new OutboxError('invalid-options', 'defaultConversationId: string required');
+  }
   const retention =
     options.transcript === false
       ? 0
-      : positiveInt('transcript.retention', options.transcript?.retention, 1000);
+      : positiveInt(
+          'transcript.retention',
+          options.transcript &&
+            readOptions('transcript', options.transcript, 'retention').retention,
+          1000,
+        );
   if (options.store === undefined && typeof indexedDB === 'undefined') {
     throw new OutboxError('invalid-options', 'no indexedDB: pass options.store');
   }
@@ -287,10 +312,14 @@ export async function openOutbox(
     }
   }
 
+  /** The stored entry; an id that is not a non-empty string is no entry (`retry({})`). */
+  const getEntry = (id: unknown): Promise<StoredEntry | undefined> =>
+    typeof id === 'string' && id !== '' ? store.get(id) : Promise.resolve(undefined);
+
   /** An entry by id, or `not-found`. */
   async function existing(id: string): Promise<StoredEntry> {
     assertOpen();
-    const entry = await store.get(id);
+    const entry = await getEntry(id);
     if (entry === undefined) throw notFound(id);
     return entry;
   }
@@ -336,7 +365,7 @@ export async function openOutbox(
       assertOpen();
       const done = settled.get(id);
       if (done !== undefined) return done;
-      const stored = await store.get(id);
+      const stored = await getEntry(id);
       const settledMeanwhile = settled.get(id);
       if (settledMeanwhile !== undefined) return settledMeanwhile;
       if (stored === undefined) throw notFound(id);

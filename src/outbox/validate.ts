@@ -10,6 +10,12 @@ export interface SendInput {
 }
 
 export const MAX_CONVERSATION_ID_LENGTH = 256;
+/** Limits of `send({ metadata })`: keys, and characters of all keys and values together. */
+export const MAX_METADATA_KEYS = 100;
+export const MAX_METADATA_CHARS = 16_384;
+
+/** Nothing but white space, control and format characters (U+200B, U+FEFF, …). */
+const BLANK = /^[\s\p{Cc}\p{Cf}]*$/u;
 
 /** Checks `send()` input; throws a specific `OutboxError` and never touches storage. */
 export function validateSendInput(
@@ -17,15 +23,21 @@ export function validateSendInput(
   maxTextLength: number,
   defaultConversationId: string,
 ): { text: string; conversationId: string; metadata?: Record<string, string> } {
-  if (typeof input !== 'object' || input === null) {
-    throw new OutboxError('invalid-text', 'send() takes { text }');
+  let text: unknown, conversationId: unknown, metadata: unknown;
+  try {
+    ({ text, conversationId, metadata } = input as Record<string, unknown>);
+  } catch {
+    // null, undefined, or a getter that throws
   }
-  const { text, conversationId, metadata } = input as Record<string, unknown>;
   if (typeof text !== 'string') {
-    throw new OutboxError('invalid-text', `text is ${typeof text}, not string`);
+    throw new OutboxError('invalid-text', `send() takes { text: string }, got ${typeof text}`);
   }
-  if (text.trim() === '') {
+  if (BLANK.test(text)) {
     throw new OutboxError('invalid-text', 'text is blank');
+  }
+  // U+0000 and lone surrogates cannot be stored or sent faithfully (JSON, PostgreSQL, UTF-8).
+  if (/[\0\p{Cs}]/u.test(text)) {
+    throw new OutboxError('invalid-text', 'text has U+0000 or a lone surrogate');
   }
   if (text.length > maxTextLength) {
     throw new OutboxError('text-too-long', `text too long (${text.length} > ${maxTextLength})`, {
@@ -44,7 +56,7 @@ export function validateSendInput(
 
 /** A conversation id is a non-blank string of at most 256 characters. */
 export function assertConversationId(value: unknown): asserts value is string {
-  if (typeof value !== 'string' || value.trim() === '') {
+  if (typeof value !== 'string' || BLANK.test(value)) {
     throw new OutboxError('invalid-conversation-id', 'conversationId: non-empty string required');
   }
   if (value.length > MAX_CONVERSATION_ID_LENGTH) {
@@ -63,11 +75,29 @@ function validateMetadata(value: unknown): Record<string, string> {
     throw new OutboxError('invalid-metadata', 'metadata: plain object of strings required');
   }
   const out: Record<string, string> = {};
-  for (const [key, v] of Object.entries(value as object)) {
+  let entries: [string, unknown][];
+  try {
+    entries = Object.entries(value as object);
+  } catch {
+    throw new OutboxError('invalid-metadata', 'metadata: unreadable');
+  }
+  let chars = 0;
+  for (const [key, v] of entries) {
     if (typeof v !== 'string') {
       throw new OutboxError('invalid-metadata', `metadata.${key} is ${typeof v}, not string`);
     }
+    // `__proto__` would set the prototype of the copy and vanish; '' names nothing.
+    if (key === '' || key === '__proto__') {
+      throw new OutboxError('invalid-metadata', `metadata key "${key}" not allowed`);
+    }
+    chars += key.length + v.length;
     out[key] = v;
+  }
+  if (entries.length > MAX_METADATA_KEYS || chars > MAX_METADATA_CHARS) {
+    throw new OutboxError(
+      'invalid-metadata',
+      `metadata too large (limits: ${MAX_METADATA_KEYS} keys, ${MAX_METADATA_CHARS} characters)`,
+    );
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { OutboxError } from '../errors/OutboxError.js';
+import { readOptions } from '../internal/options.js';
 
 /** Retry policy (design rules 5 and 8). */
 export interface RetryOptions {
@@ -24,12 +25,13 @@ export const DEFAULT_RETRY: ResolvedRetryOptions = Object.freeze({
   maxRetryAfterMs: 60 * 60 * 1000,
 });
 
+/** `integer`: a whole number (or Infinity: no limit); otherwise a finite number. */
 function check(name: string, value: unknown, min: number, integer: boolean): number {
   if (
     typeof value !== 'number' ||
     Number.isNaN(value) ||
     value < min ||
-    (integer && Number.isFinite(value) && !Number.isInteger(value))
+    (integer ? Number.isFinite(value) && !Number.isInteger(value) : !Number.isFinite(value))
   ) {
     throw new OutboxError(
       'invalid-options',
@@ -41,15 +43,21 @@ function check(name: string, value: unknown, min: number, integer: boolean): num
 
 /** Fills in defaults and validates; throws `OutboxError('invalid-options')` on bad values. */
 export function resolveRetryOptions(options: RetryOptions | undefined): ResolvedRetryOptions {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new OutboxError('invalid-options', 'retry: object required');
-  }
-  const o = { ...DEFAULT_RETRY, ...stripUndefined(options ?? {}) };
+  const given =
+    options === undefined
+      ? {}
+      : readOptions(
+          'retry',
+          options,
+          'baseDelayMs maxDelayMs maxAttempts maxAgeMs maxRetryAfterMs',
+        );
+  const o = { ...DEFAULT_RETRY, ...stripUndefined(given) };
   const resolved: ResolvedRetryOptions = {
     baseDelayMs: check('baseDelayMs', o.baseDelayMs, 0, false),
     maxDelayMs: check('maxDelayMs', o.maxDelayMs, 0, false),
     maxAttempts: check('maxAttempts', o.maxAttempts, 1, true),
-    maxAgeMs: check('maxAgeMs', o.maxAgeMs, 1, false),
+    // Infinity: never expire by age (maxAttempts still applies).
+    maxAgeMs: o.maxAgeMs === Infinity ? Infinity : check('maxAgeMs', o.maxAgeMs, 1, false),
     maxRetryAfterMs: check('maxRetryAfterMs', o.maxRetryAfterMs, 0, false),
   };
   if (resolved.maxDelayMs < resolved.baseDelayMs) {

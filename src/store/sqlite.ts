@@ -139,9 +139,16 @@ function storageError(e: unknown): OutboxError {
   if (code === 'SQLITE_FULL') {
     return new OutboxError('storage-full', 'SQLite: database or disk is full', { cause: e });
   }
+  // The reason in the message too ("the directory does not exist", "file is not a database"):
+  // SQLite's own words name no user data.
+  const reason = typeof code === 'string' ? code : '';
+  const detail = e instanceof Error ? e.message.slice(0, 120) : '';
   return new OutboxError(
     'storage-failed',
-    `SQLite operation failed${typeof code === 'string' ? `: ${code}` : ''}`,
+    `SQLite operation failed${[reason, detail]
+      .filter(Boolean)
+      .map((x) => `: ${x}`)
+      .join('')}`,
     { cause: e },
   );
 }
@@ -178,6 +185,20 @@ function checkTimingOptions(options: SqliteStoreOptions): void {
  * const outbox = await createOutbox({ transport, store: sqliteStore({ path: './outbox.db' }) });
  */
 export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
+  if (typeof options !== 'object' || options === null) {
+    throw new OutboxError('invalid-options', 'sqliteStore({ path }) required');
+  }
+  const { path, database } = options;
+  // '' and ':memory:' open a database that vanishes with the process: not a durable outbox.
+  if (
+    !(typeof database === 'object' && database !== null) &&
+    (typeof path !== 'string' || path.trim() === '' || /:memory:|mode=memory/.test(path))
+  ) {
+    throw new OutboxError(
+      'invalid-options',
+      'sqliteStore: path must name a file (not durable: use memoryStore() instead)',
+    );
+  }
   checkTimingOptions(options);
   let db: Db | undefined;
   let opening: Promise<Db> | undefined;
