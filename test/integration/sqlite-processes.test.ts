@@ -98,12 +98,11 @@ class Child {
     readonly tag: string,
     path: string,
     url: string,
+    lease = { renewMs: RENEW_MS, ttlMs: TTL_MS },
   ) {
-    this.proc = spawn(
-      process.execPath,
-      [CHILD, JSON.stringify({ path, url, tag, renewMs: RENEW_MS, ttlMs: TTL_MS })],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
+    this.proc = spawn(process.execPath, [CHILD, JSON.stringify({ path, url, tag, ...lease })], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let buf = '';
     this.proc.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -135,8 +134,8 @@ describe('two Node processes on one SQLite file', () => {
   let path: string;
   let server: CountingServer;
   const children: Child[] = [];
-  const child = (tag: string): Child => {
-    const c = new Child(tag, path, server.url);
+  const child = (tag: string, lease?: { renewMs: number; ttlMs: number }): Child => {
+    const c = new Child(tag, path, server.url, lease);
     children.push(c);
     return c;
   };
@@ -174,8 +173,12 @@ describe('two Node processes on one SQLite file', () => {
     );
     await seed.append(entries);
     await seed.close();
-    const a = child('A');
-    const b = child('B');
+    // The default lease (renew 1 s, ttl 3 s). With ttl 600 ms, on this loaded 2-core machine, a
+    // holder stalled past its lease while attempts were in flight and the standby took over and
+    // repeated them (once in about six runs: 24 posts for 20): a lease is only as good as its ttl
+    // is longer than the holder's longest stall.
+    const a = child('A', { renewMs: 1000, ttlMs: 3000 });
+    const b = child('B', { renewMs: 1000, ttlMs: 3000 });
     await Promise.all([a.ready(), b.ready()]);
     await waitFor(async () => (await queued()) === 0, { timeoutMs: 30_000, what: 'drained' });
     // Stop both cleanly: anything either would still post is posted before it exits.
