@@ -13,6 +13,8 @@ export interface AttemptRecord {
   at: number;
   /** A message with this key (same kind) had already been stored when this attempt arrived. */
   alreadyStored: boolean;
+  /** This attempt stored the message (a copy in `delivered()`). */
+  stored?: boolean;
   /** This attempt stored the message, then its answer was dropped (commit-then-drop, after-accept). */
   answerDropped?: boolean;
 }

@@ -480,6 +480,7 @@ export class GuestService {
       ...(customAttributes === undefined ? {} : { customAttributes }),
     });
     session.conversation.messages.push(stored);
+    attempt.stored = true;
     this.ctx.deliveries.add({
       kind: 'guest',
       path: '/v1',

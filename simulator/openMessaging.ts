@@ -248,6 +248,7 @@ export async function handleOpenMessage(
   const id = newHexId();
   const text = typeof body['text'] === 'string' ? body['text'] : '';
   if (messageId !== undefined) ctx.openMessageIds.set(messageId, id);
+  attempt.stored = true;
   ctx.deliveries.add({
     kind: 'open',
     path: req.url?.split('?')[0] ?? '',

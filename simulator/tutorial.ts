@@ -92,6 +92,7 @@ export async function handleTutorialMessage(
     timestamp: new Date(now).toISOString(),
   };
   ctx.tutorialMessages.set(externalId, stored);
+  attempt.stored = true;
   ctx.deliveries.add({
     kind: 'tutorial',
     path: TUTORIAL_PATH,

@@ -10,9 +10,23 @@
  * @param {object[]} r.deliveries  simulator `delivered()`
  * @param {object[]} r.attempts  simulator `attempts()`
  * @param {{text: string}[] | undefined} r.left  what the outbox still held at the end (undefined: unknown)
- * @param {{at: number, kind: string}[]} r.disruptions  kills, crashes, outages, socket drops, expiries, slow links
+ * @param {{at: number, until?: number, kind: string}[]} r.disruptions  kills, crashes, outages, socket drops,
+ *   expiries (moments), slow links (from `at` to `until`)
+ * @param {{key: string, at: number}[]} r.clientFailures  attempts the outbox itself saw fail (timeout,
+ *   network error, 5xx): a repeat after one of them is needed
  */
-export function analyse({ plan, committed, deliveries, attempts, left, disruptions }) {
+/** More requests than this for one message within one second is hammering the service. */
+export const HAMMER_PER_SECOND = 20;
+
+export function analyse({
+  plan,
+  committed,
+  deliveries,
+  attempts,
+  left,
+  disruptions,
+  clientFailures = [],
+}) {
   const byText = new Map(plan.map((m) => [m.text, m]));
   const ours = deliveries.filter((d) => byText.has(d.text));
   const copies = new Map();
@@ -62,24 +76,50 @@ export function analyse({ plan, committed, deliveries, attempts, left, disruptio
   const keys = new Set(ours.map((d) => d.externalId).filter((k) => k !== undefined));
   const storedAt = new Map();
   for (const d of ours) if (!storedAt.has(d.externalId)) storedAt.set(d.externalId, d.receivedAt);
-  const dropped = new Set(
-    attempts.filter((a) => a.answerDropped && !a.alreadyStored).map((a) => a.key),
-  );
+  const dropped = new Set(attempts.filter((a) => a.answerDropped).map((a) => a.key));
   let repeats = 0;
   let unneeded = 0;
   const unneededKeys = [];
+  const unneededWhy = [];
   for (const a of attempts) {
     if (!a.alreadyStored || !keys.has(a.key)) continue;
     repeats += 1;
     if (dropped.has(a.key)) continue;
     const t0 = storedAt.get(a.key) - 50;
-    const explained = disruptions.some((e) => e.at >= t0 && e.at <= a.at);
+    // a disruption (a moment, or a slow link's interval) between the store and the repeat
+    const explained =
+      disruptions.some((e) => e.at <= a.at && (e.until ?? e.at) >= t0) ||
+      clientFailures.some((f) => f.key === a.key && f.at >= t0 && f.at <= a.at + 50);
     if (!explained) {
       unneeded += 1;
       unneededKeys.push(a.key);
+      const base = disruptions[0]?.at ?? storedAt.get(a.key);
+      unneededWhy.push({
+        key: a.key,
+        storedAt: storedAt.get(a.key) - base,
+        repeatAt: a.at - base,
+        disruptions: disruptions.map(
+          (e) => `${e.kind}@${e.at - base}${e.until ? `-${e.until - base}` : ''}`,
+        ),
+      });
     }
   }
   const attemptsOurs = attempts.filter((a) => keys.has(a.key)).length;
+  // Hammering: the most requests for one message within one second (no backoff honoured).
+  let most = 0;
+  const times = new Map();
+  for (const a of attempts) {
+    if (a.key === undefined) continue; // each schedule has its own simulator: every key is ours
+    const list = times.get(a.key) ?? [];
+    list.push(a.at);
+    times.set(a.key, list);
+  }
+  for (const list of times.values()) {
+    for (let i = 0, j = 0; j < list.length; j++) {
+      while (list[j] - list[i] > 1000) i++;
+      most = Math.max(most, j - i + 1);
+    }
+  }
   return {
     messages: committed.size,
     lost,
@@ -91,6 +131,13 @@ export function analyse({ plan, committed, deliveries, attempts, left, disruptio
     reordered,
     stuck,
     attempts: attemptsOurs,
-    detail: { lostTexts, stuckTexts, reorderedTexts, unneededKeys: [...new Set(unneededKeys)] },
+    hammer: most > HAMMER_PER_SECOND ? most : 0,
+    detail: {
+      lostTexts,
+      stuckTexts,
+      reorderedTexts,
+      unneededKeys: [...new Set(unneededKeys)],
+      unneeded: unneededWhy.slice(0, 5),
+    },
   };
 }

@@ -19,7 +19,9 @@ export function nodeSchedule(seed, transport, { store = 'sqlite' } = {}) {
   const r = prng(seed * 7919 + NODE_TRANSPORTS.indexOf(transport) + 1);
   const guest = transport === 'guest';
   const processes = r.chance(0.3) ? 2 : 1;
-  const durationMs = r.int(1500, 3500);
+  // a script that awaits whenSettled and nothing else (issue 10 defect 4), one process only
+  const script = processes === 1 && r.chance(0.3);
+  const durationMs = r.int(1000, 2500);
   const slots = [];
   for (let slot = 0; slot < processes; slot++) {
     const conversations = guest ? 1 : r.int(1, 3);
@@ -61,6 +63,7 @@ export function nodeSchedule(seed, transport, { store = 'sqlite' } = {}) {
     'latency',
     'fail429',
     'fail5xx',
+    'storm429',
     'revokeTokens',
     'failToken',
     ...(guest
@@ -90,6 +93,11 @@ export function nodeSchedule(seed, transport, { store = 'sqlite' } = {}) {
         e.retryAfter = form; // resolved to a date when injected
         break;
       }
+      case 'storm429':
+        // every request answered 429 for a while (Retry-After 0, or a date already past)
+        e.retryAfter = r.pick(['0', 'past']);
+        e.forMs = r.int(300, 1000);
+        break;
       case 'fail5xx':
         e.count = r.int(1, 5);
         e.status = r.pick([500, 502, 503, 504]);
@@ -118,6 +126,7 @@ export function nodeSchedule(seed, transport, { store = 'sqlite' } = {}) {
     store,
     seed,
     processes,
+    script,
     durationMs,
     slots,
     events,
@@ -148,7 +157,21 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
     ? await storeFactory(schedule)
     : { kind: 'sqlite', path: join(dir, 'outbox.db') };
   const disruptions = [];
+  /**
+   * A moment that may cost an answer: it also reaches requests the simulator is still holding
+   * back (latency, delayed frames), which it stores after the moment.
+   */
+  const disrupt = (kind) => {
+    const state = sim.control.state();
+    const at = Date.now();
+    disruptions.push({
+      at,
+      until: at + state.faults.latencyMs + state.guest.frames.delayMs + 50,
+      kind,
+    });
+  };
   const committed = new Set();
+  const clientFailures = [];
   const ids = new Map();
   let unhandled = 0;
   const unhandledMessages = [];
@@ -185,6 +208,7 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
       plan: p.plan,
       groups: p.groups,
       start: p.nextStart,
+      script: schedule.script,
     };
     const child = spawn(
       process.execPath,
@@ -217,6 +241,7 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
           committed.add(p.plan[m.i].text);
           ids.set(p.plan[m.i].text, m.id);
         } else if (m.t === 'idle') p.idle = true;
+        else if (m.t === 'attempt-failed') clientFailures.push({ key: m.id, at: m.at });
         else if (m.t === 'list') {
           p.lastList = m.entries;
           p.listSeq += 1;
@@ -241,7 +266,7 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
             `exit ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`,
           );
         }
-        disruptions.push({ at: Date.now(), kind: 'crash' });
+        disrupt('crash');
         if (!p.stopping) {
           p.needsRestart = true;
           later(100, () => p.needsRestart && spawnSlot(p));
@@ -258,7 +283,7 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
         const p = procs[e.slot];
         if (!p.alive) return;
         kills += 1;
-        disruptions.push({ at: Date.now(), kind: 'kill' });
+        disrupt('kill');
         p.needsRestart = true;
         p.child.kill('SIGKILL');
         p.child.once('exit', () =>
@@ -267,24 +292,28 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
         return;
       }
       case 'outage':
-        disruptions.push({ at: Date.now(), kind: 'outage' });
+        disrupt('outage');
         void c.outage(e.mode);
         later(e.forMs, () => void c.outage(false));
         return;
       case 'latency':
         if (e.ms >= TIMEOUT_MS / 2)
-          disruptions.push({ at: Date.now(), kind: 'slow', until: Date.now() + e.forMs });
+          disruptions.push({ at: Date.now(), kind: 'slow', until: Date.now() + e.forMs + e.ms });
         c.latency(e.ms);
         later(e.forMs, () => c.latency(0));
         return;
       case 'delayFrames':
         if (e.ms >= TIMEOUT_MS / 2)
-          disruptions.push({ at: Date.now(), kind: 'slow', until: Date.now() + e.forMs });
+          disruptions.push({ at: Date.now(), kind: 'slow', until: Date.now() + e.forMs + e.ms });
         c.delayFrames(e.ms);
         later(e.forMs, () => c.delayFrames(0));
         return;
       case 'fail429':
         c.fail429(e.count, retryAfterValue(e.retryAfter));
+        return;
+      case 'storm429':
+        c.fail429(1_000_000, retryAfterValue(e.retryAfter));
+        later(e.forMs, () => c.fail429(0));
         return;
       case 'fail5xx':
         c.fail5xx(e.count, e.status);
@@ -303,10 +332,10 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
         return;
       case 'dropSocket':
         for (const s of guestSessions()) c.dropSocket(s, e.when);
-        if (e.when === 'after-accept') disruptions.push({ at: Date.now(), kind: 'socket-drop' });
+        if (e.when === 'after-accept') disrupt('socket-drop');
         return;
       case 'expireSession':
-        disruptions.push({ at: Date.now(), kind: 'session-expired' });
+        disrupt('session-expired');
         for (const s of guestSessions()) c.expireSession(s);
         return;
       case 'guestFault':
@@ -356,9 +385,9 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
         stuckTimeout = true;
         break;
       }
-      await sleep(100);
+      await sleep(50);
     }
-    await sleep(300); // a late duplicate would arrive here
+    await sleep(200); // a late duplicate would arrive here
     for (const p of procs) {
       p.stopping = true;
       if (!p.alive) continue;
@@ -385,12 +414,15 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
       attempts: sim.control.attempts(),
       left,
       disruptions,
+      clientFailures,
     });
     const failures = [];
     if (counts.lost) failures.push(`${counts.lost} lost`);
     if (counts.duplicated && schedule.transport !== 'open')
       failures.push(`${counts.duplicated} duplicated`);
     if (counts.unneeded) failures.push(`${counts.unneeded} repeats nothing explains`);
+    if (counts.hammer)
+      failures.push(`hammering: ${counts.hammer} requests for one message within 1 s`);
     if (counts.reordered) failures.push(`${counts.reordered} reordered`);
     if (counts.stuck)
       failures.push(`${counts.stuck} stuck${stuckTimeout ? ' (drain timed out)' : ''}`);

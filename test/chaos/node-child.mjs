@@ -4,6 +4,7 @@
 //   {t:'issued', i}                   send() of plan[i] is about to be called (never issued again)
 //   {t:'committed', i, id}            send() of plan[i] resolved: the message is durable
 //   {t:'rejected', i, code}           send() of plan[i] rejected (the message is not stored)
+//   {t:'attempt-failed', id, code}   an attempt of entry `id` failed as the outbox saw it
 //   {t:'unhandled', kind, message}    an unhandled rejection / uncaught exception in this process
 //   {t:'report', entries}             on SIGTERM: what list() still holds, then close() and exit 0
 import WebSocket from 'ws';
@@ -73,6 +74,12 @@ const outbox = await createOutbox({
   logger: quietLogger,
   retry: config.retry,
 });
+// An attempt the outbox saw fail (timeout, network, 5xx...): a repeat after it is needed.
+outbox.subscribe((e) => {
+  if (e.type === 'status' && e.entry.status === 'pending' && e.entry.lastError !== undefined) {
+    out({ t: 'attempt-failed', id: e.entry.id, code: e.entry.lastError.code, at: Date.now() });
+  }
+});
 out({ t: 'ready' });
 
 let stopping = false;
@@ -103,6 +110,7 @@ const listEntries = async () =>
 // 'list' on stdin: what the store still holds (the harness asks while waiting for the drain).
 let input = '';
 process.stdin.setEncoding('utf8');
+if (config.script) process.stdin.unref();
 process.stdin.on('data', (chunk) => {
   input += chunk;
   let nl;
@@ -119,16 +127,22 @@ process.stdin.on('data', (chunk) => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const pending = [];
 /** Sends plan[i]: `issued` first, so a restart never issues it again. */
 function sendOne(i) {
   const m = config.plan[i];
   out({ t: 'issued', i });
-  return outbox
+  const sent = outbox
     .send({ text: m.text, conversationId: m.conversationId, metadata: { guestId: m.guestId } })
     .then(
-      (entry) => out({ t: 'committed', i, id: entry.id }),
+      (entry) => {
+        out({ t: 'committed', i, id: entry.id });
+        return entry.id;
+      },
       (error) => out({ t: 'rejected', i, code: error?.code ?? String(error) }),
     );
+  pending.push(sent);
+  return sent;
 }
 
 // The plan from `start`: groups of sends, each either a burst (all issued at once, not awaited
@@ -140,6 +154,15 @@ for (const group of config.groups) {
   if (group.pauseMs > 0) await sleep(group.pauseMs);
   if (group.burst) await Promise.all(indexes.map(sendOne));
   else for (const i of indexes) await sendOne(i);
+}
+if (config.script) {
+  // A script: it awaits its messages' outcome and relies on that alone to stay alive (DESIGN.md
+  // rule 12). Node exits with 13 ("unsettled top-level await") if nothing keeps it up meanwhile.
+  process.stdin.unref();
+  const ids = await Promise.all(pending);
+  await Promise.all(ids.filter((id) => id !== undefined).map((id) => outbox.whenSettled(id)));
+  out({ t: 'settled' });
+  process.stdin.ref();
 }
 out({ t: 'idle' });
 // stdin keeps the process up: it drains until the harness stops (SIGTERM) or kills it.

@@ -13,6 +13,12 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  BROWSER_TRANSPORTS,
+  browserSchedule,
+  runBrowserSchedule,
+  startPageServer,
+} from './browser-chaos.mjs';
 import { NODE_TRANSPORTS, nodeSchedule, runNodeSchedule } from './node-chaos.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,6 +31,7 @@ const { values: args } = parseArgs({
     print: { type: 'boolean', default: false },
     schedules: { type: 'string' },
     jobs: { type: 'string' },
+    'browser-jobs': { type: 'string' },
     only: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -43,8 +50,19 @@ const TIERS = {
     transports: NODE_TRANSPORTS,
     schedule: (seed, transport) => nodeSchedule(seed, transport),
     run: (schedule) => runNodeSchedule(schedule, { startSimulator }),
+    variant: (s) => `${s.store}, ${s.processes === 1 ? '1 process' : `${s.processes} processes`}`,
+  },
+  browser: {
+    transports: BROWSER_TRANSPORTS,
+    schedule: (seed, transport) => browserSchedule(seed, transport),
+    run: async (schedule) => {
+      pages ??= startPageServer();
+      return runBrowserSchedule(schedule, { startSimulator, pages: await pages });
+    },
+    variant: (s) => s.kind,
   },
 };
+let pages;
 
 /**
  * The fixed seeds of `npm test` (one line each: what it covers). Chosen to exercise every listed
@@ -81,7 +99,7 @@ function plan() {
     ).filter((j) => args.only === undefined || j.tier === args.only);
   }
   const total = Number(args.schedules ?? 1050);
-  const shares = { node: 1 };
+  const shares = { node: 0.9, browser: 0.1 };
   const jobs = [];
   for (const [tier, share] of Object.entries(shares)) {
     if (args.only !== undefined && tier !== args.only) continue;
@@ -105,92 +123,92 @@ if (args.print) {
   process.exit(0);
 }
 
-const concurrency = Number(args.jobs ?? Math.max(2, cpus().length * 2));
+const nodeJobs = Number(args.jobs ?? Math.max(2, cpus().length * 2));
+const browserJobs = Number(args['browser-jobs'] ?? 1);
+const FIELDS = [
+  'kills',
+  'messages',
+  'attempts',
+  'lost',
+  'duplicated',
+  'hidden',
+  'unneeded',
+  'reordered',
+  'stuck',
+  'unhandled',
+];
 const rows = new Map();
 const failed = [];
 const started = Date.now();
-let next = 0;
 let done = 0;
-async function worker() {
-  for (;;) {
-    const j = jobs[next++];
-    if (j === undefined) return;
-    const tier = TIERS[j.tier];
-    const schedule = tier.schedule(j.seed, j.transport);
-    let result;
-    try {
-      result = await tier.run(schedule);
-    } catch (error) {
-      result = {
-        failures: [`harness error: ${error?.stack ?? error}`],
-        messages: 0,
-        lost: 0,
-        duplicated: 0,
-        hidden: 0,
-        unneeded: 0,
-        reordered: 0,
-        stuck: 0,
-        unhandled: 0,
-        kills: 0,
-        attempts: 0,
-      };
-    }
-    const key = `${j.tier}\u0000${j.transport}`;
-    const row = rows.get(key) ?? {
-      tier: j.tier,
-      transport: j.transport,
-      schedules: 0,
-      kills: 0,
-      messages: 0,
-      attempts: 0,
-      lost: 0,
-      duplicated: 0,
-      hidden: 0,
-      unneeded: 0,
-      reordered: 0,
-      stuck: 0,
-      unhandled: 0,
-      failing: 0,
-    };
-    row.schedules += 1;
-    for (const f of [
-      'kills',
-      'messages',
-      'attempts',
-      'lost',
-      'duplicated',
-      'hidden',
-      'unneeded',
-      'reordered',
-      'stuck',
-      'unhandled',
-    ])
-      row[f] += result[f] ?? 0;
-    if (result.failures.length > 0) {
-      row.failing += 1;
-      failed.push({ ...j, failures: result.failures });
-      console.log(`FAIL ${j.tier}/${j.transport} seed ${j.seed}: ${result.failures.join('; ')}`);
-      console.log(`     replay: ${replay(j.tier, j.transport, j.seed)}`);
-      if (args.verbose || jobs.length === 1) console.log(JSON.stringify(result.detail));
-    } else if (args.verbose || jobs.length === 1) {
-      console.log(
-        `ok   ${j.tier}/${j.transport} seed ${j.seed} (${result.ms} ms): ${result.messages} messages, ${result.kills} kills, ${result.attempts} attempts`,
-      );
-    }
-    rows.set(key, row);
-    done += 1;
-    if (!args.quick && jobs.length > 1 && done % 50 === 0) {
-      console.log(
-        `... ${done}/${jobs.length} schedules, ${((Date.now() - started) / 1000).toFixed(0)} s`,
-      );
-    }
+const single = jobs.length === 1;
+
+async function runJob(j) {
+  const tier = TIERS[j.tier];
+  const schedule = tier.schedule(j.seed, j.transport);
+  let result;
+  try {
+    result = await tier.run(schedule);
+  } catch (error) {
+    result = { failures: [`harness error: ${error?.stack ?? error}`] };
+  }
+  const variant = tier.variant(schedule);
+  const key = `${j.tier}\u0000${j.transport}\u0000${variant}`;
+  const row = rows.get(key) ?? {
+    tier: j.tier,
+    transport: j.transport,
+    variant,
+    schedules: 0,
+    failing: 0,
+  };
+  row.schedules += 1;
+  for (const f of FIELDS) row[f] = (row[f] ?? 0) + (result[f] ?? 0);
+  rows.set(key, row);
+  if (result.failures.length > 0) {
+    row.failing += 1;
+    failed.push({ ...j, variant, failures: result.failures });
+    console.log(
+      `FAIL ${j.tier}/${j.transport} (${variant}) seed ${j.seed}: ${result.failures.join('; ')}`,
+    );
+    console.log(`     replay: ${replay(j.tier, j.transport, j.seed)}`);
+    if (args.verbose || single) console.log(JSON.stringify(result.detail));
+  } else if (args.verbose || single) {
+    console.log(
+      `ok   ${j.tier}/${j.transport} (${variant}) seed ${j.seed} (${result.ms} ms): ${result.messages} messages, ${result.kills} kills, ${result.attempts} attempts`,
+    );
+  }
+  done += 1;
+  if (!args.quick && !single && done % 50 === 0) {
+    console.log(
+      `... ${done}/${jobs.length} schedules, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
   }
 }
-await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+
+/** Runs `list` with `n` at once. */
+async function pool(list, n) {
+  let next = 0;
+  const worker = async () => {
+    for (let j = list[next++]; j !== undefined; j = list[next++]) await runJob(j);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, list.length) }, worker));
+}
+await Promise.all([
+  pool(
+    jobs.filter((j) => j.tier === 'node'),
+    nodeJobs,
+  ),
+  pool(
+    jobs.filter((j) => j.tier === 'browser'),
+    browserJobs,
+  ),
+]);
+if (pages !== undefined) await (await pages).close();
 
 const cols = [
   ['tier', 'tier'],
   ['transport', 'transport'],
+  ['variant', 'store / scenario'],
   ['schedules', 'schedules'],
   ['kills', 'kills'],
   ['messages', 'messages'],
@@ -204,19 +222,23 @@ const cols = [
   ['unhandled', 'unhandled errors'],
   ['failing', 'failing schedules'],
 ];
-const table = [...rows.values()];
-const total = { tier: 'all', transport: '' };
-for (const [f] of cols.slice(2)) total[f] = table.reduce((s, r) => s + r[f], 0);
+const table = [...rows.values()].sort((a, b) =>
+  `${a.tier} ${a.transport} ${a.variant}`.localeCompare(`${b.tier} ${b.transport} ${b.variant}`),
+);
+const total = { tier: 'all', transport: '', variant: '' };
+for (const [f] of cols.slice(3)) total[f] = table.reduce((s, r) => s + r[f], 0);
 console.log('');
 console.log(`| ${cols.map(([, h]) => h).join(' | ')} |`);
 console.log(
-  `|${cols.map(([f]) => (f === 'tier' || f === 'transport' ? '---' : '---:')).join('|')}|`,
+  `|${cols.map(([f]) => (['tier', 'transport', 'variant'].includes(f) ? '---' : '---:')).join('|')}|`,
 );
 for (const r of [...table, total]) console.log(`| ${cols.map(([f]) => r[f]).join(' | ')} |`);
 console.log('');
 console.log(
-  `${jobs.length} schedules in ${((Date.now() - started) / 1000).toFixed(1)} s, ${concurrency} at once; ${failed.length} failing`,
+  `${jobs.length} schedules in ${((Date.now() - started) / 1000).toFixed(1)} s (${nodeJobs} Node and ${browserJobs} browser schedules at once); ${failed.length} failing`,
 );
 for (const f of failed)
-  console.log(`  seed ${f.seed} ${f.tier}/${f.transport}: ${replay(f.tier, f.transport, f.seed)}`);
+  console.log(
+    `  ${f.tier}/${f.transport} (${f.variant}) seed ${f.seed}: ${replay(f.tier, f.transport, f.seed)}`,
+  );
 process.exit(failed.length === 0 ? 0 : 1);

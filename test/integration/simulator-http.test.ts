@@ -394,10 +394,10 @@ describe('fault injection', () => {
     const key = body['externalId'];
     expect(sim.control.attempts().map(({ at: _at, ...a }) => a)).toEqual([
       { kind: 'tutorial', key, alreadyStored: false },
-      { kind: 'tutorial', key, alreadyStored: false, answerDropped: true },
+      { kind: 'tutorial', key, alreadyStored: false, stored: true, answerDropped: true },
       { kind: 'tutorial', key, alreadyStored: true },
-      { kind: 'open', key: 'm-att', alreadyStored: false },
-      { kind: 'open', key: 'm-att', alreadyStored: true },
+      { kind: 'open', key: 'm-att', alreadyStored: false, stored: true },
+      { kind: 'open', key: 'm-att', alreadyStored: true, stored: true },
     ]);
     const state = await fetch(`${sim.controlUrl}/__control/attempts`);
     expect(((await state.json()) as unknown[]).length).toBe(5);

@@ -1,0 +1,53 @@
+// Browser chaos page: `window.c` for test/chaos/browser-chaos.mjs to drive. Every resolved send
+// is reported at once through `window.committed(text, id)` (exposed by the harness), so a tab
+// killed a moment later has already told which of its messages were durable. Unhandled errors
+// are counted by the harness (Playwright's 'pageerror').
+import * as lib from '/dist/browser/genesys-webmessaging-outbox.js';
+
+const c = {
+  outbox: undefined,
+  async start({ url, token, name, guest, retry }) {
+    const transport = guest
+      ? lib.guestTransport({
+          webSocketUrl: guest.wsUrl,
+          apiBaseUrl: guest.apiBaseUrl,
+          deploymentId: 'sim-deployment',
+          conversationId: 'c0',
+          reconnect: { baseDelayMs: 50, maxDelayMs: 500 },
+          echoTimeoutMs: guest.echoTimeoutMs,
+          connectWaitMs: guest.connectWaitMs,
+        })
+      : lib.httpTransport({ url, getAccessToken: () => token, timeoutMs: 1500 });
+    c.outbox = await lib.createOutbox({
+      name,
+      transport,
+      retry,
+      logger: { debug() {}, warn() {}, error() {} },
+    });
+    // an attempt this tab saw fail (timeout, network, 5xx...): a repeat after it is needed
+    c.outbox.subscribe((e) => {
+      if (e.type === 'status' && e.entry.status === 'pending' && e.entry.lastError) {
+        window.attemptFailed?.(e.entry.id, Date.now());
+      }
+    });
+  },
+  /**
+   * Issues every send at once, in this order, none awaited: in one task (one group commit), or
+   * with `spread` each in its own task (separate commits racing each other).
+   */
+  burst(messages, spread = false) {
+    const one = (m) => {
+      window.issued?.(m.text);
+      c.outbox.send({ text: m.text, conversationId: 'c0', metadata: { guestId: 'g' } }).then(
+        (entry) => window.committed?.(m.text, entry.id),
+        (error) => window.rejected?.(m.text, String(error?.code ?? error)),
+      );
+    };
+    if (!spread) for (const m of messages) one(m);
+    else for (const m of messages) setTimeout(() => one(m), 0);
+  },
+  async list() {
+    return (await c.outbox.list()).map((e) => ({ id: e.id, text: e.text, status: e.status }));
+  },
+};
+window.c = c;
