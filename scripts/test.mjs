@@ -10,6 +10,8 @@ const steps = [
   ['size', 'node', ['scripts/size.mjs']],
   ['unit + integration', 'npx', ['vitest', 'run']],
   ['browser', 'npx', ['playwright', 'test']],
+  // the fixed seeds of the chaos suite (test/chaos/seeds.mjs); `npm run chaos` is the full run
+  ['chaos (fixed seeds)', 'node', ['test/chaos/run.mjs', '--quick']],
 ];
 
 const only = process.argv.slice(2);

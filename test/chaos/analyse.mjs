@@ -14,7 +14,18 @@
  *   expiries (moments), slow links (from `at` to `until`)
  * @param {{key: string, at: number}[]} r.clientFailures  attempts the outbox itself saw fail (timeout,
  *   network error, 5xx): a repeat after one of them is needed
+ * @param {{key: string, proc: number, start: number, end?: number, status?: number | 'error'}[]} [r.requests]
+ *   HTTP: every message request as the clients saw it (`proc`: which process incarnation). When
+ *   given, "not needed" is decided from it exactly (see unneededFromRequests)
+ * @param {Map<number, number>} [r.deaths]  when each incarnation died (killed, crashed)
  */
+/**
+ * The storing attempt's `at` is when the simulator got to it, which on a loaded host can be
+ * seconds after the client sent it, and after the client's timeout already reported it failed: a
+ * failure seen by the client this long before the store still explains the repeat.
+ */
+const HOST_LAG_MS = 3000;
+
 /** More requests than this for one message within one second is hammering the service. */
 export const HAMMER_PER_SECOND = 20;
 
@@ -26,6 +37,8 @@ export function analyse({
   left,
   disruptions,
   clientFailures = [],
+  requests,
+  deaths,
 }) {
   const byText = new Map(plan.map((m) => [m.text, m]));
   const ours = deliveries.filter((d) => byText.has(d.text));
@@ -89,7 +102,7 @@ export function analyse({
     // a disruption (a moment, or a slow link's interval) between the store and the repeat
     const explained =
       disruptions.some((e) => e.at <= a.at && (e.until ?? e.at) >= t0) ||
-      clientFailures.some((f) => f.key === a.key && f.at >= t0 && f.at <= a.at + 50);
+      clientFailures.some((f) => f.key === a.key && f.at >= t0 - HOST_LAG_MS && f.at <= a.at + 50);
     if (!explained) {
       unneeded += 1;
       unneededKeys.push(a.key);
@@ -103,6 +116,12 @@ export function analyse({
         ),
       });
     }
+  }
+  if (requests !== undefined) {
+    const exact = unneededFromRequests(requests, deaths ?? new Map());
+    unneeded = exact.count;
+    unneededWhy.length = 0;
+    unneededWhy.push(...exact.why);
   }
   const attemptsOurs = attempts.filter((a) => keys.has(a.key)).length;
   // Hammering: the most requests for one message within one second (no backoff honoured).
@@ -135,9 +154,52 @@ export function analyse({
     detail: {
       lostTexts,
       stuckTexts,
+      stuckEntries: (left ?? []).slice(0, 5),
       reorderedTexts,
       unneededKeys: [...new Set(unneededKeys)],
       unneeded: unneededWhy.slice(0, 5),
     },
   };
+}
+
+/**
+ * From the clients' own view of their requests: a request for a message is not needed when the
+ * previous request for it (by any process on the store) was still in flight (two senders at once),
+ * or had its answer (2xx, 409: delivered) and the process that got it lived on. It is needed
+ * after a request that failed (timeout, reset, refused, 5xx, 429, 401) or whose process died
+ * before recording the answer.
+ */
+export function unneededFromRequests(requests, deaths) {
+  const byKey = new Map();
+  for (const q of requests) {
+    if (q.key === undefined) continue;
+    const list = byKey.get(q.key) ?? [];
+    list.push(q);
+    byKey.set(q.key, list);
+  }
+  let count = 0;
+  const why = [];
+  for (const [key, list] of byKey) {
+    list.sort((a, b) => a.start - b.start);
+    for (let i = 1; i < list.length; i++) {
+      const prev = list[i - 1];
+      const q = list[i];
+      const died = deaths.get(prev.proc);
+      const prevDead = died !== undefined && died <= q.start;
+      let reason;
+      if (prev.end === undefined || prev.end > q.start) {
+        if (!prevDead || prev.proc === q.proc) reason = 'while the previous request was in flight';
+      } else if (
+        (prev.status === 409 || (typeof prev.status === 'number' && prev.status < 300)) &&
+        !prevDead
+      ) {
+        reason = `after the previous request was answered ${prev.status}`;
+      }
+      if (reason !== undefined) {
+        count += 1;
+        why.push({ key, reason, procs: `${prev.proc}->${q.proc}` });
+      }
+    }
+  }
+  return { count, why: why.slice(0, 5) };
 }

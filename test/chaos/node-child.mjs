@@ -4,6 +4,7 @@
 //   {t:'issued', i}                   send() of plan[i] is about to be called (never issued again)
 //   {t:'committed', i, id}            send() of plan[i] resolved: the message is durable
 //   {t:'rejected', i, code}           send() of plan[i] rejected (the message is not stored)
+//   {t:'req-start'|'req-end', key, n, at, status?}   a message request as the client saw it (HTTP)
 //   {t:'attempt-failed', id, code}   an attempt of entry `id` failed as the outbox saw it
 //   {t:'unhandled', kind, message}    an unhandled rejection / uncaught exception in this process
 //   {t:'report', entries}             on SIGTERM: what list() still holds, then close() and exit 0
@@ -24,6 +25,31 @@ process.on('uncaughtException', (error) => {
   process.exit(70);
 });
 
+/**
+ * The transport's fetch, reporting every message request as the client sees it: start, and end
+ * with the HTTP status or 'error' (timeout, reset, refused). Token requests are not reported.
+ */
+let requestNo = 0;
+const tracingFetch = async (url, init) => {
+  let key;
+  try {
+    const body = JSON.parse(String(init?.body ?? ''));
+    key = body.externalId ?? body.channel?.messageId;
+  } catch {
+    key = undefined;
+  }
+  const n = ++requestNo;
+  out({ t: 'req-start', key, n, at: Date.now() });
+  try {
+    const res = await fetch(url, init);
+    out({ t: 'req-end', key, n, at: Date.now(), status: res.status });
+    return res;
+  } catch (error) {
+    out({ t: 'req-end', key, n, at: Date.now(), status: 'error' });
+    throw error;
+  }
+};
+
 const tokens = () =>
   clientCredentials({ loginUrl: config.url, clientId: 'sim-client', clientSecret: 'sim-secret' });
 
@@ -43,6 +69,7 @@ function makeTransport() {
         url: `${config.url}/api/v2/conversations/messaging/messages`,
         getAccessToken: tokens(),
         timeoutMs: config.timeoutMs,
+        fetch: tracingFetch,
       });
     case 'open':
       return openMessagingTransport({
@@ -50,6 +77,7 @@ function makeTransport() {
         integrationId: 'chaos-integration',
         tokenProvider: tokens(),
         timeoutMs: config.timeoutMs,
+        fetch: tracingFetch,
       });
     case 'guest':
       return guestTransport({

@@ -4,7 +4,33 @@
 // are counted by the harness (Playwright's 'pageerror').
 import * as lib from '/dist/browser/genesys-webmessaging-outbox.js';
 
+/**
+ * The transport's fetch, reporting every message request as this document sees it (start, end
+ * with the status or 'error') through `window.req` (exposed by the harness).
+ */
+let requestNo = 0;
+const tracingFetch = async (url, init) => {
+  let key;
+  try {
+    key = JSON.parse(String(init?.body ?? '')).externalId;
+  } catch {
+    key = undefined;
+  }
+  const n = ++requestNo;
+  window.req?.({ proc: c.me, n, key, start: Date.now() });
+  try {
+    const res = await fetch(url, init);
+    window.req?.({ proc: c.me, n, key, end: Date.now(), status: res.status });
+    return res;
+  } catch (error) {
+    window.req?.({ proc: c.me, n, key, end: Date.now(), status: 'error' });
+    throw error;
+  }
+};
+
 const c = {
+  /** This document: a reload is another one. */
+  me: crypto.randomUUID(),
   outbox: undefined,
   async start({ url, token, name, guest, retry }) {
     const transport = guest
@@ -17,7 +43,12 @@ const c = {
           echoTimeoutMs: guest.echoTimeoutMs,
           connectWaitMs: guest.connectWaitMs,
         })
-      : lib.httpTransport({ url, getAccessToken: () => token, timeoutMs: 1500 });
+      : lib.httpTransport({
+          url,
+          getAccessToken: () => token,
+          timeoutMs: 1500,
+          fetch: tracingFetch,
+        });
     c.outbox = await lib.createOutbox({
       name,
       transport,
