@@ -14,11 +14,11 @@ export const QUICK = [
   { tier: 'node', transport: 'guest', seed: 1 },
   { tier: 'node', transport: 'guest', seed: 3 },
   { tier: 'node', transport: 'guest', seed: 6 },
-  // defect 3: two processes on one SQLite file both send
-  { tier: 'node', transport: 'http', seed: 7, known: 'issue 10 defect 3 (SQLite lease, hB)' },
-  { tier: 'node', transport: 'open', seed: 8, known: 'issue 10 defect 3 (SQLite lease, hB)' },
-  // defect 4: a script awaiting whenSettled exits 13 while its message waits in backoff
-  { tier: 'node', transport: 'open', seed: 2, known: 'issue 10 defect 4 (keep-alive, hA)' },
+  // defect 3: two processes on one SQLite file (one sends, the other stands by)
+  { tier: 'node', transport: 'http', seed: 7 },
+  { tier: 'node', transport: 'open', seed: 8 },
+  // defect 4: a script that only awaits whenSettled while its message waits in backoff
+  { tier: 'node', transport: 'open', seed: 2 },
   // defect 6: a 429 storm with Retry-After 0 / a past date
   { tier: 'node', transport: 'http', seed: 2 },
   // defect 1: tabs sending at once from the moment they open (bursts in one task and spread)
