@@ -470,6 +470,10 @@ export async function runBrowserSchedule(schedule, { startSimulator, pages }) {
       attempts: c.attempts(),
       left,
       disruptions,
+      clientFailures,
+      ...(guest
+        ? {}
+        : { requests: [...requests.values()].filter((q) => q.start !== undefined), deaths }),
     });
     const failures = [];
     if (counts.lost) failures.push(`${counts.lost} lost`);
