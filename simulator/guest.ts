@@ -54,6 +54,8 @@ export interface GuestSessionInfo {
   conversationId: string;
   readOnly: boolean;
   expired: boolean;
+  /** The guest cleared the conversation (Presence Clear) and has not configured a session since. */
+  cleared: boolean;
   /** Open sockets that configured this session. */
   connections: number;
   /** Outbound frames waiting for the guest to reconnect. */
@@ -798,6 +800,7 @@ export class GuestService {
       conversationId: s.conversation.conversationId,
       readOnly: s.readOnly,
       expired: s.expired || this.ctx.clock.now() >= s.expiresAt,
+      cleared: s.cleared,
       connections: s.sockets.size,
       heldFrames: s.held.length,
       messages: s.conversation.messages.map(info),

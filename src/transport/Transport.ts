@@ -84,6 +84,13 @@ export interface Transport {
    * now instead of waiting out a reconnect backoff. Called before the outbox retries its entries.
    */
   resume?(): void;
+  /**
+   * Optional: forget this visitor on the server side too, for `Outbox.wipe()`, which calls it
+   * before it deletes the local data (the guest transport clears the Genesys conversation).
+   * Best effort: resolves, never rejects, once done or given up (offline: nothing to do); the
+   * transport is closed afterwards and forgets any credential it kept in memory.
+   */
+  wipe?(): Promise<void>;
   /** Releases sockets and timers. */
   close?(): Promise<void>;
 }

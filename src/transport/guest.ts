@@ -74,10 +74,14 @@ interface Pending {
   tracingId: string;
   /** For onMessage: the text, to recognise an echo that lost its tracingId. */
   text?: string;
+  /** A Presence Clear (wipe): answered by a pushed `SessionClearedEvent`. */
+  clear?: boolean;
   done: (f: GuestFrame | 'closed' | 'timeout') => void;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/** How long `wipe()` waits for the server to confirm the clear (or the close) of the session. */
+const WIPE_TIMEOUT_MS = 5_000;
 /** Added to the rate-limit window so network jitter cannot squeeze 3 sends into Genesys' second. */
 const PACE_MARGIN_MS = 100;
 const PAGE_SIZE = 25;
@@ -291,7 +295,13 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   function request(
     frame: Record<string, unknown>,
     accept: (f: GuestFrame) => boolean,
-    opts: { timeoutMs?: number; signal?: AbortSignal; paced?: boolean; text?: string } = {},
+    opts: {
+      timeoutMs?: number;
+      signal?: AbortSignal;
+      paced?: boolean;
+      text?: string;
+      clear?: boolean;
+    } = {},
   ): Promise<GuestFrame | 'closed' | 'timeout' | 'unsent'> {
     // 'unsent': it never reached the wire; 'closed': the socket or the outbox went away after it did.
     const run = async (): Promise<GuestFrame | 'closed' | 'timeout' | 'unsent'> => {
@@ -324,6 +334,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
           },
         };
         if (opts.text !== undefined) pending.text = opts.text;
+        if (opts.clear === true) pending.clear = true;
         current = pending;
         opts.signal?.addEventListener('abort', onAbort, { once: true });
         try {
@@ -465,6 +476,8 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         f.tracingId === c.tracingId ||
         // A response that lost its tracingId can only answer the one request on the wire.
         (f.tracingId === undefined && f.type === 'response') ||
+        // The answer to a clear (wipe) is a pushed event without tracingId.
+        (c.clear === true && f.kind === 'event') ||
         // An echo without tracingId: ours when the text is the one in flight.
         (f.tracingId === undefined &&
           f.kind === 'structured' &&
@@ -790,8 +803,57 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       retryIndex = 0;
       connect();
     },
+    wipe,
     close,
   };
+
+  /**
+   * Ends the Genesys side of the visitor, as the Messenger SDK's clearConversation does: an
+   * `onMessage` Presence `Clear` event, answered by `SessionClearedEvent` (the token no longer
+   * resumes the conversation). A deployment that refuses it (403) gets `closeSession` with
+   * `closeAllConnections` instead. Only when a session is up (or comes up within `connectWaitMs`):
+   * offline there is no one to tell, and the next visit starts a new session anyway because the
+   * token is gone with the local data. Then closes, forgetting the token and the JWT.
+   */
+  async function wipe(): Promise<void> {
+    if (phase !== 'closed' && phase !== 'idle') {
+      const ac = new AbortController();
+      try {
+        if (await whenReady(ac.signal)) {
+          const f = await request(
+            {
+              action: 'onMessage',
+              message: {
+                type: 'Event',
+                events: [{ eventType: 'Presence', presence: { type: 'Clear' } }],
+              },
+            },
+            (x) => x.kind === 'event' && x.name === 'SessionClearedEvent',
+            { timeoutMs: WIPE_TIMEOUT_MS, clear: true },
+          );
+          const cleared = typeof f === 'object' && f.kind === 'event';
+          log?.debug('guest: wipe', { cleared });
+          if (!cleared && ws) {
+            await request(
+              { action: 'closeSession', closeAllConnections: true },
+              (x) => x.kind === 'event' && x.name === 'ConnectionClosedEvent',
+              { timeoutMs: WIPE_TIMEOUT_MS, clear: true },
+            );
+          }
+        }
+      } catch (e: unknown) {
+        log?.warn('guest: wipe failed', { error: String(e) });
+      } finally {
+        ac.abort();
+      }
+    }
+    await close();
+    token = '';
+    jwt = undefined;
+    seen.clear();
+    doubt.clear();
+    late.clear();
+  }
 
   async function close(): Promise<void> {
     if (phase === 'closed') return;
