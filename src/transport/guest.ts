@@ -74,8 +74,6 @@ interface Pending {
   tracingId: string;
   /** For onMessage: the text, to recognise an echo that lost its tracingId. */
   text?: string;
-  /** A Presence Clear (wipe): answered by a pushed `SessionClearedEvent`. */
-  clear?: boolean;
   done: (f: GuestFrame | 'closed' | 'timeout') => void;
 }
 
@@ -295,13 +293,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   function request(
     frame: Record<string, unknown>,
     accept: (f: GuestFrame) => boolean,
-    opts: {
-      timeoutMs?: number;
-      signal?: AbortSignal;
-      paced?: boolean;
-      text?: string;
-      clear?: boolean;
-    } = {},
+    opts: { timeoutMs?: number; signal?: AbortSignal; paced?: boolean; text?: string } = {},
   ): Promise<GuestFrame | 'closed' | 'timeout' | 'unsent'> {
     // 'unsent': it never reached the wire; 'closed': the socket or the outbox went away after it did.
     const run = async (): Promise<GuestFrame | 'closed' | 'timeout' | 'unsent'> => {
@@ -334,7 +326,6 @@ export function guestTransport(options: GuestTransportOptions): Transport {
           },
         };
         if (opts.text !== undefined) pending.text = opts.text;
-        if (opts.clear === true) pending.clear = true;
         current = pending;
         opts.signal?.addEventListener('abort', onAbort, { once: true });
         try {
@@ -476,8 +467,8 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         f.tracingId === c.tracingId ||
         // A response that lost its tracingId can only answer the one request on the wire.
         (f.tracingId === undefined && f.type === 'response') ||
-        // The answer to a clear (wipe) is a pushed event without tracingId.
-        (c.clear === true && f.kind === 'event') ||
+        // A pushed event answers only a request that waits for it (wipe's clear and close).
+        f.kind === 'event' ||
         // An echo without tracingId: ours when the text is the one in flight.
         (f.tracingId === undefined &&
           f.kind === 'structured' &&
@@ -816,43 +807,29 @@ export function guestTransport(options: GuestTransportOptions): Transport {
    * token is gone with the local data. Then closes, forgetting the token and the JWT.
    */
   async function wipe(): Promise<void> {
-    if (phase !== 'closed' && phase !== 'idle') {
-      const ac = new AbortController();
-      try {
-        if (await whenReady(ac.signal)) {
-          const f = await request(
-            {
-              action: 'onMessage',
-              message: {
-                type: 'Event',
-                events: [{ eventType: 'Presence', presence: { type: 'Clear' } }],
-              },
+    if (phase !== 'closed' && phase !== 'idle' && (await whenReady(new AbortController().signal))) {
+      for (const [frame, answer] of [
+        [
+          {
+            action: 'onMessage',
+            message: {
+              type: 'Event',
+              events: [{ eventType: 'Presence', presence: { type: 'Clear' } }],
             },
-            (x) => x.kind === 'event' && x.name === 'SessionClearedEvent',
-            { timeoutMs: WIPE_TIMEOUT_MS, clear: true },
-          );
-          const cleared = typeof f === 'object' && f.kind === 'event';
-          log?.debug('guest: wipe', { cleared });
-          if (!cleared && ws) {
-            await request(
-              { action: 'closeSession', closeAllConnections: true },
-              (x) => x.kind === 'event' && x.name === 'ConnectionClosedEvent',
-              { timeoutMs: WIPE_TIMEOUT_MS, clear: true },
-            );
-          }
-        }
-      } catch (e: unknown) {
-        log?.warn('guest: wipe failed', { error: String(e) });
-      } finally {
-        ac.abort();
+          },
+          'SessionClearedEvent',
+        ],
+        [{ action: 'closeSession', closeAllConnections: true }, 'ConnectionClosedEvent'],
+      ] as const) {
+        const f = await request(frame, (x) => x.kind === 'event' && x.name === answer, {
+          timeoutMs: WIPE_TIMEOUT_MS,
+        });
+        if ((typeof f === 'object' && f.kind === 'event') || !ws) break;
       }
     }
     await close();
     token = '';
     jwt = undefined;
-    seen.clear();
-    doubt.clear();
-    late.clear();
   }
 
   async function close(): Promise<void> {
