@@ -15,6 +15,8 @@ export type { OutboxErrorCode, ErrorInfo } from './errors/OutboxError.js';
 export { indexedDbStore } from './store/indexedDb.js';
 export type { IndexedDbStoreOptions } from './store/indexedDb.js';
 export { memoryStore } from './store/memory.js';
+// Types only: the wrapper itself is loaded by createOutbox({ encryption }) when asked for.
+export type { EncryptionOptions } from './store/encrypted.js';
 export { migrateTutorialQueue } from './store/migrateTutorial.js';
 export type { MigrateTutorialOptions } from './store/migrateTutorial.js';
 export { requestPersistentStorage } from './store/persist.js';

@@ -8,3 +8,7 @@ export type {
   OpenMessagingTransportOptions,
   OpenMessagingFrom,
 } from './transport/openMessaging.js';
+// Platform-neutral, exported here so that browser bundles never pull it in unasked
+// (createOutbox({ encryption }) loads it on demand): tools that read an encrypted store use it.
+export { encryptedStore } from './store/encryptedStore.js';
+export type { EncryptedStoreOptions, EncryptionOptions } from './store/encrypted.js';

@@ -17,6 +17,7 @@ export type OutboxErrorCode =
   | 'invalid-session-token'
   | 'custom-data-too-large'
   | 'insecure-context'
+  | 'encryption-key-required'
   // permanent misconfiguration found by the server (fails the entry at once)
   | 'unknown-deployment'
   | 'auth-misconfigured'

@@ -8,6 +8,7 @@ import { uuid } from '../internal/uuid.js';
 import { resolveRetryOptions } from '../retry/options.js';
 import type { RetryOptions } from '../retry/options.js';
 import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
+import type { EncryptionOptions } from '../store/encrypted.js';
 import { indexedDbStore } from '../store/indexedDb.js';
 import { requestPersistentStorage } from '../store/persist.js';
 import type { Transport } from '../transport/Transport.js';
@@ -66,6 +67,12 @@ export interface OutboxOptions {
    * on the storage of sites not visited for a week. @default false
    */
   persistentStorage?: boolean;
+  /**
+   * AES-GCM encryption at rest of text, metadata, transcript lines and meta values (the guest
+   * session token), for any store; see docs/privacy.md. `{}` in a browser generates a
+   * non-extractable key kept in the outbox's database; Node needs `key`. @default off
+   */
+  encryption?: EncryptionOptions;
 }
 
 /**
@@ -104,6 +111,13 @@ export interface Outbox {
   readonly online: boolean;
   /** Stops sending, waits for attempts in flight, closes the store and the transport. */
   close(): Promise<void>;
+  /**
+   * Forgets the visitor: tells every tab (their outboxes close, with a `wiped` event), ends the
+   * remote session where the transport can (guest: clears the Genesys conversation when
+   * online), closes this outbox, then deletes every local record: entries, transcript, the
+   * session token, the generated key, the tutorial's old database. A new outbox starts afresh.
+   */
+  wipe(): Promise<void>;
 }
 
 const DEFAULT_NAME = 'genesys-webmessaging-outbox';
@@ -169,16 +183,24 @@ export async function openOutbox(
     throw new OutboxError('invalid-options', 'no indexedDB: pass options.store');
   }
   const logger = options.logger ?? consoleLogger;
+  const onCorrupt = (info: { key: unknown; reason: string }): void => {
+    logger.warn('corrupt-record');
+    emit({ type: 'corrupt-record', ...info });
+  };
   // The default store reports unreadable records as outbox events.
+  const base = options.store ?? indexedDbStore({ name, onCorrupt });
+  const encryption = options.encryption;
+  // Loaded only when asked for: an outbox without encryption does not download it.
   const store =
-    options.store ??
-    indexedDbStore({
-      name,
-      onCorrupt: (info) => {
-        logger.warn('corrupt-record');
-        emit({ type: 'corrupt-record', ...info });
-      },
-    });
+    encryption === undefined
+      ? base
+      : (await import('../store/encrypted.js')).encryptOutboxStore(
+          OutboxError,
+          base,
+          encryption,
+          defaultConversationId,
+          onCorrupt,
+        );
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const connectivity = options.connectivity ?? defaultConnectivity(transport.endpoint);
@@ -275,6 +297,7 @@ export async function openOutbox(
         logger.error('listener threw', { error: String(error) });
       }
     }
+    if (event.type === 'wiped') void outbox.close(); // another tab wiped the shared storage
   }
 
   function rejectWaiters(id: string, error: OutboxError): void {
@@ -438,18 +461,40 @@ export async function openOutbox(
       closing ??= shutDown();
       return closing;
     },
+
+    async wipe() {
+      assertOpen();
+      const { wipeLocal } = await import('./wipe.js');
+      assertOpen();
+      closing ??= shutDown(
+        () => transport.wipe?.(),
+        () => wipeLocal(store, name, [defaultConversationId]),
+      );
+      return closing;
+    },
   };
 
-  const shutDown = async (): Promise<void> => {
+  /**
+   * close(), and wipe() with its two extra steps: `forget` before the transport closes, `finish`
+   * instead of closing the store.
+   */
+  const shutDown = async (
+    forget?: () => Promise<void> | undefined,
+    finish = () => store.close(),
+  ): Promise<void> => {
     closed = true;
     unsubscribeConnectivity();
     dispatcher.stop();
+    if (forget) {
+      emit({ type: 'wiped' }); // the other tabs close now
+      await forget();
+    }
     abort.abort(closedError());
     await dispatcher.idle();
     await coordinator.close();
     await transport.close?.();
     connectivity.close?.();
-    await store.close();
+    await finish();
     for (const id of [...waiters.keys()]) rejectWaiters(id, closedError());
     listeners.clear();
   };
@@ -457,6 +502,11 @@ export async function openOutbox(
   if (options.persistentStorage === true) await requestPersistentStorage();
 
   await store.open();
+  // Without the key an encrypted store would send its ciphertext: refuse it.
+  if (!encryption && (await store.getMeta('encryption')) !== undefined) {
+    await store.close();
+    throw new OutboxError('encryption-key-required', 'store is encrypted');
+  }
   await beforeStart?.(store);
   await transport.start?.({
     store,

@@ -10,10 +10,13 @@ import type { TranscriptRecord } from '../store/OutboxStore.js';
  * - `transcript`: a transcript line was added or changed (guest or agent message).
  * - `corrupt-record`: the default store found an unreadable record and moved it aside (to its
  *   `quarantine` store), so it no longer blocks the queue. Nothing is deleted.
+ * - `wiped`: `wipe()` was called (in this tab or another): the outbox is closed and its local
+ *   data is being deleted; show the visitor a fresh start.
  */
 export type OutboxEvent =
   | { type: 'status'; entry: OutboxEntry }
   | { type: 'discarded'; id: string; conversationId: string }
   | { type: 'connectivity'; online: boolean }
   | { type: 'transcript'; record: TranscriptRecord }
-  | { type: 'corrupt-record'; key: unknown; reason: string };
+  | { type: 'corrupt-record'; key: unknown; reason: string }
+  | { type: 'wiped' };

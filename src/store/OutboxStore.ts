@@ -95,6 +95,13 @@ export interface OutboxStore {
    */
   coordinator?(options: { clock: Clock }): Coordinator;
 
+  /**
+   * Optional: removes everything this store holds (entries, transcript, meta, anything moved
+   * aside) from the storage itself, not only from view, then closes it (`Outbox.wipe()`).
+   * Without it, `wipe()` removes entries and the transcript of known conversations one by one.
+   */
+  wipe?(): Promise<void>;
+
   /** Closes the storage; later calls reject with code `closed`. */
   close(): Promise<void>;
 }

@@ -427,7 +427,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
       return fn(...args);
     };
 
-  return {
+  const store: OutboxStore = {
     open: guard(async () => {
       await getConnection();
       // The one read of the highest stored seq, here rather than in the first append.
@@ -610,6 +610,18 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
       });
     }),
 
+    wipe: async () => {
+      await store.close();
+      // Loaded only when called: most pages never wipe.
+      const { deleteDatabase } = await import('./deleteDatabase.js');
+      await deleteDatabase(
+        OutboxError,
+        options.indexedDB ?? globalThis.indexedDB,
+        name,
+        blockedTimeoutMs,
+      );
+    },
+
     close: async () => {
       if (closed) return;
       closed = true;
@@ -622,4 +634,5 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
       );
     },
   };
+  return store;
 }

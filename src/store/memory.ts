@@ -187,6 +187,11 @@ export function memoryStore(): OutboxStore {
       }
     }),
 
+    wipe: async () => {
+      closed = true;
+      for (const m of [entries, lines, meta, transcript, transcriptKeys]) m.clear();
+    },
+
     close: async () => {
       closed = true;
     },

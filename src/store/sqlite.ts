@@ -418,7 +418,7 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
     },
   };
 
-  return {
+  const store: OutboxStore = {
     open: async () => {
       await run(() => undefined);
     },
@@ -566,6 +566,19 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
       );
     },
 
+    wipe: async () => {
+      await run((d) => {
+        d.transaction(() => {
+          for (const t of ['entries', 'transcript', 'meta', 'quarantine', 'counters'])
+            d.prepare(`DELETE FROM ${t}`).run();
+        })();
+        // Deleted rows stay in free pages and in the WAL until these rewrite them.
+        d.exec('VACUUM');
+        d.pragma('wal_checkpoint(TRUNCATE)');
+      });
+      await store.close();
+    },
+
     ...(leaseOptions === false
       ? {}
       : {
@@ -581,6 +594,7 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
       if (d && ownsDb) d.close();
     },
   };
+  return store;
 }
 
 /** The query `heads()` runs; exported for the test that checks it uses the partial index. */

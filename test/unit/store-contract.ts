@@ -73,6 +73,22 @@ export function runStoreContract(
       await h.cleanup();
     });
 
+    it('wipe() removes every entry, line and meta value from the storage and closes the store', async () => {
+      await setup();
+      if (store.wipe === undefined) return; // optional: createOutbox falls back to removing entries
+      await store.append([newEntry(), newEntry({ conversationId: 'c2' })]);
+      await store.putTranscript([line('k1', 1)]);
+      await store.setMeta('token', 'secret-token');
+      await store.wipe();
+      expect(await codeOf(store.count())).toBe('closed');
+      const again = await h.reopen();
+      store = again;
+      await again.open();
+      expect(await again.count()).toBe(0);
+      expect(await again.listTranscript('c1')).toEqual([]);
+      expect(await again.getMeta('token')).toBeUndefined();
+    });
+
     it('open() is idempotent', async () => {
       await setup();
       await store.open();

@@ -1,0 +1,472 @@
+import type { OutboxError, OutboxErrorCode } from '../errors/OutboxError.js';
+import type { NewEntry, StoredEntry } from '../outbox/entry.js';
+import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
+
+/** The `encryption` option of `createOutbox`. */
+export interface EncryptionOptions {
+  /**
+   * An AES-GCM `CryptoKey` (usages `encrypt` and `decrypt`). Required in Node (keep it in your
+   * secret store). @default in a browser: a non-extractable key generated once and kept in the
+   * outbox's own database
+   */
+  key?: CryptoKey;
+  /**
+   * Keys used before `key` (key rotation): records sealed with one of them are still read, and
+   * re-sealed with `key` when the outbox opens. Drop a key from this list once an outbox has
+   * opened with it here. @default []
+   */
+  previousKeys?: CryptoKey[];
+}
+
+/** Options of {@link encryptedStore}. */
+export interface EncryptedStoreOptions extends EncryptionOptions {
+  /** Without `key`: generate one and keep it in the wrapped store (browsers). @default false */
+  generateKey?: boolean;
+  /** Conversations whose transcript lines are encrypted when the store is first opened. */
+  conversations?: readonly string[];
+  /** Told about every record that could not be decrypted (moved aside, never sent). */
+  onCorrupt?: (info: { key: unknown; reason: string }) => void;
+}
+
+/**
+ * The OutboxError class, passed in by the caller: this module is a lazy chunk of the browser
+ * bundle, and importing the class here would make esbuild split it into a shared chunk of the
+ * first load (+190 B gzip).
+ */
+export type ErrorClass = new (
+  code: OutboxErrorCode,
+  message: string,
+  options?: { cause?: unknown },
+) => OutboxError;
+
+/** Marks a sealed string: `PREFIX` + base64(iv ‖ AES-GCM ciphertext ‖ tag). */
+const PREFIX = '\u0001gwo1:';
+/** Meta: `{ migrated }` once encryption was turned on for this store (plaintext is then suspect). */
+export const ENCRYPTION_META = 'encryption';
+/** Meta: the generated key (a non-extractable CryptoKey, structured-cloned by IndexedDB). */
+export const KEY_META = 'encryption.key';
+/** Meta: records that could not be decrypted, `{ key, kind, reason, value, at }[]`. */
+export const QUARANTINE_META = 'encryption.quarantine';
+const OWN_META = new Set([ENCRYPTION_META, KEY_META, QUARANTINE_META]);
+const CACHE_SIZE = 1000;
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+function fromBase64(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+const isSealed = (v: unknown): v is string => typeof v === 'string' && v.startsWith(PREFIX);
+
+function checkKey(E: ErrorClass, key: unknown, name: string): CryptoKey {
+  const k = key as CryptoKey | null | undefined;
+  if (
+    typeof k !== 'object' ||
+    k === null ||
+    k.algorithm?.name !== 'AES-GCM' ||
+    !k.usages?.includes('encrypt') ||
+    !k.usages.includes('decrypt')
+  ) {
+    throw new E('invalid-options', `${name}: an AES-GCM CryptoKey (encrypt, decrypt)`);
+  }
+  return k;
+}
+
+/** Why a record could not be opened; never contains the record's content. */
+class Unreadable extends Error {}
+
+/**
+ * Wraps any {@link OutboxStore} so that what a visitor wrote is AES-GCM encrypted before it
+ * reaches the store: an entry's `text` and `metadata` (sealed together into `text`, so the
+ * stored entry has no `metadata`), a transcript line's `text`, and every `setMeta` value (the
+ * guest session token). Ids, conversation ids, order keys, statuses, attempts and times stay
+ * clear so the store can still index them. Each sealed value is bound to its record (id and
+ * conversation as additional data): a value copied into another record does not decrypt.
+ *
+ * A record that does not decrypt (wrong key, tampered, or plaintext in a store that was already
+ * encrypted) is never handed out: an entry is moved aside (the wrapped store's meta key
+ * `encryption.quarantine`, removed from the queue) and reported through `onCorrupt`, so it is
+ * never sent and never blocks its conversation; a transcript line is skipped and reported.
+ *
+ * Opening a store that held plaintext encrypts it in place (entries, the transcript of the
+ * conversations named in `conversations` and of every conversation with an entry; other lines
+ * and meta values as they are read). With `previousKeys`, what was sealed with an older key is
+ * re-sealed with `key` at open.
+ *
+ * @example
+ * const key = await crypto.subtle.importKey('raw', secret32Bytes, 'AES-GCM', false, ['encrypt', 'decrypt']);
+ * const store = encryptedStore(sqliteStore({ path }), { key });
+ */
+export function encryptedStoreWith(
+  E: ErrorClass,
+  inner: OutboxStore,
+  options: EncryptedStoreOptions,
+): OutboxStore {
+  if (typeof options !== 'object' || options === null) {
+    throw new E('invalid-options', 'encryption: options object required');
+  }
+  const previous = (options.previousKeys ?? []).map((k, i) => checkKey(E, k, `previousKeys[${i}]`));
+  let key: CryptoKey | undefined =
+    options.key === undefined ? undefined : checkKey(E, options.key, 'encryption.key');
+  if (key === undefined && options.generateKey !== true) {
+    throw new E(
+      'encryption-key-required',
+      'encryption.key required here (generated keys only in browsers)',
+    );
+  }
+  const subtle = (): SubtleCrypto => {
+    const sc = globalThis.crypto?.subtle;
+    if (sc === undefined) throw new E('insecure-context', 'encryption needs WebCrypto (HTTPS)');
+    return sc;
+  };
+  subtle();
+  /** Plaintext is accepted only until the store was migrated (then it can only be planted). */
+  let migrated = false;
+  /** entry id → [payload, sealed]: an update of unchanged text reuses the ciphertext. */
+  const cache = new Map<string, [string, string]>();
+  let quarantining: Promise<unknown> = Promise.resolve();
+  /** Unreadable lines and meta values are reported once each, not on every read. */
+  const reported = new Set<string>();
+
+  const remember = (id: string, payload: string, sealed: string): void => {
+    cache.delete(id);
+    cache.set(id, [payload, sealed]);
+    if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  };
+
+  async function seal(aad: string, plain: string): Promise<string> {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const ct = new Uint8Array(
+      await subtle().encrypt(
+        { name: 'AES-GCM', iv, additionalData: utf8.encode(aad) },
+        key as CryptoKey,
+        utf8.encode(plain),
+      ),
+    );
+    const out = new Uint8Array(12 + ct.length);
+    out.set(iv);
+    out.set(ct, 12);
+    return PREFIX + toBase64(out);
+  }
+
+  /** The plaintext, and whether it was sealed with an older key (then re-seal it). */
+  async function unseal(aad: string, sealed: string): Promise<[string, boolean]> {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = fromBase64(sealed.slice(PREFIX.length));
+    } catch {
+      throw new Unreadable('not base64');
+    }
+    if (bytes.length < 12 + 16) throw new Unreadable('too short');
+    const params = { name: 'AES-GCM', iv: bytes.subarray(0, 12), additionalData: utf8.encode(aad) };
+    const keys = [key as CryptoKey, ...previous];
+    for (let i = 0; i < keys.length; i++) {
+      try {
+        const plain = await subtle().decrypt(params, keys[i] as CryptoKey, bytes.subarray(12));
+        return [utf8d.decode(plain), i > 0];
+      } catch {
+        // the next key, if any
+      }
+    }
+    throw new Unreadable('does not decrypt with the key (wrong key or tampered)');
+  }
+
+  const entryAad = (e: { id: string; conversationId: string }): string =>
+    `e\u0000${e.id}\u0000${e.conversationId}`;
+  const lineAad = (r: TranscriptRecord): string => `t\u0000${r.key}\u0000${r.conversationId}`;
+  const metaAad = (k: string): string => `m\u0000${k}`;
+
+  async function sealEntry<T extends NewEntry>(e: T): Promise<T> {
+    const payload = JSON.stringify(e.metadata === undefined ? [e.text] : [e.text, e.metadata]);
+    const hit = cache.get(e.id);
+    const sealed =
+      hit !== undefined && hit[0] === payload ? hit[1] : await seal(entryAad(e), payload);
+    remember(e.id, payload, sealed);
+    const out: T = { ...e, text: sealed };
+    delete out.metadata;
+    return out;
+  }
+
+  /** The entry in clear; `stale`: it is not sealed with the current key. */
+  async function openEntry(e: StoredEntry): Promise<{ entry: StoredEntry; stale: boolean }> {
+    if (!isSealed(e.text)) {
+      if (migrated) throw new Unreadable('plaintext in an encrypted store');
+      return { entry: e, stale: true };
+    }
+    const [payload, old] = await unseal(entryAad(e), e.text);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload);
+    } catch {
+      throw new Unreadable('not an entry payload');
+    }
+    const [text, metadata] = Array.isArray(parsed) ? (parsed as unknown[]) : [];
+    if (typeof text !== 'string') throw new Unreadable('not an entry payload');
+    const entry: StoredEntry = { ...e, text };
+    if (metadata !== undefined) entry.metadata = metadata as Record<string, string>;
+    if (!old) remember(e.id, payload, e.text);
+    return { entry, stale: old };
+  }
+
+  /** Moves unreadable entries aside (meta, then out of the queue) and reports them. */
+  function quarantine(bad: { entry: StoredEntry; reason: string }[]): Promise<unknown> {
+    if (bad.length === 0) return Promise.resolve();
+    const run = async (): Promise<void> => {
+      const list = await inner.getMeta(QUARANTINE_META);
+      const kept = Array.isArray(list) ? list : [];
+      const at = Date.now();
+      await inner.setMeta(QUARANTINE_META, [
+        ...kept,
+        ...bad.map((b) => ({
+          key: b.entry.id,
+          kind: 'entry',
+          reason: b.reason,
+          value: b.entry,
+          at,
+        })),
+      ]);
+      for (const b of bad) {
+        cache.delete(b.entry.id);
+        await inner.remove(b.entry.id);
+      }
+      for (const b of bad) report(b.entry.id, b.reason);
+    };
+    quarantining = quarantining.then(run, run);
+    return quarantining;
+  }
+
+  function report(k: unknown, reason: string): void {
+    try {
+      options.onCorrupt?.({ key: k, reason });
+    } catch {
+      // a throwing callback must not break the store
+    }
+  }
+
+  /** Opens entries; quarantines the unreadable ones; re-seals stale ones when asked. */
+  async function openEntries(
+    entries: StoredEntry[],
+    reseal = false,
+  ): Promise<{ good: StoredEntry[]; bad: number }> {
+    const bad: { entry: StoredEntry; reason: string }[] = [];
+    const good: StoredEntry[] = [];
+    await Promise.all(
+      entries.map(async (e, i) => {
+        try {
+          const { entry, stale } = await openEntry(e);
+          good[i] = entry;
+          if (stale && reseal) await inner.update(await sealEntry(entry));
+        } catch (err: unknown) {
+          if (!(err instanceof Unreadable)) throw err;
+          bad.push({ entry: e, reason: err.message });
+        }
+      }),
+    );
+    await quarantine(bad);
+    return { good: good.filter((e) => e !== undefined), bad: bad.length };
+  }
+
+  async function sealLine(r: TranscriptRecord): Promise<TranscriptRecord> {
+    return { ...r, text: await seal(lineAad(r), r.text) };
+  }
+
+  /** Lines in clear; unreadable ones are skipped and reported; stale ones re-sealed. */
+  async function openLines(
+    records: (TranscriptRecord | undefined)[],
+  ): Promise<(TranscriptRecord | undefined)[]> {
+    const stale: TranscriptRecord[] = [];
+    const out = await Promise.all(
+      records.map(async (r) => {
+        if (r === undefined) return undefined;
+        if (!isSealed(r.text)) {
+          // Lines of conversations the migration did not reach are sealed as they are read.
+          stale.push(r);
+          return r;
+        }
+        try {
+          const [text, old] = await unseal(lineAad(r), r.text);
+          const line = { ...r, text };
+          if (old) stale.push(line);
+          return line;
+        } catch (err: unknown) {
+          if (!(err instanceof Unreadable)) throw err;
+          if (!reported.has(`t:${r.key}`)) report(r.key, err.message);
+          reported.add(`t:${r.key}`);
+          return undefined;
+        }
+      }),
+    );
+    if (stale.length > 0) await inner.putTranscript(await Promise.all(stale.map(sealLine)));
+    return out;
+  }
+
+  async function migrate(): Promise<void> {
+    const state = (await inner.getMeta(ENCRYPTION_META)) as { migrated?: unknown } | undefined;
+    migrated = state?.migrated === true;
+    if (migrated && previous.length === 0) return;
+    // Announced before anything is sealed: an outbox opened without the key refuses this store.
+    if (state === undefined) await inner.setMeta(ENCRYPTION_META, { migrated: false });
+    const entries = await inner.list();
+    await openEntries(entries, true);
+    const conversations = new Set([
+      ...(options.conversations ?? []),
+      ...entries.map((e) => e.conversationId),
+    ]);
+    for (const c of conversations) await openLines(await inner.listTranscript(c));
+    await inner.setMeta(ENCRYPTION_META, { migrated: true });
+    migrated = true;
+  }
+
+  /** Heads, read again while some were quarantined (the next entry of that conversation). */
+  async function heads(limit?: number): Promise<StoredEntry[]> {
+    for (;;) {
+      const { good, bad } = await openEntries(await inner.heads(limit));
+      if (bad === 0) return good;
+    }
+  }
+
+  const store: OutboxStore = {
+    async open() {
+      await inner.open();
+      if (key === undefined) {
+        const kept = await inner.getMeta(KEY_META);
+        if (kept !== undefined) key = checkKey(E, kept, 'the stored key');
+        else {
+          key = await subtle().generateKey({ name: 'AES-GCM', length: 256 }, false, [
+            'encrypt',
+            'decrypt',
+          ]);
+          await inner.setMeta(KEY_META, key);
+        }
+      }
+      await migrate();
+    },
+
+    async append(entries) {
+      return restore(await inner.append(await Promise.all(entries.map(sealEntry))), entries);
+    },
+
+    async update(entry, opts) {
+      const saved = await inner.update(await sealEntry(entry), opts);
+      return restore([saved], [entry])[0] as StoredEntry;
+    },
+
+    remove(id) {
+      cache.delete(id);
+      return inner.remove(id);
+    },
+
+    async get(id) {
+      const e = await inner.get(id);
+      return e === undefined ? undefined : (await openEntries([e])).good[0];
+    },
+
+    async list() {
+      return (await openEntries(await inner.list())).good;
+    },
+
+    heads,
+
+    count: () => inner.count(),
+
+    async getMeta(k) {
+      const v = await inner.getMeta(k);
+      if (OWN_META.has(k) || v === undefined) return v;
+      if (!isSealed(v)) {
+        await store.setMeta(k, v); // from before encryption: sealed now
+        return v;
+      }
+      try {
+        const [plain, old] = await unseal(metaAad(k), v);
+        const value = JSON.parse(plain) as unknown;
+        if (old) await store.setMeta(k, value);
+        return value;
+      } catch (err: unknown) {
+        if (!(err instanceof Unreadable) && !(err instanceof SyntaxError)) throw err;
+        if (!reported.has(`m:${k}`)) report(k, 'meta value does not decrypt');
+        reported.add(`m:${k}`);
+        return undefined;
+      }
+    },
+
+    async setMeta(k, value) {
+      if (OWN_META.has(k)) return inner.setMeta(k, value);
+      return inner.setMeta(
+        k,
+        value === undefined ? undefined : await seal(metaAad(k), JSON.stringify(value)),
+      );
+    },
+
+    async putTranscript(records) {
+      await inner.putTranscript(await Promise.all(records.map(sealLine)));
+    },
+
+    async listTranscript(conversationId, limit) {
+      const lines = await openLines(await inner.listTranscript(conversationId, limit));
+      return lines.filter((r): r is TranscriptRecord => r !== undefined);
+    },
+
+    async getTranscript(k) {
+      return (await openLines([await inner.getTranscript(k)]))[0];
+    },
+
+    pruneTranscript: (conversationId, keep) => inner.pruneTranscript(conversationId, keep),
+
+    close: () => inner.close(),
+  };
+
+  if (inner.removeDelivered) {
+    const removeDelivered = inner.removeDelivered.bind(inner);
+    store.removeDelivered = async (id, records) => {
+      cache.delete(id);
+      await removeDelivered(id, await Promise.all(records.map(sealLine)));
+    };
+  }
+  return store;
+}
+
+/**
+ * `createOutbox({ encryption })`: the wrapper with the outbox's defaults. A key is generated only
+ * in a browser (a page or a worker): Node has no per-profile storage to hide one in, so the
+ * operator supplies it.
+ */
+export function encryptOutboxStore(
+  E: ErrorClass,
+  store: OutboxStore,
+  encryption: EncryptionOptions,
+  defaultConversationId: string,
+  onCorrupt: (info: { key: unknown; reason: string }) => void,
+): OutboxStore {
+  if (typeof encryption !== 'object' || encryption === null) {
+    throw new E('invalid-options', 'options.encryption: object required');
+  }
+  const g = globalThis as { window?: unknown; WorkerGlobalScope?: unknown };
+  return encryptedStoreWith(E, store, {
+    ...encryption,
+    generateKey: g.window !== undefined || g.WorkerGlobalScope !== undefined,
+    conversations: [defaultConversationId],
+    onCorrupt,
+  });
+}
+
+/** The stored entries with the caller's text and metadata back in place of the ciphertext. */
+function restore(saved: StoredEntry[], plain: readonly NewEntry[]): StoredEntry[] {
+  return saved.map((s, i) => {
+    const p = plain[i] as NewEntry;
+    const out: StoredEntry = { ...s, text: p.text };
+    if (p.metadata !== undefined) out.metadata = { ...p.metadata };
+    return out;
+  });
+}

@@ -1,0 +1,268 @@
+// Encryption at rest (createOutbox({ encryption }), src/store/encrypted.ts): nothing a visitor
+// wrote is readable in the wrapped store; unreadable records are quarantined, never sent.
+import 'fake-indexeddb/auto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createOutbox } from '../../src/outbox/createOutbox.js';
+import type { OutboxEvent } from '../../src/outbox/events.js';
+import type { StoredEntry } from '../../src/outbox/entry.js';
+import { silentLogger } from '../../src/internal/logger.js';
+import { memoryStore } from '../../src/store/memory.js';
+import { sqliteStore } from '../../src/store/sqlite.js';
+import type { OutboxStore } from '../../src/store/OutboxStore.js';
+import { KEY_META, QUARANTINE_META } from '../../src/store/encrypted.js';
+import { encryptedStore } from '../../src/store/encryptedStore.js';
+import { rejectionCode } from '../helpers/errorCode.js';
+import { ScriptedTransport } from '../helpers/scriptedTransport.js';
+import { waitFor } from '../helpers/waitFor.js';
+import { newEntry, line } from './store-contract.js';
+
+const aesKey = (): Promise<CryptoKey> =>
+  crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+
+/** The same storage for several wrappers / outboxes: close() keeps it. */
+const shared = (store: OutboxStore): OutboxStore => ({ ...store, close: async () => {} });
+
+/** Everything the wrapped store holds, as one string (what a disk reader would see). */
+async function dump(inner: OutboxStore, conversations: string[], metaKeys: string[]) {
+  const parts: unknown[] = [await inner.list()];
+  for (const c of conversations) parts.push(await inner.listTranscript(c));
+  for (const k of metaKeys) parts.push(await inner.getMeta(k));
+  return JSON.stringify(parts);
+}
+
+const SECRET = 'my card number is 4111 1111 1111 1111';
+
+describe('encryption at rest', () => {
+  it('text, metadata, transcript lines and meta values are unreadable in the wrapped store; ids, statuses and order stay clear', async () => {
+    const inner = memoryStore();
+    const store = encryptedStore(inner, { key: await aesKey() });
+    await store.open();
+    const [a] = await store.append([
+      newEntry({ text: SECRET, metadata: { email: 'jane@example.com' } }),
+    ]);
+    await store.putTranscript([line('k1', 1, { text: `agent said ${SECRET}` })]);
+    await store.setMeta('guest.sessionToken:dep', 'session-token-1234');
+    // Read back in clear through the wrapper.
+    expect(await store.get(a!.id)).toMatchObject({
+      text: SECRET,
+      metadata: { email: 'jane@example.com' },
+    });
+    expect((await store.listTranscript('c1'))[0]?.text).toBe(`agent said ${SECRET}`);
+    expect(await store.getMeta('guest.sessionToken:dep')).toBe('session-token-1234');
+    // Raw: none of it.
+    const raw = await dump(inner, ['c1'], ['guest.sessionToken:dep']);
+    for (const s of ['4111', 'jane@example.com', 'agent said', 'session-token-1234']) {
+      expect(raw).not.toContain(s);
+    }
+    const stored = (await inner.get(a!.id)) as StoredEntry;
+    expect(stored).toMatchObject({
+      id: a!.id,
+      conversationId: 'c1',
+      status: 'pending',
+      seq: a!.seq,
+    });
+    expect(stored.metadata).toBeUndefined();
+  });
+
+  it('SQLite: the database file and its WAL hold no text, metadata, line or token', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'outbox-enc-'));
+    try {
+      const store = encryptedStore(sqliteStore({ path: join(dir, 'o.db') }), {
+        key: await aesKey(),
+      });
+      await store.open();
+      await store.append([newEntry({ text: SECRET, metadata: { email: 'jane@example.com' } })]);
+      await store.putTranscript([line('k1', 1, { text: `agent said ${SECRET}` })]);
+      await store.setMeta('guest.sessionToken:dep', 'session-token-1234');
+      const files = await readdir(dir);
+      const bytes = (await Promise.all(files.map((f) => readFile(join(dir, f))))).map((b) =>
+        b.toString('latin1'),
+      );
+      expect(bytes.join('')).toContain('c1'); // the conversation id is clear (indexed)
+      for (const s of ['4111', 'jane@example.com', 'agent said', 'session-token-1234']) {
+        expect(bytes.join('')).not.toContain(s);
+      }
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a record that does not decrypt (wrong key, tampered, swapped, planted plaintext) is quarantined and reported, never sent; the rest is delivered', async () => {
+    const inner = memoryStore();
+    const key = await aesKey();
+    const writer = encryptedStore(shared(inner), { key });
+    await writer.open();
+    const [ok, tampered, swapA, swapB] = await writer.append([
+      newEntry({ conversationId: 'c1', text: 'fine', createdAt: Date.now() }),
+      newEntry({ conversationId: 'c2', text: 'will be tampered', createdAt: Date.now() }),
+      newEntry({ conversationId: 'c3', text: 'swap a', createdAt: Date.now() }),
+      newEntry({ conversationId: 'c4', text: 'swap b', createdAt: Date.now() }),
+    ]);
+    const rawOf = async (id: string) => (await inner.get(id)) as StoredEntry;
+    const t = await rawOf(tampered!.id);
+    const flipped = t.text.slice(0, -3) + (t.text.at(-3) === 'A' ? 'B' : 'A') + t.text.slice(-2);
+    await inner.update({ ...t, text: flipped });
+    const [ra, rb] = [await rawOf(swapA!.id), await rawOf(swapB!.id)];
+    await inner.update({ ...ra, text: rb.text });
+    await inner.update({ ...rb, text: ra.text });
+    const [planted] = await inner.append([
+      newEntry({ conversationId: 'c5', text: 'plaintext', createdAt: Date.now() }),
+    ]);
+
+    const transport = new ScriptedTransport();
+    const events: OutboxEvent[] = [];
+    const outbox = await createOutbox({
+      transport,
+      store: shared(inner),
+      encryption: { key },
+      coordinator: false,
+      logger: silentLogger,
+    });
+    outbox.subscribe((e) => events.push(e));
+    await outbox.flush();
+    await outbox.whenSettled(ok!.id);
+    await waitFor(() => events.filter((e) => e.type === 'corrupt-record').length >= 4, {
+      what: 'four corrupt-record events',
+    });
+    expect(transport.calls.map((c) => c.entry.id)).toEqual([ok!.id]);
+    const corrupt = events.flatMap((e) => (e.type === 'corrupt-record' ? [e.key] : []));
+    expect(new Set(corrupt)).toEqual(new Set([tampered!.id, swapA!.id, swapB!.id, planted!.id]));
+    expect(await outbox.list()).toEqual([]);
+    // Moved aside, not deleted.
+    const q = (await inner.getMeta(QUARANTINE_META)) as { key: string }[];
+    expect(new Set(q.map((x) => x.key))).toEqual(new Set(corrupt));
+    await outbox.close();
+  });
+
+  it('a transcript line that does not decrypt is left out and reported once', async () => {
+    const inner = memoryStore();
+    const store = encryptedStore(shared(inner), { key: await aesKey() });
+    await store.open();
+    await store.putTranscript([line('a', 1), line('b', 2)]);
+    const [raw] = await inner.listTranscript('c1');
+    await inner.putTranscript([{ ...raw!, text: `${raw!.text.slice(0, -4)}AAA=` }]);
+    const reports: unknown[] = [];
+    const reader = encryptedStore(shared(inner), {
+      key: await aesKey(),
+      onCorrupt: (i) => reports.push(i.key),
+    });
+    await reader.open();
+    expect(await reader.listTranscript('c1')).toEqual([]);
+    expect(await reader.listTranscript('c1')).toEqual([]);
+    expect(reports).toEqual(['a', 'b']);
+  });
+
+  it('turning encryption on encrypts what is there; plaintext planted afterwards is refused', async () => {
+    const inner = memoryStore();
+    await inner.open();
+    await inner.append([newEntry({ text: SECRET, metadata: { email: 'jane@example.com' } })]);
+    await inner.putTranscript([
+      line('k1', 1, { conversationId: 'default', text: 'old line 4111' }),
+    ]);
+    await inner.setMeta('guest.sessionToken:dep', 'session-token-1234');
+    const transport = new ScriptedTransport(() => ({
+      kind: 'retry',
+      error: { code: 'network', message: 'x' },
+    }));
+    const outbox = await createOutbox({
+      transport,
+      store: shared(inner),
+      encryption: { key: await aesKey() },
+      coordinator: false,
+      logger: silentLogger,
+      retry: { baseDelayMs: 60_000 },
+    });
+    expect((await outbox.list())[0]).toMatchObject({
+      text: SECRET,
+      metadata: { email: 'jane@example.com' },
+    });
+    expect((await outbox.transcript.list('default'))[0]?.text).toBe('old line 4111');
+    const raw = await dump(inner, ['c1', 'default'], []);
+    expect(raw).not.toContain('4111');
+    expect(raw).not.toContain('jane@');
+    await outbox.close();
+  });
+
+  it('a meta value from before encryption is sealed when it is first read', async () => {
+    const inner = memoryStore();
+    await inner.open();
+    await inner.setMeta('guest.sessionToken:dep', 'session-token-1234');
+    const store = encryptedStore(shared(inner), { key: await aesKey() });
+    await store.open();
+    expect(await store.getMeta('guest.sessionToken:dep')).toBe('session-token-1234');
+    expect(JSON.stringify(await inner.getMeta('guest.sessionToken:dep'))).not.toContain('1234');
+  });
+
+  it('key rotation: previousKeys are read and everything is re-sealed with the new key at open', async () => {
+    const inner = memoryStore();
+    const [oldKey, newKey] = [await aesKey(), await aesKey()];
+    const before = encryptedStore(shared(inner), { key: oldKey });
+    await before.open();
+    const [e] = await before.append([newEntry({ conversationId: 'default', text: SECRET })]);
+    await before.putTranscript([line('k1', 1, { conversationId: 'default', text: 'a line' })]);
+    const rotating = encryptedStore(shared(inner), { key: newKey, previousKeys: [oldKey] });
+    await rotating.open();
+    expect((await rotating.get(e!.id))?.text).toBe(SECRET);
+    // The old key is no longer needed.
+    const after = encryptedStore(shared(inner), { key: newKey });
+    await after.open();
+    expect((await after.get(e!.id))?.text).toBe(SECRET);
+    expect((await after.listTranscript('default'))[0]?.text).toBe('a line');
+  });
+
+  it('without a key: generated (non-extractable) and kept in the store where allowed; in Node createOutbox requires one', async () => {
+    const inner = memoryStore();
+    const first = encryptedStore(shared(inner), { generateKey: true });
+    await first.open();
+    const [e] = await first.append([newEntry({ text: SECRET })]);
+    const kept = (await inner.getMeta(KEY_META)) as CryptoKey;
+    expect(kept.extractable).toBe(false);
+    const second = encryptedStore(shared(inner), { generateKey: true });
+    await second.open();
+    expect((await second.get(e!.id))?.text).toBe(SECRET);
+    await expect(
+      rejectionCode(
+        createOutbox({ transport: new ScriptedTransport(), store: memoryStore(), encryption: {} }),
+      ),
+    ).resolves.toBe('encryption-key-required');
+  });
+
+  it('an encrypted store opened without options.encryption is refused (it would send ciphertext)', async () => {
+    const inner = memoryStore();
+    const store = encryptedStore(shared(inner), { key: await aesKey() });
+    await store.open();
+    await store.append([newEntry()]);
+    await expect(
+      rejectionCode(
+        createOutbox({
+          transport: new ScriptedTransport(),
+          store: shared(inner),
+          coordinator: false,
+        }),
+      ),
+    ).resolves.toBe('encryption-key-required');
+  });
+
+  it('bad keys are invalid-options', async () => {
+    const extractableHmac = await crypto.subtle.generateKey(
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    );
+    for (const key of [extractableHmac, 'secret', {}]) {
+      await expect(
+        rejectionCode(
+          createOutbox({
+            transport: new ScriptedTransport(),
+            store: memoryStore(),
+            encryption: { key: key as CryptoKey },
+          }),
+        ),
+      ).resolves.toBe('invalid-options');
+    }
+  });
+});
