@@ -817,14 +817,13 @@ export function guestTransport(options: GuestTransportOptions): Transport {
               events: [{ eventType: 'Presence', presence: { type: 'Clear' } }],
             },
           },
-          'SessionClearedEvent',
+          'event', // SessionClearedEvent; any session event ends the session as well
         ],
-        [{ action: 'closeSession', closeAllConnections: true }, 'ConnectionClosedEvent'],
+        // Answered by SessionResponse{connected:false} (other sockets: ConnectionClosedEvent).
+        [{ action: 'closeSession', closeAllConnections: true }, 'session'],
       ] as const) {
-        const f = await request(frame, (x) => x.kind === 'event' && x.name === answer, {
-          timeoutMs: WIPE_TIMEOUT_MS,
-        });
-        if ((typeof f === 'object' && f.kind === 'event') || !ws) break;
+        const f = await request(frame, (x) => x.kind === answer, { timeoutMs: WIPE_TIMEOUT_MS });
+        if ((typeof f === 'object' && f.kind === answer) || !ws) break;
       }
     }
     await close();

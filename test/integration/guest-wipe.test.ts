@@ -73,8 +73,10 @@ describe('guest transport wipe()', () => {
     await waitFor(() => ctx.wakes > 0, 'a configured session');
     await t.wipe?.();
     expect(frames.some((f) => f.includes('"code":403'))).toBe(true);
-    expect(frames.some((f) => f.includes('"ConnectionClosedEvent"'))).toBe(true);
-    expect(s.control.sessions()[0]?.connections).toBe(0);
+    // closeSession answers the asking socket SessionResponse{connected:false}; read-only now.
+    expect(frames.some((f) => f.includes('"connected":false'))).toBe(true);
+    expect(s.control.sessions()[0]?.readOnly).toBe(true);
+    await waitFor(() => s.control.sessions()[0]?.connections === 0, 'the socket closed');
   });
 
   it('offline: resolves without a server and closes the transport', async () => {
