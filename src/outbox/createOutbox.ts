@@ -297,7 +297,7 @@ export async function openOutbox(
         logger.error('listener threw', { error: String(error) });
       }
     }
-    if (event.type === 'wiped') void outbox.close(); // another tab wiped the shared storage
+    if (event.type === 'wiped' && !closed) void outbox.close(); // another tab wiped the storage
   }
 
   function rejectWaiters(id: string, error: OutboxError): void {

@@ -140,6 +140,26 @@ export function encryptedStoreWith(
   /** Unreadable lines and meta values are reported once each, not on every read. */
   const reported = new Set<string>();
 
+  /** Resolves once the previous append/update has been issued to the wrapped store. */
+  let turn: Promise<unknown> = Promise.resolve();
+  /**
+   * Calls the wrapped store in the order of the calls made here, although sealing is async: a
+   * store takes order keys when an append (or a requeue) is called, so an entry sealed faster
+   * must not overtake one sent before it.
+   */
+  function inOrder<T, R>(sealing: Promise<T>, call: (sealed: T) => Promise<R>): Promise<R> {
+    const prev = turn;
+    const issued = sealing.then(async (sealed) => {
+      await prev;
+      return { p: call(sealed) }; // boxed: resolves when issued, not when settled
+    });
+    turn = issued.then(
+      () => undefined,
+      () => prev,
+    );
+    return issued.then((x) => x.p);
+  }
+
   const remember = (id: string, payload: string, sealed: string): void => {
     cache.delete(id);
     cache.set(id, [payload, sealed]);
@@ -355,11 +375,14 @@ export function encryptedStoreWith(
     },
 
     async append(entries) {
-      return restore(await inner.append(await Promise.all(entries.map(sealEntry))), entries);
+      const saved = await inOrder(Promise.all(entries.map(sealEntry)), (sealed) =>
+        inner.append(sealed),
+      );
+      return restore(saved, entries);
     },
 
     async update(entry, opts) {
-      const saved = await inner.update(await sealEntry(entry), opts);
+      const saved = await inOrder(sealEntry(entry), (sealed) => inner.update(sealed, opts));
       return restore([saved], [entry])[0] as StoredEntry;
     },
 
@@ -427,6 +450,9 @@ export function encryptedStoreWith(
     close: () => inner.close(),
   };
 
+  // Optional methods that return no records pass through (the SQLite sender lease).
+  if (inner.coordinator) store.coordinator = inner.coordinator.bind(inner);
+  if (inner.wipe) store.wipe = inner.wipe.bind(inner);
   if (inner.removeDelivered) {
     const removeDelivered = inner.removeDelivered.bind(inner);
     store.removeDelivered = async (id, records) => {

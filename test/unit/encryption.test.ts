@@ -247,6 +247,20 @@ describe('encryption at rest', () => {
     ).resolves.toBe('encryption-key-required');
   });
 
+  it("the wrapped store's own sender lease and wipe() are kept (SQLite: one sender per file)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'outbox-enc-'));
+    try {
+      const inner = sqliteStore({ path: join(dir, 'o.db') });
+      const store = encryptedStore(inner, { key: await aesKey() });
+      expect(typeof inner.coordinator).toBe('function');
+      expect(typeof store.coordinator).toBe('function');
+      expect(typeof store.wipe).toBe('function');
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('bad keys are invalid-options', async () => {
     const extractableHmac = await crypto.subtle.generateKey(
       { name: 'HMAC', hash: 'SHA-256' },

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { indexedDbStore } from '../../src/store/indexedDb.js';
 import { memoryStore } from '../../src/store/memory.js';
+import { encryptedStore } from '../../src/store/encryptedStore.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
 import type { StoredEntry } from '../../src/outbox/entry.js';
@@ -112,6 +113,23 @@ const worlds: [string, (() => Promise<World>) | undefined, boolean, number][] = 
     20,
   ],
   [
+    // The encryption wrapper seals before it calls the store: it must still call in order.
+    'encrypted(indexedDb)',
+    async () => {
+      const indexedDB = new IDBFactory();
+      const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, [
+        'encrypt',
+        'decrypt',
+      ]);
+      return {
+        instance: () => encryptedStore(indexedDbStore({ indexedDB }), { key }),
+        cleanup: async () => {},
+      };
+    },
+    true,
+    40,
+  ],
+  [
     'memory',
     async () => {
       // One instance is one world: a memory store cannot be shared; the "second tab" is itself.
@@ -163,6 +181,25 @@ describe('order keys follow call order (property)', () => {
       }, 60_000);
     }
   }
+
+  // The encryption wrapper reuses the ciphertext of an entry it has read (no sealing to wait
+  // for): a requeue of such an entry, issued after an append that is still being sealed, must
+  // not reach the store first.
+  it('regression: encrypted, an append still sealing is not overtaken by a requeue of a read entry', async () => {
+    const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, [
+      'encrypt',
+      'decrypt',
+    ]);
+    const store = encryptedStore(indexedDbStore({ indexedDB: new IDBFactory() }), { key });
+    await store.open();
+    const [a] = await store.append([newEntry({ text: 'a' })]);
+    const read = (await store.get(a!.id))!;
+    const appended = store.append([newEntry({ text: 'x'.repeat(3000) })]).then((x) => x[0]!);
+    const requeued = store.update(read, { requeue: true });
+    const [first, second] = await Promise.all([appended, requeued]);
+    expect(first.seq).toBeLessThan(second.seq);
+    await store.close();
+  });
 
   // The shrunk counterexample of the property above on the old IndexedDB code (seed 20260602):
   // a requeue issued first was still reading the highest stored seq when the next requeue and
