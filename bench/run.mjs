@@ -18,6 +18,7 @@ const scripts = [
   ['drain', []],
   ['idle', []],
   ['size', []],
+  ['encryption', []],
 ];
 const results = {};
 for (const [name, flags] of scripts) {
@@ -190,6 +191,22 @@ for (const [k, v] of Object.entries(get(results, 'size', 'rows') ?? {})) {
     `${v.min} B min, ${v.gzip} B gzip`,
     budget ? `≤ ${budget} B` : '',
     budget ? v.gzip <= budget : undefined,
+  );
+}
+
+const enc = results.encryption;
+for (const [env, key, plain, sealed] of [
+  ['Chromium IndexedDB', 'chromiumIndexedDb', 'outbox-default', 'outbox-encrypted'],
+  ['Node SQLite', 'nodeSqlite', 'plain', 'encrypted'],
+]) {
+  const r = get(enc, key);
+  if (r === undefined) continue;
+  add(
+    `encryption ${env}`,
+    'send() with / without encryption (mean; p50)',
+    `${r.ratio}x; ${r.p50Ratio}x (${r[sealed].p50Ms} vs ${r[plain].p50Ms} ms p50)`,
+    '≤ 1.3x',
+    r.ratio <= 1.3,
   );
 }
 

@@ -97,6 +97,8 @@ const followerCoordinator = () => ({
 function outboxOptions(config, name, onFirst) {
   const base = { transport: neverTransport(onFirst), name };
   if (config === 'lean') return { ...base, coordinator: false, transcript: false };
+  // 'encrypted': 'default' with encryption at rest (a generated, non-extractable key).
+  if (config === 'encrypted') return { ...base, encryption: {} };
   if (config === 'nocoord') return { ...base, coordinator: false };
   if (config === 'notranscript') return { ...base, transcript: false };
   if (config === 'follower')
@@ -170,7 +172,7 @@ async function openContender(kind) {
       end: clearWorkbox,
     };
   }
-  // 'outbox-default' | 'outbox-lean' | 'outbox-follower'
+  // 'outbox-default' | 'outbox-lean' | 'outbox-follower' | 'outbox-encrypted'
   const outbox = await createOutbox(outboxOptions(kind.slice(7), name));
   return {
     one: () => outbox.send({ text: TEXT }),

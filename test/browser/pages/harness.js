@@ -10,7 +10,7 @@ const h = {
    * Starts an outbox in this tab: `guest` (Web Messaging Guest API over WebSocket) when
    * `guest: { wsUrl, apiBaseUrl, deploymentId }` is given, else the HTTP transport to `url`.
    */
-  async start({ url, token, name, guest, retry = {} }) {
+  async start({ url, token, name, guest, retry = {}, encryption }) {
     const transport = guest
       ? lib.guestTransport({
           webSocketUrl: guest.wsUrl,
@@ -25,8 +25,40 @@ const h = {
       name,
       transport,
       retry: { baseDelayMs: 100, maxDelayMs: 1000, ...retry },
+      ...(encryption ? { encryption } : {}),
     });
     h.outbox.subscribe((event) => h.events.push(event));
+  },
+  /**
+   * Every record of every object store of database `name`, read with plain IndexedDB calls (what
+   * another program reading the profile would find), as JSON; null when the database is gone.
+   */
+  async rawDatabase(name) {
+    const names = (await indexedDB.databases()).map((d) => d.name);
+    if (!names.includes(name)) return null;
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.open(name);
+      req.onerror = () => reject(req.error);
+      req.onsuccess = () => {
+        const db = req.result;
+        const stores = [...db.objectStoreNames];
+        const out = {};
+        const tx = db.transaction(stores);
+        for (const s of stores) {
+          const get = tx.objectStore(s).getAll();
+          get.onsuccess = () => (out[s] = get.result);
+        }
+        tx.oncomplete = () => {
+          db.close();
+          const show = (_k, v) =>
+            v instanceof CryptoKey
+              ? { CryptoKey: v.algorithm.name, extractable: v.extractable }
+              : v;
+          resolve(JSON.stringify(out, show));
+        };
+        tx.onerror = () => reject(tx.error);
+      };
+    });
   },
   /** Writes records into the tutorial's database (`genesys-webmsg-queue` / `pending-messages`). */
   seedTutorial(records) {

@@ -1,0 +1,107 @@
+// Privacy in real Chromium (docs/privacy.md): encrypted records are unreadable in the raw
+// IndexedDB; wipe() in one tab empties the database and closes the other tab's outbox; a reload
+// after wipe() starts fresh, with a new Genesys session.
+import { expect, test, uniqueName, waitFor, watchPage } from './fixtures.mjs';
+
+const guest = (sim) => ({ wsUrl: sim.wsUrl, apiBaseUrl: sim.url, deploymentId: 'sim-deployment' });
+
+async function openOutbox({ sim, origin }, context, name, extra = {}) {
+  const page = watchPage(await context.newPage());
+  await page.goto(origin.page);
+  await page.waitForFunction(() => window.h !== undefined);
+  await page.evaluate((o) => window.h.start(o), { name, guest: guest(sim), ...extra });
+  return page;
+}
+
+/** The simulator's session that received the message `id` (the simulator lives per worker). */
+const sessionOf = (sim, id) =>
+  sim.control.sessions().find((s) => s.messages.some((m) => m.tracingId === id));
+
+const marker = (s) => `private-${s}-${Math.random().toString(36).slice(2)}`;
+
+test('encryption: texts, metadata, transcript lines and the session token are unreadable in the raw IndexedDB', async ({
+  browser,
+  sim,
+  origin,
+}) => {
+  const context = await browser.newContext();
+  try {
+    const name = uniqueName();
+    const page = await openOutbox({ sim, origin }, context, name, { encryption: {} });
+    const sent = marker('sent');
+    const [id] = await page.evaluate((t) => window.h.send([t]), sent);
+    await waitFor(
+      'delivered',
+      async () => (await page.evaluate(() => window.h.list())).length === 0,
+    );
+    const session = sessionOf(sim, id);
+    const agent = marker('agent');
+    sim.control.agentMessage(session.token, agent);
+    await context.setOffline(true);
+    const queued = marker('queued');
+    const [queuedId] = await page.evaluate((t) => window.h.send([t]), queued);
+    await waitFor('the agent line', async () =>
+      (await page.evaluate(() => window.h.outbox.transcript.list('c1'))).some(
+        (r) => r.text === agent,
+      ),
+    );
+    const lines = await page.evaluate(() => window.h.outbox.transcript.list('c1'));
+    expect(lines.map((r) => r.text)).toEqual(expect.arrayContaining([sent, agent, queued]));
+    const raw = await page.evaluate((n) => window.h.rawDatabase(n), name);
+    expect(raw).toContain(id); // ids are clear
+    expect(raw).toContain(queuedId);
+    expect(raw).toContain('"CryptoKey":"AES-GCM","extractable":false');
+    for (const s of [sent, agent, queued, 'g1', session.token]) expect(raw).not.toContain(s);
+    await context.setOffline(false);
+  } finally {
+    await context.close();
+  }
+});
+
+test('wipe() in one tab: Genesys session cleared, database deleted, the other tab closed; a reload starts fresh', async ({
+  browser,
+  sim,
+  origin,
+}) => {
+  test.setTimeout(30_000);
+  const context = await browser.newContext();
+  try {
+    const name = uniqueName();
+    const a = await openOutbox({ sim, origin }, context, name, { encryption: {} });
+    const b = await openOutbox({ sim, origin }, context, name, { encryption: {} });
+    const [id] = await a.evaluate((t) => window.h.send([t]), marker('before'));
+    await waitFor('b sees it delivered', async () =>
+      (await b.evaluate(() => window.h.seen('sent'))).includes(id),
+    );
+    const before = sessionOf(sim, id);
+    expect(before.cleared).toBe(false);
+    await a.evaluate(() => window.h.outbox.wipe());
+    // The Genesys side: the session was cleared, its token no longer resumes it.
+    expect(sessionOf(sim, id).cleared).toBe(true);
+    // Every local trace: the outbox's database (entries, transcript, token, key) is gone.
+    expect(await a.evaluate((n) => window.h.rawDatabase(n), name)).toBeNull();
+    // The other tab heard of it and closed its outbox.
+    await waitFor(
+      'b closed',
+      async () =>
+        (await b.evaluate(() => window.h.events.some((e) => e.type === 'wiped'))) &&
+        (await b.evaluate(() => window.h.trySend('after'))).code === 'closed',
+    );
+    expect(await a.evaluate((n) => window.h.rawDatabase(n), name)).toBeNull();
+
+    // A reload: a fresh outbox, an empty transcript, a new Genesys session and conversation.
+    await a.goto(origin.page);
+    await a.waitForFunction(() => window.h !== undefined);
+    await a.evaluate((o) => window.h.start(o), { name, guest: guest(sim), encryption: {} });
+    expect(await a.evaluate(() => window.h.list())).toEqual([]);
+    expect(await a.evaluate(() => window.h.outbox.transcript.list('c1'))).toEqual([]);
+    const [next] = await a.evaluate((t) => window.h.send([t]), marker('after'));
+    await waitFor('delivered', () => sessionOf(sim, next) !== undefined);
+    const fresh = sessionOf(sim, next);
+    expect(fresh.cleared).toBe(false);
+    expect(fresh.token).not.toBe(before.token);
+    expect(fresh.conversationId).not.toBe(before.conversationId);
+  } finally {
+    await context.close();
+  }
+});
