@@ -75,9 +75,15 @@ test('wipe() in one tab: Genesys session cleared, database deleted, the other ta
     );
     const before = sessionOf(sim, id);
     expect(before.cleared).toBe(false);
+    // Clearing is a deployment setting (off by default, as in Genesys): on here.
+    sim.control.setDeploymentSettings({ conversationClear: { enabled: true } });
     await a.evaluate(() => window.h.outbox.wipe());
     // The Genesys side: the session was cleared, its token no longer resumes it.
-    expect(sessionOf(sim, id).cleared).toBe(true);
+    const after = sim.control.sessions().find((s) => s.token === before.token);
+    expect(after.cleared).toBe(true);
+    expect(after.previousConversations.map((c) => c.conversationId)).toContain(
+      before.conversationId,
+    );
     // Every local trace: the outbox's database (entries, transcript, token, key) is gone.
     expect(await a.evaluate((n) => window.h.rawDatabase(n), name)).toBeNull();
     // The other tab heard of it and closed its outbox.
