@@ -49,7 +49,8 @@ describe('outbox.wipe()', () => {
     ]);
     await outbox.wipe();
     expect(log).toEqual(['wipe (store has 1)', 'close']);
-    expect(events.at(-1)).toEqual({ type: 'wiped' });
+    // An attempt that was in flight may still report its outcome after the wiped event.
+    expect(events).toContainEqual({ type: 'wiped' });
     expect(await rejectionCode(store.count())).toBe('closed');
     expect(await rejectionCode(outbox.send({ text: 'again' }))).toBe('closed');
     expect(await rejectionCode(outbox.wipe())).toBe('closed');
