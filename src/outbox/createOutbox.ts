@@ -80,7 +80,7 @@ export interface OutboxOptions {
  * is not silently ignored. A new option is added here too.
  */
 const OPTION_NAMES =
-  'transport store name retry clock random maxTextLength defaultConversationId concurrency connectivity coordinator transcript logger persistentStorage';
+  'transport store name retry clock random maxTextLength defaultConversationId concurrency connectivity coordinator transcript logger persistentStorage encryption';
 
 /** The durable outbox. See the README for the full semantics of each method. */
 export interface Outbox {
