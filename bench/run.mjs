@@ -16,6 +16,7 @@ const scripts = [
   ['enqueue', []],
   ['recovery', ['--expose-gc']],
   ['drain', []],
+  ['conversations', []],
   ['idle', []],
   ['size', []],
   ['encryption', []],
@@ -171,6 +172,24 @@ if (g && !g.error) {
     g.duplicates === 0 && g.missing === 0 && g.ordered,
   );
 } else if (g) add('drain guest', 'error', g.error);
+const cv = results.conversations;
+if (cv && !cv.error) {
+  for (const [n, v] of Object.entries(cv.shapes)) {
+    add(
+      'drain conversations',
+      `${cv.messages} msgs over ${n} conversations (SQLite, instant transport)`,
+      `${v.perSecond}/s, ${v.ms} ms; reordered ${v.reordered}, left ${v.left}`,
+    );
+  }
+  const shapes = Object.keys(cv.shapes);
+  add(
+    'drain conversations',
+    `throughput ${shapes[shapes.length - 1]}-conv / ${shapes[0]}-conv`,
+    `${cv.ratio}×`,
+    '≥ 0.8×',
+    cv.ratio >= 0.8,
+  );
+} else if (cv) add('drain conversations', 'error', cv.error);
 for (const env of ['node', 'browser']) {
   const r = get(results, 'idle', env);
   if (!r) continue;

@@ -431,12 +431,14 @@ export async function openOutbox(
       const saved = await store.update(next, { requeue: true });
       settled.delete(id);
       changed(saved);
-      requestSend();
+      requestSend(saved.conversationId);
     },
 
     async discard(id) {
       const entry = await existing(id);
       await store.remove(id);
+      // Its conversation may have a new head (read again, not the whole store).
+      if (coordinator.isLeader()) dispatcher.wakeFor(entry.conversationId);
       emit({ type: 'discarded', id, conversationId: entry.conversationId });
       rejectWaiters(id, new OutboxError('not-found', `entry ${id} discarded`));
     },

@@ -7,6 +7,7 @@ import type { ResolvedRetryOptions } from '../retry/options.js';
 import type { OutboxStore } from '../store/OutboxStore.js';
 import type { SendOutcome, Transport } from '../transport/Transport.js';
 import { toPublicEntry } from './entry.js';
+import type { HeadBook } from './headBook.js';
 import type { StoredEntry } from './entry.js';
 
 /** What the dispatcher needs from the outbox around it. */
@@ -35,6 +36,9 @@ export interface DispatcherHost {
 /** Shortest wait after a rate limit, whatever `Retry-After` said (0, a past date). */
 export const MIN_RATE_LIMIT_WAIT_MS = 1000;
 
+/** Waiting conversations above which the dispatcher keeps their heads in memory (headBook.ts). */
+export const BOOK_AFTER = 32;
+
 /** Codes of errors after which the server may have the message although we never heard back. */
 const IN_DOUBT_CODES = new Set(['in-doubt', 'timeout']);
 
@@ -54,12 +58,22 @@ export interface Dispatcher {
 }
 
 /**
- * The drain loop. One pass reads the head of every conversation (one entry each, via the store's
- * index), expires what is too old, starts attempts for due heads up to the concurrency limit and
- * arms ONE timer for the earliest future event. Nothing polls: an empty outbox arms no timer.
+ * The drain loop. A pass looks at the head of every conversation, expires what is too old, starts
+ * attempts for due heads up to the concurrency limit and arms ONE timer for the earliest future
+ * event. Nothing polls: an empty outbox arms no timer. With a store that has `headOf` and more
+ * than BOOK_AFTER waiting conversations, the heads live in memory (see headBook.ts): a pass looks
+ * only at the heads that are due, and the store is
+ * read whole only on `wake()`, else one conversation at a time (the one that settled or got a new
+ * entry), so a delivery costs the same with 4 or 10,000 waiting conversations. Without `headOf`,
+ * every pass reads `heads()`.
  */
 export function createDispatcher(host: DispatcherHost): Dispatcher {
   const { store, clock, logger, retry, signal } = host;
+  const expiresAt = (head: StoredEntry): number =>
+    (head.retriedAt ?? head.createdAt) + retry.maxAgeMs;
+  /** The heads in memory, once a pass found more than BOOK_AFTER conversations waiting. */
+  let book: HeadBook | undefined;
+  let bookLoading = false;
   const inFlight = new Map<string, Promise<void>>();
   /**
    * Attempts that hold a transport slot: from the start until the transport answered. Recording
@@ -85,6 +99,12 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
   function wake(mode: 'normal' | 'flush' | 'online' = 'normal'): void {
     if (mode === 'flush') forceAll = true;
     if (mode === 'online') forceOffline = true;
+    book?.reloadAll();
+    kick();
+  }
+
+  /** A pass with what the dispatcher already knows (no full read of the store). */
+  function kick(): void {
     if (pumping !== undefined) {
       again = true;
       return;
@@ -122,7 +142,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       return;
     }
     starved = false;
-    const heads = await store.heads();
+    if (book) await book.sync(inFlight);
     const now = clock.now();
     const all = forceAll;
     const offline = forceOffline;
@@ -130,19 +150,34 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
     forceOffline = false;
     const online = host.isOnline() || all;
     let earliest = Infinity;
+    const heads: Iterable<StoredEntry> = !book
+      ? await store.heads()
+      : all || offline
+        ? book.all()
+        : book.due(now, () => online && onWire < host.concurrency && pausedUntil <= now);
+    if (!book && !bookLoading && store.headOf && (heads as StoredEntry[]).length > BOOK_AFTER) {
+      // Many conversations (a server): from now on keep the heads in memory. Loaded on demand,
+      // so a browser with a few conversations never downloads it.
+      bookLoading = true;
+      void import('./headBook.js').then((m) => {
+        book = m.createHeadBook(store as Parameters<typeof m.createHeadBook>[0], expiresAt);
+        kick();
+      });
+    }
 
     for (const head of heads) {
       if (signal.aborted || !host.canSend()) return;
       if (inFlight.has(head.conversationId)) continue;
-      const expiresAt = (head.retriedAt ?? head.createdAt) + retry.maxAgeMs;
-      if (expiresAt <= now) {
+      const expiry = expiresAt(head);
+      if (expiry <= now) {
         const last = head.lastError === undefined ? '' : `; last: ${head.lastError.code}`;
         const message = `older than retry.maxAgeMs (${retry.maxAgeMs} ms)${last}`;
         await fail(head, { code: 'expired', message }, head.attempts);
+        book?.touch(head.conversationId);
         again = true; // the next entry of this conversation is now its head
         continue;
       }
-      earliest = Math.min(earliest, expiresAt);
+      earliest = Math.min(earliest, expiry);
       const waitingForNetwork = (head.offlineAttempts ?? 0) > 0;
       const dueAt = Math.max(
         all || (offline && waitingForNetwork) ? now : (head.nextAttemptAt ?? now),
@@ -155,15 +190,23 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         continue;
       }
       onWire++;
+      book?.take(head);
       const p = attempt(head)
         .catch((error: unknown) => {
           logger.error('attempt failed', { id: head.id, code: codeOf(error) });
         })
         .finally(() => {
           inFlight.delete(head.conversationId);
-          wake();
+          book?.touch(head.conversationId);
+          kick();
         });
       inFlight.set(head.conversationId, p);
+    }
+    if (book) {
+      // What the pass did not look at: heads not due yet, or due but without a slot.
+      const [at, waiting] = book.next(now, online, pausedUntil);
+      earliest = Math.min(earliest, at);
+      starved ||= waiting;
     }
     arm(earliest);
   }
@@ -177,7 +220,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       onWire--;
       // A slot is free: wake only if a due head was left waiting for one. Otherwise the settling
       // attempt's own wake (when its conversation is free again) is the next pass.
-      if (starved) wake();
+      if (starved) kick();
     };
     try {
       // A head found 'sending' that we did not start was in flight when the last run stopped.
@@ -331,7 +374,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       () => {
         timer = undefined;
         timerAt = Infinity;
-        wake();
+        kick();
       },
       Math.max(0, at - clock.now()),
     );
@@ -347,7 +390,8 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
     wake,
     wakeFor(conversationId) {
       if (inFlight.has(conversationId)) return;
-      if (onWire < host.concurrency) wake();
+      book?.touch(conversationId);
+      if (onWire < host.concurrency) kick();
       else starved = true;
     },
     async idle() {

@@ -64,6 +64,13 @@ export interface OutboxStore {
    * (failed entries do not hold their conversation), ordered by `seq`. At most `limit` heads.
    */
   heads(limit?: number): Promise<StoredEntry[]>;
+  /**
+   * Optional: the head of ONE conversation (its oldest `pending`/`sending` entry), read by an
+   * index, or `undefined`. With it the sender keeps the heads in memory and reads only the
+   * conversation an attempt just settled, so a delivery costs the same whatever the number of
+   * waiting conversations; without it every pass reads `heads()` again.
+   */
+  headOf?(conversationId: string): Promise<StoredEntry | undefined>;
   /** Number of entries (any status). */
   count(): Promise<number>;
 

@@ -427,6 +427,43 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
       return fn(...args);
     };
 
+  /**
+   * The head of each conversation in `range` of the sparse index [queueConversationId, seq]:
+   * take the first record of a conversation, then seek past the rest of it ([id, []] sorts after
+   * every [id, seq]). Each step opens a fresh cursor at that bound: Chromium's
+   * cursor.continue(key) walks every record in between (100 000 queued entries made recovery 10x
+   * slower), a new cursor seeks.
+   */
+  const scanHeads = async (range: IDBKeyRange | null, one = false): Promise<StoredEntry[]> => {
+    const { heads, bad } = await run([ENTRIES], 'readonly', async (tx) => {
+      const found: StoredEntry[] = [];
+      const skipped: { key: IDBValidKey; reason: string }[] = [];
+      const index = tx.objectStore(ENTRIES).index('heads');
+      let from = range;
+      for (;;) {
+        const cursor = await index.openCursor(from);
+        if (!cursor) break;
+        const v = cursor.value as EntryRecord;
+        const key = cursor.key as IDBValidKey[];
+        const reason = invalidEntry(v);
+        if (reason !== undefined) skipped.push({ key: cursor.primaryKey, reason });
+        const upper = range?.upper as IDBValidKey | undefined;
+        const bound = (k: IDBValidKey): IDBKeyRange =>
+          upper === undefined ? IDBKeyRange.lowerBound(k, true) : IDBKeyRange.bound(k, upper, true);
+        if (reason !== undefined || !isQueued(v.status)) {
+          from = bound(key); // the next one of the same conversation
+          continue;
+        }
+        found.push(fromRecord(v));
+        if (one) break;
+        from = bound([key[0] as IDBValidKey, []]);
+      }
+      return { heads: found, bad: skipped };
+    });
+    await quarantine(bad);
+    return heads;
+  };
+
   const store: OutboxStore = {
     open: guard(async () => {
       await getConnection();
@@ -521,35 +558,15 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
     }),
 
     heads: guard(async (limit?: number) => {
-      const { heads, bad } = await run([ENTRIES], 'readonly', async (tx) => {
-        const found: StoredEntry[] = [];
-        const skipped: { key: IDBValidKey; reason: string }[] = [];
-        // The sparse index [queueConversationId, seq]: take the first record of a conversation,
-        // then seek past the rest of it ([id, []] sorts after every [id, seq]). Each step opens a
-        // fresh cursor at that bound: Chromium's cursor.continue(key) walks every record in
-        // between (100 000 queued entries made recovery 10x slower), a new cursor seeks.
-        const index = tx.objectStore(ENTRIES).index('heads');
-        let from: IDBKeyRange | null = null;
-        for (;;) {
-          const cursor = await index.openCursor(from);
-          if (!cursor) break;
-          const v = cursor.value as EntryRecord;
-          const key = cursor.key as IDBValidKey[];
-          const reason = invalidEntry(v);
-          if (reason !== undefined) skipped.push({ key: cursor.primaryKey, reason });
-          if (reason !== undefined || !isQueued(v.status)) {
-            from = IDBKeyRange.lowerBound(key, true); // the next one of the same conversation
-            continue;
-          }
-          found.push(fromRecord(v));
-          from = IDBKeyRange.lowerBound([key[0] as IDBValidKey, []], true);
-        }
-        return { heads: found, bad: skipped };
-      });
-      await quarantine(bad);
+      const heads = await scanHeads(null);
       heads.sort((a, b) => a.seq - b.seq);
       return limit === undefined ? heads : heads.slice(0, Math.max(0, limit));
     }),
+
+    headOf: guard(
+      async (conversationId: string) =>
+        (await scanHeads(IDBKeyRange.bound([conversationId], [conversationId, []]), true))[0],
+    ),
 
     count: guard(() => run([ENTRIES], 'readonly', (tx) => tx.objectStore(ENTRIES).count())),
 

@@ -138,6 +138,12 @@ export function memoryStore(): OutboxStore {
       return heads.slice(0, Math.max(0, limit ?? heads.length)).map((e) => structuredClone(e));
     }),
 
+    headOf: op((conversationId: string) => {
+      const id = lines.get(conversationId)?.[0];
+      const head = id === undefined ? undefined : entries.get(id);
+      return head && structuredClone(head);
+    }),
+
     count: op(() => entries.size),
 
     getMeta: op((key: string) => structuredClone(meta.get(key))),

@@ -116,6 +116,9 @@ const HEADS_SQL = `WITH RECURSIVE convs(c) AS (
     SELECT MIN(seq) FROM entries WHERE ${QUEUED} AND conversation_id = convs.c
   ) ORDER BY e.seq LIMIT ?`;
 
+const HEAD_OF_SQL = `SELECT id, data, seq FROM entries WHERE ${QUEUED} AND conversation_id = ?
+  ORDER BY seq LIMIT 1`;
+
 /** SQLite reads a negative LIMIT as "no limit"; the other stores read it as 0. */
 const sqlLimit = (limit: number | undefined): number =>
   limit === undefined ? -1 : Math.max(0, Math.floor(limit));
@@ -499,6 +502,15 @@ export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
         for (;;) {
           const read = readRows(d, prep(d, HEADS_SQL).all(sqlLimit(limit)) as EntryRow[]);
           if (!read.moved) return read.entries;
+        }
+      }),
+
+    headOf: (conversationId: string) =>
+      run((d) => {
+        // One seek on the partial index entries_heads (conversation_id, seq).
+        for (;;) {
+          const read = readRows(d, prep(d, HEAD_OF_SQL).all(conversationId) as EntryRow[]);
+          if (!read.moved) return read.entries[0];
         }
       }),
 

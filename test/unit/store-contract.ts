@@ -296,6 +296,49 @@ export function runStoreContract(
       ]);
     });
 
+    it('headOf: the head of one conversation, as heads() has it, whatever happened before', async () => {
+      await setup();
+      expect(typeof store.headOf).toBe('function');
+      expect(await store.headOf!('nobody')).toBeUndefined();
+      // A seeded random walk of appends, updates (status, requeue) and removes over 3
+      // conversations; after each step headOf(c) must equal the head heads() lists for c.
+      let x = 0x2545f491;
+      const rand = (n: number): number => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return (x >>> 0) % n;
+      };
+      const convs = ['a', 'b', 'c'];
+      const known: StoredEntry[] = [];
+      for (let step = 0; step < 60; step++) {
+        const op = rand(4);
+        if (op === 0 || known.length === 0) {
+          const [e] = await store.append([newEntry({ conversationId: convs[rand(3)]! })]);
+          known.push(e!);
+        } else if (op === 1) {
+          const i = rand(known.length);
+          const status = (['pending', 'sending', 'failed'] as const)[rand(3)]!;
+          known[i] = await store.update({ ...known[i]!, status }, { requeue: rand(2) === 0 });
+        } else if (op === 2) {
+          const [gone] = known.splice(rand(known.length), 1);
+          await store.remove(gone!.id);
+        } else {
+          const [e] = await store.append([newEntry({ conversationId: convs[rand(3)]! })]);
+          known.push(e!);
+        }
+        const heads = await store.heads();
+        for (const c of convs) {
+          expect(await store.headOf!(c)).toEqual(heads.find((h) => h.conversationId === c));
+        }
+      }
+      // a copy, not the stored object
+      const head = (await store.heads())[0]!;
+      const copy = (await store.headOf!(head.conversationId))!;
+      copy.text = 'changed';
+      expect((await store.headOf!(head.conversationId))!.text).toBe(head.text);
+    });
+
     it('heads of an empty store is empty', async () => {
       await setup();
       expect(await store.heads()).toEqual([]);
