@@ -21,6 +21,7 @@ import {
   type SimulatorControl,
 } from './control.js';
 import { DeliveryLog } from './delivered.js';
+import { OpenMessagingOutbound } from './openMessagingOutbound.js';
 import { Deployments } from './deployments.js';
 import { Faults, type OutageMode } from './faults.js';
 import { GuestService } from './guest.js';
@@ -31,6 +32,12 @@ import { resolveOptions, type SimulatorOptions } from './options.js';
 import { PlatformRateCounter } from './rateLimitHeaders.js';
 
 export type { SimulatorOptions } from './options.js';
+export type {
+  AgentOpenMessage,
+  OpenWebhookAttempt,
+  OpenWebhookOptions,
+} from './openMessagingOutbound.js';
+export { OpenMessagingOutbound } from './openMessagingOutbound.js';
 export type { SimulatorControl, SimulatorState } from './control.js';
 export type { AttemptRecord } from './attempts.js';
 export type { DeliveryKind, DeliveryRecord } from './delivered.js';
@@ -55,6 +62,12 @@ export interface Simulator {
   /** Base URL of the always-up control port (`/__control/*` only; reachable during an outage). */
   controlUrl: string;
   controlPort: number;
+  /**
+   * Open Messaging's outbound direction: `configureWebhook({ url, secret })`, then
+   * `agentMessage({ to, text })` posts a signed NormalizedMessage there (retrying non-2xx with
+   * backoff). Receipts posted back are in `control.openInbound()`.
+   */
+  openMessaging: OpenMessagingOutbound;
   control: SimulatorControl;
   /** Stops listening, closes every connection and timer. */
   close(): Promise<void>;
@@ -86,6 +99,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   const guest = new GuestService(ctx);
+  const openMessaging = new OpenMessagingOutbound(ctx);
   const targets = { setOutage: (_mode: OutageMode): Promise<void> => Promise.resolve() };
   const control = createControl(ctx, { setOutage: (mode) => targets.setOutage(mode), guest });
   const handler = createControlHandler(
@@ -129,8 +143,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     controlUrl: `http://${host}:${server.controlPort}`,
     controlPort: server.controlPort,
     control,
+    openMessaging,
     close: async () => {
       guest.close();
+      openMessaging.close();
       await server.close();
     },
   };

@@ -54,4 +54,4 @@ export type { LeaseCoordinatorOptions, LeaseFunction } from './coordination/leas
 export { defaultCoordinator } from './coordination/auto.js';
 export { soloCoordinator } from './coordination/Coordinator.js';
 export type { Coordinator, CoordinatorHandlers } from './coordination/Coordinator.js';
-export type { Transcript, TranscriptOptions } from './transcript/transcript.js';
+export type { Transcript, TranscriptOptions, TranscriptWriter } from './transcript/transcript.js';

@@ -55,3 +55,17 @@ export async function compileBrowser() {
   });
   return outfile;
 }
+
+/** One TypeScript module (e.g. a test helper) bundled for a benchmark script; returns its path. */
+export async function compileModule(path, name) {
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `${name}.mjs`);
+  await build({
+    ...common,
+    entryPoints: [join(root, path)],
+    platform: 'node',
+    packages: 'external',
+    outfile,
+  });
+  return outfile;
+}

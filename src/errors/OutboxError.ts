@@ -30,6 +30,12 @@ export type OutboxErrorCode =
   | 'storage-full'
   /** SQLite: another process kept the file locked for longer than `busyTimeoutMs`. */
   | 'storage-busy'
+  /** PostgreSQL: the server could not be reached (refused, unknown host, timed out). */
+  | 'storage-unreachable'
+  /** PostgreSQL: the server refused the credentials. */
+  | 'storage-auth-failed'
+  /** PostgreSQL: the schema was written by a newer version of this library; nothing was changed. */
+  | 'schema-too-new'
   | 'corrupt-record'
   // delivery outcomes recorded on entries (lastError.code)
   | 'network'

@@ -18,7 +18,7 @@ import type { Coordinator } from '../coordination/Coordinator.js';
 import { soloCoordinator } from '../coordination/Coordinator.js';
 import { defaultCoordinator } from '../coordination/auto.js';
 import { orderOf, transcriptWriter } from '../transcript/transcript.js';
-import type { Transcript, TranscriptOptions } from '../transcript/transcript.js';
+import type { TranscriptOptions, TranscriptWriter } from '../transcript/transcript.js';
 import { createDispatcher } from './dispatcher.js';
 import { toPublicEntry } from './entry.js';
 import type { NewEntry, OutboxEntry, StoredEntry } from './entry.js';
@@ -103,7 +103,7 @@ export interface Outbox {
    */
   flush(): Promise<void>;
   /** The local transcript (delivered messages and what is still in the outbox). */
-  readonly transcript: Transcript;
+  readonly transcript: TranscriptWriter;
   /**
    * The outbox's view of the network: `false` between a `connectivity` event with `online: false`
    * and the next with `online: true`. For UIs: `outboxConnectivity(outbox)`, `useConnectivity`.
@@ -486,6 +486,7 @@ export async function openOutbox(
   ): Promise<void> => {
     closed = true;
     unsubscribeConnectivity();
+    unwatch?.();
     dispatcher.stop();
     if (forget) {
       emit({ type: 'wiped' }); // the other tabs close now
@@ -521,6 +522,8 @@ export async function openOutbox(
     recordTranscript,
     isLeader: () => coordinator.isLeader(),
   });
+  // A store shared by several processes tells of new work (PostgreSQL LISTEN/NOTIFY).
+  const unwatch = store.watch?.(() => dispatcher.wake());
   let wasOnline = connectivity.isOnline();
   unsubscribeConnectivity = connectivity.subscribe((online) => {
     if (online !== wasOnline) {

@@ -39,6 +39,9 @@ export const MIN_RATE_LIMIT_WAIT_MS = 1000;
 /** Waiting conversations above which the dispatcher keeps their heads in memory (headBook.ts). */
 export const BOOK_AFTER = 32;
 
+/** A due head that a claim skipped (another worker held its row for a moment): look again after this. */
+const CLAIM_RETRY_MS = 100;
+
 /** Codes of errors after which the server may have the message although we never heard back. */
 const IN_DOUBT_CODES = new Set(['in-doubt', 'timeout']);
 
@@ -150,12 +153,21 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
     forceOffline = false;
     const online = host.isOnline() || all;
     let earliest = Infinity;
-    const heads: Iterable<StoredEntry> = !book
-      ? await store.heads()
-      : all || offline
-        ? book.all()
-        : book.due(now, () => online && onWire < host.concurrency && pausedUntil <= now);
-    if (!book && !bookLoading && store.headOf && (heads as StoredEntry[]).length > BOOK_AFTER) {
+    let claimed: StoredEntry[] | undefined;
+    const heads: Iterable<StoredEntry> = store.claimDue
+      ? (claimed = await claim(now, all, online))
+      : !book
+        ? await store.heads()
+        : all || offline
+          ? book.all()
+          : book.due(now, () => online && onWire < host.concurrency && pausedUntil <= now);
+    if (
+      !book &&
+      !bookLoading &&
+      !claimed &&
+      store.headOf &&
+      (heads as StoredEntry[]).length > BOOK_AFTER
+    ) {
       // Many conversations (a server): from now on keep the heads in memory. Loaded on demand,
       // so a browser with a few conversations never downloads it.
       bookLoading = true;
@@ -202,6 +214,18 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         });
       inFlight.set(head.conversationId, p);
     }
+    if (claimed) {
+      // Claimed but not started (closing, or left for later): give them back now rather than at
+      // the lease's end. A conversation in flight here is ours already.
+      for (const h of claimed) {
+        if (!inFlight.has(h.conversationId)) {
+          void store.releaseClaim?.(h.conversationId).catch((error: unknown) => {
+            logger.warn('release failed', { code: codeOf(error) });
+          });
+        }
+      }
+      earliest = Math.min(earliest, claimNext);
+    }
     if (book) {
       // What the pass did not look at: heads not due yet, or due but without a slot.
       const [at, waiting] = book.next(now, online, pausedUntil);
@@ -209,6 +233,35 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       starved ||= waiting;
     }
     arm(earliest);
+  }
+
+  /** When to claim again (the store's next due head, a rate-limit pause, a short retry). */
+  let claimNext = Infinity;
+
+  /**
+   * Claims due heads for the free slots from a store that several processes share. What is due
+   * but was not claimed now (every slot taken, or rows another worker was locking) is looked at
+   * when a slot frees, or shortly.
+   */
+  async function claim(now: number, all: boolean, online: boolean): Promise<StoredEntry[]> {
+    claimNext = Infinity;
+    if (!online) return []; // coming online wakes us
+    if (pausedUntil > now) {
+      claimNext = pausedUntil;
+      return [];
+    }
+    const limit = host.concurrency - onWire;
+    const { entries, nextDueAt } = await (store.claimDue as NonNullable<OutboxStore['claimDue']>)({
+      limit,
+      now,
+      all,
+    });
+    if (nextDueAt !== undefined) {
+      if (nextDueAt > now) claimNext = nextDueAt;
+      else if (entries.length >= limit) starved = true;
+      else claimNext = now + CLAIM_RETRY_MS;
+    }
+    return entries;
   }
 
   /** One attempt; it took a transport slot (`onWire`) when it was started and gives it back once. */

@@ -28,6 +28,8 @@ export interface TranscriptRecord {
   originatingEntity?: string;
   /** Optional event kind for non-text lines (e.g. `Presence:Disconnect`). */
   event?: string;
+  /** Open Messaging: the last receipt status Genesys reported for this line (`Delivered`, `Failed`). */
+  receipt?: string;
 }
 
 /**
@@ -71,6 +73,23 @@ export interface OutboxStore {
    * waiting conversations; without it every pass reads `heads()` again.
    */
   headOf?(conversationId: string): Promise<StoredEntry | undefined>;
+  /**
+   * Optional, for stores that several processes share (PostgreSQL, DESIGN rule 11): claims up to
+   * `limit` due heads for this process, each conversation by one process at a time, with a lease
+   * the store renews while the claimed head is `sending` and that ends when the head is written
+   * back in any other state (rescheduled, failed, delivered) or released. A head whose lease ran
+   * out (its process died) is due again. `all`: every unclaimed head counts as due (flush).
+   * `nextDueAt`: when the earliest head not claimed now becomes due (a lease's end included), so
+   * the caller can sleep until then. With it, the outbox never calls `heads()` to send.
+   */
+  claimDue?(options: ClaimOptions): Promise<ClaimResult>;
+  /** Gives back a claimed head that was not attempted after all. */
+  releaseClaim?(conversationId: string): Promise<void>;
+  /**
+   * Optional: calls `listener` when another process stored new work (e.g. PostgreSQL
+   * LISTEN/NOTIFY), so an idle outbox needs no polling. Returns the unsubscribe function.
+   */
+  watch?(listener: () => void): () => void;
   /** Number of entries (any status). */
   count(): Promise<number>;
 
@@ -111,4 +130,18 @@ export interface OutboxStore {
 
   /** Closes the storage; later calls reject with code `closed`. */
   close(): Promise<void>;
+}
+
+/** What {@link OutboxStore.claimDue} takes. */
+export interface ClaimOptions {
+  limit: number;
+  /** Epoch ms, the caller's clock. */
+  now: number;
+  all?: boolean;
+}
+
+/** What {@link OutboxStore.claimDue} resolves with. */
+export interface ClaimResult {
+  entries: StoredEntry[];
+  nextDueAt: number | undefined;
 }

@@ -29,6 +29,26 @@ export interface OpenMessagingTransportOptions extends HttpCommonOptions {
   from?: (entry: OutboxEntry) => OpenMessagingFrom;
 }
 
+/** A delivery receipt for an agent/bot message the server handed on (Genesys: Delivered | Failed). */
+export interface OpenMessagingReceipt {
+  /** The Genesys id of the outbound message (`id` of the webhook's NormalizedMessage). */
+  id: string;
+  /** The external user it was for (`channel.to` of that message). */
+  to: { id: string; idType?: string };
+  status: 'Delivered' | 'Failed';
+  /** With `Failed`: why. */
+  reasons?: { code: string; message?: string }[];
+}
+
+/** The Open Messaging transport, plus receipts for the other direction. */
+export interface OpenMessagingTransport extends Transport {
+  /**
+   * Posts a receipt to `…/{integrationId}/inbound/open/receipt` (one attempt; rejects with an
+   * OutboxError on a network failure or a non-2xx answer, so the caller can retry).
+   */
+  postReceipt(receipt: OpenMessagingReceipt): Promise<void>;
+}
+
 /** The Open Messaging inbound body (genesys-api.md §5); `channel.messageId` is the entry id. */
 function openMessagingBody(entry: OutboxEntry, from: OpenMessagingFrom): unknown {
   return {
@@ -50,7 +70,9 @@ const defaultFrom = (entry: OutboxEntry): OpenMessagingFrom => ({
  * @example
  * openMessagingTransport({ region: 'eu_west_1', integrationId, tokenProvider: clientCredentials({ ... }) })
  */
-export function openMessagingTransport(options: OpenMessagingTransportOptions): Transport {
+export function openMessagingTransport(
+  options: OpenMessagingTransportOptions,
+): OpenMessagingTransport {
   if (typeof options !== 'object' || options === null) {
     throw new OutboxError('invalid-options', 'openMessagingTransport options must be an object');
   }
@@ -69,12 +91,54 @@ export function openMessagingTransport(options: OpenMessagingTransportOptions): 
   else if (options.region !== undefined) apiUrl = resolveRegion(options.region).apiUrl;
   else throw new OutboxError('invalid-options', 'openMessagingTransport needs region or apiUrl');
   checkUrl('apiUrl', apiUrl, options.fetch);
-  const url = `${apiUrl.replace(/\/+$/, '')}/api/v2/conversations/messages/${encodeURIComponent(integrationId)}/inbound/open/message`;
-  return postTransport({
-    ...resolveCommon(options),
+  const base = `${apiUrl.replace(/\/+$/, '')}/api/v2/conversations/messages/${encodeURIComponent(integrationId)}/inbound/open`;
+  const common = resolveCommon(options);
+  const tokens = toTokenProvider(options.tokenProvider);
+  if (tokens === undefined) throw new OutboxError('invalid-options', 'tokenProvider is required');
+  const transport = postTransport({
+    ...common,
     name: 'open-messaging',
-    url,
+    url: `${base}/message`,
     body: (entry) => openMessagingBody(entry, from(entry)),
-    tokens: toTokenProvider(options.tokenProvider),
+    tokens,
+  });
+  return Object.assign(transport, {
+    async postReceipt(receipt: OpenMessagingReceipt): Promise<void> {
+      const body = {
+        id: receipt.id,
+        channel: {
+          to: { id: receipt.to.id, idType: receipt.to.idType ?? 'Opaque' },
+          time: new Date().toISOString(),
+        },
+        status: receipt.status,
+        direction: 'Outbound',
+        isFinalReceipt: true,
+        ...(receipt.reasons === undefined ? {} : { reasons: receipt.reasons }),
+      };
+      const doFetch = options.fetch ?? globalThis.fetch;
+      let res: Response;
+      try {
+        res = await doFetch(`${base}/receipt`, {
+          method: 'POST',
+          headers: {
+            ...options.headers,
+            authorization: `Bearer ${await tokens.getToken()}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify(body),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(common.timeoutMs),
+        });
+        await res.arrayBuffer();
+      } catch (error: unknown) {
+        throw new OutboxError('network', 'receipt not posted: network failure', { cause: error });
+      }
+      if (res.status === 401) tokens.invalidate();
+      if (res.status < 200 || res.status >= 300) {
+        throw new OutboxError('server-error', `receipt not posted: HTTP ${res.status}`, {
+          status: res.status,
+        });
+      }
+    },
   });
 }

@@ -1,0 +1,615 @@
+// Node only (exported from `genesys-webmessaging-outbox/node`). `pg` (node-postgres) is an
+// optional peer dependency imported lazily when the store first opens, so this module loads
+// without it; without it, the first operation rejects with `missing-dependency`.
+//
+// Many workers, one database (DESIGN rule 11): every process that opens this store on the same
+// database and schema shares one outbox. A `heads` table holds each conversation's head (its
+// oldest pending/sending entry), kept up to date by every write in the same transaction; a worker
+// claims due heads with `FOR UPDATE SKIP LOCKED` and holds each with a lease (renewed while its
+// attempt runs). A claimed head is due again when its lease runs out, so a dead worker's heads
+// are taken over by the others. A new entry NOTIFYs the other workers; an idle worker runs no
+// query. See docs/postgres.md.
+import { randomUUID } from 'node:crypto';
+import type * as Pg from 'pg';
+import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
+import { copyEntry } from '../outbox/entry.js';
+import type { NewEntry, StoredEntry } from '../outbox/entry.js';
+import { importOptionalPeer } from '../internal/optionalPeer.js';
+import type { ClaimOptions, ClaimResult, OutboxStore, TranscriptRecord } from './OutboxStore.js';
+
+/** Options of {@link postgresStore}. */
+export interface PostgresStoreOptions {
+  /** A `postgres://user:password@host:port/database` URL; the store makes (and ends) its own pool. */
+  connectionString?: string;
+  /**
+   * Your own `pg.Pool` instead (left open on `close()`). The store holds one of its clients for
+   * `LISTEN` for as long as it is open.
+   */
+  pool?: Pg.Pool;
+  /** Schema holding the outbox's tables; created on first open. @default 'genesys_outbox' */
+  schema?: string;
+  /**
+   * How long a worker's claim on a conversation lasts without renewal (it is renewed every
+   * third of this while the attempt runs). A dead worker's conversations wait this long before
+   * another worker takes them over. @default 30000
+   */
+  leaseMs?: number;
+  /** Name of this worker in the `heads.owner` column (for operators). @default a random UUID */
+  workerId?: string;
+}
+
+/** The schema version this code writes; a database at a newer one is refused on open. */
+export const POSTGRES_SCHEMA_VERSION = 1;
+const PG_PEER = { name: 'pg', range: '8', feature: 'postgresStore' };
+/** Lock key (pg_advisory_xact_lock) that serialises appends and requeues: seq order = commit order. */
+const APPEND_LOCK = 0x6f7574; // 'out'
+
+const isQueuedSql = `status IN ('pending', 'sending')`;
+
+/**
+ * Migrations by version; each only adds (never drops data). `S` is the quoted schema name,
+ * `channel` the NOTIFY channel (`<schema>_outbox`).
+ * refresh_head(c) recomputes the head row of conversation c: kept with its owner and lease while
+ * the head is the same entry and `sending` (the claimed attempt runs), else due at the entry's
+ * nextAttemptAt (0 when none) with no owner.
+ */
+const MIGRATIONS: ((S: string, channel: string) => string)[] = [
+  (S, channel) => `
+  CREATE SEQUENCE ${S}.entry_seq;
+  CREATE SEQUENCE ${S}.transcript_n;
+  CREATE TABLE ${S}.entries (
+    id text PRIMARY KEY,
+    conversation_id text NOT NULL,
+    seq bigint NOT NULL UNIQUE,
+    status text NOT NULL,
+    data jsonb NOT NULL
+  );
+  CREATE INDEX entries_queue ON ${S}.entries (conversation_id, seq) WHERE ${isQueuedSql};
+  CREATE TABLE ${S}.heads (
+    conversation_id text PRIMARY KEY,
+    entry_id text NOT NULL,
+    seq bigint NOT NULL,
+    due_at bigint NOT NULL,
+    owner text,
+    lease_until bigint
+  );
+  CREATE INDEX heads_due ON ${S}.heads (due_at, seq);
+  CREATE TABLE ${S}.meta (key text PRIMARY KEY, value jsonb NOT NULL);
+  CREATE TABLE ${S}.transcript (
+    key text PRIMARY KEY,
+    conversation_id text NOT NULL,
+    time double precision NOT NULL,
+    n bigint NOT NULL,
+    data jsonb NOT NULL
+  );
+  CREATE INDEX transcript_by_time ON ${S}.transcript (conversation_id, time, n);
+
+  CREATE FUNCTION ${S}.refresh_head(c text) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE h record;
+  BEGIN
+    SELECT id, seq, status, COALESCE((data->>'nextAttemptAt')::bigint, 0) AS due INTO h
+      FROM ${S}.entries WHERE conversation_id = c AND ${isQueuedSql} ORDER BY seq LIMIT 1;
+    IF NOT FOUND THEN
+      DELETE FROM ${S}.heads WHERE conversation_id = c;
+      RETURN;
+    END IF;
+    INSERT INTO ${S}.heads AS t (conversation_id, entry_id, seq, due_at)
+      VALUES (c, h.id, h.seq, h.due)
+    ON CONFLICT (conversation_id) DO UPDATE SET
+      entry_id = EXCLUDED.entry_id,
+      seq = EXCLUDED.seq,
+      owner = CASE WHEN t.entry_id = EXCLUDED.entry_id AND h.status = 'sending' THEN t.owner END,
+      lease_until = CASE WHEN t.entry_id = EXCLUDED.entry_id AND h.status = 'sending'
+        THEN t.lease_until END,
+      due_at = CASE WHEN t.entry_id = EXCLUDED.entry_id AND h.status = 'sending'
+        AND t.owner IS NOT NULL THEN t.due_at ELSE EXCLUDED.due_at END;
+  END $$;
+
+  CREATE FUNCTION ${S}.append_entries(p jsonb) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+  DECLARE r jsonb; s bigint;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(${APPEND_LOCK});
+    FOR r IN SELECT value FROM jsonb_array_elements(p) LOOP
+      s := nextval('${S}.entry_seq');
+      INSERT INTO ${S}.entries (id, conversation_id, seq, status, data)
+        VALUES (r->>'id', r->>'conversationId', s, r->>'status', r);
+      IF r->>'status' IN ('pending', 'sending') THEN
+        -- The new entry has the highest seq: it is the head only of a conversation without one.
+        INSERT INTO ${S}.heads (conversation_id, entry_id, seq, due_at)
+          VALUES (r->>'conversationId', r->>'id', s, COALESCE((r->>'nextAttemptAt')::bigint, 0))
+          ON CONFLICT (conversation_id) DO NOTHING;
+      END IF;
+      RETURN NEXT s;
+    END LOOP;
+    PERFORM pg_notify('${channel}', '');
+  END $$;
+
+  CREATE FUNCTION ${S}.update_entry(p_id text, p jsonb, p_requeue boolean) RETURNS bigint
+  LANGUAGE plpgsql AS $$
+  DECLARE c text; s bigint;
+  BEGIN
+    IF p_requeue THEN PERFORM pg_advisory_xact_lock(${APPEND_LOCK}); END IF;
+    UPDATE ${S}.entries SET status = p->>'status', data = p,
+        seq = CASE WHEN p_requeue THEN nextval('${S}.entry_seq') ELSE seq END
+      WHERE id = p_id RETURNING conversation_id, seq INTO c, s;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    PERFORM ${S}.refresh_head(c);
+    -- A retried entry is new work for every worker.
+    IF p_requeue THEN PERFORM pg_notify('${channel}', ''); END IF;
+    RETURN s;
+  END $$;
+
+  CREATE FUNCTION ${S}.remove_entry(p_id text, p_records jsonb) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE c text;
+  BEGIN
+    IF p_records IS NOT NULL THEN PERFORM ${S}.put_transcript(p_records); END IF;
+    DELETE FROM ${S}.entries WHERE id = p_id RETURNING conversation_id INTO c;
+    IF FOUND THEN PERFORM ${S}.refresh_head(c); END IF;
+  END $$;
+
+  CREATE FUNCTION ${S}.put_transcript(p jsonb) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE r jsonb;
+  BEGIN
+    FOR r IN SELECT value FROM jsonb_array_elements(p) LOOP
+      INSERT INTO ${S}.transcript (key, conversation_id, time, n, data)
+        VALUES (r->>'key', r->>'conversationId', (r->>'time')::double precision,
+                nextval('${S}.transcript_n'), r)
+      ON CONFLICT (key) DO UPDATE SET conversation_id = EXCLUDED.conversation_id,
+        time = EXCLUDED.time, data = EXCLUDED.data;
+    END LOOP;
+  END $$;
+
+  CREATE FUNCTION ${S}.claim(p_owner text, p_now bigint, p_until bigint, p_limit int, p_all boolean)
+  RETURNS TABLE (id text, seq bigint, data jsonb) LANGUAGE plpgsql AS $$
+  BEGIN
+    IF p_all THEN
+      RETURN QUERY WITH c AS (
+        SELECT h.conversation_id FROM ${S}.heads h
+        WHERE h.owner IS NULL OR h.lease_until <= p_now
+        ORDER BY h.seq LIMIT p_limit FOR UPDATE SKIP LOCKED
+      ), u AS (
+        UPDATE ${S}.heads h SET owner = p_owner, lease_until = p_until, due_at = p_until
+        FROM c WHERE h.conversation_id = c.conversation_id RETURNING h.entry_id
+      ) SELECT e.id, e.seq, e.data FROM u JOIN ${S}.entries e ON e.id = u.entry_id;
+    ELSE
+      -- A claimed head is due again at its lease's end: one index range (due_at, seq) finds both
+      -- the due heads and the ones whose worker died.
+      RETURN QUERY WITH c AS (
+        SELECT h.conversation_id FROM ${S}.heads h WHERE h.due_at <= p_now
+        ORDER BY h.due_at, h.seq LIMIT p_limit FOR UPDATE SKIP LOCKED
+      ), u AS (
+        UPDATE ${S}.heads h SET owner = p_owner, lease_until = p_until, due_at = p_until
+        FROM c WHERE h.conversation_id = c.conversation_id RETURNING h.entry_id
+      ) SELECT e.id, e.seq, e.data FROM u JOIN ${S}.entries e ON e.id = u.entry_id;
+    END IF;
+  END $$;`,
+];
+
+interface EntryRow {
+  id: string;
+  seq: string | number;
+  data: Omit<StoredEntry, 'seq'>;
+}
+
+const fromRow = (r: EntryRow): StoredEntry => ({ ...r.data, seq: Number(r.seq) });
+
+function pgCode(e: unknown): string | undefined {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EAI_AGAIN',
+  '57P03', // cannot_connect_now (starting up / shutting down)
+]);
+
+/** Maps a pg / network error to an OutboxError with a stable code. Never includes the URL. */
+export function postgresError(e: unknown): OutboxError {
+  if (isOutboxError(e)) return e;
+  const code = pgCode(e);
+  const text = e instanceof Error ? e.message : String(e);
+  if ((code !== undefined && UNREACHABLE.has(code)) || /timeout|terminated/i.test(text)) {
+    return new OutboxError(
+      'storage-unreachable',
+      `PostgreSQL is unreachable${code === undefined ? '' : ` (${code})`}`,
+      { cause: e },
+    );
+  }
+  if (code === '28P01' || code === '28000') {
+    return new OutboxError(
+      'storage-auth-failed',
+      'PostgreSQL refused the credentials (wrong user or password, or no pg_hba.conf entry)',
+      { cause: e },
+    );
+  }
+  if (code === '53100') {
+    return new OutboxError('storage-full', 'PostgreSQL: disk full', { cause: e });
+  }
+  return new OutboxError(
+    'storage-failed',
+    `PostgreSQL operation failed${code === undefined ? '' : `: ${code}`}`,
+    { cause: e },
+  );
+}
+
+/**
+ * A durable store on PostgreSQL that several worker processes may share (see the top of this
+ * file and docs/postgres.md). Passes the OutboxStore contract suite, and adds claims
+ * (`claimDue`) and change notifications (`watch`) that the outbox uses when they are there.
+ *
+ * @example
+ * import { postgresStore } from 'genesys-webmessaging-outbox/node';
+ * const outbox = await createOutbox({
+ *   transport,
+ *   store: postgresStore({ connectionString: process.env.DATABASE_URL }),
+ * });
+ */
+export function postgresStore(options: PostgresStoreOptions): OutboxStore {
+  const schemaName = options.schema ?? 'genesys_outbox';
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schemaName)) {
+    throw new OutboxError(
+      'invalid-options',
+      'schema must be a lower-case SQL identifier (letters, digits, _; at most 41 characters)',
+    );
+  }
+  if ((options.connectionString === undefined) === (options.pool === undefined)) {
+    throw new OutboxError('invalid-options', 'pass exactly one of connectionString and pool');
+  }
+  const leaseMs = options.leaseMs ?? 30_000;
+  if (!Number.isFinite(leaseMs) || leaseMs < 100) {
+    throw new OutboxError('invalid-options', 'leaseMs must be a number ≥ 100');
+  }
+  const S = `"${schemaName}"`;
+  const channel = `${schemaName}_outbox`;
+  const owner = options.workerId ?? randomUUID();
+
+  let pool: Pg.Pool | undefined;
+  let listener: Pg.PoolClient | undefined;
+  let opening: Promise<Pg.Pool> | undefined;
+  let closed = false;
+  const watchers = new Set<() => void>();
+  /** Conversations this worker has claimed and is attempting: renewed until settled. */
+  const held = new Set<string>();
+  let renewTimer: ReturnType<typeof setInterval> | undefined;
+
+  async function connect(): Promise<Pg.Pool> {
+    const pg = await importOptionalPeer(PG_PEER, () => import('pg'));
+    const Pool = (pg.default ?? pg).Pool;
+    const p =
+      options.pool ??
+      new Pool({ connectionString: options.connectionString, connectionTimeoutMillis: 10_000 });
+    try {
+      await migrate(p);
+      // One client kept for LISTEN: notifications of new entries wake this worker's outbox.
+      const l = await p.connect();
+      l.on('notification', () => {
+        for (const w of [...watchers]) w();
+      });
+      l.on('error', () => {
+        // The LISTEN connection broke; the next operation reports the failure.
+      });
+      await l.query(`LISTEN "${channel}"`);
+      listener = l;
+    } catch (e: unknown) {
+      if (options.pool === undefined) await p.end().catch(() => {});
+      throw e;
+    }
+    if (options.pool === undefined) {
+      p.on('error', () => {
+        // An idle client failed (server restarted): pg drops it; the next query reconnects.
+      });
+    }
+    return p;
+  }
+
+  async function migrate(p: Pg.Pool): Promise<void> {
+    const c = await p.connect();
+    try {
+      await c.query('BEGIN');
+      // Several workers opening at once: one migrates, the others wait and then see it done.
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`genesys-outbox:${schemaName}`]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${S}`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${S}.schema_version (version integer NOT NULL)`);
+      const row = (await c.query(`SELECT max(version) AS v FROM ${S}.schema_version`)).rows[0] as
+        { v: number | null } | undefined;
+      const version = row?.v ?? 0;
+      if (version > POSTGRES_SCHEMA_VERSION) {
+        throw new OutboxError(
+          'schema-too-new',
+          `schema "${schemaName}" is at version ${version}, newer than this library's ` +
+            `${POSTGRES_SCHEMA_VERSION}: upgrade genesys-webmessaging-outbox (nothing was changed)`,
+          { details: { version, supported: POSTGRES_SCHEMA_VERSION } },
+        );
+      }
+      for (let v = version; v < MIGRATIONS.length; v++) {
+        await c.query((MIGRATIONS[v] as (S: string, channel: string) => string)(S, channel));
+        await c.query(`INSERT INTO ${S}.schema_version (version) VALUES ($1)`, [v + 1]);
+      }
+      await c.query('COMMIT');
+    } catch (e: unknown) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** Runs `fn` on the opened pool; failures become OutboxErrors. */
+  async function run<T>(fn: (p: Pg.Pool) => Promise<T>): Promise<T> {
+    if (closed) throw new OutboxError('closed', 'The store is closed');
+    try {
+      if (pool === undefined) {
+        opening ??= connect();
+        const p = await opening.catch((e: unknown) => {
+          opening = undefined; // the next call tries again
+          throw e;
+        });
+        if (closed) throw new OutboxError('closed', 'The store is closed');
+        pool = p;
+      }
+      return await fn(pool);
+    } catch (e: unknown) {
+      throw postgresError(e);
+    }
+  }
+
+  const q = <R>(sql: string, params: unknown[] = []): Promise<R[]> =>
+    run(async (p) => (await p.query(sql, params)).rows as R[]);
+
+  const entryData = (e: StoredEntry | NewEntry): string => {
+    const { seq: _seq, ...rest } = e as StoredEntry;
+    return JSON.stringify(rest);
+  };
+
+  function renewSoon(): void {
+    if (held.size === 0) {
+      if (renewTimer !== undefined) clearInterval(renewTimer);
+      renewTimer = undefined;
+      return;
+    }
+    if (renewTimer !== undefined) return;
+    renewTimer = setInterval(
+      () => {
+        if (held.size === 0 || closed) return renewSoon();
+        const until = Date.now() + leaseMs;
+        void q(
+          `UPDATE ${S}.heads SET lease_until = $2, due_at = $2
+         WHERE owner = $1 AND conversation_id = ANY($3)`,
+          [owner, until, [...held]],
+        ).catch(() => {
+          // Could not renew: the lease may run out and another worker take over (the
+          // idempotency key makes its repeat harmless).
+        });
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
+    renewTimer.unref?.();
+  }
+
+  const settledConversation = (conversationId: string, status?: string): void => {
+    if (status === 'sending') return;
+    held.delete(conversationId);
+    renewSoon();
+  };
+
+  const store: OutboxStore = {
+    open: async () => {
+      await run(async () => undefined);
+    },
+
+    append: async (batch) => {
+      if (batch.length === 0) {
+        await run(async () => undefined);
+        return [];
+      }
+      const ids = new Set(batch.map((e) => e.id));
+      if (ids.size !== batch.length) {
+        throw new OutboxError('invalid-id', 'An entry with this id is already stored');
+      }
+      try {
+        const rows = await q<{ s: string }>(`SELECT s FROM ${S}.append_entries($1::jsonb) s`, [
+          `[${batch.map(entryData).join(',')}]`,
+        ]);
+        return batch.map((e, i) => ({ ...copyEntry(e), seq: Number(rows[i]?.s) }));
+      } catch (e: unknown) {
+        const cause = isOutboxError(e) ? e.cause : e;
+        if (pgCode(cause) === '23505') {
+          throw new OutboxError('invalid-id', 'An entry with this id is already stored', {
+            cause,
+          });
+        }
+        throw e;
+      }
+    },
+
+    update: async (entry, opts) => {
+      const rows = await q<{ s: string | null }>(
+        `SELECT ${S}.update_entry($1, $2::jsonb, $3) AS s`,
+        [entry.id, entryData(entry), opts?.requeue === true],
+      );
+      const seq = rows[0]?.s;
+      if (seq === null || seq === undefined) {
+        throw new OutboxError('not-found', 'No entry with this id', { details: { id: entry.id } });
+      }
+      settledConversation(entry.conversationId, entry.status);
+      return { ...copyEntry(entry), seq: Number(seq) };
+    },
+
+    remove: async (id) => {
+      const rows = await q<{ c: string }>(
+        `WITH e AS (SELECT conversation_id AS c FROM ${S}.entries WHERE id = $1)
+         SELECT e.c FROM (SELECT ${S}.remove_entry($1, NULL)) x LEFT JOIN e ON true`,
+        [id],
+      );
+      if (typeof rows[0]?.c === 'string') settledConversation(rows[0].c);
+    },
+
+    removeDelivered: async (id, records) => {
+      const rows = await q<{ c: string }>(
+        `WITH e AS (SELECT conversation_id AS c FROM ${S}.entries WHERE id = $1)
+         SELECT e.c FROM (SELECT ${S}.remove_entry($1, $2::jsonb)) x LEFT JOIN e ON true`,
+        [id, JSON.stringify(dedupe(records))],
+      );
+      if (typeof rows[0]?.c === 'string') settledConversation(rows[0].c);
+    },
+
+    get: async (id) => {
+      const rows = await q<EntryRow>(`SELECT id, seq, data FROM ${S}.entries WHERE id = $1`, [id]);
+      return rows[0] && fromRow(rows[0]);
+    },
+
+    list: async () =>
+      (await q<EntryRow>(`SELECT id, seq, data FROM ${S}.entries ORDER BY seq`)).map(fromRow),
+
+    heads: async (limit) => {
+      const n = limit === undefined ? null : Math.max(0, Math.floor(limit));
+      return (
+        await q<EntryRow>(
+          `SELECT e.id, e.seq, e.data FROM ${S}.heads h JOIN ${S}.entries e ON e.id = h.entry_id
+           ORDER BY h.seq LIMIT $1`,
+          [n],
+        )
+      ).map(fromRow);
+    },
+
+    headOf: async (conversationId) => {
+      const rows = await q<EntryRow>(
+        `SELECT e.id, e.seq, e.data FROM ${S}.heads h JOIN ${S}.entries e ON e.id = h.entry_id
+         WHERE h.conversation_id = $1`,
+        [conversationId],
+      );
+      return rows[0] && fromRow(rows[0]);
+    },
+
+    claimDue: async (o: ClaimOptions): Promise<ClaimResult> => {
+      const limit = Math.max(0, Math.floor(o.limit));
+      const entries =
+        limit === 0
+          ? []
+          : (
+              await q<EntryRow>(`SELECT id, seq, data FROM ${S}.claim($1, $2, $3, $4, $5)`, [
+                owner,
+                o.now,
+                o.now + leaseMs,
+                limit,
+                o.all === true,
+              ])
+            ).map(fromRow);
+      for (const e of entries) held.add(e.conversationId);
+      renewSoon();
+      const next = await q<{ d: string }>(
+        `SELECT due_at AS d FROM ${S}.heads ORDER BY due_at, seq LIMIT 1`,
+      );
+      return { entries, nextDueAt: next[0] === undefined ? undefined : Number(next[0].d) };
+    },
+
+    releaseClaim: async (conversationId) => {
+      held.delete(conversationId);
+      renewSoon();
+      await q(
+        `WITH r AS (UPDATE ${S}.heads SET owner = NULL, lease_until = NULL
+           WHERE conversation_id = $1 AND owner = $2 RETURNING conversation_id)
+         SELECT ${S}.refresh_head(conversation_id) FROM r`,
+        [conversationId, owner],
+      );
+    },
+
+    watch: (fn) => {
+      watchers.add(fn);
+      return () => watchers.delete(fn);
+    },
+
+    count: async () =>
+      Number((await q<{ n: string }>(`SELECT count(*) AS n FROM ${S}.entries`))[0]?.n),
+
+    getMeta: async (key) => {
+      const rows = await q<{ value: unknown }>(`SELECT value FROM ${S}.meta WHERE key = $1`, [key]);
+      return rows[0]?.value;
+    },
+
+    setMeta: async (key, value) => {
+      await q(
+        `INSERT INTO ${S}.meta (key, value) VALUES ($1, $2::jsonb)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+        [key, JSON.stringify(value)],
+      );
+    },
+
+    putTranscript: async (records) => {
+      if (records.length === 0) return run(async () => undefined);
+      await q(`SELECT ${S}.put_transcript($1::jsonb)`, [JSON.stringify(dedupe(records))]);
+    },
+
+    listTranscript: async (conversationId, limit) => {
+      const n = limit === undefined ? null : Math.max(0, Math.floor(limit));
+      const rows = await q<{ data: TranscriptRecord }>(
+        `SELECT data FROM (SELECT data, time, n FROM ${S}.transcript WHERE conversation_id = $1
+           ORDER BY time DESC, n DESC LIMIT $2) t ORDER BY time, n`,
+        [conversationId, n],
+      );
+      return rows.map((r) => r.data);
+    },
+
+    getTranscript: async (key) => {
+      const rows = await q<{ data: TranscriptRecord }>(
+        `SELECT data FROM ${S}.transcript WHERE key = $1`,
+        [key],
+      );
+      return rows[0]?.data;
+    },
+
+    pruneTranscript: async (conversationId, keep) => {
+      await q(
+        `DELETE FROM ${S}.transcript WHERE key IN (
+           SELECT key FROM ${S}.transcript WHERE conversation_id = $1
+           ORDER BY time DESC, n DESC OFFSET $2)`,
+        [conversationId, Math.max(0, Math.floor(keep))],
+      );
+    },
+
+    close: async () => {
+      if (closed) return;
+      const p = pool ?? (opening === undefined ? undefined : await opening.catch(() => undefined));
+      if (p !== undefined && held.size > 0) {
+        // Hand the conversations this worker claimed but did not finish back at once.
+        await p
+          .query(
+            `WITH r AS (UPDATE ${S}.heads SET owner = NULL, lease_until = NULL
+               WHERE owner = $1 RETURNING conversation_id)
+             SELECT ${S}.refresh_head(conversation_id) FROM r`,
+            [owner],
+          )
+          .catch(() => {});
+      }
+      closed = true;
+      held.clear();
+      renewSoon();
+      watchers.clear();
+      const l = listener;
+      listener = undefined;
+      if (l !== undefined) {
+        // Back to the pool without our LISTEN (a client of the caller's pool may be reused).
+        await l.query(`UNLISTEN "${channel}"`).catch(() => {});
+        l.release();
+      }
+      if (p !== undefined && options.pool === undefined) await p.end().catch(() => {});
+    },
+  };
+  return store;
+}
+
+/** The last record of each key (one upsert per key in a statement). */
+function dedupe(records: readonly TranscriptRecord[]): TranscriptRecord[] {
+  const byKey = new Map<string, TranscriptRecord>();
+  for (const r of records) {
+    byKey.delete(r.key);
+    byKey.set(r.key, r);
+  }
+  return [...byKey.values()];
+}

@@ -1,0 +1,173 @@
+// postgresStore on a real, throwaway PostgreSQL cluster (test/helpers/postgres.ts): the store
+// contract suite, migrations and versions, the errors an operator meets, and claims between
+// several stores (workers) on one database.
+import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { postgresStore, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres.js';
+import type { OutboxStore } from '../../src/store/OutboxStore.js';
+import { startPostgres } from '../helpers/postgres.js';
+import { rejectionCode } from '../helpers/errorCode.js';
+import { newEntry, runStoreContract } from '../unit/store-contract.js';
+
+const cluster = await startPostgres();
+const admin = new pg.Pool({ connectionString: cluster.url, max: 2 });
+afterAll(async () => {
+  await admin.end();
+  cluster.stop();
+});
+
+let schemas = 0;
+const freshSchema = (): string => `t${process.pid}_${++schemas}`;
+
+runStoreContract('postgres', async () => {
+  const schema = freshSchema();
+  let current = postgresStore({ connectionString: cluster.url, schema });
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = postgresStore({ connectionString: cluster.url, schema });
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    },
+  };
+});
+
+describe('postgresStore: opening', () => {
+  it('creates the schema on first open, at the current version; a second open changes nothing', async () => {
+    const schema = freshSchema();
+    const a = postgresStore({ connectionString: cluster.url, schema });
+    await a.open();
+    const [e] = await a.append([newEntry()]);
+    await a.close();
+    const b = postgresStore({ connectionString: cluster.url, schema });
+    expect((await b.get(e!.id))?.text).toBe(e!.text);
+    await b.close();
+    const v = await admin.query(`SELECT version FROM "${schema}".schema_version ORDER BY version`);
+    expect(v.rows.map((r: { version: number }) => r.version)).toEqual([POSTGRES_SCHEMA_VERSION]);
+  });
+
+  it('several workers opening a new schema at once: one migrates, all work', async () => {
+    const schema = freshSchema();
+    const stores = Array.from({ length: 4 }, () =>
+      postgresStore({ connectionString: cluster.url, schema }),
+    );
+    await Promise.all(stores.map((s) => s.open()));
+    await Promise.all(stores.map((s, i) => s.append([newEntry({ conversationId: `c${i}` })])));
+    expect(await stores[0]!.count()).toBe(4);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('a schema from a newer version is refused with schema-too-new and left untouched', async () => {
+    const schema = freshSchema();
+    const a = postgresStore({ connectionString: cluster.url, schema });
+    await a.append([newEntry()]);
+    await a.close();
+    await admin.query(`INSERT INTO "${schema}".schema_version VALUES ($1)`, [
+      POSTGRES_SCHEMA_VERSION + 1,
+    ]);
+    const b = postgresStore({ connectionString: cluster.url, schema });
+    expect(await rejectionCode(b.open())).toBe('schema-too-new');
+    expect(await rejectionCode(b.count())).toBe('schema-too-new');
+    await b.close();
+    const n = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".entries`);
+    expect(n.rows[0].n).toBe(1);
+  });
+
+  it('wrong password: storage-auth-failed; nothing listening: storage-unreachable', async () => {
+    const wrong = cluster.url.replace(cluster.password, 'not-the-password');
+    const a = postgresStore({ connectionString: wrong, schema: freshSchema() });
+    const err = await a.open().catch((e: unknown) => e);
+    expect(await rejectionCode(Promise.reject(err))).toBe('storage-auth-failed');
+    expect(String((err as Error).message)).not.toContain('not-the-password');
+    await a.close();
+    const srv = await import('node:net').then(
+      (net) =>
+        new Promise<number>((resolve) => {
+          const s = net.createServer();
+          s.listen(0, '127.0.0.1', () => {
+            const port = (s.address() as { port: number }).port;
+            s.close(() => resolve(port));
+          });
+        }),
+    );
+    const b = postgresStore({
+      connectionString: `postgres://postgres:x@127.0.0.1:${srv}/postgres`,
+      schema: freshSchema(),
+    });
+    expect(await rejectionCode(b.open())).toBe('storage-unreachable');
+    await b.close();
+  });
+
+  it('bad options are invalid-options', () => {
+    expect(() => postgresStore({ schema: 'x' })).toThrow(/exactly one/);
+    expect(() => postgresStore({ connectionString: cluster.url, schema: 'Robert"; DROP' })).toThrow(
+      /identifier/,
+    );
+  });
+});
+
+describe('postgresStore: claims between workers', () => {
+  const open = async (schema: string, leaseMs = 60_000): Promise<OutboxStore> => {
+    const s = postgresStore({ connectionString: cluster.url, schema, leaseMs });
+    await s.open();
+    return s;
+  };
+
+  it('each head goes to one worker at a time; the next entry only after the head left', async () => {
+    const schema = freshSchema();
+    const [a, b] = [await open(schema), await open(schema)];
+    const stored = await a.append([
+      newEntry({ conversationId: 'x' }),
+      newEntry({ conversationId: 'x' }),
+      newEntry({ conversationId: 'y' }),
+    ]);
+    const now = Date.now();
+    const ca = await a.claimDue!({ limit: 10, now });
+    const cb = await b.claimDue!({ limit: 10, now });
+    expect(ca.entries.map((e) => e.id).sort()).toEqual([stored[0]!.id, stored[2]!.id].sort());
+    expect(cb.entries).toEqual([]);
+    expect(cb.nextDueAt).toBeGreaterThan(now); // the leases' end
+    // a attempts x's head and delivers it: x's next entry is free for anyone
+    await a.update({ ...ca.entries.find((e) => e.conversationId === 'x')!, status: 'sending' });
+    expect((await b.claimDue!({ limit: 10, now })).entries).toEqual([]);
+    await a.removeDelivered!(stored[0]!.id, []);
+    const cb2 = await b.claimDue!({ limit: 10, now });
+    expect(cb2.entries.map((e) => e.id)).toEqual([stored[1]!.id]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("a dead worker's claim is taken over when its lease ends; a rescheduled head is due at its time", async () => {
+    const schema = freshSchema();
+    const [a, b] = [await open(schema, 200), await open(schema, 200)];
+    const [e] = await a.append([newEntry({ conversationId: 'x' })]);
+    const now = Date.now();
+    const ca = await a.claimDue!({ limit: 1, now });
+    expect(ca.entries).toHaveLength(1);
+    await a.update({ ...e!, status: 'sending' });
+    // a "dies" (its renewals stop: it never answers again); b must not get it before the lease ends
+    const lease = ca.entries[0]!;
+    expect((await b.claimDue!({ limit: 1, now })).entries).toEqual([]);
+    const cb = await b.claimDue!({ limit: 1, now: now + 60_000 });
+    expect(cb.entries.map((x) => x.id)).toEqual([lease.id]);
+    expect(cb.entries[0]!.status).toBe('sending'); // in doubt for b
+    // b reschedules it: no one may claim it before its nextAttemptAt
+    await b.update({ ...cb.entries[0]!, status: 'pending', nextAttemptAt: now + 120_000 });
+    expect((await a.claimDue!({ limit: 1, now: now + 60_000 })).entries).toEqual([]);
+    expect((await a.claimDue!({ limit: 1, now: now + 60_000 })).nextDueAt).toBe(now + 120_000);
+    expect((await a.claimDue!({ limit: 1, now: now + 120_000 })).entries).toHaveLength(1);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a new entry notifies the other workers (LISTEN/NOTIFY)', async () => {
+    const schema = freshSchema();
+    const [a, b] = [await open(schema), await open(schema)];
+    const heard = new Promise<void>((resolve) => b.watch!(resolve));
+    await a.append([newEntry()]);
+    await heard;
+    await Promise.all([a.close(), b.close()]);
+  });
+});
