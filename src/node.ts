@@ -2,7 +2,7 @@
 export { sqliteStore } from './store/sqlite.js';
 export type { SqliteStoreOptions } from './store/sqlite.js';
 export { postgresStore, POSTGRES_SCHEMA_VERSION } from './store/postgres.js';
-export type { PostgresStoreOptions } from './store/postgres.js';
+export type { PostgresStoreOptions, PostgresPool } from './store/postgres.js';
 export { clientCredentials } from './auth/clientCredentials.js';
 export type { ClientCredentialsOptions } from './auth/clientCredentials.js';
 export { openMessagingTransport } from './transport/openMessaging.js';

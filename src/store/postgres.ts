@@ -17,6 +17,16 @@ import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import { importOptionalPeer } from '../internal/optionalPeer.js';
 import type { ClaimOptions, ClaimResult, OutboxStore, TranscriptRecord } from './OutboxStore.js';
 
+/**
+ * A node-postgres `Pool` (`new pg.Pool(…)`), typed by the methods the store uses so that these
+ * declarations need no `@types/pg`.
+ */
+export interface PostgresPool {
+  connect(): Promise<unknown>;
+  query(text: string, values?: unknown[]): Promise<unknown>;
+  end(): Promise<void>;
+}
+
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
   /** A `postgres://user:password@host:port/database` URL; the store makes (and ends) its own pool. */
@@ -25,7 +35,7 @@ export interface PostgresStoreOptions {
    * Your own `pg.Pool` instead (left open on `close()`). The store holds one of its clients for
    * `LISTEN` for as long as it is open.
    */
-  pool?: Pg.Pool;
+  pool?: PostgresPool;
   /** Schema holding the outbox's tables; created on first open. @default 'genesys_outbox' */
   schema?: string;
   /**
@@ -282,7 +292,7 @@ export function postgresStore(options: PostgresStoreOptions): OutboxStore {
     const pg = await importOptionalPeer(PG_PEER, () => import('pg'));
     const Pool = (pg.default ?? pg).Pool;
     const p =
-      options.pool ??
+      (options.pool as unknown as Pg.Pool | undefined) ??
       new Pool({ connectionString: options.connectionString, connectionTimeoutMillis: 10_000 });
     try {
       await migrate(p);

@@ -102,6 +102,16 @@ describe('postgresStore: opening', () => {
     await b.close();
   });
 
+  it('uses a pool the caller passes, and leaves it open on close', async () => {
+    const pool = new pg.Pool({ connectionString: cluster.url, max: 3 });
+    const s = postgresStore({ pool, schema: freshSchema() });
+    await s.append([newEntry()]);
+    expect(await s.count()).toBe(1);
+    await s.close();
+    expect((await pool.query('SELECT 1 AS x')).rows[0].x).toBe(1);
+    await pool.end();
+  });
+
   it('bad options are invalid-options', () => {
     expect(() => postgresStore({ schema: 'x' })).toThrow(/exactly one/);
     expect(() => postgresStore({ connectionString: cluster.url, schema: 'Robert"; DROP' })).toThrow(
