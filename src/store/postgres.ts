@@ -445,6 +445,7 @@ export function postgresStore(options: PostgresStoreOptions): OutboxStore {
       );
       const seq = rows[0]?.s;
       if (seq === null || seq === undefined) {
+        settledConversation(entry.conversationId); // discarded meanwhile: nothing left to renew
         throw new OutboxError('not-found', 'No entry with this id', { details: { id: entry.id } });
       }
       settledConversation(entry.conversationId, entry.status);
