@@ -43,12 +43,13 @@ const entry = (i: number, conversations: number, now: number): NewEntry => ({
 
 /** Counts what the dispatcher reads: whole heads() reads, the entries they return, headOf reads. */
 function counting(store: OutboxStore) {
-  const counts = { heads: 0, headsEntries: 0, headOf: 0 };
+  const counts = { heads: 0, headsEntries: 0, headOf: 0, headsAfterHeadOf: 0 };
   const wrapped: OutboxStore = Object.create(store) as OutboxStore;
   wrapped.heads = async (limit) => {
     const r = await store.heads(limit);
     counts.heads++;
     counts.headsEntries += r.length;
+    if (counts.headOf > 0) counts.headsAfterHeadOf++;
     return r;
   };
   if (store.headOf) {
@@ -101,10 +102,12 @@ describe.each(stores)('drain over many conversations: %s', (_name, make) => {
     await outbox.close();
     await cleanup();
     // Before: every pass read every remaining head (a heads() read per settled attempt, ~N²/2
-    // entries). Now: whole reads only until the head book is loaded (a dynamic import, a few
-    // passes), then one more to fill it, then headOf per settled attempt.
-    expect(counts.heads).toBeLessThanOrEqual(20);
-    expect(counts.headsEntries).toBeLessThanOrEqual(20 * N);
+    // entries), and headOf was never used. Now: whole reads only until the head book is loaded
+    // (a dynamic import), then headOf per settled attempt.
+    expect(counts.headOf).toBeGreaterThan(0);
+    // How many whole reads run before the lazy chunk is loaded depends on the machine's load; once
+    // the dispatcher reads by headOf, at most the pass already under way and the book's own fill.
+    expect(counts.headsAfterHeadOf).toBeLessThanOrEqual(2);
     expect(counts.headOf).toBeLessThanOrEqual(N + 10);
   });
 
