@@ -49,7 +49,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The schema version this code writes; a database at a newer one is refused on open. */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 const PG_PEER = { name: 'pg', range: '8', feature: 'postgresStore' };
 /** Lock key (pg_advisory_xact_lock) that serialises appends and requeues: seq order = commit order. */
 const APPEND_LOCK = 0x6f7574; // 'out'
@@ -192,6 +192,31 @@ const MIGRATIONS: ((S: string, channel: string) => string)[] = [
         FROM c WHERE h.conversation_id = c.conversation_id RETURNING h.entry_id
       ) SELECT e.id, e.seq, e.data FROM u JOIN ${S}.entries e ON e.id = u.entry_id;
     END IF;
+  END $$;`,
+  // 2: a transcript line's place is fixed when it is first written (its `order`); lines written
+  // before keep their old place (order = time × 1000, as the other stores migrate).
+  (S) => `
+  ALTER TABLE ${S}.transcript ADD COLUMN ord double precision;
+  UPDATE ${S}.transcript SET ord = time * 1000, data = data || jsonb_build_object('order', time * 1000);
+  ALTER TABLE ${S}.transcript ALTER COLUMN ord SET NOT NULL;
+  CREATE INDEX transcript_by_order ON ${S}.transcript (conversation_id, ord, time, n);
+
+  CREATE OR REPLACE FUNCTION ${S}.put_transcript(p jsonb) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE r jsonb; o double precision;
+  BEGIN
+    FOR r IN SELECT value FROM jsonb_array_elements(p) LOOP
+      -- A replaced line keeps its order and insertion number: it never moves.
+      SELECT ord INTO o FROM ${S}.transcript WHERE key = r->>'key';
+      IF NOT FOUND THEN
+        o := COALESCE((r->>'order')::double precision, (r->>'time')::double precision * 1000);
+      END IF;
+      r := r || jsonb_build_object('order', o);
+      INSERT INTO ${S}.transcript (key, conversation_id, time, n, ord, data)
+        VALUES (r->>'key', r->>'conversationId', (r->>'time')::double precision,
+                nextval('${S}.transcript_n'), o, r)
+      ON CONFLICT (key) DO UPDATE SET conversation_id = EXCLUDED.conversation_id,
+        time = EXCLUDED.time, data = EXCLUDED.data;
+    END LOOP;
   END $$;`,
 ];
 
@@ -560,8 +585,8 @@ export function postgresStore(options: PostgresStoreOptions): OutboxStore {
     listTranscript: async (conversationId, limit) => {
       const n = limit === undefined ? null : Math.max(0, Math.floor(limit));
       const rows = await q<{ data: TranscriptRecord }>(
-        `SELECT data FROM (SELECT data, time, n FROM ${S}.transcript WHERE conversation_id = $1
-           ORDER BY time DESC, n DESC LIMIT $2) t ORDER BY time, n`,
+        `SELECT data FROM (SELECT data, ord, time, n FROM ${S}.transcript WHERE conversation_id = $1
+           ORDER BY ord DESC, time DESC, n DESC LIMIT $2) t ORDER BY ord, time, n`,
         [conversationId, n],
       );
       return rows.map((r) => r.data);
@@ -579,7 +604,7 @@ export function postgresStore(options: PostgresStoreOptions): OutboxStore {
       await q(
         `DELETE FROM ${S}.transcript WHERE key IN (
            SELECT key FROM ${S}.transcript WHERE conversation_id = $1
-           ORDER BY time DESC, n DESC OFFSET $2)`,
+           ORDER BY ord DESC, time DESC, n DESC OFFSET $2)`,
         [conversationId, Math.max(0, Math.floor(keep))],
       );
     },
