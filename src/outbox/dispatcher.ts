@@ -276,12 +276,19 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       if (starved) kick();
     };
     try {
-      // A head found 'sending' that we did not start was in flight when the last run stopped.
-      const inDoubt =
-        head.status === 'sending' ||
-        (head.lastError !== undefined && IN_DOUBT_CODES.has(head.lastError.code));
-      // Persist 'sending' before the attempt: after a crash we know it may have gone out.
-      const entry = await save({ ...head, status: 'sending' });
+      // In doubt since when (see StoredEntry.inDoubtSince). A head found 'sending' that we did
+      // not start was in flight when the last run stopped; entries stored by older versions carry
+      // no field, only that status or an in-doubt error.
+      const since =
+        typeof head.inDoubtSince === 'number'
+          ? head.inDoubtSince
+          : head.status === 'sending' ||
+              (head.lastError !== undefined && IN_DOUBT_CODES.has(head.lastError.code))
+            ? head.createdAt
+            : undefined;
+      // Persist 'sending' and the in-doubt mark before the attempt: after a crash we know it may
+      // have gone out (and since when), whatever the transport managed to say.
+      const entry = await save({ ...head, status: 'sending', inDoubtSince: since ?? clock.now() });
       if (entry === undefined) return; // discarded meanwhile
       host.changed(entry);
 
@@ -290,7 +297,8 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         outcome = await host.transport.send(toPublicEntry(entry), {
           signal,
           attempt: entry.attempts + 1,
-          inDoubt,
+          inDoubt: since !== undefined,
+          inDoubtSince: since,
         });
       } catch (error: unknown) {
         // A transport must return outcomes; a throw is a bug or an unexpected failure. It is
@@ -304,7 +312,17 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       }
       // settle() takes in what the outcome says about the whole transport (a rate-limit pause,
       // offline) before its first await, so the pass that release() starts already knows it.
-      const settling = settle(entry, outcome);
+      // What the entry's in-doubt mark becomes: the transport's verdict, else what it was before
+      // this attempt, or in doubt from this attempt's start when it ended without an answer.
+      const verdict = outcome.inDoubtSince;
+      const after =
+        verdict === null
+          ? undefined
+          : (verdict ??
+            (outcome.kind === 'retry' && IN_DOUBT_CODES.has(outcome.error.code)
+              ? entry.inDoubtSince
+              : since));
+      const settling = settle({ ...entry, inDoubtSince: after }, outcome);
       release();
       await settling;
     } finally {

@@ -35,6 +35,14 @@ export interface StoredEntry extends OutboxEntry {
    * keeps it): see `TranscriptRecord.order`. Entries stored without one use `createdAt × 1000`.
    */
   order?: number;
+  /**
+   * In doubt: an attempt may have reached the server without a definite answer. Epoch ms when the
+   * earliest such attempt started; absent when no attempt is in doubt. Written with `sending`
+   * before every attempt (so a crash leaves it set) and changed only by the attempt's outcome
+   * (see `SendOutcome.inDoubtSince`). Entries stored by versions without this field count as in
+   * doubt since `createdAt` when found `sending` or with an `in-doubt`/`timeout` error.
+   */
+  inDoubtSince?: number | undefined;
 }
 
 /** What `append` takes: everything but the order key, which the store assigns. */

@@ -10,17 +10,28 @@ import type { Logger } from '../internal/logger.js';
  */
 export type SendOutcome =
   /** The server has the message (2xx, 409, guest echo, found in history). */
-  | { kind: 'delivered'; serverId?: string; serverTime?: number }
-  /** Transient failure that reached the server or may have: back off, counts as an attempt. */
-  | { kind: 'retry'; error: ErrorInfo }
-  /** The network was unreachable (nothing was sent): back off without spending an attempt. */
-  | { kind: 'offline'; error: ErrorInfo }
-  /** Rate limited: wait exactly `retryAfterMs` (no jitter), then try again. */
-  | { kind: 'rate-limited'; retryAfterMs: number; error: ErrorInfo }
-  /** Credentials or session were refreshed and failed again: try once more now, then back off. */
-  | { kind: 'reauth'; error: ErrorInfo }
-  /** Permanent: the entry becomes `failed` with this reason and is kept. */
-  | { kind: 'rejected'; error: ErrorInfo };
+  (
+    | { kind: 'delivered'; serverId?: string; serverTime?: number }
+    /** Transient failure that reached the server or may have: back off, counts as an attempt. */
+    | { kind: 'retry'; error: ErrorInfo }
+    /** The network was unreachable (nothing was sent): back off without spending an attempt. */
+    | { kind: 'offline'; error: ErrorInfo }
+    /** Rate limited: wait exactly `retryAfterMs` (no jitter), then try again. */
+    | { kind: 'rate-limited'; retryAfterMs: number; error: ErrorInfo }
+    /** Credentials or session were refreshed and failed again: try once more now, then back off. */
+    | { kind: 'reauth'; error: ErrorInfo }
+    /** Permanent: the entry becomes `failed` with this reason and is kept. */
+    | { kind: 'rejected'; error: ErrorInfo }
+  ) & {
+    /**
+     * The transport's verdict on the entry's in-doubt state after this attempt: a number = in doubt
+     * since then (epoch ms the unanswered attempt went out), `null` = not in doubt (the server
+     * proved earlier attempts absent, or the transport settled them explicitly). Absent: the
+     * outbox keeps what it knew, and marks the entry in doubt after a `retry` coded `in-doubt` or
+     * `timeout`.
+     */
+    inDoubtSince?: number | null;
+  };
 
 /** Per-attempt information handed to {@link Transport.send}. */
 export interface SendContext {
@@ -34,6 +45,11 @@ export interface SendContext {
    * before an answer). A transport without server-side idempotency should reconcile first.
    */
   inDoubt: boolean;
+  /**
+   * With `inDoubt`: epoch ms when the earliest unanswered attempt started (the outbox stores it
+   * with the entry, so it survives restarts and attempts that did not reach the network).
+   */
+  inDoubtSince?: number | undefined;
 }
 
 /** What the outbox gives a transport when it starts. */

@@ -174,6 +174,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     throw invalid('conversationId: non-empty string required');
   const attributesOf = o.customAttributes ?? ((e: OutboxEntry) => e.metadata);
   const tokenKey = `guest.sessionToken:${deploymentId}`;
+  const startKey = `guest.conversationStart:${deploymentId}`;
 
   let cx: TransportContext | undefined;
   let log: Logger | undefined = o.logger;
@@ -196,8 +197,12 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   let syncing: Promise<void> | undefined;
   let resync = false;
   const waiters = new Set<(ok: boolean) => void>();
-  /** Entries whose onMessage went out without an answer: reconciled before they are resent. */
-  const doubt = new Set<string>();
+  /** Entries whose onMessage went out without an answer → when: reconciled before a resend. */
+  const doubt = new Map<string, number>();
+  /** Epoch ms (local clock) when the session's current conversation began; kept in the store. */
+  let conversationStart = 0;
+  /** The stored boundary belongs to this token (so a newSession:true means a new conversation). */
+  let startKnown = false;
   /** Echoes that arrived after their send stopped waiting: entry id → server message. */
   const late = new Map<string, GuestMessage>();
   const sentAt: number[] = [];
@@ -394,7 +399,6 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (wasReady || retryIndex === 0) cx.reportConnectivity(false);
       cx.clock.clearTimeout(reconnectTimer);
       const delay = backoffDelay(retryIndex++, backoff, cx.random);
-      log?.debug('guest: reconnect', { delayMs: delay, attempt: retryIndex });
       reconnectTimer = cx.clock.setTimeout(connect, delay);
     }
   }
@@ -407,12 +411,20 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       (x) => x.kind === 'session',
     );
     if (typeof f === 'object' && f.kind === 'session') {
+      if (cx && (f.newSession || !startKnown)) {
+        // A new conversation of a token that had one: attempts in doubt from before it cannot be
+        // read back (see sendOne). Stored before anything is sent in it, so a crash cannot lose it.
+        if (f.newSession && startKnown) conversationStart = now();
+        startKnown = true;
+        await cx.store
+          .setMeta(startKey, { token, at: conversationStart })
+          .catch((e: unknown) => log?.warn('guest: store failed', { error: String(e) }));
+      }
       readOnly = f.readOnly;
       maxCustomDataBytes = f.maxCustomDataBytes ?? 2048;
       sessionError = undefined;
       phase = 'ready';
       retryIndex = 0;
-      log?.debug('guest: session ready', { newSession: f.newSession, readOnly });
       if (cx) {
         cx.reportConnectivity(true);
         setReady(true);
@@ -484,7 +496,6 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (f.name === 'ConnectionClosedEvent') {
         down();
       } else if (phase === 'ready') {
-        log?.debug('guest: reconfigure', { event: f.name });
         void configure(false);
       }
       return;
@@ -607,7 +618,6 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         });
         if (pages === undefined) return;
         if (fresh.length > 0) {
-          log?.debug('guest: missed messages', { count: fresh.length });
           await recordOutbound(
             fresh.sort((a, b) => timeOf(a) - timeOf(b)),
             true,
@@ -677,6 +687,12 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     const attributes = attributesOf(entry);
     const size =
       attributes === undefined ? 0 : new TextEncoder().encode(JSON.stringify(attributes)).length;
+    // In doubt since (durable, from the outbox; or left in doubt by this instance).
+    let since =
+      sc.inDoubtSince ?? doubt.get(entry.id) ?? (sc.inDoubt ? entry.createdAt : undefined);
+    // Once the doubt is settled, every outcome says so (else the outbox keeps its old mark).
+    const settled = (r: SendOutcome): SendOutcome =>
+      since === undefined && r.inDoubtSince === undefined ? { ...r, inDoubtSince: null } : r;
     for (let reconfigured = false; ; reconfigured = true) {
       if (size > maxCustomDataBytes) {
         return outcome(
@@ -695,31 +711,36 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         const kind = sessionError.code === 'unknown-deployment' ? 'rejected' : 'retry';
         return { kind, error: sessionError };
       }
-      if (readOnly) {
-        if (!o.startNew) {
-          return outcome('rejected', 'conversation-ended', 'agent ended the conversation');
-        }
-        log?.debug('guest: new conversation');
-        if (!(await configure(true))) continue;
-        if (readOnly) return outcome('rejected', 'conversation-ended', 'no new conversation');
-      }
-      if (sc.inDoubt || doubt.has(entry.id)) {
+      if (since !== undefined) {
+        // Read before a read-only session starts a new conversation: afterwards it is unreadable.
         const found = await reconcile(entry, sc.signal);
         if (found === undefined) {
           return outcome('retry', 'in-doubt', 'history unreadable');
         }
         if (found !== null) {
-          log?.debug('guest: found in history', { id: entry.id });
           return delivered(entry, found);
         }
         doubt.delete(entry.id);
-        sc = { ...sc, inDoubt: false };
+        if (since < conversationStart) {
+          // The unanswered attempt may have gone into a conversation that has ended since
+          // (session expired, logout): that history cannot be read any more, and a resend would
+          // put a second copy into the new one. Settled explicitly: failed, visible, retry() resends.
+          return {
+            ...outcome('rejected', 'conversation-ended', 'may be in the ended conversation'),
+            inDoubtSince: null,
+          };
+        }
+        since = undefined;
       }
+      if (readOnly && (!o.startNew || ((await configure(true)) && readOnly))) {
+        return settled(outcome('rejected', 'conversation-ended', 'the conversation ended'));
+      }
+      if (readOnly) continue; // configure(true) failed: wait for the session again
       const message: Record<string, unknown> = { type: 'Text', text: entry.text };
       if (attributes !== undefined)
         message.channel = { metadata: { customAttributes: attributes } };
       // Counted as in doubt from the moment it may be on the wire until an answer comes back.
-      doubt.add(entry.id);
+      doubt.set(entry.id, now());
       const f = await request(
         { action: 'onMessage', tracingId: entry.id, message },
         (x) => x.kind === 'structured' && x.message.direction === 'Inbound',
@@ -729,27 +750,28 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (echoed) {
         return delivered(entry, echoed);
       }
-      if (f === 'unsent') {
-        doubt.delete(entry.id);
-        return notConnected();
-      }
       if (f === 'closed' || f === 'timeout') {
         if (f === 'timeout') {
           log?.warn('guest: no echo', { id: entry.id });
           down();
         }
-        return outcome('retry', 'in-doubt', 'unconfirmed when the connection ended');
+        // In doubt from when it went on the wire (onMessage is the only paced request).
+        return {
+          ...outcome('retry', 'in-doubt', 'unconfirmed when the connection ended'),
+          inDoubtSince: sentAt.at(-1) ?? now(),
+        };
       }
+      doubt.delete(entry.id); // unsent, or an answer: the message was not taken
+      if (f === 'unsent') return settled(notConnected());
       if (f.kind === 'structured') {
         return delivered(entry, f.message);
       }
-      doubt.delete(entry.id); // an error answer means the message was not taken
-      if (f.kind !== 'error') return outcome('retry', 'protocol-error', 'unexpected answer');
+      if (f.kind !== 'error')
+        return settled(outcome('retry', 'protocol-error', 'unexpected answer'));
       const refused = classifyGuestError(f.code, f.body);
-      log?.debug('guest: refused', { id: entry.id, code: f.code, outcome: refused.kind });
       if (refused.kind === 'rate-limited') blockedUntil = now() + refused.retryAfterMs;
       if (refused.kind === 'reauth' && !reconfigured && (await configure(false))) continue;
-      return refused;
+      return settled(refused);
     }
   }
 
@@ -771,6 +793,13 @@ export function guestTransport(options: GuestTransportOptions): Transport {
           token = uuid();
           await context.store.setMeta(tokenKey, token);
         }
+      }
+      // The conversation boundary (see configure); another token's conversation ended by now.
+      const b = (await context.store.getMeta(startKey)) as
+        { token?: unknown; at?: unknown } | undefined;
+      if (typeof b?.at === 'number') {
+        startKnown = b.token === token;
+        conversationStart = startKnown ? b.at : now();
       }
       if (context.signal.aborted) return;
       context.signal.addEventListener('abort', () => void close(), { once: true });

@@ -71,3 +71,64 @@ export function directContext(store: OutboxStore): DirectContext {
 export function survivingStore(store: OutboxStore): OutboxStore {
   return { ...store, close: async () => {} };
 }
+
+/** The network between the guest and the simulator, as a test steers it. */
+export interface Link {
+  /** Delay of every frame the guest sends, ms (a slow network: the session answers late). */
+  outMs: number;
+  /** Frames from the server are lost (e.g. the echo of a message the server stored). */
+  dropIn: boolean;
+}
+
+/** `ws` behind a {@link Link}. */
+export function linkedWebSocket(link: Link): WebSocketConstructor {
+  const proto = WebSocket.prototype as unknown as object;
+  const onmessage = Object.getOwnPropertyDescriptor(proto, 'onmessage');
+  class Linked extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      Object.defineProperty(this, 'onmessage', {
+        set: (fn: ((ev: unknown) => void) | null) =>
+          onmessage?.set?.call(this, fn && ((ev: unknown) => link.dropIn || fn(ev))),
+        get: () => onmessage?.get?.call(this) as unknown,
+      });
+    }
+    override send(data: string): void {
+      const go = (): void => {
+        try {
+          super.send(data);
+        } catch {
+          // closed meanwhile: the frame is lost, as on a real network
+        }
+      };
+      if (link.outMs > 0) setTimeout(go, link.outMs);
+      else go();
+    }
+  }
+  return Linked as unknown as WebSocketConstructor;
+}
+
+/**
+ * A store that "dies" with its process: after `kill()` nothing more reaches `store` (every write
+ * rejects), so what it holds is what a killed process would have left behind.
+ */
+export function killableStore(store: OutboxStore): { store: OutboxStore; kill: () => void } {
+  let dead = false;
+  const killed = (): Promise<never> => Promise.reject(new Error('process killed'));
+  const wrapped: OutboxStore = { ...store, close: async () => {} };
+  for (const k of [
+    'append',
+    'update',
+    'remove',
+    'removeDelivered',
+    'setMeta',
+    'putTranscript',
+    'pruneTranscript',
+  ] as const) {
+    const f = store[k] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+    if (f !== undefined)
+      (wrapped as unknown as Record<string, unknown>)[k] = (...a: unknown[]) =>
+        dead ? killed() : f.apply(store, a);
+  }
+  return { store: wrapped, kill: () => (dead = true) };
+}

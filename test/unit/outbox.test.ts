@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/internal/logger.js';
 import { FakeClock } from '../helpers/fakeClock.js';
 import { ScriptedTransport } from '../helpers/scriptedTransport.js';
 import { waitFor } from '../helpers/waitFor.js';
+import type { SendOutcome } from '../../src/transport/Transport.js';
 import { rejectionCode } from '../helpers/errorCode.js';
 
 const retry = { baseDelayMs: 100, maxDelayMs: 1000, maxAttempts: 5, maxAgeMs: 60_000 };
@@ -493,6 +494,38 @@ describe('restart (reload) resumes everything', () => {
       ['a', true],
       ['b', false],
     ]);
+    await second.outbox.close();
+  });
+
+  it('the in-doubt mark survives attempts that reach nothing, and restarts, until a verdict', async () => {
+    const indexedDB = new IDBFactory();
+    const clock = new FakeClock();
+    const t1 = new ScriptedTransport();
+    t1.gate = new Promise(() => {}); // in flight at "reload"
+    const first = await make(t1, { clock, store: indexedDbStore({ name: 'd', indexedDB }) });
+    const a = await first.outbox.send({ text: 'a' });
+    await waitFor(() => t1.calls.length === 1);
+    void first.outbox.close();
+    await new Promise((r) => setTimeout(r, 20));
+
+    // After the restart: not connected twice (no verdict), then the transport settles the doubt.
+    const offline: SendOutcome = {
+      kind: 'offline',
+      error: { code: 'network', message: 'not connected' },
+    };
+    const t2 = new ScriptedTransport((_e, n) =>
+      n <= 2 ? offline : n === 3 ? { ...offline, inDoubtSince: null } : { kind: 'delivered' },
+    );
+    const second = await make(t2, { clock, store: indexedDbStore({ name: 'd', indexedDB }) });
+    for (let n = 1; n <= 4; n++) {
+      await waitFor(() => t2.calls.length >= n);
+      await waitFor(async () => (await second.outbox.list())[0]?.status !== 'sending');
+      await second.outbox.flush();
+    }
+    await expect(second.outbox.whenSettled(a.id)).resolves.toMatchObject({ status: 'sent' });
+    expect(t1.calls[0]!.context.inDoubt).toBe(false);
+    expect(t2.calls.map((c) => c.context.inDoubt)).toEqual([true, true, true, false]);
+    expect(t2.calls[0]!.context.inDoubtSince).toBe(t2.calls[2]!.context.inDoubtSince);
     await second.outbox.close();
   });
 

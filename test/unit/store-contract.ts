@@ -118,6 +118,7 @@ export function runStoreContract(
         nextAttemptAt: 1_700_000_009_999,
         lastError: { code: 'rate-limited', message: 'slow down', status: 429 },
         offlineAttempts: 2,
+        inDoubtSince: 1_700_000_000_123,
         text: 'ünïcödé 💬 "quotes" \n newline',
       });
       const [stored] = await store.append([full]);
