@@ -2,7 +2,7 @@
 export { createOutbox } from './outbox/createOutbox.js';
 export type { Outbox, OutboxOptions } from './outbox/createOutbox.js';
 export type { OutboxEntry, OutboxStatus } from './outbox/entry.js';
-export type { OutboxEvent } from './outbox/events.js';
+export type { OutboxEvent, SessionClosedReason } from './outbox/events.js';
 export type { SendInput } from './outbox/validate.js';
 export { outboxEntries, outboxTranscript, outboxConnectivity } from './outbox/views.js';
 export type { ExternalStore, ViewableOutbox } from './outbox/views.js';

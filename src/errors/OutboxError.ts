@@ -44,6 +44,7 @@ export type OutboxErrorCode =
   | 'rate-limited'
   | 'auth-failed'
   | 'session-expired'
+  | 'session-closed'
   | 'rejected'
   | 'message-too-long'
   | 'conversation-ended'

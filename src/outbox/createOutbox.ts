@@ -520,6 +520,7 @@ export async function openOutbox(
     wake: () => dispatcher.wake('online'),
     reportConnectivity,
     recordTranscript,
+    emit,
     isLeader: () => coordinator.isLeader(),
   });
   // A store shared by several processes tells of new work (PostgreSQL LISTEN/NOTIFY).

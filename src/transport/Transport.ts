@@ -3,6 +3,7 @@ import type { OutboxEntry } from '../outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
 import type { Clock } from '../internal/clock.js';
 import type { Logger } from '../internal/logger.js';
+import type { OutboxEvent } from '../outbox/events.js';
 
 /**
  * What one delivery attempt came to. Produced by a transport, usually through the pure
@@ -73,6 +74,8 @@ export interface TransportContext {
    * same key twice never duplicates a line.
    */
   recordTranscript(records: readonly TranscriptRecord[]): Promise<void>;
+  /** Tells the outbox's subscribers (`session-closed`); optional for hosts other than the outbox. */
+  emit?(event: OutboxEvent): void;
   /** True while this instance is the one sender (always true outside browsers with several tabs). */
   isLeader(): boolean;
 }

@@ -181,6 +181,14 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   let token = '';
   let ws: Socket | undefined;
   let phase: 'idle' | 'down' | 'connecting' | 'ready' | 'closed' = 'idle';
+  /** Genesys closed the connection (ConnectionClosedEvent, LogoutEvent): never reconnect. */
+  let stopped: ErrorInfo | undefined;
+  /** A SessionClearedEvent came: the ConnectionClosedEvent that follows means "cleared". */
+  let cleared = false;
+  /** The next configureSession starts a new conversation (closeSession was sent). */
+  let wantNew = false;
+  let jwtWait: ((v: string | undefined) => void) | undefined;
+  let jwtId = '';
   let readOnly = false;
   let maxCustomDataBytes = 2048;
   /** Why the last configureSession was refused (e.g. a wrong deployment), if it was. */
@@ -352,7 +360,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   }
 
   function connect(): void {
-    if (!cx || phase === 'closed' || phase === 'connecting' || phase === 'ready') return;
+    if (!cx || stopped || phase === 'closed' || phase === 'connecting' || phase === 'ready') return;
     phase = 'connecting';
     let sock: Socket;
     try {
@@ -379,6 +387,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     const sock = ws;
     ws = undefined;
     jwt = undefined;
+    jwtWait?.(undefined);
     if (sock) {
       sock.onopen = sock.onmessage = sock.onclose = null;
       // Not null: `ws` emits 'error' after close() on a socket still connecting, and an 'error'
@@ -395,7 +404,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     const wasReady = phase === 'ready';
     phase = 'down';
     setReady(false);
-    if (cx) {
+    if (cx && !stopped) {
       if (wasReady || retryIndex === 0) cx.reportConnectivity(false);
       cx.clock.clearTimeout(reconnectTimer);
       const delay = backoffDelay(retryIndex++, backoff, cx.random);
@@ -407,7 +416,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     if (!ws) return false;
     phase = 'connecting';
     const f = await request(
-      { action: 'configureSession', deploymentId, startNew },
+      { action: 'configureSession', deploymentId, startNew: startNew || wantNew },
       (x) => x.kind === 'session',
     );
     if (typeof f === 'object' && f.kind === 'session') {
@@ -421,6 +430,8 @@ export function guestTransport(options: GuestTransportOptions): Transport {
           .catch((e: unknown) => log?.warn('guest: store failed', { error: String(e) }));
       }
       readOnly = f.readOnly;
+      wantNew &&= readOnly;
+      cleared = false;
       maxCustomDataBytes = f.maxCustomDataBytes ?? 2048;
       sessionError = undefined;
       phase = 'ready';
@@ -447,7 +458,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   function schedulePing(): void {
     if (!cx) return;
     cx.clock.clearTimeout(pingTimer);
-    pingTimer = cx.clock.setTimeout(() => void ping(), pingMs);
+    pingTimer = cx.clock.setTimeout(() => void ping(), lastActivity + pingMs - now());
   }
 
   async function ping(): Promise<void> {
@@ -492,11 +503,33 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         if (current !== c) return;
       }
     }
+    if (f.kind === 'jwt' || (jwtWait && f.tracingId === jwtId)) {
+      if (f.kind === 'jwt') jwt = { jwt: f.jwt, exp: f.exp };
+      jwtWait?.(f.kind === 'jwt' ? f.jwt : undefined);
+      return;
+    }
     if (f.kind === 'event') {
-      if (f.name === 'ConnectionClosedEvent') {
+      const name = f.name;
+      if (name === 'SessionClearedEvent') {
+        cleared = true; // Genesys closes the connection next (as Genesys' SDK expects)
+      } else if (name === 'SessionExpiredEvent') {
+        // Genesys' SDK keeps the token; configuring it again starts a new conversation.
+        if (phase === 'ready') void configure(false);
+      } else {
+        // Closed by Genesys (another connection, sign-in elsewhere, cleared, logout): stop, never
+        // take the session back. signedIn / logout: the token is discarded, as Genesys' SDK does.
+        const reason =
+          name === 'LogoutEvent'
+            ? 'logout'
+            : f.reason === 'signedIn'
+              ? 'signed-in'
+              : cleared
+                ? 'conversation-cleared'
+                : 'session-limit';
+        stopped = fail('session-closed', reason);
+        if (reason === 'logout' || reason === 'signed-in') void newToken();
         down();
-      } else if (phase === 'ready') {
-        void configure(false);
+        cx?.emit?.({ type: 'session-closed', reason });
       }
       return;
     }
@@ -504,7 +537,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     const m = f.message;
     if (m.direction === 'Outbound') {
       if (m.disconnect) {
-        readOnly = true;
+        readOnly ||= m.readOnly;
         void record([
           {
             key: m.id || `presence-disconnect:${timeOf(m)}`,
@@ -532,21 +565,37 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     }
   }
 
-  /** A JWT for the history API; re-asked when it expires within 5 s; one request at a time. */
+  /**
+   * A JWT for the history API; re-asked when it expires within 5 s. Not queued behind other
+   * requests (a JwtResponse is recognised by its class), so an unanswered getJwt never holds a send.
+   */
   function getJwt(): Promise<string | undefined> {
     if (jwt && jwt.exp * 1000 > now() + 5_000) return Promise.resolve(jwt.jwt);
-    jwtPending ??= request({ action: 'getJwt' }, (x) => x.kind === 'jwt')
-      .then((f) => {
-        if (typeof f === 'object' && f.kind === 'jwt') {
-          jwt = { jwt: f.jwt, exp: f.exp };
-          return f.jwt;
-        }
-        return undefined;
-      })
-      .finally(() => {
-        jwtPending = undefined;
-      });
+    const sock = ws;
+    if (!sock || !cx) return Promise.resolve(undefined);
+    jwtPending ??= new Promise<string | undefined>((resolve) => {
+      const t = cx?.clock.setTimeout(() => jwtWait?.(undefined), REQUEST_TIMEOUT_MS);
+      jwtWait = (v) => {
+        jwtWait = jwtPending = undefined;
+        cx?.clock.clearTimeout(t);
+        resolve(v);
+      };
+      jwtId = uuid();
+      try {
+        sock.send(JSON.stringify({ action: 'getJwt', token, tracingId: jwtId }));
+      } catch {
+        queueMicrotask(() => jwtWait?.(undefined));
+      }
+    });
     return jwtPending;
+  }
+
+  /** Forgets the token (Genesys' SDK on sign-in elsewhere and logout): the next start is a new guest. */
+  async function newToken(): Promise<void> {
+    token = uuid();
+    conversationStart = now();
+    startKnown = false;
+    await cx?.store.setMeta(tokenKey, token).catch(() => undefined);
   }
 
   /**
@@ -678,9 +727,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   }
 
   async function sendOne(entry: OutboxEntry, sc: SendContext): Promise<SendOutcome> {
-    if (!cx || phase === 'closed' || phase === 'idle') {
-      return outcome('offline', 'network', 'not started or closed');
-    }
+    if (!cx || phase === 'closed' || phase === 'idle') return notConnected();
     if (entry.conversationId !== conversationId) {
       return outcome('rejected', 'invalid-conversation-id', `not conversation "${conversationId}"`);
     }
@@ -705,6 +752,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (early) {
         return delivered(entry, early);
       }
+      if (stopped) return { kind: 'offline', error: stopped };
       if (!(await whenReady(sc.signal))) {
         if (!sessionError || closed()) return notConnected();
         // A deployment the server does not know will not appear by retrying: fail the entry now.
@@ -732,10 +780,26 @@ export function guestTransport(options: GuestTransportOptions): Transport {
         }
         since = undefined;
       }
-      if (readOnly && (!o.startNew || ((await configure(true)) && readOnly))) {
-        return settled(outcome('rejected', 'conversation-ended', 'the conversation ended'));
+      if (readOnly) {
+        if (!o.startNew) {
+          return settled(outcome('rejected', 'conversation-ended', 'the conversation ended'));
+        }
+        // As Genesys' SDK: close the session first (other connections get ConnectionClosedEvent),
+        // then configure with startNew, on this socket or on the next one.
+        // (Genesys answers the asking socket SessionResponse{connected:false, readOnly:true}.)
+        if (!wantNew) {
+          wantNew = true;
+          await request(
+            { action: 'closeSession', closeAllConnections: true },
+            (x) => x.kind === 'session',
+          );
+        }
+        if (!(await configure(true))) {
+          return settled(notConnected());
+        }
+        if (readOnly)
+          return settled(outcome('rejected', 'conversation-ended', 'no new conversation'));
       }
-      if (readOnly) continue; // configure(true) failed: wait for the session again
       const message: Record<string, unknown> = { type: 'Text', text: entry.text };
       if (attributes !== undefined)
         message.channel = { metadata: { customAttributes: attributes } };

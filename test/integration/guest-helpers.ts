@@ -5,6 +5,7 @@ import { systemClock } from '../../src/internal/clock.js';
 import type { Logger } from '../../src/internal/logger.js';
 import type { OutboxStore, TranscriptRecord } from '../../src/store/OutboxStore.js';
 import type { TransportContext } from '../../src/transport/Transport.js';
+import type { OutboxEvent } from '../../src/outbox/events.js';
 import type { WebSocketConstructor } from '../../src/transport/guest.js';
 
 /** `ws` that also keeps every frame it receives (to count 429s). */
@@ -32,6 +33,7 @@ export interface DirectContext extends TransportContext {
   wakes: number;
   records: TranscriptRecord[];
   warnings: string[];
+  events: OutboxEvent[];
   abort: AbortController;
 }
 
@@ -53,6 +55,7 @@ export function directContext(store: OutboxStore): DirectContext {
     abort,
     wakes: 0,
     records: [],
+    events: [],
     warnings,
     wake: () => {
       ctx.wakes++;
@@ -61,6 +64,9 @@ export function directContext(store: OutboxStore): DirectContext {
     recordTranscript: async (records) => {
       await store.putTranscript(records);
       ctx.records.push(...records);
+    },
+    emit: (event) => {
+      ctx.events.push(event);
     },
     isLeader: () => true,
   };

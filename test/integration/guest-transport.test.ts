@@ -236,3 +236,51 @@ describe('guest transport against the simulator', () => {
     expect(sim.control.sessions()[0]?.previousConversations).toEqual([]);
   });
 });
+
+describe('the session as Genesys closes it (issue 11, simulator)', () => {
+  it('an agent Disconnect with readOnly "false" (deployment default Send): the next message is sent', async () => {
+    const token = await ready();
+    sim.control.agentDisconnect(token);
+    await waitFor(
+      () => ctx.records.some((r) => r.event === 'Presence:Disconnect'),
+      'the disconnect line',
+    );
+    expect((await send(entry('after the disconnect'))).kind).toBe('delivered');
+    expect(guestTexts(token)).toEqual(['after the disconnect']);
+  });
+
+  it('another connection closes the session: this one stops, tells why, never takes it back', async () => {
+    const token = await ready();
+    // Another device of the same guest closes every other connection of the session.
+    const other = new WebSocket(`${sim.wsUrl}/v1?deploymentId=${DEPLOYMENT}`);
+    const answers: string[] = [];
+    other.on('message', (d: WebSocket.RawData) => answers.push(String(d)));
+    await new Promise((r) => other.once('open', r));
+    other.send(JSON.stringify({ action: 'configureSession', deploymentId: DEPLOYMENT, token }));
+    await waitFor(() => answers.length > 0, 'the other session');
+    other.send(JSON.stringify({ action: 'closeSession', token, closeAllConnections: true }));
+    await waitFor(() => ctx.events.length > 0, 'the session-closed event');
+    expect(ctx.events).toEqual([{ type: 'session-closed', reason: 'session-limit' }]);
+    transport.resume?.();
+    expect(await send(entry('held'))).toMatchObject({
+      kind: 'offline',
+      error: { code: 'session-closed' },
+    });
+    // A reconnect would configure the session again within the 20-100 ms backoff.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(sim.control.sessions()[0]?.connections).toBe(1); // only the other one
+    expect(guestTexts(token)).toEqual([]);
+    other.close();
+  });
+
+  it('ConnectionClosedEvent "signedIn": stops and discards the stored token', async () => {
+    const token = await ready();
+    sim.control.connectionClosed(token, { reason: 'signedIn' });
+    await waitFor(() => ctx.events.length > 0, 'the session-closed event');
+    expect(ctx.events).toEqual([{ type: 'session-closed', reason: 'signed-in' }]);
+    await waitFor(
+      async () => (await ctx.store.getMeta(`guest.sessionToken:${DEPLOYMENT}`)) !== token,
+      'a new token',
+    );
+  });
+});

@@ -5,6 +5,7 @@ import type { Logger } from '../../src/internal/logger.js';
 import { memoryStore } from '../../src/store/memory.js';
 import type { OutboxStore, TranscriptRecord } from '../../src/store/OutboxStore.js';
 import type { TransportContext } from '../../src/transport/Transport.js';
+import type { OutboxEvent } from '../../src/outbox/events.js';
 
 export const flush = async (rounds = 5): Promise<void> => {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
@@ -138,6 +139,7 @@ export interface FakeContext extends TransportContext {
   wakes: number;
   connectivity: boolean[];
   records: TranscriptRecord[];
+  events: OutboxEvent[];
   logs: { level: string; message: string; context?: Record<string, unknown> }[];
   abort: AbortController;
 }
@@ -161,6 +163,7 @@ export function fakeContext(clock: Clock, store: OutboxStore = memoryStore()): F
     wakes: 0,
     connectivity: [],
     records: [],
+    events: [],
     logs,
     abort,
     signal: abort.signal,
@@ -173,6 +176,9 @@ export function fakeContext(clock: Clock, store: OutboxStore = memoryStore()): F
     recordTranscript: async (records) => {
       await store.putTranscript(records);
       ctx.records.push(...records);
+    },
+    emit: (event) => {
+      ctx.events.push(event);
     },
     isLeader: () => true,
   };

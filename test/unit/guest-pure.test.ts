@@ -12,7 +12,7 @@ function h(
   time: number,
   direction: 'Inbound' | 'Outbound' = 'Inbound',
 ): GuestMessage {
-  return { id, text, time, direction, type: 'Text', disconnect: false };
+  return { id, text, time, direction, type: 'Text', disconnect: false, readOnly: false };
 }
 
 describe('parseFrame', () => {
@@ -64,6 +64,7 @@ describe('parseFrame', () => {
         text: 'Hello',
         time: Date.parse('2022-08-22T19:24:26.704Z'),
         disconnect: false,
+        readOnly: false,
       },
     });
   });
@@ -169,9 +170,12 @@ describe('parseFrame', () => {
       kind: 'malformed',
       reason: 'missing class',
     });
+    // A class this client does not act on is not malformed (Genesys adds classes).
     expect(parseFrame('{"type":"message","class":"Nope","code":200}')).toEqual({
-      kind: 'malformed',
-      reason: 'unknown class Nope',
+      tracingId: undefined,
+      type: 'message',
+      kind: 'other',
+      name: 'Nope',
     });
     expect(parseFrame('{"type":"message","class":"StructuredMessage","code":200}')).toEqual({
       kind: 'malformed',
@@ -199,6 +203,7 @@ describe('parseFrame', () => {
       text: '',
       time: NaN,
       disconnect: false,
+      readOnly: false,
     });
     expect(parseMessage('x')).toBeUndefined();
   });

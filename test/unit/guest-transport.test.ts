@@ -258,7 +258,6 @@ describe('guestTransport session', () => {
     const warnings = ctx.logs.filter((l) => l.message.includes('malformed'));
     expect(warnings.map((w) => w.context?.reason)).toEqual([
       'not JSON',
-      'unknown class Bogus',
       'StructuredMessage without body',
     ]);
     expect(JSON.stringify(ctx.logs)).not.toContain('secret');
@@ -451,15 +450,52 @@ describe('guestTransport send', () => {
     });
   });
 
-  it('readOnly session with startNew → configureSession startNew:true, then sends', async () => {
+  it('readOnly session with startNew → closeSession, then configureSession startNew:true, then sends', async () => {
     const s = await startReady({ startNew: true }, { readOnly: true });
     const p = send(entry('x'));
+    await flush();
+    // As Genesys' SDK: the session is closed first (MessagingClientConversationDisconnectTest).
+    expect(s.lastSent('closeSession')).toMatchObject({ closeAllConnections: true });
+    expect(s.actions().slice(-1)).toEqual(['closeSession']);
+    s.push({
+      type: 'response',
+      class: 'SessionResponse',
+      code: 200,
+      tracingId: s.lastSent('closeSession').tracingId,
+      body: { connected: false, readOnly: true },
+    });
     await flush();
     expect(s.lastSent('configureSession')).toMatchObject({ startNew: true });
     s.session({ readOnly: false, newSession: true });
     await flush();
     s.echo();
     expect((await p).kind).toBe('delivered');
+  });
+
+  it('a Disconnect with metadata.readOnly "false" (or none) is recorded, and the guest may keep writing', async () => {
+    for (const metadata of [{ readOnly: 'false' }, undefined]) {
+      const s = await startReady();
+      s.push({
+        type: 'message',
+        class: 'StructuredMessage',
+        code: 200,
+        body: {
+          id: `d-${String(metadata?.readOnly)}`,
+          direction: 'Outbound',
+          type: 'Event',
+          events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }],
+          channel: { time: '2024-05-01T12:00:06.000Z', type: 'Private' },
+          ...(metadata ? { metadata } : {}),
+        },
+      });
+      await flush();
+      expect(ctx.records.at(-1)).toMatchObject({ event: 'Presence:Disconnect' });
+      const p = send(entry('still writable'));
+      await flush();
+      s.echo();
+      expect((await p).kind).toBe('delivered');
+      await transport.close?.();
+    }
   });
 
   it('agent messages and a Presence Disconnect are recorded; after Disconnect sends fail conversation-ended', async () => {
@@ -487,6 +523,7 @@ describe('guestTransport send', () => {
         type: 'Event',
         events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }],
         channel: { time: '2024-05-01T12:00:06.000Z' },
+        metadata: { readOnly: 'true' },
       },
     });
     await flush();
@@ -725,5 +762,115 @@ describe('guestTransport history sync', () => {
     await reconnectAndSync(s);
     expect(hist.calls.length).toBe(2);
     expect(ctx.records.map((r) => r.key)).toEqual(['a1']);
+  });
+});
+
+describe('guestTransport as Genesys SDK sees the session (issue 11)', () => {
+  const closedEvent = (body: Record<string, unknown> = {}) => ({
+    type: 'message',
+    class: 'ConnectionClosedEvent',
+    code: 200,
+    body,
+  });
+  const tokenKey = `guest.sessionToken:${DEPLOYMENT}`;
+
+  it.each([
+    ['no reason', [closedEvent()], 'session-limit', false],
+    ['signedIn', [closedEvent({ reason: 'signedIn' })], 'signed-in', true],
+    [
+      'after SessionClearedEvent',
+      [{ type: 'message', class: 'SessionClearedEvent', code: 200, body: {} }, closedEvent()],
+      'conversation-cleared',
+      false,
+    ],
+    [
+      'LogoutEvent',
+      [{ type: 'message', class: 'LogoutEvent', code: 200, body: {} }],
+      'logout',
+      true,
+    ],
+  ])(
+    'ConnectionClosedEvent / LogoutEvent (%s): stops, never reconnects, tells why',
+    async (_name, pushed, reason, discardsToken) => {
+      const s = await startReady();
+      const token = await ctx.store.getMeta(tokenKey);
+      const sockets = FakeSocket.all.length;
+      for (const f of pushed) s.push(f);
+      await flush();
+      expect(ctx.events).toEqual([{ type: 'session-closed', reason }]);
+      expect(s.closed).toBe(true);
+      transport.resume?.(); // coming online must not take the session back either
+      await clock.advance(120_000);
+      expect(FakeSocket.all.length).toBe(sockets);
+      expect(await send(entry('x'))).toEqual({
+        kind: 'offline',
+        error: { code: 'session-closed', message: reason },
+      });
+      const after = await ctx.store.getMeta(tokenKey);
+      if (discardsToken) expect(after).not.toBe(token);
+      else expect(after).toBe(token);
+    },
+  );
+
+  it('SessionExpiredEvent (sent as a response) configures again with the same token', async () => {
+    const s = await startReady();
+    const before = s.sent.filter((f) => f.action === 'configureSession').length;
+    s.push({ type: 'response', class: 'SessionExpiredEvent', code: 200, body: {} });
+    await flush();
+    const configures = s.sent.filter((f) => f.action === 'configureSession');
+    expect(configures.length).toBe(before + 1);
+    expect(configures.at(-1)?.token).toBe(configures[0]?.token);
+    expect(ctx.events).toEqual([]);
+  });
+
+  it('the health echo goes 30 s after the last traffic, not 30 s after the last check', async () => {
+    const s = await startReady();
+    await clock.advance(20_000);
+    s.push({ type: 'message', class: 'SessionClearedEvent', code: 200, body: {} }); // traffic
+    const before = s.actions().length;
+    await clock.advance(29_999);
+    expect(s.actions().length).toBe(before);
+    await clock.advance(1);
+    expect(s.actions().slice(before)).toEqual(['echo']);
+  });
+
+  it('an unanswered getJwt does not hold a send', async () => {
+    transport = make();
+    await transport.start?.(ctx);
+    const s = FakeSocket.last;
+    s.open();
+    await flush();
+    s.session();
+    await flush();
+    expect(s.actions()).toEqual(['configureSession', 'getJwt']); // the history sync; never answered
+    const e = entry('not held');
+    const p = send(e);
+    await flush();
+    expect(s.actions()).toEqual(['configureSession', 'getJwt', 'onMessage']);
+    s.echo();
+    expect((await p).kind).toBe('delivered');
+  });
+
+  it('an in-doubt entry is reconciled against the read-only conversation before startNew', async () => {
+    const s = await startReady({ startNew: true }, { readOnly: true });
+    const e = entry('sent before the disconnect');
+    hist.entities = [
+      {
+        id: 'srv-old',
+        direction: 'Inbound',
+        type: 'Text',
+        text: e.text,
+        channel: { time: new Date(clock.now()).toISOString() },
+      },
+    ];
+    const p = transport.send(e, {
+      signal: ctx.signal,
+      attempt: 2,
+      inDoubt: true,
+      inDoubtSince: clock.now(),
+    });
+    await flush(20);
+    expect(await p).toMatchObject({ kind: 'delivered', serverId: 'srv-old' });
+    expect(s.actions()).not.toContain('closeSession');
   });
 });

@@ -18,6 +18,12 @@ export interface GuestMessage {
   originatingEntity?: string;
   /** True for an `Event` carrying a Presence `Disconnect` (the agent ended the conversation). */
   disconnect: boolean;
+  /**
+   * `metadata.readOnly` is `"true"` (any case, as Genesys' SDK reads it): after a Disconnect the
+   * guest may not write. `"false"` or absent (the deployment's `conversationDisconnect.type` is
+   * `Send`): the guest may keep writing.
+   */
+  readOnly: boolean;
 }
 
 /** A server frame, classified. `tracingId` is the request's echoed id, when present. */
@@ -34,20 +40,15 @@ export type GuestFrame = { tracingId: string | undefined; type: 'response' | 'me
   | {
       kind: 'event';
       name: 'SessionExpiredEvent' | 'SessionClearedEvent' | 'ConnectionClosedEvent' | 'LogoutEvent';
+      /** `body.reason` (ConnectionClosedEvent: `"signedIn"`, else absent). */
+      reason: string | undefined;
     }
+  /** A class this text-only client does not act on (attachments, configuration, future ones). */
   | { kind: 'other'; name: string }
 );
 
 export type ParseResult = GuestFrame | { kind: 'malformed'; reason: string };
 
-const OTHER = new Set([
-  'PresignedUrlResponse',
-  'UploadSuccessEvent',
-  'UploadFailureEvent',
-  'AttachmentDeletedResponse',
-  'GenerateUrlError',
-  'GetConfigurationResponse',
-]);
 const EVENTS = new Set([
   'SessionExpiredEvent',
   'SessionClearedEvent',
@@ -66,6 +67,7 @@ export function parseMessage(body: unknown): GuestMessage | undefined {
   const dir = body.direction;
   const time = Date.parse(str(channel.time) ?? '');
   const events = Array.isArray(body.events) ? body.events : [];
+  const meta = isObj(body.metadata) ? body.metadata : {};
   const m: GuestMessage = {
     id: str(body.id) ?? '',
     direction: dir === 'Inbound' || dir === 'Outbound' ? dir : undefined,
@@ -79,6 +81,7 @@ export function parseMessage(body: unknown): GuestMessage | undefined {
         isObj(e.presence) &&
         e.presence.type === 'Disconnect',
     ),
+    readOnly: /^true$/i.test(str(meta.readOnly) ?? ''),
   };
   const who = str(body.originatingEntity);
   if (who !== undefined) m.originatingEntity = who;
@@ -140,7 +143,9 @@ export function parseFrame(data: unknown): ParseResult {
       exp: typeof body.exp === 'number' ? body.exp : 0,
     };
   }
-  if (EVENTS.has(cls)) return { ...base, kind: 'event', name: cls as 'SessionExpiredEvent' };
-  if (OTHER.has(cls)) return { ...base, kind: 'other', name: cls };
-  return { kind: 'malformed', reason: `unknown class ${cls.slice(0, 60)}` };
+  if (EVENTS.has(cls)) {
+    const reason = isObj(body) ? str(body.reason) : undefined;
+    return { ...base, kind: 'event', name: cls as 'LogoutEvent', reason };
+  }
+  return { ...base, kind: 'other', name: cls.slice(0, 60) };
 }

@@ -21,7 +21,8 @@ export interface MatchOptions {
  * Decides which in-doubt entries already reached Genesys, from conversation history (pure).
  *
  * A history message `h` can match entry `e` when all hold:
- * 1. `h.direction` is `Inbound` (sent by the guest) and `h.id` is not empty;
+ * 1. `h.direction` is `Inbound` (sent by the guest), `h.type` is `Text` (history also holds
+ *    `Event` and `Structured` entries, which may carry text) and `h.id` is not empty;
  * 2. `h.text === e.text` exactly (no trimming, no case folding);
  * 3. `e.createdAt - skewMs <= h.time <= now + skewMs` (a message cannot reach the server before
  *    it was written; `skewMs` absorbs clock differences);
@@ -44,6 +45,7 @@ export function matchInDoubt(
     .filter(
       (h) =>
         h.direction === 'Inbound' &&
+        h.type === 'Text' &&
         h.id !== '' &&
         !options.claimed.has(h.id) &&
         Number.isFinite(h.time),
