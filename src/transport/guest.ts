@@ -420,15 +420,10 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       (x) => x.kind === 'session',
     );
     if (typeof f === 'object' && f.kind === 'session') {
-      if (cx && (f.newSession || !startKnown)) {
-        // A new conversation of a token that had one: attempts in doubt from before it cannot be
-        // read back (see sendOne). Stored before anything is sent in it, so a crash cannot lose it.
-        if (f.newSession && startKnown) conversationStart = now();
-        startKnown = true;
-        await cx.store
-          .setMeta(startKey, { token, at: conversationStart })
-          .catch((e: unknown) => log?.warn('guest: store failed', { error: String(e) }));
-      }
+      // A new conversation of a token that had one: attempts in doubt from before it cannot be
+      // read back (see sendOne). Stored before anything is sent in it, so a crash cannot lose it.
+      if (f.newSession || !startKnown)
+        await setStart(f.newSession && startKnown ? now() : conversationStart);
       readOnly = f.readOnly;
       wantNew &&= readOnly;
       cleared = false;
@@ -513,8 +508,9 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (name === 'SessionClearedEvent') {
         cleared = true; // Genesys closes the connection next (as Genesys' SDK expects)
       } else if (name === 'SessionExpiredEvent') {
-        // Genesys' SDK keeps the token; configuring it again starts a new conversation.
-        if (phase === 'ready') void configure(false);
+        // Genesys' SDK keeps the token; configuring it again starts a new conversation. The old
+        // one is over now: stored before anything can start the new one (see sendOne).
+        void setStart(now()).then(() => phase === 'ready' && configure(false));
       } else {
         // Closed by Genesys (another connection, sign-in elsewhere, cleared, logout): stop, never
         // take the session back. signedIn / logout: the token is discarded, as Genesys' SDK does.
@@ -588,6 +584,15 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       }
     });
     return jwtPending;
+  }
+
+  /** Stores when the current conversation began (the in-doubt boundary). */
+  async function setStart(at: number): Promise<void> {
+    conversationStart = at;
+    startKnown = true;
+    await cx?.store
+      .setMeta(startKey, { token, at })
+      .catch((e: unknown) => log?.warn('guest: store failed', { error: String(e) }));
   }
 
   /** Forgets the token (Genesys' SDK on sign-in elsewhere and logout): the next start is a new guest. */
