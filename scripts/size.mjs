@@ -39,8 +39,14 @@ export const TARGET = 6 * 1024;
  * across tabs, the guest transport's clear of the Genesys session, the IndexedDB store's wipe()
  * and the refusal to open an encrypted store without its key. The encryption itself (2.6 kB
  * gzip) and the deletion code are lazy chunks, loaded only when used.
+ * 18432 B (+1024 B; 18276 B measured) for two pieces landed together: the drain whose cost per
+ * delivery is flat in the number of waiting conversations, with PostgreSQL's claim mode (issue 13:
+ * IndexedDB's `headOf` and the dispatcher's hooks, ~190 B of claim code a lazy chunk could take
+ * off again; the head book itself, ~750 B, is a lazy chunk), and the guest transport's
+ * correctness fixes of issues 10 and 11 (~435 B: in-doubt stored with the entry; the session
+ * handled as Genesys' SDK does). Issue 15 is to bring the first load down to its budget.
  */
-export const LIMIT = 17408;
+export const LIMIT = 18432;
 
 /** name → [named imports from the main entry, enforced gzip limit of the entry chunk, or null for report only] */
 export const entries = {

@@ -22,7 +22,7 @@ export type OutboxEvent =
   | { type: 'connectivity'; online: boolean }
   | { type: 'transcript'; record: TranscriptRecord }
   | { type: 'corrupt-record'; key: unknown; reason: string }
-  | { type: 'wiped' };
+  | { type: 'wiped' }
   | { type: 'session-closed'; reason: SessionClosedReason };
 
 /**

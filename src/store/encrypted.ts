@@ -453,6 +453,30 @@ export function encryptedStoreWith(
   // Optional methods that return no records pass through (the SQLite sender lease).
   if (inner.coordinator) store.coordinator = inner.coordinator.bind(inner);
   if (inner.wipe) store.wipe = inner.wipe.bind(inner);
+  if (inner.releaseClaim) store.releaseClaim = inner.releaseClaim.bind(inner);
+  if (inner.watch) store.watch = inner.watch.bind(inner);
+  // Optional reads of the sender (the flat drain, PostgreSQL claims) open what they return; without
+  // them here the outbox would fall back to heads() per pass, or to several workers sending at once.
+  if (inner.headOf) {
+    const headOf = inner.headOf.bind(inner);
+    store.headOf = async (conversationId) => {
+      for (;;) {
+        const e = await headOf(conversationId);
+        if (e === undefined) return undefined;
+        const { good, bad } = await openEntries([e]);
+        if (bad === 0) return good[0];
+      }
+    };
+  }
+  if (inner.claimDue) {
+    const claimDue = inner.claimDue.bind(inner);
+    store.claimDue = async (claim) => {
+      const result = await claimDue(claim);
+      // A claimed head that does not decrypt is moved aside (never sent); its conversation's next
+      // entry is claimed by a later call.
+      return { ...result, entries: (await openEntries(result.entries)).good };
+    };
+  }
   if (inner.removeDelivered) {
     const removeDelivered = inner.removeDelivered.bind(inner);
     store.removeDelivered = async (id, records) => {
