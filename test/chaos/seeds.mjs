@@ -24,10 +24,7 @@ export const QUICK = [
   // defect 1: tabs sending at once from the moment they open (bursts in one task and spread)
   { tier: 'browser', transport: 'http', seed: 8 },
   // defect 2: reload while a guest message is in flight on a slow link
-  {
-    tier: 'browser',
-    transport: 'guest',
-    seed: 2,
-    known: 'issue 10 defect 2 (guest in-doubt durability, hC)',
-  },
+  { tier: 'browser', transport: 'guest', seed: 2 },
+  // defect 2 as the full run found it (one duplicate each before the fix)
+  { tier: 'browser', transport: 'guest', seed: 1006 },
 ];
