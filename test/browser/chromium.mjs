@@ -1,5 +1,8 @@
 // The system Chromium (never a downloaded one) and its flags: shared by the browser tests
 // (playwright.config.mjs, the tests that launch their own browser) and the benchmarks.
+import { spawn } from 'node:child_process';
+import { chromium } from 'playwright-core';
+
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Without the background-networking flags Chromium keeps trying hosts this network refuses. */
 export const CHROMIUM_ARGS = [
@@ -11,3 +14,36 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/**
+ * Chromium as its own process on `profile` (so that a test can SIGKILL it mid-drain), driven over
+ * the DevTools protocol. Resolves with the process, the browser and its default context.
+ */
+export async function launchKillable(profile, { startTimeoutMs = 20_000 } = {}) {
+  const child = spawn(
+    CHROMIUM,
+    [
+      ...CHROMIUM_ARGS,
+      '--headless=new',
+      `--user-data-dir=${profile}`,
+      '--remote-debugging-port=0',
+      'about:blank',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const endpoint = await new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error('chromium did not start')), startTimeoutMs);
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', () => reject(new Error('chromium exited')));
+  });
+  const browser = await chromium.connectOverCDP(endpoint);
+  return { child, browser, context: browser.contexts()[0] };
+}

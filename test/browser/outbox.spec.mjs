@@ -1,12 +1,11 @@
 // The outbox in real Chromium against the simulator: offline reloads, crashes, two tabs, storage
 // faults, the tutorial's queue. The page is test/browser/pages/outbox.html (window.h, harness.js).
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, launchKillable } from './chromium.mjs';
 import {
   TUTORIAL_PATH,
   assertDeliveredOnce,
@@ -238,32 +237,9 @@ function killedDuringDrain(kind, n, partial) {
     const profile = mkdtempSync(join(tmpdir(), 'outbox-profile-'));
     let child;
     const launch = async () => {
-      child = spawn(
-        CHROMIUM,
-        [
-          ...CHROMIUM_ARGS,
-          '--headless=new',
-          `--user-data-dir=${profile}`,
-          '--remote-debugging-port=0',
-          'about:blank',
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      const endpoint = await new Promise((resolve, reject) => {
-        let err = '';
-        const timer = setTimeout(() => reject(new Error('chromium did not start')), 10_000);
-        child.stderr.on('data', (d) => {
-          err += d;
-          const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]);
-          }
-        });
-        child.once('exit', () => reject(new Error('chromium exited')));
-      });
-      const browser = await chromium.connectOverCDP(endpoint);
-      return browser.contexts()[0];
+      let context;
+      ({ child, context } = await launchKillable(profile, { startTimeoutMs: 10_000 }));
+      return context;
     };
     const kill = () =>
       new Promise((resolve) => {

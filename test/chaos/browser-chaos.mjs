@@ -2,14 +2,12 @@
 // tabs closed and reloaded (also while a message is in flight on a slow link), offline/online
 // flips, and the browser process SIGKILLed mid-drain and relaunched on the same profile. A seed
 // gives the whole schedule; each schedule gets its own simulator and its own Chromium profile.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS } from '../browser/chromium.mjs';
+import { launchKillable } from '../browser/chromium.mjs';
 import { analyse } from './analyse.mjs';
 import { prng } from './prng.mjs';
 
@@ -148,35 +146,7 @@ export function browserSchedule(seed, transport) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Chromium as its own process (so it can be SIGKILLed) on `profile`, driven over CDP. */
-async function launch(profile) {
-  const child = spawn(
-    CHROMIUM,
-    [
-      ...CHROMIUM_ARGS,
-      '--headless=new',
-      `--user-data-dir=${profile}`,
-      '--remote-debugging-port=0',
-      'about:blank',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const endpoint = await new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error('chromium did not start')), 20_000);
-    child.stderr.on('data', (d) => {
-      err += d;
-      const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', () => reject(new Error('chromium exited')));
-  });
-  const browser = await chromium.connectOverCDP(endpoint);
-  return { child, browser, context: browser.contexts()[0] };
-}
+const launch = (profile) => launchKillable(profile);
 
 async function token(sim) {
   const res = await fetch(`${sim.url}/oauth/token`, {
