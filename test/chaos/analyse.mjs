@@ -203,3 +203,22 @@ export function unneededFromRequests(requests, deaths) {
   }
   return { count, why: why.slice(0, 5) };
 }
+
+/**
+ * The moments of a schedule that may cost an answer (kills, drops, reloads): `disrupt(kind)` records
+ * one, reaching as far as the requests the simulator is still holding back (latency, delayed
+ * frames), which it stores after the moment.
+ */
+export function disruptionLog(sim) {
+  const disruptions = [];
+  const disrupt = (kind) => {
+    const state = sim.control.state();
+    const at = Date.now();
+    disruptions.push({
+      at,
+      until: at + state.faults.latencyMs + state.guest.frames.delayMs + 50,
+      kind,
+    });
+  };
+  return { disruptions, disrupt };
+}

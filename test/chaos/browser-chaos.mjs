@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchKillable } from '../browser/chromium.mjs';
-import { analyse } from './analyse.mjs';
+import { analyse, disruptionLog } from './analyse.mjs';
 import { prng } from './prng.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -169,20 +169,7 @@ export async function runBrowserSchedule(schedule, { startSimulator, pages }) {
   const requests = new Map();
   const deaths = new Map();
   const ids = new Map();
-  const disruptions = [];
-  /**
-   * A moment that may cost an answer: it also reaches requests the simulator is still holding
-   * back (latency, delayed frames), which it stores after the moment.
-   */
-  const disrupt = (kind) => {
-    const state = sim.control.state();
-    const at = Date.now();
-    disruptions.push({
-      at,
-      until: at + state.faults.latencyMs + state.guest.frames.delayMs + 50,
-      kind,
-    });
-  };
+  const { disruptions, disrupt } = disruptionLog(sim);
   let unhandled = 0;
   const unhandledMessages = [];
   let kills = 0;

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyse } from './analyse.mjs';
+import { analyse, disruptionLog } from './analyse.mjs';
 import { prng } from './prng.mjs';
 
 const CHILD = fileURLToPath(new URL('./node-child.mjs', import.meta.url));
@@ -156,20 +156,7 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
   const store = storeFactory
     ? await storeFactory(schedule)
     : { kind: 'sqlite', path: join(dir, 'outbox.db') };
-  const disruptions = [];
-  /**
-   * A moment that may cost an answer: it also reaches requests the simulator is still holding
-   * back (latency, delayed frames), which it stores after the moment.
-   */
-  const disrupt = (kind) => {
-    const state = sim.control.state();
-    const at = Date.now();
-    disruptions.push({
-      at,
-      until: at + state.faults.latencyMs + state.guest.frames.delayMs + 50,
-      kind,
-    });
-  };
+  const { disruptions, disrupt } = disruptionLog(sim);
   const committed = new Set();
   const clientFailures = [];
   /** Message requests as the children saw them, by incarnation / number. */
