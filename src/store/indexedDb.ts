@@ -383,7 +383,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore
   };
   /** `allocate` once the highest stored `seq` is known: no database access. */
   const reserve = (n: number): number => {
-    const before = Math.max(lastSeq ?? 0, Date.now() * 1000);
+    // The clock in microseconds (the unit of the keys): with whole milliseconds, a store emptied
+    // and reopened within one millisecond handed out the removed entries' keys again.
+    const before = Math.max(
+      lastSeq ?? 0,
+      Math.floor((performance.timeOrigin + performance.now()) * 1000),
+    );
     lastSeq = before + n;
     return before;
   };
