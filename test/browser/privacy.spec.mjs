@@ -51,7 +51,7 @@ test('encryption: texts, metadata, transcript lines and the session token are un
     expect(raw).toContain(id); // ids are clear
     expect(raw).toContain(queuedId);
     expect(raw).toContain('"CryptoKey":"AES-GCM","extractable":false');
-    for (const s of [sent, agent, queued, 'g1', session.token]) expect(raw).not.toContain(s);
+    for (const s of [sent, agent, queued, 'guestId', session.token]) expect(raw).not.toContain(s);
     await context.setOffline(false);
   } finally {
     await context.close();
