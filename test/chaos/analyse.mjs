@@ -1,5 +1,6 @@
 // What a schedule did to the promise, counted at the simulator: lost, duplicated, repeats the
-// server's de-duplication hid, repeats nothing explains, reordered, stuck.
+// server's de-duplication hid, repeats nothing explains, reordered, stuck, and ended (settled
+// `failed` by design, visible to the user, never resent by the outbox itself).
 
 /**
  * @param {object} r
@@ -29,6 +30,17 @@ const HOST_LAG_MS = 3000;
 /** More requests than this for one message within one second is hammering the service. */
 export const HAMMER_PER_SECOND = 20;
 
+/**
+ * A guest message that was in doubt when its session expired (or the visitor logged out) while the
+ * process was away: its conversation cannot be read any more, so whether it arrived is unknowable,
+ * and a resend would put a second copy into the new conversation. The transport settles it
+ * `failed` with `conversation-ended` ("may be in the ended conversation"); the user sees it and may
+ * retry. That is the promise kept (kept and visible, never duplicated), not a stuck message.
+ */
+export function endedByDesign(entry) {
+  return entry.status === 'failed' && entry.lastError?.code === 'conversation-ended';
+}
+
 export function analyse({
   plan,
   committed,
@@ -44,14 +56,15 @@ export function analyse({
   const ours = deliveries.filter((d) => byText.has(d.text));
   const copies = new Map();
   for (const d of ours) copies.set(d.text, (copies.get(d.text) ?? 0) + 1);
-  const leftTexts = new Set((left ?? []).map((e) => e.text));
+  const endedTexts = new Set((left ?? []).filter(endedByDesign).map((e) => e.text));
+  const leftTexts = new Set((left ?? []).filter((e) => !endedTexts.has(e.text)).map((e) => e.text));
 
   let lost = 0;
   let stuck = 0;
   const lostTexts = [];
   const stuckTexts = [];
   for (const text of committed) {
-    if (copies.has(text)) continue;
+    if (copies.has(text) || endedTexts.has(text)) continue;
     if (leftTexts.has(text)) {
       stuck += 1;
       stuckTexts.push(text);
@@ -149,11 +162,13 @@ export function analyse({
     unneeded,
     reordered,
     stuck,
+    ended: [...endedTexts].filter((t) => committed.has(t)).length,
     attempts: attemptsOurs,
     hammer: most > HAMMER_PER_SECOND ? most : 0,
     detail: {
       lostTexts,
       stuckTexts,
+      endedTexts: [...endedTexts],
       stuckEntries: (left ?? []).slice(0, 5),
       reorderedTexts,
       unneededKeys: [...new Set(unneededKeys)],

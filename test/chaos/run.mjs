@@ -125,6 +125,7 @@ const FIELDS = [
   'unneeded',
   'reordered',
   'stuck',
+  'ended',
   'unhandled',
 ];
 const rows = new Map();
@@ -232,6 +233,7 @@ const cols = [
   ['unneeded', 'repeats not needed'],
   ['reordered', 'reordered'],
   ['stuck', 'stuck'],
+  ['ended', 'failed by design (conversation-ended)'],
   ['unhandled', 'unhandled errors'],
   ['failing', 'failing schedules'],
 ];
