@@ -5,7 +5,7 @@
 // (esbuild, minifying for the browser, defines process.env.NODE_ENV as "production" itself, so
 // Workbox's development-only code is dropped as in a real service-worker build.)
 // Measured from src/ like every other benchmark (a dist/ left from an older build cannot skew it).
-import { TARGET, measure } from '../scripts/size.mjs';
+import { BUDGET, measure } from '../scripts/size.mjs';
 import { emit } from './lib/stats.mjs';
 
 const entry = './src/index.ts';
@@ -21,4 +21,4 @@ const rows = {
   ),
   'workbox-background-sync Queue': await measure(use(['Queue'], 'workbox-background-sync')),
 };
-await emit({ source: entry, budgetBytes: TARGET, rows });
+await emit({ source: entry, budgetBytes: BUDGET.guest, rows });

@@ -1,8 +1,10 @@
 // Bundle-size budget (enforced in `npm test`): what a visitor downloads when a site imports the
 // library the way the README shows, minified by esbuild and gzipped at level 9.
-// Bundled with code splitting, as an app bundler would: rarely needed paths that the library
-// loads with `import()` land in separate chunks. The budget applies to the ENTRY chunk (what
-// every visitor downloads at first load); the total of all chunks is printed beside it.
+// Bundled with code splitting, as an app bundler would: code the library loads with `import()`
+// lands in separate chunks. The limit applies to the FIRST LOAD (the entry chunk and the chunks it
+// imports statically: what every visitor downloads before the outbox can store a message). Beside
+// it: the chunks the outbox fetches as soon as it starts (PREFETCHED: the delivery engine), and
+// the total of all chunks. `--breakdown` adds the first load's bytes per source module.
 import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,51 +14,37 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** The project's goal for the first load, in gzip bytes (not met yet: see LIMIT). */
-export const TARGET = 6 * 1024;
+/** The budgets of issue 15, in gzip bytes of the first load. */
+export const BUDGET = { guest: 10 * 1024, http: 7 * 1024 };
 /**
- * The enforced limit: the first load achieved so far, rounded up to the next 256 B, so that any
- * regression fails the build. Lower it as the bundle shrinks; TARGET stays. History: 15374 B after
- * the first benchmark fixes; 15678 B (+304 B) with the second round (tabs say hello/bye on the
- * channel so a lone tab posts nothing per send, adds on the plain IndexedDB transaction, a
- * delivered entry's line and removal in one transaction): each bought a measured gain in
- * BENCHMARKS.md, so the limit was raised once, deliberately. 16128 B (+256 B) for issue 10's
- * reliability fixes, which a visitor's first load needs: a Node process awaiting whenSettled/flush
- * is kept alive (rule 12), a second close() waits for the first, 429s are bounded (floor, counted
- * as attempts), an unknown deployment fails at once. 16384 B (+256 B) for issue 12: the Node
- * network probe's wiring (alwaysOnline(endpoint) and Transport.endpoint, about 105 B; the probe
- * itself is a lazy chunk) shares the default-connectivity code with browsers, and the limit had
- * 65 B left after issue 10's delivery fixes.
- * 16640 B (+256 B) for issue 10's transcript order (rule 13: a line's place is fixed when
- * written), raised at the same time as the one above: the order given at send, kept when a line
- * is replaced, the IndexedDB v3 upgrade, about 200 B; placing agent lines is a lazy chunk
- * (place.ts, ~480 B gzip) that the first load does not carry.
- * 17152 B (+512 B) for issue 10's bad-input boundary: createOutbox refuses unknown
- * option names (listing the valid ones), option objects without their methods and throwing
- * getters; send() refuses zero-width/control-only text, U+0000, lone surrogates, huge or
- * `__proto__` metadata (about 650 B).
- * 17408 B (+256 B; 17389 B measured) for privacy (issue 14): Outbox.wipe() and the wiped event
- * across tabs, the guest transport's clear of the Genesys session, the IndexedDB store's wipe()
- * and the refusal to open an encrypted store without its key. The encryption itself (2.6 kB
- * gzip) and the deletion code are lazy chunks, loaded only when used.
- * 18432 B (+1024 B; 18276 B measured) for two pieces landed together: the drain whose cost per
- * delivery is flat in the number of waiting conversations, with PostgreSQL's claim mode (issue 13:
- * IndexedDB's `headOf` and the dispatcher's hooks, ~190 B of claim code a lazy chunk could take
- * off again; the head book itself, ~750 B, is a lazy chunk), and the guest transport's
- * correctness fixes of issues 10 and 11 (~435 B: in-doubt stored with the entry; the session
- * handled as Genesys' SDK does). Issue 15 is to bring the first load down to its budget.
+ * The enforced limits. History of the guest one (the only one enforced before issue 15): 15374 B
+ * after the first benchmark fixes, then raised step by step to 18432 B (18297 B measured) by the
+ * reliability, transcript-order, bad-input, privacy, server-path and guest-fidelity work of
+ * issues 10-14 (see git log of this file). Issue 15 brings the first load down to its budget; a
+ * limit above a budget says by how much it is missed (see BENCHMARKS.md).
  */
-export const LIMIT = 18432;
+export const LIMIT = { guest: 18432, http: 14336 };
 
-/** name → [named imports from the main entry, enforced gzip limit of the entry chunk, or null for report only] */
+/**
+ * Modules that the outbox starts fetching as soon as it starts (`import()` at `createOutbox` or
+ * at the transport's start, not awaited), so a page that loaded online has them before the network
+ * can drop. Their chunks are reported apart from the chunks loaded only when a feature is used,
+ * and a module listed here that is not a lazy chunk of the build fails the check (the list cannot
+ * go stale). Paths as the bundler sees them (the built package).
+ */
+export const PREFETCHED = [];
+
+/** name → [named imports from the main entry, enforced gzip limit of the first load, budget] */
 export const entries = {
   'browser: outbox + IndexedDB store + guest transport': [
     ['createOutbox', 'indexedDbStore', 'guestTransport'],
-    LIMIT,
+    LIMIT.guest,
+    BUDGET.guest,
   ],
   'browser: outbox + IndexedDB store + HTTP transport': [
     ['createOutbox', 'indexedDbStore', 'httpTransport'],
-    null,
+    LIMIT.http,
+    BUDGET.http,
   ],
 };
 
@@ -65,10 +53,12 @@ const sizeOf = (code) => ({ min: code.length, gzip: gzipSync(code, { level: 9 })
 /**
  * Minified and gzipped size of `contents` bundled for the browser with code splitting.
  * `min`/`gzip`: what the first load downloads (the entry chunk and any chunk it imports
- * statically); `total`: every chunk summed (each gzipped separately, as they are served);
- * `chunks`: every output file by name, flagged `firstLoad` or lazy.
+ * statically); `prefetched`: the lazy chunks of PREFETCHED modules (and what they import
+ * statically), fetched when the outbox starts; `total`: every chunk summed (each gzipped
+ * separately, as they are served); `chunks`: every output file by name, with its role;
+ * `modules`: bytes of minified output per source module in the first load (esbuild metafile).
  */
-export async function measure(contents, resolveDir = root) {
+export async function measure(contents, resolveDir = root, prefetched = PREFETCHED) {
   const outdir = mkdtempSync(join(tmpdir(), 'outbox-size-'));
   try {
     const result = await build({
@@ -90,57 +80,100 @@ export async function measure(contents, resolveDir = root) {
     const outputs = result.metafile.outputs;
     const key = (file) => relative(process.cwd(), file.path);
     const sizes = new Map(result.outputFiles.map((f) => [key(f), sizeOf(f.contents)]));
-    const entryKey = [...sizes.keys()].find((k) => outputs[k]?.entryPoint !== undefined);
+    const entryKey = [...sizes.keys()].find((k) => outputs[k]?.entryPoint === '<stdin>');
     if (entryKey === undefined) throw new Error('size: no entry chunk in the build output');
-    const firstLoad = new Set();
-    const visit = (k) => {
-      if (firstLoad.has(k)) return;
-      firstLoad.add(k);
-      for (const i of outputs[k].imports) if (i.kind === 'import-statement') visit(i.path);
+    const closure = (start, into) => {
+      const visit = (k) => {
+        if (into.has(k)) return;
+        into.add(k);
+        for (const i of outputs[k].imports) if (i.kind === 'import-statement') visit(i.path);
+      };
+      visit(start);
+      return into;
     };
-    visit(entryKey);
+    const firstLoad = closure(entryKey, new Set());
+    const early = new Set();
+    for (const module of prefetched) {
+      const chunk = [...sizes.keys()].find((k) => outputs[k]?.entryPoint?.endsWith(module));
+      if (chunk === undefined) throw new Error(`size: ${module} is not a lazy chunk of the build`);
+      closure(chunk, early);
+    }
+    for (const k of firstLoad) early.delete(k);
     const entry = { min: 0, gzip: 0 };
+    const atStart = { min: 0, gzip: 0 };
     const total = { min: 0, gzip: 0 };
     const chunks = {};
     for (const [k, size] of sizes) {
-      for (const sum of firstLoad.has(k) ? [entry, total] : [total]) {
+      const role = firstLoad.has(k) ? 'first load' : early.has(k) ? 'prefetched' : 'lazy';
+      for (const sum of role === 'first load'
+        ? [entry, total]
+        : role === 'prefetched'
+          ? [atStart, total]
+          : [total]) {
         sum.min += size.min;
         sum.gzip += size.gzip;
       }
       const name = k.slice(k.lastIndexOf('/') + 1);
-      chunks[name] = { ...size, firstLoad: firstLoad.has(k), entry: k === entryKey };
+      chunks[name] = { ...size, role, entry: k === entryKey, firstLoad: role === 'first load' };
     }
-    return { ...entry, total, chunks };
+    const modules = {};
+    for (const k of firstLoad) {
+      for (const [input, { bytesInOutput }] of Object.entries(outputs[k].inputs)) {
+        const m = input.replace(/^(dist\/)?src\//, '').replace(/\.[jt]s$/, '');
+        modules[m] = (modules[m] ?? 0) + bytesInOutput;
+      }
+    }
+    return { ...entry, prefetched: atStart, total, chunks, modules };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
 }
 
+const ROLES = {
+  'first load': 'first load',
+  prefetched: 'fetched when the outbox starts',
+  lazy: 'loaded by import() only when its feature is used',
+};
+
 async function main() {
+  const breakdown = process.argv.includes('--breakdown');
   let failed = false;
-  for (const [name, [names, limit]] of Object.entries(entries)) {
+  for (const [name, [names, limit, budget]] of Object.entries(entries)) {
     // Imports from the built package, as a user's bundler would see it; `use` keeps them alive.
     const src = `import { ${names.join(', ')} } from './dist/src/index.js'; globalThis.use = [${names.join(', ')}];`;
-    const { min, gzip, total, chunks } = await measure(src);
-    const over = limit !== null && gzip > limit;
+    const { min, gzip, prefetched, total, chunks, modules } = await measure(src);
+    const over = gzip > limit;
     failed ||= over;
     console.log(`${over ? 'OVER' : 'ok  '} ${name}`);
     for (const [file, size] of Object.entries(chunks)) {
-      const role = size.entry ? 'entry chunk' : size.firstLoad ? 'shared chunk' : 'lazy chunk';
-      const when = size.firstLoad ? 'first load' : 'loaded by import() when needed';
-      console.log(`       ${role} ${file} (${when}): ${size.min} B min, ${size.gzip} B gzip`);
+      const role = size.entry
+        ? 'entry chunk'
+        : size.firstLoad
+          ? 'shared chunk'
+          : `${size.role} chunk`;
+      console.log(
+        `       ${role} ${file} (${ROLES[size.role]}): ${size.min} B min, ${size.gzip} B gzip`,
+      );
     }
     console.log(
-      `     FIRST LOAD (entry + shared chunks): ${min} B min, ${gzip} B gzip` +
-        (limit === null ? '' : ` (enforced limit ${limit} B, target ${TARGET} B)`),
+      `     FIRST LOAD (entry + shared chunks): ${min} B min, ${gzip} B gzip (enforced limit ${limit} B, budget ${budget} B)`,
+    );
+    console.log(
+      `     PREFETCHED AT START (lazy chunks fetched when the outbox starts): ${prefetched.min} B min, ${prefetched.gzip} B gzip; first load + prefetched: ${gzip + prefetched.gzip} B gzip`,
     );
     console.log(`     ALL CHUNKS: ${total.min} B min, ${total.gzip} B gzip`);
-    if (limit !== null && gzip > TARGET) {
-      console.log(`     the ${TARGET} B target is missed by ${gzip - TARGET} B (first load, gzip)`);
+    if (gzip > budget) {
+      console.log(`     the ${budget} B budget is missed by ${gzip - budget} B (first load, gzip)`);
+    }
+    if (breakdown) {
+      console.log('     first load by module (minified bytes in the output, esbuild metafile):');
+      for (const [m, bytes] of Object.entries(modules).sort((a, b) => b[1] - a[1])) {
+        if (bytes > 0) console.log(`       ${String(bytes).padStart(6)}  ${m}`);
+      }
     }
   }
   if (failed) {
-    console.error('size budget exceeded');
+    console.error('size limit exceeded');
     process.exit(1);
   }
 }

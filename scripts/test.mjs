@@ -7,7 +7,7 @@ const steps = [
   ['format', 'npx', ['prettier', '--check', '.']],
   ['build', 'node', ['scripts/build.mjs']],
   ['package', 'node', ['scripts/package-check.mjs']],
-  ['size', 'node', ['scripts/size.mjs']],
+  ['size', 'node', ['scripts/size.mjs', '--breakdown']],
   ['unit + integration', 'npx', ['vitest', 'run']],
   ['browser', 'npx', ['playwright', 'test']],
   // the fixed seeds of the chaos suite (test/chaos/seeds.mjs); `npm run chaos` is the full run
