@@ -1,3 +1,4 @@
+import { readOptions } from '../internal/options.js';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import { resolveRegion } from '../internal/regions.js';
 import { describeErrorBody } from '../retry/classify.js';
@@ -41,16 +42,18 @@ function isBrowser(): boolean {
  * @example
  * const tokens = clientCredentials({ region: 'eu_west_1', clientId, clientSecret });
  */
-export function clientCredentials(options: ClientCredentialsOptions): TokenProvider {
+export function clientCredentials(input: ClientCredentialsOptions): TokenProvider {
   if (isBrowser()) {
     throw new OutboxError(
       'insecure-context',
       'clientCredentials must not run in a browser: the client secret would be exposed to every visitor',
     );
   }
-  if (typeof options !== 'object' || options === null) {
-    throw new OutboxError('invalid-options', 'clientCredentials options must be an object');
-  }
+  const options = readOptions(
+    'clientCredentials',
+    input,
+    'region loginUrl clientId clientSecret fetch clock timeoutMs',
+  );
   const { clientId, clientSecret, clock, timeoutMs = 15_000 } = options;
   if (typeof clientId !== 'string' || clientId === '') {
     throw new OutboxError('invalid-options', 'clientId must be a non-empty string');

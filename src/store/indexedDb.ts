@@ -1,3 +1,4 @@
+import { readOptions } from '../internal/options.js';
 import { unwrap, wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import { copyEntry } from '../outbox/entry.js';
@@ -175,7 +176,12 @@ const connectionLost = (e: unknown): boolean =>
  * @example
  * const outbox = await createOutbox({ transport, store: indexedDbStore({ name: 'support-chat' }) });
  */
-export function indexedDbStore(options: IndexedDbStoreOptions = {}): OutboxStore {
+export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
+  const options = readOptions(
+    'indexedDbStore',
+    input,
+    'name indexedDB durability onCorrupt blockedTimeoutMs',
+  );
   const name = options.name ?? 'genesys-webmessaging-outbox';
   const blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
   const txOptions: IDBTransactionOptions | undefined =

@@ -9,6 +9,7 @@
 // attempt runs). A claimed head is due again when its lease runs out, so a dead worker's heads
 // are taken over by the others. A new entry NOTIFYs the other workers; an idle worker runs no
 // query. See docs/postgres.md.
+import { readOptions } from '../internal/options.js';
 import { randomUUID } from 'node:crypto';
 import type * as Pg from 'pg';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
@@ -285,7 +286,12 @@ export function postgresError(e: unknown): OutboxError {
  *   store: postgresStore({ connectionString: process.env.DATABASE_URL }),
  * });
  */
-export function postgresStore(options: PostgresStoreOptions): OutboxStore {
+export function postgresStore(input: PostgresStoreOptions): OutboxStore {
+  const options = readOptions(
+    'postgresStore',
+    input,
+    'connectionString pool schema leaseMs workerId',
+  );
   const schemaName = options.schema ?? 'genesys_outbox';
   if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schemaName)) {
     throw new OutboxError(

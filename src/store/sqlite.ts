@@ -1,6 +1,7 @@
 // Node only (exported from `genesys-webmessaging-outbox/node`). `better-sqlite3` is an optional
 // peer dependency imported lazily when the store first opens, so this module loads without it;
 // without it, the first operation rejects with `missing-dependency` naming what to install.
+import { readOptions } from '../internal/options.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import { copyEntry } from '../outbox/entry.js';
@@ -187,10 +188,15 @@ function checkTimingOptions(options: SqliteStoreOptions): void {
  * import { sqliteStore } from 'genesys-webmessaging-outbox/node';
  * const outbox = await createOutbox({ transport, store: sqliteStore({ path: './outbox.db' }) });
  */
-export function sqliteStore(options: SqliteStoreOptions): OutboxStore {
-  if (typeof options !== 'object' || options === null) {
+export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
+  if (typeof input !== 'object' || input === null) {
     throw new OutboxError('invalid-options', 'sqliteStore({ path }) required');
   }
+  const options = readOptions(
+    'sqliteStore',
+    input,
+    'path database durability lease onCorrupt busyTimeoutMs',
+  );
   const { path, database } = options;
   // '' and ':memory:' open a database that vanishes with the process: not a durable outbox.
   if (

@@ -1,3 +1,4 @@
+import { readOptions } from '../internal/options.js';
 import { OutboxError, type ErrorInfo, type OutboxErrorCode } from '../errors/OutboxError.js';
 import type { OutboxEntry } from '../outbox/entry.js';
 import type { TranscriptRecord } from '../store/OutboxStore.js';
@@ -131,8 +132,11 @@ function checkUrl(name: string, value: string, protocols: RegExp): string {
  * });
  */
 export function guestTransport(options: GuestTransportOptions): Transport {
-  if (typeof options !== 'object' || options === null) throw invalid('options object required');
-  const o = options;
+  const o = readOptions(
+    'guestTransport',
+    options,
+    'region webSocketUrl apiBaseUrl deploymentId sessionToken WebSocket fetch conversationId startNew origin pingIntervalMs reconnect messagesPerSecond customAttributes maxHistoryPages echoTimeoutMs connectWaitMs reconcileSkewMs logger',
+  );
   const deploymentId = o.deploymentId;
   if (typeof deploymentId !== 'string' || !/^[A-Za-z0-9-]{1,128}$/.test(deploymentId)) {
     throw new OutboxError('invalid-deployment-id', 'deploymentId: 1-128 of A-Za-z0-9-');

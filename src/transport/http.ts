@@ -1,3 +1,4 @@
+import { readOptions } from '../internal/options.js';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import type { OutboxEntry } from '../outbox/entry.js';
 import { systemClock } from '../internal/clock.js';
@@ -82,6 +83,9 @@ export function checkUrl(name: string, url: unknown, ownFetch?: unknown): void {
     throw invalid(`${name} must be an http(s) URL`);
   }
 }
+
+/** @internal The names of {@link HttpCommonOptions}, for `readOptions`. */
+export const COMMON = 'fetch timeoutMs concurrency maxRetryAfterMs headers';
 
 /** @internal Validates {@link HttpCommonOptions}; throws `invalid-options`. */
 export function resolveCommon(
@@ -266,9 +270,8 @@ export function postTransport(config: PostTransportConfig): Transport {
  * @example
  * const transport = httpTransport({ url: '/api/messages', getAccessToken: () => myBackend.token() });
  */
-export function httpTransport(options: HttpTransportOptions): Transport {
-  if (typeof options !== 'object' || options === null)
-    throw invalid('httpTransport options must be an object');
+export function httpTransport(input: HttpTransportOptions): Transport {
+  const options = readOptions('httpTransport', input, `url getAccessToken body name ${COMMON}`);
   const { url, body = tutorialBody, name = 'http' } = options;
   checkUrl('url', url, options.fetch);
   if (typeof body !== 'function') throw invalid('body must be a function');

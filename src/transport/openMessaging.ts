@@ -1,8 +1,9 @@
+import { readOptions } from '../internal/options.js';
 import { OutboxError } from '../errors/OutboxError.js';
 import type { OutboxEntry } from '../outbox/entry.js';
 import { resolveRegion } from '../internal/regions.js';
 import { toTokenProvider, type TokenSource } from '../auth/tokenProvider.js';
-import { checkUrl, postTransport, resolveCommon, type HttpCommonOptions } from './http.js';
+import { COMMON, checkUrl, postTransport, resolveCommon, type HttpCommonOptions } from './http.js';
 import type { Transport } from './Transport.js';
 
 /** The external user a message comes from (`channel.from`). */
@@ -71,11 +72,13 @@ const defaultFrom = (entry: OutboxEntry): OpenMessagingFrom => ({
  * openMessagingTransport({ region: 'eu_west_1', integrationId, tokenProvider: clientCredentials({ ... }) })
  */
 export function openMessagingTransport(
-  options: OpenMessagingTransportOptions,
+  input: OpenMessagingTransportOptions,
 ): OpenMessagingTransport {
-  if (typeof options !== 'object' || options === null) {
-    throw new OutboxError('invalid-options', 'openMessagingTransport options must be an object');
-  }
+  const options = readOptions(
+    'openMessagingTransport',
+    input,
+    `region apiUrl integrationId tokenProvider from ${COMMON}`,
+  );
   const { integrationId, from = defaultFrom } = options;
   if (typeof integrationId !== 'string' || integrationId === '') {
     throw new OutboxError('invalid-options', 'integrationId must be a non-empty string');

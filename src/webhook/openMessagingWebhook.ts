@@ -8,6 +8,7 @@
 // JSON.stringify of the parsed body; we hash the raw bytes as received (the same bytes unless a
 // proxy re-encoded them: unconfirmed which one Genesys signs when they differ). Genesys retries a
 // webhook up to 5 times on a timeout (10 s) or a 429/5xx, 5 s apart (same page).
+import { readOptions } from '../internal/options.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OutboxError } from '../errors/OutboxError.js';
@@ -80,11 +81,13 @@ type Req = IncomingMessage & { body?: unknown; rawBody?: unknown };
  * http.createServer(openMessagingWebhook({ secret: process.env.OM_SECRET, outbox })).listen(8080);
  */
 export function openMessagingWebhook(
-  options: OpenMessagingWebhookOptions,
+  input: OpenMessagingWebhookOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  if (typeof options !== 'object' || options === null) {
-    throw new OutboxError('invalid-options', 'openMessagingWebhook options must be an object');
-  }
+  const options = readOptions(
+    'openMessagingWebhook',
+    input,
+    'secret outbox onMessage maxBodyBytes',
+  );
   const { secret, outbox, onMessage } = options;
   if (typeof secret !== 'string' || secret === '') {
     throw new OutboxError('invalid-options', 'secret must be a non-empty string');

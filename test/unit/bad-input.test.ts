@@ -13,6 +13,10 @@ import type { OutboxStore } from '../../src/store/OutboxStore.js';
 import { httpTransport } from '../../src/transport/http.js';
 import { openMessagingTransport } from '../../src/transport/openMessaging.js';
 import { guestTransport } from '../../src/transport/guest.js';
+import { indexedDbStore } from '../../src/store/indexedDb.js';
+import { postgresStore } from '../../src/store/postgres.js';
+import { clientCredentials } from '../../src/auth/clientCredentials.js';
+import { openMessagingWebhook } from '../../src/webhook/openMessagingWebhook.js';
 import { resolveRegion } from '../../src/internal/regions.js';
 import { isOutboxError } from '../../src/errors/OutboxError.js';
 import { silentLogger } from '../../src/internal/logger.js';
@@ -236,6 +240,70 @@ describe('createOutbox() with bad options: invalid-options, nothing opened, the 
     } as never).catch((x: unknown) => x);
     expect(isOutboxError(e) && e.message).toMatch(
       /unknown option retries \(valid: transport, store, name, retry,/,
+    );
+  });
+
+  // A typo in a transport's or store's options is refused at construction, naming the valid ones
+  // (before, each factory ignored names it did not read).
+  it.each<[string, () => unknown, string]>([
+    [
+      'httpTransport',
+      () => httpTransport({ url: 'http://127.0.0.1/m', retries: 3 } as never),
+      'retries',
+    ],
+    [
+      'openMessagingTransport',
+      () =>
+        openMessagingTransport({
+          apiUrl: 'http://127.0.0.1',
+          integrationId: 'i',
+          tokenProvider: () => 't',
+          timeout: 5,
+        } as never),
+      'timeout',
+    ],
+    [
+      'guestTransport',
+      () => guestTransport({ region: 'eu_west_1', deploymentId: 'd', startnew: true } as never),
+      'startnew',
+    ],
+    [
+      'sqliteStore',
+      () => sqliteStore({ path: join(dir, 'typo.db'), durabilty: 'strict' } as never),
+      'durabilty',
+    ],
+    ['indexedDbStore', () => indexedDbStore({ nmae: 'x' } as never), 'nmae'],
+    [
+      'postgresStore',
+      () => postgresStore({ connectionString: 'postgres://x', schemaName: 'a' } as never),
+      'schemaName',
+    ],
+    [
+      'clientCredentials',
+      () =>
+        clientCredentials({
+          region: 'eu_west_1',
+          clientId: 'a',
+          clientSecret: 'b',
+          secret: 'c',
+        } as never),
+      'secret',
+    ],
+    [
+      'openMessagingWebhook',
+      () => openMessagingWebhook({ secret: 's', onmessage: () => {} } as never),
+      'onmessage',
+    ],
+  ])('%s: an unknown option is invalid-options naming the valid ones', (what, make, typo) => {
+    let error: unknown;
+    try {
+      make();
+    } catch (e) {
+      error = e;
+    }
+    expect(isOutboxError(error) && error.code).toBe('invalid-options');
+    expect((error as Error).message).toMatch(
+      new RegExp(`^${what}: unknown option ${typo} \\(valid: `),
     );
   });
 
