@@ -449,6 +449,9 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       sessionError =
         'error' in refused ? refused.error : fail('protocol-error', `session refused (${f.code})`);
       log?.warn('guest: session refused', { code: f.code });
+      // A deployment the server does not know will not appear by reconnecting: stop (every entry
+      // fails with unknown-deployment, naming the setting); a new transport starts over.
+      if (sessionError.code === 'unknown-deployment') stopped = sessionError;
     }
     if (!closed()) down();
     return false;
@@ -761,7 +764,11 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (early) {
         return delivered(entry, early);
       }
-      if (stopped) return { kind: 'offline', error: stopped };
+      if (stopped)
+        return {
+          kind: stopped.code === 'unknown-deployment' ? 'rejected' : 'offline',
+          error: stopped,
+        };
       if (!(await whenReady(sc.signal))) {
         if (!sessionError || closed()) return notConnected();
         // A deployment the server does not know will not appear by retrying: fail the entry now.

@@ -41,6 +41,40 @@ it('an unknown deployment fails the entry at once with unknown-deployment (not 2
   await outbox.close();
 });
 
+it('after an unknown deployment the guest transport stops reconnecting; later sends fail at once too', async () => {
+  let sockets = 0;
+  class CountingWebSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      sockets += 1;
+    }
+  }
+  const outbox = await createOutbox({
+    transport: guestTransport({
+      webSocketUrl: sim.wsUrl,
+      apiBaseUrl: sim.url,
+      deploymentId: 'no-such-deployment',
+      WebSocket: CountingWebSocket,
+      reconnect: { baseDelayMs: 10, maxDelayMs: 20 },
+    }),
+    store: memoryStore(),
+    coordinator: false,
+    retry: { baseDelayMs: 10, maxDelayMs: 20 },
+    logger: silentLogger,
+  });
+  const first = await outbox.whenSettled((await outbox.send({ text: 'one' })).id);
+  expect(first.lastError?.code).toBe('unknown-deployment');
+  const after = sockets;
+  // With reconnects every 10–20 ms, half a second would open a dozen sockets (it did before).
+  await new Promise((r) => setTimeout(r, 500));
+  const second = await outbox.whenSettled((await outbox.send({ text: 'two' })).id);
+  expect(second.status).toBe('failed');
+  expect(second.lastError?.code).toBe('unknown-deployment');
+  expect(second.attempts).toBe(1);
+  expect(sockets).toBe(after);
+  await outbox.close();
+});
+
 it('a wrong client secret (invalid_client) fails the entry at once with auth-misconfigured', async () => {
   const outbox = await createOutbox({
     transport: openMessagingTransport({
