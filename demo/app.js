@@ -297,6 +297,7 @@ function statusText(status, entry) {
 
 function eventText(line) {
   if (line.event === 'Presence:Disconnect') return 'The agent ended the conversation.';
+  if (line.event === 'Conversation:New') return 'A new conversation started.';
   return line.text || line.event;
 }
 

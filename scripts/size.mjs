@@ -20,10 +20,13 @@ export const BUDGET = { guest: 10 * 1024, http: 7 * 1024 };
  * The enforced limits. History of the guest one (the only one enforced before issue 15): 15374 B
  * after the first benchmark fixes, then raised step by step to 18432 B (18297 B measured) by the
  * reliability, transcript-order, bad-input, privacy, server-path and guest-fidelity work of
- * issues 10-14 (see git log of this file). Issue 15 brings the first load down to its budget; a
- * limit above a budget says by how much it is missed (see BENCHMARKS.md).
+ * issues 10-14 (see git log of this file), then to 18688 B (18447 B measured) for issue 12: the
+ * HTTP and guest transports and the IndexedDB store refuse unknown option names as createOutbox
+ * does (~120 B), the guest transport stops reconnecting after an unknown deployment and marks
+ * where a new Genesys conversation begins in the transcript (~30 B). Issue 15 brings the first
+ * load down to its budget; a limit above a budget says by how much it is missed (see BENCHMARKS.md).
  */
-export const LIMIT = { guest: 18432, http: 14336 };
+export const LIMIT = { guest: 18688, http: 14336 };
 
 /**
  * Modules that the outbox starts fetching as soon as it starts (`import()` at `createOutbox` or

@@ -426,8 +426,22 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     if (typeof f === 'object' && f.kind === 'session') {
       // A new conversation of a token that had one: attempts in doubt from before it cannot be
       // read back (see sendOne). Stored before anything is sent in it, so a crash cannot lose it.
-      if (f.newSession || !startKnown)
-        await setStart(f.newSession && startKnown ? now() : conversationStart);
+      if (f.newSession || !startKnown) {
+        const fresh = f.newSession && startKnown;
+        await setStart(fresh ? now() : conversationStart);
+        // The visitor sees where the new conversation begins; the old one's lines stay above.
+        if (fresh)
+          await record([
+            {
+              key: `new-conversation:${conversationStart}`,
+              conversationId,
+              direction: 'Outbound',
+              text: '',
+              time: conversationStart,
+              event: 'Conversation:New',
+            },
+          ]);
+      }
       readOnly = f.readOnly;
       wantNew &&= readOnly;
       cleared = false;

@@ -288,6 +288,40 @@ test('demo: the bot and a disconnect are announced once each, the latency box sh
   }
 });
 
+test('demo: after the session expired, a marker shows where the new Genesys conversation begins', async ({
+  browser,
+  demo,
+}) => {
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, demo);
+    await type(page, 'in the first conversation');
+    await waitFor('the bot reply', async () => (await theirs(page)).length >= 1);
+    await click(page, 'expireSession');
+    await type(page, 'in the second conversation');
+    const marker = 'A new conversation started.';
+    const lines = () =>
+      page.$$eval('#messages li', (lis) =>
+        lis.map((li) => li.querySelector('.text')?.textContent ?? ''),
+      );
+    await waitFor('the new-conversation marker', async () => (await lines()).includes(marker));
+    const all = await lines();
+    const at = (t) => all.findIndex((l) => l.includes(t));
+    expect(at('in the first conversation'), 'the first message above the marker').toBeLessThan(
+      at(marker),
+    );
+    expect(at(marker), 'the marker above the second message').toBeLessThan(
+      at('in the second conversation'),
+    );
+    expect(
+      all.filter((l) => l === marker),
+      'one marker',
+    ).toHaveLength(1);
+  } finally {
+    await context.close();
+  }
+});
+
 test('demo: when a line turns into a failed bubble, its Retry and Discard stay in sight', async ({
   browser,
   demo,

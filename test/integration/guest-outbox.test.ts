@@ -117,7 +117,8 @@ describe('outbox + guest transport + simulator', () => {
   });
 
   it('session expiry: configured again, nothing lost', async () => {
-    const ob = await open(memoryStore());
+    const store = memoryStore();
+    const ob = await open(store);
     const token = await waitFor(() => session()?.token, 'the session');
     const a = await ob.send({ text: 'one' });
     await ob.whenSettled(a.id);
@@ -133,6 +134,14 @@ describe('outbox + guest transport + simulator', () => {
     ];
     expect(all.filter((m) => m.direction === 'Inbound').map((m) => m.text)).toEqual([
       'one',
+      'two',
+      'three',
+    ]);
+    // The transcript marks where the new Genesys conversation begins: between 'one' and 'two'.
+    const lines = (await store.listTranscript('default')).map((r) => r.event ?? r.text);
+    expect(lines.filter((l) => ['one', 'two', 'three', 'Conversation:New'].includes(l))).toEqual([
+      'one',
+      'Conversation:New',
       'two',
       'three',
     ]);
