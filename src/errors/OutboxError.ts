@@ -30,6 +30,8 @@ export type OutboxErrorCode =
   | 'storage-full'
   /** SQLite: another process kept the file locked for longer than `busyTimeoutMs`. */
   | 'storage-busy'
+  /** SQLite: another process took this one's sender lease over (fencing: the write was refused). */
+  | 'lease-lost'
   /** PostgreSQL: the server could not be reached (refused, unknown host, timed out). */
   | 'storage-unreachable'
   /** PostgreSQL: the server refused the credentials. */

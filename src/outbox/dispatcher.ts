@@ -289,7 +289,9 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       // Persist 'sending' and the in-doubt mark before the attempt: after a crash we know it may
       // have gone out (and since when), whatever the transport managed to say.
       const entry = await save({ ...head, status: 'sending', inDoubtSince: since ?? clock.now() });
-      if (entry === undefined) return; // discarded meanwhile
+      // Discarded meanwhile, or the lease was lost (the store refused the write); or it lapsed
+      // while the write waited (a stalled process): the new holder sends it, never both.
+      if (entry === undefined || !host.canSend()) return;
       host.changed(entry);
 
       let outcome: SendOutcome;
@@ -424,12 +426,16 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
     if (saved !== undefined) host.changed(saved);
   }
 
-  /** Writes an entry back; `undefined` when the user discarded it meanwhile. */
+  /**
+   * Writes an entry back; `undefined` when the user discarded it meanwhile, or when another
+   * instance took the store's sender lease over (`lease-lost`: it owns the entry now).
+   */
   async function save(entry: StoredEntry): Promise<StoredEntry | undefined> {
     try {
-      return await store.update(entry);
+      return await store.update(entry, { sender: true });
     } catch (error: unknown) {
-      if (isOutboxError(error) && error.code === 'not-found') return undefined;
+      if (isOutboxError(error) && (error.code === 'not-found' || error.code === 'lease-lost'))
+        return undefined;
       throw error;
     }
   }

@@ -53,9 +53,16 @@ export interface OutboxStore {
   /**
    * Replaces the stored entry with the same id (which must exist: otherwise rejects with code
    * `not-found`). With `requeue: true` the entry gets a fresh `seq`, i.e. moves to the back of
-   * its conversation's line. Resolves with the entry as stored.
+   * its conversation's line. Resolves with the entry as stored. `sender: true` marks the
+   * dispatcher's own writes (the 'sending' mark before an attempt, a verdict after it): a store
+   * with a sender lease (SQLite) refuses them with `lease-lost` once another instance took the
+   * lease over, in the same transaction as the write (fencing: a stalled holder that resumes
+   * cannot start an attempt or overwrite the new holder's state).
    */
-  update(entry: StoredEntry, options?: { requeue?: boolean }): Promise<StoredEntry>;
+  update(
+    entry: StoredEntry,
+    options?: { requeue?: boolean; sender?: boolean },
+  ): Promise<StoredEntry>;
   /** Removes an entry; removing an absent id is not an error. */
   remove(id: string): Promise<void>;
   get(id: string): Promise<StoredEntry | undefined>;

@@ -35,7 +35,9 @@ export interface SqliteStoreOptions {
    * One sender per file: an outbox on this store (with no `coordinator` option) sends only while
    * it holds a lease row in the file, renewed every `renewMs`; another process on the same file
    * waits as a standby and takes over `ttlMs` after the holder died, or within `renewMs` after it
-   * closed. `false`: no lease (every process sends: only if you coordinate them yourself).
+   * closed; a holder whose process still runs but stopped renewing (stalled) after 10 × `ttlMs`.
+   * Fenced: a holder that lost the lease cannot start an attempt or overwrite the new holder's
+   * state. `false`: no lease (every process sends: only if you coordinate them yourself).
    * @default { renewMs: 1000, ttlMs: 3000 }
    */
   lease?: { renewMs?: number; ttlMs?: number } | false;
@@ -98,6 +100,9 @@ const MIGRATIONS = [
   `ALTER TABLE transcript ADD COLUMN ord REAL;
    UPDATE transcript SET ord = time * 1000;
    CREATE INDEX transcript_by_order ON transcript (conversation_id, ord, time, n);`,
+  // v4: fencing. epoch grows each time the lease changes hands; pid: the holder's process.
+  `ALTER TABLE lease ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE lease ADD COLUMN pid INTEGER;`,
 ];
 
 const QUEUED = `status IN ('pending', 'sending')`;
@@ -119,6 +124,26 @@ const HEADS_SQL = `WITH RECURSIVE convs(c) AS (
 
 const HEAD_OF_SQL = `SELECT id, data, seq FROM entries WHERE ${QUEUED} AND conversation_id = ?
   ORDER BY seq LIMIT 1`;
+
+/**
+ * A lease holder whose process still runs (on this machine: WAL needs one host) but stopped
+ * renewing is taken over after this many `ttlMs`, a dead one after one `ttlMs`.
+ */
+const STALLED_HOLDER_FACTOR = 10;
+
+/**
+ * Whether process `pid` runs on this machine. Only ever used to wait longer before a takeover:
+ * a pid from another PID namespace (a container) reads as not running, which is the plain ttl.
+ */
+function processRuns(pid: number | null): boolean {
+  if (pid === null || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: unknown) {
+    return codeOf(e) === 'EPERM'; // it exists, it is someone else's
+  }
+}
 
 /** SQLite reads a negative LIMIT as "no limit"; the other stores read it as 0. */
 const sqlLimit = (limit: number | undefined): number =>
@@ -389,6 +414,16 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
   };
 
   const leaseOptions = options.lease ?? {};
+  /**
+   * Fencing: once this store's lease coordinator runs, the lease epoch this instance holds
+   * (`undefined`: it does not hold the lease). The dispatcher's writes (`update` with `sender`)
+   * are refused unless the row still names this holder at this epoch, checked in the write's
+   * own transaction.
+   */
+  let fence: { holder: string; epoch: number } | undefined;
+  let fenced = false;
+  const stallFactor = STALLED_HOLDER_FACTOR;
+  const ttlMs = (leaseOptions === false ? undefined : leaseOptions.ttlMs) ?? 3000;
   /** The sender lease: the row `sender` of table `lease`. */
   const lease: StoreLease = {
     acquire: (holder, until, now) =>
@@ -397,21 +432,43 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
           .transaction(() => {
             const row = prep(
               d,
-              `SELECT holder, until, wakes FROM lease WHERE name = 'sender'`,
-            ).get() as { holder: string | null; until: number; wakes: number } | undefined;
+              `SELECT holder, until, wakes, epoch, pid FROM lease WHERE name = 'sender'`,
+            ).get() as
+              | {
+                  holder: string | null;
+                  until: number;
+                  wakes: number;
+                  epoch: number;
+                  pid: number | null;
+                }
+              | undefined;
             const mine = row?.holder === holder;
             let held = false;
             if (until === 0) {
               if (mine)
                 prep(d, `UPDATE lease SET holder = NULL, until = 0 WHERE name = 'sender'`).run();
-            } else if (row === undefined || mine || row.holder === null || row.until < now) {
+            } else if (
+              row === undefined ||
+              mine ||
+              row.holder === null ||
+              (row.until < now &&
+                // A holder whose process still runs here but stopped renewing is stalled (a
+                // blocked event loop, SIGSTOP), not dead: taking over now would repeat its
+                // in-flight attempts while it may still record their answers. It gets
+                // STALLED_HOLDER_FACTOR × ttlMs; a dead one (no such process) just ttlMs.
+                (!processRuns(row.pid) || row.until + (stallFactor - 1) * ttlMs < now))
+            ) {
+              const epoch = mine ? row.epoch : (row?.epoch ?? 0) + 1;
               prep(
                 d,
-                `INSERT INTO lease (name, holder, until) VALUES ('sender', ?, ?)
-                 ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, until = excluded.until`,
-              ).run(holder, until);
+                `INSERT INTO lease (name, holder, until, epoch, pid) VALUES ('sender', ?, ?, ?, ?)
+                 ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, until = excluded.until,
+                   epoch = excluded.epoch, pid = excluded.pid`,
+              ).run(holder, until, epoch, process.pid);
               held = true;
+              fence = { holder, epoch };
             }
+            if (!held) fence = undefined;
             return { held, wakes: row?.wakes ?? 0 };
           })
           .immediate(),
@@ -425,6 +482,16 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
         ).run(),
       );
     },
+  };
+
+  /** Inside a write's transaction: throws `lease-lost` when this instance no longer holds the lease. */
+  const checkFence = (d: Db): void => {
+    if (!fenced) return;
+    const row = prep(d, `SELECT holder, epoch FROM lease WHERE name = 'sender'`).get() as
+      { holder: string | null; epoch: number } | undefined;
+    if (fence === undefined || row?.holder !== fence.holder || row.epoch !== fence.epoch) {
+      throw new OutboxError('lease-lost', 'SQLite: another process holds the sender lease now');
+    }
   };
 
   const store: OutboxStore = {
@@ -461,10 +528,11 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
         }
       }),
 
-    update: (entry: StoredEntry, opts?: { requeue?: boolean }) =>
+    update: (entry: StoredEntry, opts?: { requeue?: boolean; sender?: boolean }) =>
       run((d) =>
         d
           .transaction(() => {
+            if (opts?.sender === true) checkFence(d);
             const old = prep(d, 'SELECT seq FROM entries WHERE id = ?').get(entry.id) as
               { seq: number } | undefined;
             if (!old) {
@@ -600,8 +668,10 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
     ...(leaseOptions === false
       ? {}
       : {
-          coordinator: ({ clock }: { clock: Clock }) =>
-            storeLeaseCoordinator(lease, { ...leaseOptions, clock }),
+          coordinator: ({ clock }: { clock: Clock }) => {
+            fenced = true;
+            return storeLeaseCoordinator(lease, { ...leaseOptions, clock });
+          },
         }),
 
     close: async () => {

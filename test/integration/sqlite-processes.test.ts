@@ -84,6 +84,12 @@ class CountingServer {
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/messages`;
   }
 
+  /** Answers the held requests 200. */
+  releaseHeld(): void {
+    for (const r of this.held.splice(0))
+      r.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  }
+
   async stop(): Promise<void> {
     for (const r of this.held.splice(0)) r.destroy();
     this.server?.closeAllConnections();
@@ -91,18 +97,23 @@ class CountingServer {
   }
 }
 
+type Pause = { text: string; at: 'before-sending' | 'after-sending' | 'before-delivered' };
+
 class Child {
-  readonly lines: { t: string; ids?: string[] }[] = [];
+  readonly lines: { t: string; ids?: string[]; text?: string }[] = [];
   readonly proc: ChildProcess;
   constructor(
     readonly tag: string,
     path: string,
     url: string,
     lease = { renewMs: RENEW_MS, ttlMs: TTL_MS },
+    pause?: Pause,
   ) {
-    this.proc = spawn(process.execPath, [CHILD, JSON.stringify({ path, url, tag, ...lease })], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    this.proc = spawn(
+      process.execPath,
+      [CHILD, JSON.stringify({ path, url, tag, ...lease, pause })],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     let buf = '';
     this.proc.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -121,6 +132,23 @@ class Child {
   send(conversationId: string, n: number, prefix: string): void {
     this.proc.stdin?.write(`send ${conversationId} ${n} ${prefix}\n`);
   }
+  /** Waits for a line of type `t` after the first `from` lines. */
+  line(t: string, from = 0, timeoutMs = 20_000): Promise<unknown> {
+    return waitFor(() => this.lines.slice(from).some((l) => l.t === t), {
+      timeoutMs,
+      what: `${this.tag}: ${t}`,
+    });
+  }
+  /** Resumes a paused (and SIGSTOPped) process; resolves once what `go` resumed has run. */
+  async resume(): Promise<void> {
+    const from = this.lines.length;
+    this.proc.kill('SIGCONT');
+    this.proc.stdin?.write('go\n');
+    await this.line('went', from);
+    // A separate line, so it is read after every microtask the resumed attempt queued.
+    this.proc.stdin?.write('ping\n');
+    await this.line('pong', from);
+  }
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const exited = once(this.proc, 'exit');
@@ -134,8 +162,8 @@ describe('two Node processes on one SQLite file', () => {
   let path: string;
   let server: CountingServer;
   const children: Child[] = [];
-  const child = (tag: string, lease?: { renewMs: number; ttlMs: number }): Child => {
-    const c = new Child(tag, path, server.url, lease);
+  const child = (tag: string, lease?: { renewMs: number; ttlMs: number }, pause?: Pause): Child => {
+    const c = new Child(tag, path, server.url, lease, pause);
     children.push(c);
     return c;
   };
@@ -236,5 +264,51 @@ describe('two Node processes on one SQLite file', () => {
       `takeover: first post from the standby ${(x[1]!.at - killedAt).toString()} ms after the SIGKILL (ttl ${TTL_MS} ms, renew ${RENEW_MS} ms)`,
     );
     await b.stop();
+  });
+
+  // A holder whose event loop stalls (here: SIGSTOP at a chosen point of an attempt) while its
+  // lease lapses. The standby takes over (a holder still running on this machine after
+  // 10 x ttlMs); the stalled one, when it runs again, must not send what the new holder owns.
+  for (const at of ['before-sending', 'after-sending'] as const) {
+    it(`fencing: a holder stalled ${at.replace('-', ' the ')} mark never sends once the standby took over`, async () => {
+      await setup();
+      const a = child('A', undefined, { text: 'z0', at });
+      await a.ready();
+      const b = child('B');
+      await b.ready();
+      server.hold = true; // B's attempt stays in flight while A runs again
+      a.send('k', 1, 'z');
+      await a.line('paused');
+      a.proc.kill('SIGSTOP');
+      await waitFor(() => server.posts.some((p) => p.text === 'z0'), {
+        timeoutMs: 25_000,
+        what: 'the standby takes over and sends z0',
+      });
+      await a.resume();
+      const fetchedByA = a.lines.some((l) => l.t === 'fetch' && l.text === 'z0');
+      server.hold = false;
+      server.releaseHeld();
+      await waitFor(async () => (await queued()) === 0, { timeoutMs: 20_000, what: 'drained' });
+      await Promise.all([a.stop(), b.stop()]);
+      expect(fetchedByA).toBe(false);
+      expect(server.posts.filter((p) => p.text === 'z0').map((p) => p.proc)).toEqual(['B']);
+    });
+  }
+
+  it('a holder stalled after its request was answered (before recording it) is not taken over while its process lives: no repeat', async () => {
+    await setup();
+    const a = child('A', undefined, { text: 'z0', at: 'before-delivered' });
+    await a.ready();
+    const b = child('B');
+    await b.ready();
+    a.send('k', 1, 'z');
+    await a.line('paused');
+    a.proc.kill('SIGSTOP');
+    // Three lease lifetimes stopped: long past the ttl after which a dead holder is taken over.
+    await new Promise((r) => setTimeout(r, 3 * TTL_MS));
+    await a.resume();
+    await waitFor(async () => (await queued()) === 0, { timeoutMs: 20_000, what: 'drained' });
+    await Promise.all([a.stop(), b.stop()]);
+    expect(server.posts.filter((p) => p.text === 'z0').map((p) => p.proc)).toEqual(['A']);
   });
 });

@@ -11,7 +11,7 @@ import { sqliteStore } from '../../src/store/sqlite.js';
 import { silentLogger } from '../../src/internal/logger.js';
 import { FakeClock } from '../helpers/fakeClock.js';
 import { ScriptedTransport } from '../helpers/scriptedTransport.js';
-import { thrownCode } from '../helpers/errorCode.js';
+import { rejectionCode, thrownCode } from '../helpers/errorCode.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 describe('sqliteStore: one sender per file', () => {
@@ -72,6 +72,57 @@ describe('sqliteStore: one sender per file', () => {
     }
     await waitFor(() => tb.delivered.length === 1, { what: 'the standby sends' });
     expect(ta.calls).toEqual([]);
+  });
+
+  it('fencing: a holder whose lease was taken over while it stalled cannot write as the sender', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'outbox-lease-'));
+    const path = join(dir, 'o.db');
+    const sa = sqliteStore({ path });
+    const sb = sqliteStore({ path });
+    const [entry] = await sa.append([
+      { id: 'x1', conversationId: 'c', text: 'x', status: 'pending', attempts: 0, createdAt: 1 },
+    ]);
+    // Two clocks: A's stands still (its process stalled), B's goes on.
+    const clockA = new FakeClock();
+    const clockB = new FakeClock();
+    const handlers = { onLeadershipChange() {}, onRemoteEvent() {}, onWakeRequest() {} };
+    const ca = sa.coordinator!({ clock: clockA });
+    const cb = sb.coordinator!({ clock: clockB });
+    try {
+      ca.start(handlers);
+      await ca.ready?.();
+      cb.start(handlers);
+      await cb.ready?.();
+      expect([ca.isLeader(), cb.isLeader()]).toEqual([true, false]);
+      // A's writes as the sender go through while it holds the lease.
+      const sending = await sa.update({ ...entry!, status: 'sending' }, { sender: true });
+      expect(sending.status).toBe('sending');
+      // B looks again past A's lease (ttl 3000): A never renewed, so B takes it over.
+      clockB.advance(5000);
+      await waitFor(() => cb.isLeader(), { what: 'B takes the lease over' });
+      // A resumes and, not having looked at the lease yet, writes its verdict: refused.
+      expect(
+        await rejectionCode(() =>
+          sa.update({ ...entry!, status: 'pending', attempts: 1 }, { sender: true }),
+        ),
+      ).toBe('lease-lost');
+      expect((await sb.get('x1'))?.status).toBe('sending');
+      // The new holder writes as the sender; anyone may still write as the user (retry).
+      expect((await sb.update({ ...entry!, status: 'failed' }, { sender: true })).status).toBe(
+        'failed',
+      );
+      expect((await sa.update({ ...entry!, status: 'pending' }, { requeue: true })).status).toBe(
+        'pending',
+      );
+      // And once A looks at the lease, it knows it is a standby.
+      clockA.advance(1000);
+      await waitFor(() => !ca.isLeader(), { what: 'A is a standby' });
+    } finally {
+      await ca.close();
+      await cb.close();
+      await sa.close();
+      await sb.close();
+    }
   });
 
   it('lease: false: the store brings no coordinator (the caller coordinates its processes)', async () => {
