@@ -6,6 +6,8 @@
 // Then the claim statement's cost with 1,000 and with 1,000,000 queued rows (one head each).
 // BENCH_QUICK=1: 2,000 messages, 1/2/4 workers, 100,000 rows. Run alone: node bench/pg-workers.mjs
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileModule, compileNode } from './lib/compile.mjs';
@@ -29,7 +31,36 @@ const { startPostgres } = await import(
 const pg = (await import('pg')).default;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const cluster = await startPostgres();
+const cluster = await startPostgres({ statements: true });
+
+/** CPU seconds (user + system) of a process, with its reaped children when `children`. */
+function cpuOf(pid, children = false) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // fields after "(comm) ": state=0 … utime=11 stime=12 cutime=13 cstime=14
+    const t = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+    return t / 100;
+  } catch {
+    return 0;
+  }
+}
+/** CPU seconds of the PostgreSQL server: postmaster (with its exited backends) + live backends. */
+function postgresCpu() {
+  const master = Number(
+    readFileSync(join(cluster.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+  );
+  let t = cpuOf(master, true);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
+      if (Number(f[1]) === master) t += cpuOf(d);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return t;
+}
 const sim = await startRemoteSimulator();
 const result = {
   messages: MESSAGES,
@@ -69,6 +100,8 @@ try {
   }
   result.rttMs = round(median(rtts), 1);
 
+  const stats = new pg.Pool({ connectionString: cluster.url, max: 1 });
+  await stats.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   for (const n of WORKERS) {
     await sim.control.reset();
     await sim.control.latency(LATENCY_MS);
@@ -84,7 +117,13 @@ try {
       };
       const child = spawn(
         process.execPath,
-        [WORKER, Buffer.from(JSON.stringify(config)).toString('base64')],
+        [
+          ...(process.env.BENCH_PROF
+            ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`]
+            : []),
+          WORKER,
+          Buffer.from(JSON.stringify(config)).toString('base64'),
+        ],
         {
           stdio: ['ignore', 'pipe', 'inherit'],
         },
@@ -98,6 +137,12 @@ try {
       });
     }
     await Promise.all(workers.map((w) => w.ready));
+    await stats.query('SELECT pg_stat_statements_reset()');
+    const cpu0 = {
+      workers: workers.reduce((t, w) => t + cpuOf(w.child.pid), 0),
+      simulator: cpuOf(sim.pid),
+      postgres: postgresCpu(),
+    };
     const producer = lib.postgresStore({ connectionString: cluster.url, schema });
     const sent = new Map();
     for (let i = 0; i < MESSAGES; i += 1000) {
@@ -117,6 +162,18 @@ try {
       await producer.append(batch);
     }
     while ((await producer.count()) > 0) await sleep(100);
+    const cpu = {
+      workers: workers.reduce((t, w) => t + cpuOf(w.child.pid), 0) - cpu0.workers,
+      simulator: cpuOf(sim.pid) - cpu0.simulator,
+      postgres: postgresCpu() - cpu0.postgres,
+    };
+    const statements = (
+      await stats.query(
+        `SELECT calls, total_exec_time, toplevel, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS q
+         FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
+         ORDER BY calls DESC`,
+      )
+    ).rows;
     await producer.close();
     for (const w of workers) w.child.kill('SIGTERM');
     await Promise.all(
@@ -151,9 +208,26 @@ try {
       duplicates: [...counts.values()].filter((x) => x > 1).length,
       reordered,
       loadAverage: loadavg()[0].toFixed(1),
+      // Per delivered message: CPU ms by process group, and statements the workers sent.
+      cpuMsPerMessage: Object.fromEntries(
+        Object.entries(cpu).map(([k, v]) => [k, round((v * 1000) / MESSAGES, 2)]),
+      ),
+      statementsPerMessage: round(
+        statements.filter((s) => s.toplevel).reduce((t, s) => t + Number(s.calls), 0) / MESSAGES,
+        2,
+      ),
     };
+    if (process.env.BENCH_VERBOSE === '1') {
+      for (const s of statements.slice(0, 25)) {
+        process.stderr.write(
+          `    ${s.toplevel ? 'top ' : 'in  '} ${String(s.calls).padStart(7)} ${Number(s.total_exec_time).toFixed(0).padStart(6)} ms  ${s.q}\n`,
+        );
+      }
+    }
     process.stderr.write(`  ${n} workers: ${JSON.stringify(result.workers[n])}\n`);
   }
+
+  await stats.end();
 
   // The claim statement at 1k and at BIG queued rows (one head per row: the worst case).
   const admin = new pg.Pool({ connectionString: cluster.url, max: 1 });

@@ -20,6 +20,7 @@ const scripts = [
   ['idle', []],
   ['size', []],
   ['encryption', []],
+  ['pg-workers', []],
 ];
 const results = {};
 for (const [name, flags] of scripts) {
@@ -228,6 +229,27 @@ for (const [env, key, plain, sealed] of [
     r.ratio <= 1.3,
   );
 }
+
+const pw = results['pg-workers'];
+if (pw && !pw.error) {
+  for (const [n, v] of Object.entries(pw.workers)) {
+    add(
+      `pg workers ${n}`,
+      `${pw.messages} msgs / ${pw.conversations} conv, rate vs ${n} × ${pw.concurrency} / ${pw.rttMs} ms`,
+      `${v.perSecond}/s = ${v.ratio}× (load ${v.loadAverage}); dup ${v.duplicates}, reordered ${v.reordered}, missing ${v.missing}`,
+      n === '4' ? '≥ 0.8×; 0 / 0 / 0' : '0 / 0 / 0',
+      (n !== '4' || v.ratio >= 0.8) && v.duplicates + v.reordered + v.missing === 0,
+    );
+  }
+  const rows = Object.keys(pw.claim).filter((k) => k !== 'ratio');
+  add(
+    'pg claim',
+    `claim cost ${rows.join(' vs ')} queued rows (median; buffers hit)`,
+    rows.map((k) => `${pw.claim[k].medianMs} ms, ${pw.claim[k].bufferHits}`).join(' vs '),
+    'flat',
+    pw.claim[rows[rows.length - 1]].bufferHits <= 2 * pw.claim[rows[0]].bufferHits,
+  );
+} else if (pw) add('pg workers', 'error', pw.error);
 
 const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows)

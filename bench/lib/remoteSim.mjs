@@ -40,6 +40,7 @@ export async function startRemoteSimulator() {
   const get = async (name) => (await fetch(`${info.controlUrl}/__control/${name}`)).json();
   return {
     ...info,
+    pid: child.pid,
     control: {
       reset: () => post('reset'),
       latency: (ms) => post('latency', { ms }),

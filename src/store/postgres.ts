@@ -50,7 +50,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The schema version this code writes; a database at a newer one is refused on open. */
-export const POSTGRES_SCHEMA_VERSION = 2;
+export const POSTGRES_SCHEMA_VERSION = 3;
 const PG_PEER = { name: 'pg', range: '8', feature: 'postgresStore' };
 /** Lock key (pg_advisory_xact_lock) that serialises appends and requeues: seq order = commit order. */
 const APPEND_LOCK = 0x6f7574; // 'out'
@@ -218,6 +218,99 @@ const MIGRATIONS: ((S: string, channel: string) => string)[] = [
       ON CONFLICT (key) DO UPDATE SET conversation_id = EXCLUDED.conversation_id,
         time = EXCLUDED.time, data = EXCLUDED.data;
     END LOOP;
+  END $$;`,
+  // 3: (a) a conversation's head row is locked before its head is recomputed, and an append that
+  // finds a head locks it too: a delivery's refresh and a concurrent append of the same
+  // conversation no longer both miss the new entry (which left it queued without a head, to be
+  // overtaken by the next append). (b) Fewer round trips per delivery: claim_due answers the next
+  // due time with the claim, remove_queued answers the conversation, and an attempt starting on
+  // a head this worker holds leaves the heads row alone.
+  (S, channel) => `
+  CREATE OR REPLACE FUNCTION ${S}.refresh_head(c text) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE h record;
+  BEGIN
+    -- Serialises with appends and other refreshes of c; the next statement's snapshot is taken
+    -- after the lock, so it sees what they committed.
+    PERFORM 1 FROM ${S}.heads WHERE conversation_id = c FOR UPDATE;
+    SELECT id, seq, status, COALESCE((data->>'nextAttemptAt')::bigint, 0) AS due INTO h
+      FROM ${S}.entries WHERE conversation_id = c AND ${isQueuedSql} ORDER BY seq LIMIT 1;
+    IF NOT FOUND THEN
+      DELETE FROM ${S}.heads WHERE conversation_id = c;
+      RETURN;
+    END IF;
+    INSERT INTO ${S}.heads AS t (conversation_id, entry_id, seq, due_at)
+      VALUES (c, h.id, h.seq, h.due)
+    ON CONFLICT (conversation_id) DO UPDATE SET
+      entry_id = EXCLUDED.entry_id,
+      seq = EXCLUDED.seq,
+      owner = CASE WHEN t.entry_id = EXCLUDED.entry_id AND h.status = 'sending' THEN t.owner END,
+      lease_until = CASE WHEN t.entry_id = EXCLUDED.entry_id AND h.status = 'sending'
+        THEN t.lease_until END,
+      due_at = CASE WHEN t.entry_id = EXCLUDED.entry_id AND h.status = 'sending'
+        AND t.owner IS NOT NULL THEN t.due_at ELSE EXCLUDED.due_at END;
+  END $$;
+
+  CREATE OR REPLACE FUNCTION ${S}.append_entries(p jsonb) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+  DECLARE r jsonb; s bigint;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(${APPEND_LOCK});
+    FOR r IN SELECT value FROM jsonb_array_elements(p) LOOP
+      s := nextval('${S}.entry_seq');
+      INSERT INTO ${S}.entries (id, conversation_id, seq, status, data)
+        VALUES (r->>'id', r->>'conversationId', s, r->>'status', r);
+      IF r->>'status' IN ('pending', 'sending') THEN
+        -- The new entry has the highest seq: it is the head only of a conversation without one.
+        -- An existing head row is locked (DO UPDATE … WHERE false updates nothing but locks):
+        -- a refresh of it waits for this commit and then sees the new entry.
+        INSERT INTO ${S}.heads AS t (conversation_id, entry_id, seq, due_at)
+          VALUES (r->>'conversationId', r->>'id', s, COALESCE((r->>'nextAttemptAt')::bigint, 0))
+          ON CONFLICT (conversation_id) DO UPDATE SET owner = t.owner WHERE false;
+      END IF;
+      RETURN NEXT s;
+    END LOOP;
+    PERFORM pg_notify('${channel}', '');
+  END $$;
+
+  CREATE OR REPLACE FUNCTION ${S}.update_entry(p_id text, p jsonb, p_requeue boolean) RETURNS bigint
+  LANGUAGE plpgsql AS $$
+  DECLARE c text; s bigint;
+  BEGIN
+    IF p_requeue THEN PERFORM pg_advisory_xact_lock(${APPEND_LOCK}); END IF;
+    UPDATE ${S}.entries SET status = p->>'status', data = p,
+        seq = CASE WHEN p_requeue THEN nextval('${S}.entry_seq') ELSE seq END
+      WHERE id = p_id RETURNING conversation_id, seq INTO c, s;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    -- An attempt starting on a claimed head: head, owner, lease and due time stay as they are.
+    IF NOT p_requeue AND p->>'status' = 'sending' AND EXISTS (SELECT 1 FROM ${S}.heads
+        WHERE conversation_id = c AND entry_id = p_id AND owner IS NOT NULL) THEN
+      RETURN s;
+    END IF;
+    PERFORM ${S}.refresh_head(c);
+    -- A retried entry is new work for every worker.
+    IF p_requeue THEN PERFORM pg_notify('${channel}', ''); END IF;
+    RETURN s;
+  END $$;
+
+  -- remove_entry, answering the removed entry's conversation (NULL: there was none).
+  CREATE FUNCTION ${S}.remove_queued(p_id text, p_records jsonb) RETURNS text LANGUAGE plpgsql AS $$
+  DECLARE c text;
+  BEGIN
+    IF p_records IS NOT NULL THEN PERFORM ${S}.put_transcript(p_records); END IF;
+    DELETE FROM ${S}.entries WHERE id = p_id RETURNING conversation_id INTO c;
+    IF FOUND THEN PERFORM ${S}.refresh_head(c); END IF;
+    RETURN c;
+  END $$;
+
+  -- claim, then one more row (id NULL) whose next_due is the earliest due_at left, the heads just
+  -- claimed (due at their lease's end) included.
+  CREATE FUNCTION ${S}.claim_due(p_owner text, p_now bigint, p_until bigint, p_limit int,
+    p_all boolean) RETURNS TABLE (id text, seq bigint, data jsonb, next_due bigint)
+  LANGUAGE plpgsql AS $$
+  BEGIN
+    RETURN QUERY SELECT c.id, c.seq, c.data, NULL::bigint
+      FROM ${S}.claim(p_owner, p_now, p_until, p_limit, p_all) c;
+    RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::jsonb, h.due_at
+      FROM ${S}.heads h ORDER BY h.due_at, h.seq LIMIT 1;
   END $$;`,
 ];
 
@@ -484,20 +577,15 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
     },
 
     remove: async (id) => {
-      const rows = await q<{ c: string }>(
-        `WITH e AS (SELECT conversation_id AS c FROM ${S}.entries WHERE id = $1)
-         SELECT e.c FROM (SELECT ${S}.remove_entry($1, NULL)) x LEFT JOIN e ON true`,
-        [id],
-      );
+      const rows = await q<{ c: string | null }>(`SELECT ${S}.remove_queued($1, NULL) AS c`, [id]);
       if (typeof rows[0]?.c === 'string') settledConversation(rows[0].c);
     },
 
     removeDelivered: async (id, records) => {
-      const rows = await q<{ c: string }>(
-        `WITH e AS (SELECT conversation_id AS c FROM ${S}.entries WHERE id = $1)
-         SELECT e.c FROM (SELECT ${S}.remove_entry($1, $2::jsonb)) x LEFT JOIN e ON true`,
-        [id, JSON.stringify(dedupe(records))],
-      );
+      const rows = await q<{ c: string | null }>(`SELECT ${S}.remove_queued($1, $2::jsonb) AS c`, [
+        id,
+        JSON.stringify(dedupe(records)),
+      ]);
       if (typeof rows[0]?.c === 'string') settledConversation(rows[0].c);
     },
 
@@ -530,25 +618,20 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
     },
 
     claimDue: async (o: ClaimOptions): Promise<ClaimResult> => {
-      const limit = Math.max(0, Math.floor(o.limit));
-      const entries =
-        limit === 0
-          ? []
-          : (
-              await q<EntryRow>(`SELECT id, seq, data FROM ${S}.claim($1, $2, $3, $4, $5)`, [
-                owner,
-                o.now,
-                o.now + leaseMs,
-                limit,
-                o.all === true,
-              ])
-            ).map(fromRow);
+      // One round trip: the claimed heads, then a row with only the next due time.
+      const rows = await q<EntryRow & { next_due: string | null }>(
+        `SELECT id, seq, data, next_due FROM ${S}.claim_due($1, $2, $3, $4, $5)`,
+        [owner, o.now, o.now + leaseMs, Math.max(0, Math.floor(o.limit)), o.all === true],
+      );
+      const entries: StoredEntry[] = [];
+      let nextDueAt: number | undefined;
+      for (const r of rows) {
+        if (r.id === null) nextDueAt = r.next_due === null ? undefined : Number(r.next_due);
+        else entries.push(fromRow(r));
+      }
       for (const e of entries) held.add(e.conversationId);
       renewSoon();
-      const next = await q<{ d: string }>(
-        `SELECT due_at AS d FROM ${S}.heads ORDER BY due_at, seq LIMIT 1`,
-      );
-      return { entries, nextDueAt: next[0] === undefined ? undefined : Number(next[0].d) };
+      return { entries, nextDueAt };
     },
 
     releaseClaim: async (conversationId) => {

@@ -22,6 +22,8 @@ export interface PgCluster {
   url: string;
   port: number;
   password: string;
+  /** The data directory (postmaster.pid holds the server's process id). */
+  dataDir: string;
   /** A URL for another database of this cluster (created on first use). */
   database(name: string): string;
   stop(): void;
@@ -62,8 +64,18 @@ function asUser(cmd: string, args: string[], root: boolean): void {
   execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** Options of {@link startPostgres}. */
+export interface PgClusterOptions {
+  /**
+   * Load pg_stat_statements (shared_preload_libraries), counting every statement the server runs
+   * (`track = all`: statements inside functions too); each database that reads the view needs
+   * `CREATE EXTENSION pg_stat_statements`.
+   */
+  statements?: boolean;
+}
+
 /** Starts a cluster; call `stop()` at the end (it also removes the directory). */
-export async function startPostgres(): Promise<PgCluster> {
+export async function startPostgres(options: PgClusterOptions = {}): Promise<PgCluster> {
   const bin = postgresBin();
   const root = process.getuid?.() === 0;
   let uid: number | undefined;
@@ -116,7 +128,10 @@ export async function startPostgres(): Promise<PgCluster> {
           '-t',
           '120',
           '-o',
-          `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+          `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200` +
+            (options.statements === true
+              ? ' -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all'
+              : ''),
           'start',
         ],
         root,
@@ -136,6 +151,7 @@ export async function startPostgres(): Promise<PgCluster> {
     url,
     port,
     password,
+    dataDir: data,
     database(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
       if (!created.has(name)) {

@@ -8,8 +8,10 @@ import type { OutboxStore } from '../../src/store/OutboxStore.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { rejectionCode } from '../helpers/errorCode.js';
 import { newEntry, runStoreContract } from '../unit/store-contract.js';
+import { createOutbox } from '../../src/outbox/createOutbox.js';
+import { ScriptedTransport } from '../helpers/scriptedTransport.js';
 
-const cluster = await startPostgres();
+const cluster = await startPostgres({ statements: true });
 const admin = new pg.Pool({ connectionString: cluster.url, max: 2 });
 afterAll(async () => {
   await admin.end();
@@ -174,6 +176,41 @@ describe('postgresStore: claims between workers', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('an append racing the delivery of the same conversation leaves the new entry its head (FIFO)', async () => {
+    // A producer's append is not committed yet when a worker removes the conversation's last
+    // queued entry: the worker's head refresh must wait for it and see the new entry, else the
+    // conversation keeps a queued entry without a head and a later append overtakes it.
+    const schema = freshSchema();
+    const worker = await open(schema);
+    const [first] = await worker.append([newEntry({ conversationId: 'r' })]);
+    const second = newEntry({ conversationId: 'r' });
+    const producer = await admin.connect();
+    await producer.query('BEGIN');
+    await producer.query(`SELECT "${schema}".append_entries($1::jsonb)`, [
+      JSON.stringify([second]),
+    ]);
+    let removed = false;
+    const removing = worker.removeDelivered!(first!.id, []).then(() => (removed = true));
+    // Until the removal either finished or waits for the producer's lock.
+    for (;;) {
+      const waiting = await admin.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND query LIKE '%remove%'`,
+      );
+      if (removed || waiting.rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await producer.query('COMMIT');
+    producer.release();
+    await removing;
+    expect((await worker.headOf!('r'))?.id).toBe(second.id);
+    const third = (await worker.append([newEntry({ conversationId: 'r' })]))[0]!;
+    const claimed = await worker.claimDue!({ limit: 10, now: Date.now() });
+    expect(claimed.entries.map((e) => e.id)).toEqual([second.id]);
+    expect(third.seq).toBeGreaterThan(claimed.entries[0]!.seq);
+    await worker.close();
+  });
+
   it('a new entry notifies the other workers (LISTEN/NOTIFY)', async () => {
     const schema = freshSchema();
     const [a, b] = [await open(schema), await open(schema)];
@@ -182,4 +219,55 @@ describe('postgresStore: claims between workers', () => {
     await heard;
     await Promise.all([a.close(), b.close()]);
   });
+});
+
+describe('postgresStore: an idle worker', () => {
+  it('runs no statement at all while there is nothing to send (no polling, no lease renewals)', async () => {
+    // Counted by the server (pg_stat_statements, every statement of the worker's database,
+    // nested ones included), so any loop that queries while idle shows up, whatever its code path.
+    const url = cluster.database('idle_worker');
+    await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    const statements = async (): Promise<number> =>
+      Number(
+        (
+          await admin.query(
+            `SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'idle_worker')`,
+          )
+        ).rows[0].n,
+      );
+    const transport = new ScriptedTransport((entry) =>
+      entry.text === 'refused'
+        ? { kind: 'rejected', error: { code: 'bad-request', message: 'refused', status: 400 } }
+        : { kind: 'delivered' },
+    );
+    // A short lease: a renewal loop left running would query every 100 ms.
+    const outbox = await createOutbox({
+      transport,
+      store: postgresStore({ connectionString: url, schema: 'idle', leaseMs: 300 }),
+      logger: { debug() {}, warn() {}, error() {} },
+    });
+    const sent = await Promise.all(
+      ['one', 'two', 'refused', 'three'].map((text) =>
+        outbox.send({ text, conversationId: `c-${text}` }),
+      ),
+    );
+    const settled = await Promise.all(sent.map((e) => outbox.whenSettled(e.id)));
+    expect(settled.map((e) => e.status)).toEqual(['sent', 'sent', 'failed', 'sent']);
+    // The last writes of the drain (and the pass after them) end within a moment.
+    let before = await statements();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 400));
+      const now = await statements();
+      if (now === before) break;
+      before = now;
+    }
+    expect(before).toBeGreaterThan(0); // the counter does see this worker
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await statements()) - before).toBe(0);
+    // Still awake: a new message is sent at once (LISTEN/NOTIFY, not a timer).
+    const more = await outbox.send({ text: 'four' });
+    expect((await outbox.whenSettled(more.id)).status).toBe('sent');
+    await outbox.close();
+  }, 20_000);
 });
