@@ -238,8 +238,11 @@ describe('postgresStore: an idle worker', () => {
       );
     const transport = new ScriptedTransport((entry) =>
       entry.text === 'refused'
-        ? { kind: 'rejected', error: { code: 'bad-request', message: 'refused', status: 400 } }
-        : { kind: 'delivered' },
+        ? {
+            kind: 'rejected' as const,
+            error: { code: 'rejected' as const, message: 'refused', status: 400 },
+          }
+        : { kind: 'delivered' as const },
     );
     // A short lease: a renewal loop left running would query every 100 ms.
     const outbox = await createOutbox({
