@@ -215,6 +215,12 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   let conversationStart = 0;
   /** The stored boundary belongs to this token (so a newSession:true means a new conversation). */
   let startKnown = false;
+  /**
+   * When a configureSession of an earlier run went unanswered (it closed or died within the round
+   * trip): Genesys may have started a new conversation then, unknown to us (a later answer says
+   * newSession:false). Kept in the store with the boundary until a newSession:true moves it.
+   */
+  let asked: number | undefined;
   /** Echoes that arrived after their send stopped waiting: entry id → server message. */
   const late = new Map<string, GuestMessage>();
   const sentAt: number[] = [];
@@ -419,6 +425,8 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   async function configure(startNew: boolean): Promise<boolean> {
     if (!ws) return false;
     phase = 'connecting';
+    // Stored before asking: if no answer is read, the next run knows the boundary may have moved.
+    if (startKnown) await saveStart(asked ?? now());
     const f = await request(
       { action: 'configureSession', deploymentId, startNew: startNew || wantNew },
       (x) => x.kind === 'session',
@@ -426,22 +434,22 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     if (typeof f === 'object' && f.kind === 'session') {
       // A new conversation of a token that had one: attempts in doubt from before it cannot be
       // read back (see sendOne). Stored before anything is sent in it, so a crash cannot lose it.
-      if (f.newSession || !startKnown) {
-        const fresh = f.newSession && startKnown;
-        await setStart(fresh ? now() : conversationStart);
-        // The visitor sees where the new conversation begins; the old one's lines stay above.
-        if (fresh)
-          await record([
-            {
-              key: `new-conversation:${conversationStart}`,
-              conversationId,
-              direction: 'Outbound',
-              text: '',
-              time: conversationStart,
-              event: 'Conversation:New',
-            },
-          ]);
-      }
+      // Answered: only an earlier run's unanswered ask stays a suspect (a newSession clears it).
+      const fresh = f.newSession && startKnown;
+      if (fresh) asked = undefined;
+      await setStart(fresh ? now() : conversationStart);
+      // The visitor sees where the new conversation begins; the old one's lines stay above.
+      if (fresh)
+        await record([
+          {
+            key: `new-conversation:${conversationStart}`,
+            conversationId,
+            direction: 'Outbound',
+            text: '',
+            time: conversationStart,
+            event: 'Conversation:New',
+          },
+        ]);
       readOnly = f.readOnly;
       wantNew &&= readOnly;
       cleared = false;
@@ -607,12 +615,16 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     return jwtPending;
   }
 
-  /** Stores when the current conversation began (the in-doubt boundary). */
+  /** Stores when the current conversation began (the in-doubt boundary), and `asked` (see there). */
   async function setStart(at: number): Promise<void> {
     conversationStart = at;
     startKnown = true;
+    await saveStart(asked);
+  }
+  async function saveStart(ask: number | undefined): Promise<void> {
+    const at = conversationStart;
     await cx?.store
-      .setMeta(startKey, { token, at })
+      .setMeta(startKey, ask === undefined ? { token, at } : { token, at, asked: ask })
       .catch((e: unknown) => log?.warn('guest: store failed', { error: String(e) }));
   }
 
@@ -707,10 +719,15 @@ export function guestTransport(options: GuestTransportOptions): Transport {
     return syncing;
   }
 
-  /** Found in history (the message), not found (null), or could not tell (undefined). */
+  /**
+   * Found in history (the message), not found (null), or could not tell (undefined). `older` is
+   * set when the history holds one of our earlier deliveries: the current conversation began
+   * before this entry's attempt, whatever an unanswered configureSession may have done.
+   */
   async function reconcile(
     entry: OutboxEntry,
     signal: AbortSignal,
+    older: { seen: boolean },
   ): Promise<GuestMessage | null | undefined> {
     const store = cx?.store;
     if (!store) return undefined;
@@ -725,6 +742,7 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       if (r.direction === 'Inbound' && r.serverId !== undefined && r.key !== entry.id)
         claimed.add(r.serverId);
     }
+    older.seen = pages.some((m) => claimed.has(m.id));
     return matchInDoubt([entry], pages, { claimed, skewMs, now: now() }).get(entry.id) ?? null;
   }
 
@@ -791,7 +809,8 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       }
       if (since !== undefined) {
         // Read before a read-only session starts a new conversation: afterwards it is unreadable.
-        const found = await reconcile(entry, sc.signal);
+        const older = { seen: false };
+        const found = await reconcile(entry, sc.signal, older);
         if (found === undefined) {
           return outcome('retry', 'in-doubt', 'history unreadable');
         }
@@ -799,10 +818,12 @@ export function guestTransport(options: GuestTransportOptions): Transport {
           return delivered(entry, found);
         }
         doubt.delete(entry.id);
-        if (since < conversationStart) {
+        if (since < conversationStart || (asked !== undefined && since < asked && !older.seen)) {
           // The unanswered attempt may have gone into a conversation that has ended since
           // (session expired, logout): that history cannot be read any more, and a resend would
           // put a second copy into the new one. Settled explicitly: failed, visible, retry() resends.
+          // Also when a configureSession after the attempt went unanswered and the history shows
+          // none of our earlier messages: that configure may have started this conversation.
           return {
             ...outcome('rejected', 'conversation-ended', 'may be in the ended conversation'),
             inDoubtSince: null,
@@ -890,10 +911,11 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       }
       // The conversation boundary (see configure); another token's conversation ended by now.
       const b = (await context.store.getMeta(startKey)) as
-        { token?: unknown; at?: unknown } | undefined;
+        { token?: unknown; at?: unknown; asked?: unknown } | undefined;
       if (typeof b?.at === 'number') {
         startKnown = b.token === token;
         conversationStart = startKnown ? b.at : now();
+        if (startKnown && typeof b.asked === 'number') asked = b.asked;
       }
       if (context.signal.aborted) return;
       context.signal.addEventListener('abort', () => void close(), { once: true });

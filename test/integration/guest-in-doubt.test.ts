@@ -106,4 +106,29 @@ describe.each(stores)('guest in doubt across a restart (%s store)', (_name, stor
     ]);
     expect(inbound(s.messages)).toEqual([]);
   });
+  it('a configureSession whose answer is never read started the new conversation: not resent into it', async () => {
+    const makeStore = storage();
+    const id = await storedThenKilled(makeStore());
+    sim.control.expireSession(sim.control.sessions()[0]!.token);
+    // Run 2 hears nothing from the server: its configureSession starts the new conversation,
+    // the SessionResponse (newSession: true) never reaches it, and it dies.
+    const killable = killableStore(makeStore());
+    const second = await open(killable.store, { outMs: 0, dropIn: true });
+    await waitFor(
+      () => sim.control.sessions()[0]?.previousConversations.length === 1,
+      'the new conversation',
+    );
+    killable.kill();
+    await second.close().catch(() => undefined);
+    // Run 3 resumes the new conversation (newSession: false): 'hello' may be in the old one.
+    const third = await open(makeStore(), { outMs: 0, dropIn: false });
+    const settled = await third.whenSettled(id);
+    expect(settled).toMatchObject({ status: 'failed', lastError: { code: 'conversation-ended' } });
+    const s = sim.control.sessions()[0]!;
+    expect(s.previousConversations.flatMap((c) => inbound(c.messages))).toEqual([
+      'warm-up',
+      'hello',
+    ]);
+    expect(inbound(s.messages)).toEqual([]);
+  });
 });

@@ -8,6 +8,7 @@ import { memoryStore } from '../../src/store/memory.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
 import { guestTransport } from '../../src/transport/guest.js';
 import { FakeSocket, ManualClock, flush, historyFetch } from './guest-fakes.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const DEPLOYMENT = '3b0e9f7c-1111-4222-8333-444455556666';
 const retry = { baseDelayMs: 1000, maxDelayMs: 1000, maxAttempts: 10, maxAgeMs: 3_600_000 };
@@ -50,9 +51,12 @@ async function run(store: OutboxStore, clock: ManualClock): Promise<Outbox> {
 /** The server side of one socket: open, configure, answer the history sync's getJwt. */
 async function configure(s: FakeSocket, newSession: boolean): Promise<void> {
   s.open();
-  await flush();
+  // The transport stores the time of its ask, then sends configureSession.
+  await waitFor(() => s.actions().includes('configureSession'), { what: 'configureSession' });
   s.session({ newSession });
-  await flush();
+  // A new conversation's first line is placed by a lazily imported module (the first import
+  // takes real time), then the history sync asks for a JWT.
+  await waitFor(() => s.actions().includes('getJwt'), { what: 'getJwt' });
   s.jwt();
   await flush(20);
 }
