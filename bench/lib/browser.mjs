@@ -32,9 +32,12 @@ const files = {
   '/sw.js': ['text/javascript', () => readFileSync(join(root, 'bench', 'browser', 'sw.js'))],
 };
 
-/** Builds the page from src/, starts the origin and the browser; returns { page, cdp, reload, close }. */
-export async function openBench() {
-  await compileBrowser();
+/**
+ * Builds the page from src/, starts the origin and the browser; returns { page, cdp, reload, close }.
+ * `minify: false` for the profiler (readable names, module markers in the bundle).
+ */
+export async function openBench({ minify = true } = {}) {
+  await compileBrowser({ minify });
   const server = createServer((req, res) => {
     const f = files[new URL(req.url, 'http://x').pathname];
     if (!f) {

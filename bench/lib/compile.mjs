@@ -40,16 +40,17 @@ export async function compileNode() {
 
 /**
  * Browser bundle for the benchmark page: the library (minified like a user's production build),
- * workbox-background-sync's Queue, and the page harness in bench/browser/page.js.
+ * workbox-background-sync's Queue, and the page harness in bench/browser/page.js. `minify: false`
+ * (the profiler, bench/profile-enqueue.mjs) keeps names and esbuild's `// path` module markers.
  */
-export async function compileBrowser() {
+export async function compileBrowser({ minify = true } = {}) {
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, 'page.js');
   await build({
     ...common,
     entryPoints: [join(root, 'bench', 'browser', 'page.js')],
     platform: 'browser',
-    minify: true,
+    minify,
     define: { 'process.env.NODE_ENV': '"production"' },
     outfile,
   });

@@ -1,0 +1,120 @@
+// Where the time of one awaited send() goes, in headless Chromium (issue 15): the DevTools
+// protocol's sampling profiler (Profiler.start/stop over playwright-core's CDP session) around
+// sequential awaited writes, for the raw single-put IndexedDB reference, the store alone and the
+// outbox in its default configuration. The page is built unminified so that every sample's line
+// maps back to its source module (esbuild's `// path` markers in the bundle); the sampler itself
+// slows everything down a little, so the per-write figures here are larger than bench/enqueue.mjs's
+// and are read as shares, not as speeds.
+//
+//   node bench/profile-enqueue.mjs                 (PROFILE_N writes per round, PROFILE_ROUNDS rounds)
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { openBench } from './lib/browser.mjs';
+import { outDir } from './lib/compile.mjs';
+import { emit, round } from './lib/stats.mjs';
+
+const N = Number(process.env.PROFILE_N ?? 2000);
+const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 3);
+const KINDS = (process.env.PROFILE_KINDS ?? 'raw,store,outbox-default').split(',');
+const INTERVAL_US = 50;
+
+const loadBefore = loadavg().map((x) => round(x, 2));
+const b = await openBench({ minify: false });
+
+// Line (0-based) → source module, from the `// src/…` comments esbuild writes before each module.
+const bundle = readFileSync(join(outDir, 'page.js'), 'utf8').split('\n');
+const moduleAt = [];
+let current = '(bundle)';
+for (const line of bundle) {
+  const m = /^\/\/ ((?:src|node_modules|bench|simulator)\/\S+)$/.exec(line);
+  if (m) current = m[1].replace(/^node_modules\/([^/]+)\/.*/, '$1 (package)');
+  moduleAt.push(current);
+}
+
+/** IndexedDB's own API, called from JS: its time is the renderer side of each request. */
+const IDB_API = new Set([
+  'put',
+  'add',
+  'get',
+  'delete',
+  'transaction',
+  'objectStore',
+  'index',
+  'openCursor',
+  'commit',
+  'abort',
+]);
+
+function category(frame) {
+  const { functionName: fn, url, lineNumber } = frame;
+  if (fn === '(idle)') return 'idle: waiting for the IndexedDB backend (browser process)';
+  if (fn === '(program)') return 'program: native work outside JS (IPC, event dispatch)';
+  if (fn === '(garbage collector)') return 'garbage collector';
+  if (fn === '(root)') return undefined;
+  if (url === '' || url === undefined) {
+    return IDB_API.has(fn) ? 'IndexedDB API calls (structured clone, IPC)' : `native: ${fn}`;
+  }
+  if (url.endsWith('/page.js')) return `js: ${moduleAt[lineNumber] ?? '(bundle)'}`;
+  return `js: ${url}`;
+}
+
+await b.cdp.send('Profiler.enable');
+await b.cdp.send('Profiler.setSamplingInterval', { interval: INTERVAL_US });
+
+const totals = Object.fromEntries(
+  KINDS.map((k) => [k, { wallMs: 0, ops: 0, byCategory: {}, byFunction: {} }]),
+);
+
+for (let r = 0; r < ROUNDS; r++) {
+  for (let i = 0; i < KINDS.length; i++) {
+    const kind = KINDS[(i + r) % KINDS.length];
+    const id = await b.page.evaluate((k) => window.bench.begin(k), kind);
+    await b.page.evaluate(([s, n]) => window.bench.chunk(s, n), [id, 300]); // warm up
+    await b.cdp.send('Profiler.start');
+    const x = await b.page.evaluate(([s, n]) => window.bench.chunk(s, n), [id, N]);
+    const { profile } = await b.cdp.send('Profiler.stop');
+    await b.page.evaluate((s) => window.bench.end(s), id);
+    const t = totals[kind];
+    t.wallMs += x.totalMs;
+    t.ops += N;
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const self = new Map();
+    for (let s = 0; s < profile.samples.length; s++) {
+      const dt = profile.timeDeltas[s + 1] ?? 0;
+      self.set(profile.samples[s], (self.get(profile.samples[s]) ?? 0) + dt);
+    }
+    for (const [nodeId, us] of self) {
+      const frame = byId.get(nodeId).callFrame;
+      const c = category(frame);
+      if (c === undefined) continue;
+      t.byCategory[c] = (t.byCategory[c] ?? 0) + us;
+      if (c.startsWith('js:') || c.startsWith('IndexedDB') || c.startsWith('native')) {
+        const f = `${frame.functionName || '(anonymous)'} @ ${c.replace(/^js: /, '')}:${frame.lineNumber + 1}`;
+        t.byFunction[f] = (t.byFunction[f] ?? 0) + us;
+      }
+    }
+  }
+}
+await b.close();
+
+const result = { browser: b.version, n: N, rounds: ROUNDS, intervalUs: INTERVAL_US, kinds: {} };
+for (const k of KINDS) {
+  const t = totals[k];
+  const perOp = (us) => round(us / t.ops, 1);
+  const cats = Object.entries(t.byCategory).sort((a, z) => z[1] - a[1]);
+  const jsUs = cats.filter(([c]) => !c.startsWith('idle')).reduce((a, [, us]) => a + us, 0);
+  result.kinds[k] = {
+    usPerWrite: round((t.wallMs * 1000) / t.ops, 1),
+    rendererBusyUsPerWrite: perOp(jsUs),
+    categories: Object.fromEntries(cats.map(([c, us]) => [c, perOp(us)])),
+    topFunctions: Object.fromEntries(
+      Object.entries(t.byFunction)
+        .sort((a, z) => z[1] - a[1])
+        .slice(0, 20)
+        .map(([f, us]) => [f, perOp(us)]),
+    ),
+  };
+}
+result.loadAverage = { before: loadBefore, after: loadavg().map((x) => round(x, 2)) };
+await emit(result);
