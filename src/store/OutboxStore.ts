@@ -41,8 +41,8 @@ export interface TranscriptRecord {
  *   `OutboxError`: `storage-full` (quota), `storage-failed` (any other storage failure), or the
  *   codes a method names (`not-found`, `invalid-id`, `closed`);
  * - `seq` values are assigned by the store and never go backwards, not even after entries are
- *   removed or the store is reopened (IndexedDB: a hybrid clock, see docs/store.md; only a wall
- *   clock set back while the store is empty can make a new key lower than an old one);
+ *   removed or the store is reopened, whatever the wall clock does (IndexedDB: a hybrid clock
+ *   above a durable high-water mark, see docs/store.md);
  * - `heads()` never loads the whole outbox: it reads one entry per conversation via an index.
  */
 export interface OutboxStore {

@@ -1,5 +1,4 @@
 import { readOptions } from '../internal/options.js';
-import { unwrap, wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import { copyEntry } from '../outbox/entry.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
@@ -11,9 +10,9 @@ export interface IndexedDbStoreOptions {
   /** Database name; one outbox per name. @default 'genesys-webmessaging-outbox' */
   name?: string;
   /**
-   * The IndexedDB factory. Its classes (`IDBRequest`, `IDBTransaction`, …) must also be the
-   * globals, because `idb` recognises them with `instanceof` (with fake-indexeddb in Node:
-   * `import 'fake-indexeddb/auto'`, then pass `new IDBFactory()`).
+   * The IndexedDB factory. Key ranges are made with the global `IDBKeyRange`, so it must belong to
+   * the same implementation (with fake-indexeddb in Node: `import 'fake-indexeddb/auto'`, then pass
+   * `new IDBFactory()`).
    * @default globalThis.indexedDB
    */
   indexedDB?: IDBFactory;
@@ -33,20 +32,53 @@ export interface IndexedDbStoreOptions {
 }
 
 /** Current schema version; see {@link upgradeSchema}. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /** Internal meta keys are arrays, so they never collide with the string keys of `setMeta`. */
 const TRANSCRIPT_N_KEY = ['tn'];
+/** The highest `top` of a removed entry (v4): a reopen hands out keys above it. */
+const REMOVED_TOP_KEY = ['top'];
 const ENTRIES = 'entries';
 const META = 'meta';
 const TRANSCRIPT = 'transcript';
 const QUARANTINE = 'quarantine';
+const HEADS = 'heads';
+const TOP = 'top';
+const BY_ORDER = 'byOrder';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
-type DB = IDBPDatabase<unknown>;
-type Tx<M extends IDBTransactionMode> = IDBPTransaction<unknown, string[], M>;
-type EntryRecord = StoredEntry & { queueConversationId?: string };
+/**
+ * An entry as stored: `queueConversationId` (the `heads` index) only while it is queued, `top`
+ * (the `top` index) only on the entry with the highest `seq` of the transaction that wrote it.
+ */
+type EntryRecord = StoredEntry & { queueConversationId?: string; top?: number };
+type Bad = { key: IDBValidKey; reason: string };
 
 const isQueued = (status: unknown): boolean => status === 'pending' || status === 'sending';
+
+/** A request as a promise. Its error also aborts the transaction (nobody prevents the default). */
+const req = <T>(r: IDBRequest<T>): Promise<T> =>
+  new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+
+/** Calls `step` at every position of a cursor; `step` moves the cursor, or returns false to stop. */
+const walk = (
+  r: IDBRequest<IDBCursorWithValue | null>,
+  step: (cursor: IDBCursorWithValue) => boolean,
+): Promise<void> =>
+  new Promise((resolve, reject) => {
+    r.onsuccess = () => {
+      if (!r.result || !step(r.result)) resolve();
+    };
+    r.onerror = () => reject(r.error);
+  });
+
+/** Runs `then` on a value, or once a promise of one resolved (no extra tick when it is plain). */
+const after = <T, R>(v: T | Promise<T>, then: (v: T) => Promise<R>): Promise<R> =>
+  v instanceof Promise ? v.then(then) : then(v);
+
+const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /**
  * Creates or upgrades the schema, step by step from `oldVersion`; no step ever deletes data.
@@ -58,66 +90,79 @@ const isQueued = (status: unknown): boolean => status === 'pending' || status ==
  * - v3: index `byOrder` on `[conversationId, order, time, n]` of `transcript` (design rule 13: a
  *   line's place is fixed when written); existing records get `order = time × 1000`, their old
  *   place.
+ * - v4: the `seq` index (one index entry per message, read only to find the highest key at open)
+ *   gives way to the sparse index `top`: one entry per write transaction, on its highest `seq`;
+ *   the highest stored `seq` is kept in meta (`REMOVED_TOP_KEY`), as the `top` of a removed entry
+ *   is from now on. `byTime` (unused since v3) is dropped.
  */
+/** Rewrites, inside the upgrade transaction, every record of `store` for which `change` returns one. */
+function backfill(store: IDBObjectStore, change: (v: any) => object | undefined): void {
+  const request = store.openCursor();
+  request.onsuccess = () => {
+    const cursor = request.result;
+    if (!cursor) return;
+    const v: unknown = cursor.value;
+    const next = v && typeof v === 'object' ? change(v) : undefined;
+    if (next) cursor.update(next);
+    cursor.continue();
+  };
+}
+
 function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction): void {
-  if (oldVersion < 1) {
-    db.createObjectStore(ENTRIES, { keyPath: 'id' }).createIndex('seq', 'seq');
-    db.createObjectStore(META);
-  }
+  const fresh = oldVersion < 1;
+  const entries = fresh
+    ? db.createObjectStore(ENTRIES, { keyPath: 'id' })
+    : tx.objectStore(ENTRIES);
+  if (fresh) db.createObjectStore(META);
   if (oldVersion < 2) {
-    const entries = tx.objectStore(ENTRIES);
-    entries.createIndex('heads', ['queueConversationId', 'seq']);
-    db.createObjectStore(TRANSCRIPT, { keyPath: 'key' }).createIndex('byTime', [
-      'conversationId',
-      'time',
-      'n',
-    ]);
+    entries.createIndex(HEADS, ['queueConversationId', 'seq']);
+    db.createObjectStore(TRANSCRIPT, { keyPath: 'key' });
     db.createObjectStore(QUARANTINE, { autoIncrement: true });
-    if (oldVersion >= 1) {
-      entries.openCursor().onsuccess = function () {
-        const cursor = this.result;
-        if (!cursor) return;
-        const v = cursor.value as any;
-        if (
-          v &&
-          typeof v === 'object' &&
-          isQueued(v.status) &&
-          v.queueConversationId === undefined
-        ) {
-          cursor.update({ ...v, queueConversationId: v.conversationId });
-        }
-        cursor.continue();
-      };
+    if (!fresh) {
+      backfill(entries, (v) =>
+        isQueued(v.status) && v.queueConversationId === undefined
+          ? { ...v, queueConversationId: v.conversationId }
+          : undefined,
+      );
     }
   }
+  const transcript = tx.objectStore(TRANSCRIPT);
   if (oldVersion < 3) {
-    const transcript = tx.objectStore(TRANSCRIPT);
-    transcript.createIndex('byOrder', ['conversationId', 'order', 'time', 'n']);
+    transcript.createIndex(BY_ORDER, ['conversationId', 'order', 'time', 'n']);
     if (oldVersion >= 2) {
-      transcript.openCursor().onsuccess = function () {
-        const cursor = this.result;
-        if (!cursor) return;
-        const v = cursor.value as any;
-        if (v && typeof v === 'object' && v.order === undefined) {
-          cursor.update({ ...v, order: v.time * 1000 });
-        }
-        cursor.continue();
+      backfill(transcript, (v) =>
+        v.order === undefined ? { ...v, order: v.time * 1000 } : undefined,
+      );
+    }
+  }
+  if (oldVersion < 4) {
+    entries.createIndex(TOP, TOP);
+    if (transcript.indexNames.contains('byTime')) transcript.deleteIndex('byTime');
+    if (entries.indexNames.contains('seq')) {
+      const last = entries.index('seq').openKeyCursor(null, 'prev');
+      last.onsuccess = () => {
+        const top = finite(last.result?.key);
+        if (top > 0) tx.objectStore(META).put(top, REMOVED_TOP_KEY);
+        entries.deleteIndex('seq');
       };
     }
   }
 }
 
 /**
- * The stored record: the entry plus the `heads` index field while it is queued, and never that
- * field otherwise (a failed entry must not hold its conversation).
+ * The stored record: the entry plus the `heads` index field while it is queued (never otherwise:
+ * a failed entry must not hold its conversation) and `top` when given.
  */
-function toRecord(entry: StoredEntry): EntryRecord {
-  if (isQueued(entry.status)) return { ...entry, queueConversationId: entry.conversationId };
-  return 'queueConversationId' in entry ? fromRecord(entry as EntryRecord) : entry;
+function toRecord(entry: StoredEntry, top?: number): EntryRecord {
+  const { queueConversationId: _q, top: _t, ...r } = entry as EntryRecord;
+  const record: EntryRecord = r;
+  if (isQueued(r.status)) record.queueConversationId = r.conversationId;
+  if (top !== undefined) record.top = top;
+  return record;
 }
 
 function fromRecord(r: EntryRecord): StoredEntry {
-  const { queueConversationId: _q, ...entry } = r;
+  const { queueConversationId: _q, top: _t, ...entry } = r;
   return entry;
 }
 
@@ -167,11 +212,72 @@ const connectionLost = (e: unknown): boolean =>
   );
 
 /**
- * The browser store: IndexedDB through `idb`. Group commit (one transaction per `append`),
- * a monotonic `seq` (see `allocate`) written in the same transaction as the entries, `heads()`
- * by one index cursor that jumps from conversation to conversation, corrupt records moved to
- * `quarantine`, reopen after an unexpected close, close on `versionchange` so other tabs can
- * upgrade.
+ * Runs `body` in one transaction and resolves with its result once the transaction committed.
+ * `body` issues its requests (synchronously, or awaiting only requests of this transaction); if
+ * it throws, the transaction is aborted. A failed request is reported as itself (ConstraintError,
+ * QuotaExceededError), not as the abort it caused.
+ */
+function transact<T>(
+  db: IDBDatabase,
+  stores: string[],
+  mode: IDBTransactionMode,
+  options: IDBTransactionOptions | undefined,
+  body: (tx: IDBTransaction) => T | Promise<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const tx = db.transaction(stores, mode, options);
+    let outcome: { v: T } | { e: unknown } | undefined;
+    let committed = false;
+    let requestError: unknown;
+    const settle = () => {
+      if (!committed || outcome === undefined) return;
+      if ('v' in outcome) resolve(outcome.v);
+      else reject(storageError(outcome.e, tx.error));
+    };
+    tx.oncomplete = () => {
+      committed = true;
+      settle();
+    };
+    tx.onerror = (ev) => {
+      requestError ??= (ev.target as IDBRequest | null)?.error;
+    };
+    tx.onabort = () => {
+      const e = outcome !== undefined && 'e' in outcome ? outcome.e : undefined;
+      reject(
+        storageError(
+          e ?? requestError ?? tx.error ?? new DOMException('transaction aborted', 'AbortError'),
+          tx.error,
+        ),
+      );
+    };
+    const fail = (e: unknown) => {
+      outcome = { e };
+      try {
+        tx.abort();
+      } catch {
+        settle(); // already committed: report the body's error all the same
+      }
+    };
+    try {
+      const v = body(tx);
+      if (v instanceof Promise) {
+        v.then((x) => {
+          outcome = { v: x };
+          settle();
+        }, fail);
+      } else outcome = { v };
+    } catch (e: unknown) {
+      fail(e);
+    }
+  });
+}
+
+/**
+ * The browser store: IndexedDB, raw (no wrapper library). Group commit (one transaction per
+ * `append`, one request per entry), a monotonic `seq` (see `allocate`) written in the same
+ * transaction as the entries, `heads()` by one index cursor that jumps from conversation to
+ * conversation, corrupt records moved to `quarantine`, reopen after an unexpected close, close
+ * on `versionchange` so other tabs can upgrade.
  *
  * @example
  * const outbox = await createOutbox({ transport, store: indexedDbStore({ name: 'support-chat' }) });
@@ -190,12 +296,12 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       : { durability: options.durability };
   let closed = false;
   /** The connection in use (or being opened); cleared when it is lost or yielded. */
-  let connection: Promise<DB> | undefined;
+  let connection: Promise<IDBDatabase> | undefined;
 
   const closedError = (): OutboxError => new OutboxError('closed', 'store closed');
 
-  const openDb = (onLost: () => void): Promise<DB> =>
-    new Promise<DB>((resolve, reject) => {
+  const openDb = (onLost: () => void): Promise<IDBDatabase> =>
+    new Promise<IDBDatabase>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let gaveUp = false;
       const factory = options.indexedDB ?? globalThis.indexedDB;
@@ -227,27 +333,27 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       };
       request.onsuccess = () => {
         clearTimeout(timer);
-        const raw = request.result;
+        const db = request.result;
         if (gaveUp || closed) {
-          raw.close();
+          db.close();
           if (closed) reject(closedError());
           return;
         }
         // Unexpected close (storage cleared, WebKit connection lost): reopen on the next call.
-        raw.addEventListener('close', onLost);
+        db.onclose = onLost;
         // Another tab wants to upgrade: step aside, reopen lazily on the next call.
-        raw.addEventListener('versionchange', () => {
-          raw.close();
+        db.onversionchange = () => {
+          db.close();
           onLost();
-        });
-        resolve(wrap(raw) as DB);
+        };
+        resolve(db);
       };
     });
 
-  const getConnection = (): Promise<DB> => {
+  const getConnection = (): Promise<IDBDatabase> => {
     if (closed) return Promise.reject(closedError());
     if (!connection) {
-      const p: Promise<DB> = openDb(() => {
+      const p: Promise<IDBDatabase> = openDb(() => {
         if (connection === p) connection = undefined;
       });
       connection = p;
@@ -258,45 +364,16 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     return connection;
   };
 
-  const runOnce = async <T, M extends IDBTransactionMode>(
-    db: DB,
+  const run = async <T>(
     stores: string[],
-    mode: M,
-    body: (tx: Tx<M>) => Promise<T>,
-  ): Promise<T> => {
-    const tx = db.transaction(stores, mode, mode === 'readwrite' ? txOptions : undefined);
-    const done = tx.done;
-    done.catch(() => {}); // observed below; never an unhandled rejection
-    let result: T;
-    try {
-      result = await body(tx);
-    } catch (e: unknown) {
-      try {
-        tx.abort();
-      } catch {
-        // already finished or aborting
-      }
-      await done.catch(() => {});
-      throw storageError(e, tx.error);
-    }
-    try {
-      await done; // resolves on `complete`, rejects on `error` and on `abort`
-    } catch (e: unknown) {
-      throw storageError(e, tx.error);
-    }
-    return result;
-  };
-
-  const run = async <T, M extends IDBTransactionMode>(
-    stores: string[],
-    mode: M,
-    body: (tx: Tx<M>) => Promise<T>,
+    mode: IDBTransactionMode,
+    body: (tx: IDBTransaction) => T | Promise<T>,
   ): Promise<T> => {
     for (let attempt = 0; ; attempt++) {
       const pending = getConnection();
       const db = await pending;
       try {
-        return await runOnce(db, stores, mode, body);
+        return await transact(db, stores, mode, mode === 'readwrite' ? txOptions : undefined, body);
       } catch (e: unknown) {
         if (closed) throw closedError();
         const err = storageError(e);
@@ -313,20 +390,34 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     }
   };
 
-  const quarantine = async (bad: { key: IDBValidKey; reason: string }[]): Promise<void> => {
+  /**
+   * Deletes an entry inside the caller's transaction (`entries` and `meta` in scope). If it
+   * carried its write's `top`, meta keeps that key, so a reopen never hands it out again.
+   */
+  const dropEntry = async (tx: IDBTransaction, key: IDBValidKey): Promise<void> => {
+    const entries = tx.objectStore(ENTRIES);
+    const meta = tx.objectStore(META);
+    const [old, removed] = await Promise.all([
+      req(entries.get(key)) as Promise<EntryRecord | undefined>,
+      req(meta.get(REMOVED_TOP_KEY)),
+      req(entries.delete(key)),
+    ]);
+    const top = finite(old?.top);
+    if (top > finite(removed)) meta.put(top, REMOVED_TOP_KEY);
+  };
+
+  const quarantine = async (bad: Bad[]): Promise<void> => {
     if (bad.length === 0) return;
-    let moved: { key: IDBValidKey; reason: string }[] = [];
+    let moved: Bad[] = [];
     try {
-      moved = await run([ENTRIES, QUARANTINE], 'readwrite', async (tx) => {
+      moved = await run([ENTRIES, QUARANTINE, META], 'readwrite', async (tx) => {
         const entries = tx.objectStore(ENTRIES);
-        const out: { key: IDBValidKey; reason: string }[] = [];
+        const out: Bad[] = [];
         for (const b of bad) {
-          const value = await entries.get(b.key);
+          const value: unknown = await req(entries.get(b.key));
           if (value === undefined || invalidEntry(value) === undefined) continue; // gone or fixed
-          await tx
-            .objectStore(QUARANTINE)
-            .add({ key: b.key, reason: b.reason, value, at: Date.now() });
-          await entries.delete(b.key);
+          tx.objectStore(QUARANTINE).add({ key: b.key, reason: b.reason, value, at: Date.now() });
+          await dropEntry(tx, b.key);
           out.push(b);
         }
         return out;
@@ -350,14 +441,19 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
    * order; `undefined` once none is waiting.
    */
   let allocating: Promise<number> | undefined;
-  /** The highest `seq` stored, read once (its own read-only transaction). */
-  const readTopSeq = async (): Promise<number> => {
-    const top = await run([ENTRIES], 'readonly', async (tx) => {
-      const cursor = await tx.objectStore(ENTRIES).index('seq').openCursor(null, 'prev');
-      return cursor?.value.seq as unknown;
+  /**
+   * The highest `seq` ever stored: the last key of the sparse `top` index (the highest `seq` of
+   * every write transaction whose entry is still there) or the highest `top` of a removed entry,
+   * whichever is higher. Two reads of one key each, whatever the size of the outbox.
+   */
+  const readTopSeq = (): Promise<number> =>
+    run([ENTRIES, META], 'readonly', async (tx) => {
+      const [last, removed] = await Promise.all([
+        req(tx.objectStore(ENTRIES).index(TOP).openKeyCursor(null, 'prev')),
+        req(tx.objectStore(META).get(REMOVED_TOP_KEY)),
+      ]);
+      return Math.max(finite(last?.key), finite(removed));
     });
-    return typeof top === 'number' ? top : 0;
-  };
   /**
    * Reserves `n` order keys and returns the one before the first, **in call order**: the key is
    * taken when the caller calls (synchronously once the highest stored `seq` is known; before
@@ -365,14 +461,13 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
    * burst of `append`s issued without awaiting gets keys in the order it was issued (issue 10,
    * defect 1: an append issued while the first one was still reading took the fast path and got
    * a key below an earlier call's). Only the first call reads the database. The keys are a
-   * hybrid clock: strictly increasing in this tab, above every stored entry, and never behind
-   * the wall clock (ms × 1000), so two tabs writing to one conversation keep the order the user
-   * typed in although neither reads the other's counter. (A clock set back only matters once
-   * every entry is gone, and then there is nothing left to order against.) `open()` does the read,
-   * so an `append` after it is just its transaction.
+   * hybrid clock: strictly increasing in this tab, above every key ever stored (removed ones
+   * included, see `readTopSeq`), and never behind the wall clock (µs), so two tabs writing to one
+   * conversation keep the order the user typed in although neither reads the other's counter.
+   * `open()` does the read, so an `append` after it is just its transaction.
    */
-  const allocate = (n: number): Promise<number> => {
-    if (lastSeq !== undefined && allocating === undefined) return Promise.resolve(reserve(n));
+  const allocate = (n: number): number | Promise<number> => {
+    if (lastSeq !== undefined && allocating === undefined) return reserve(n);
     const before: Promise<unknown> =
       allocating ??
       readTopSeq().then((top) => {
@@ -389,8 +484,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
   };
   /** `allocate` once the highest stored `seq` is known: no database access. */
   const reserve = (n: number): number => {
-    // The clock in microseconds (the unit of the keys): with whole milliseconds, a store emptied
-    // and reopened within one millisecond handed out the removed entries' keys again.
+    // The clock in microseconds (the unit of the keys).
     const before = Math.max(
       lastSeq ?? 0,
       Math.floor((performance.timeOrigin + performance.now()) * 1000),
@@ -401,18 +495,17 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
 
   /** Upserts transcript records inside the caller's transaction (`transcript` and `meta` in scope). */
   const writeTranscript = async (
-    tx: Tx<'readwrite'>,
+    tx: IDBTransaction,
     records: readonly TranscriptRecord[],
   ): Promise<void> => {
     const store = tx.objectStore(TRANSCRIPT);
     const meta = tx.objectStore(META);
-    const nv = (await meta.get(TRANSCRIPT_N_KEY)) as unknown;
-    let n = typeof nv === 'number' ? nv : 0;
-    const existing = (await Promise.all(records.map((r) => store.get(r.key)))) as (
-      { n?: unknown; order?: unknown } | undefined
-    )[];
+    const [nv, ...existing] = (await Promise.all([
+      req(meta.get(TRANSCRIPT_N_KEY)),
+      ...records.map((r) => req(store.get(r.key))),
+    ])) as [unknown, ...({ n?: unknown; order?: unknown } | undefined)[]];
+    let n = finite(nv);
     const seen = new Map<string, { n: number; order: number }>();
-    const writes: Promise<unknown>[] = [];
     records.forEach((r, i) => {
       const old = existing[i];
       // A replaced record keeps its order and insertion number: a line never moves (rule 13).
@@ -422,10 +515,9 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         order: (old?.order as number | undefined) ?? r.order ?? r.time * 1000,
       };
       seen.set(r.key, kept);
-      writes.push(store.put({ ...r, ...kept }));
+      store.put({ ...r, ...kept });
     });
-    writes.push(meta.put(n, TRANSCRIPT_N_KEY));
-    await Promise.all(writes);
+    meta.put(n, TRANSCRIPT_N_KEY);
   };
 
   const transcriptRange = (conversationId: string): IDBKeyRange =>
@@ -448,26 +540,26 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
   const scanHeads = async (range: IDBKeyRange | null, one = false): Promise<StoredEntry[]> => {
     const { heads, bad } = await run([ENTRIES], 'readonly', async (tx) => {
       const found: StoredEntry[] = [];
-      const skipped: { key: IDBValidKey; reason: string }[] = [];
-      const index = tx.objectStore(ENTRIES).index('heads');
+      const skipped: Bad[] = [];
+      const index = tx.objectStore(ENTRIES).index(HEADS);
+      const upper = range?.upper as IDBValidKey | undefined;
+      const past = (k: IDBValidKey): IDBKeyRange =>
+        upper === undefined ? IDBKeyRange.lowerBound(k, true) : IDBKeyRange.bound(k, upper, true);
       let from = range;
       for (;;) {
-        const cursor = await index.openCursor(from);
+        const cursor = await req(index.openCursor(from));
         if (!cursor) break;
         const v = cursor.value as EntryRecord;
         const key = cursor.key as IDBValidKey[];
         const reason = invalidEntry(v);
         if (reason !== undefined) skipped.push({ key: cursor.primaryKey, reason });
-        const upper = range?.upper as IDBValidKey | undefined;
-        const bound = (k: IDBValidKey): IDBKeyRange =>
-          upper === undefined ? IDBKeyRange.lowerBound(k, true) : IDBKeyRange.bound(k, upper, true);
         if (reason !== undefined || !isQueued(v.status)) {
-          from = bound(key); // the next one of the same conversation
+          from = past(key); // the next one of the same conversation
           continue;
         }
         found.push(fromRecord(v));
         if (one) break;
-        from = bound([key[0] as IDBValidKey, []]);
+        from = past([key[0] as IDBValidKey, []]);
       }
       return { heads: found, bad: skipped };
     });
@@ -482,68 +574,60 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       if (lastSeq === undefined) await allocate(0);
     }),
 
-    append: guard(async (batch: readonly NewEntry[]) => {
-      if (batch.length === 0) return [];
-      try {
-        // The keys are taken now, at the call (see allocate), not when the transaction runs.
-        // Awaited before the transaction starts: a transaction must not wait on anything else.
-        const first = await allocate(batch.length);
-        return await run([ENTRIES], 'readwrite', async (tx) => {
-          let seq = first;
-          const stored = batch.map((e): StoredEntry => ({ ...copyEntry(e), seq: ++seq }));
-          // Every request at once on the plain object store (one transaction, one commit), with
-          // no promise per request. The first failing add (ConstraintError, quota) is what is
-          // reported: its error event reaches the transaction before the abort does.
-          const raw = unwrap(tx);
-          const entries = raw.objectStore(ENTRIES);
-          for (const e of stored) entries.add(toRecord(e));
-          await new Promise<void>((resolve, reject) => {
-            raw.addEventListener('complete', () => resolve());
-            raw.addEventListener('error', (ev) => reject((ev.target as IDBRequest).error));
-            raw.addEventListener('abort', () =>
-              reject(raw.error ?? new DOMException('transaction aborted', 'AbortError')),
-            );
+    append(batch: readonly NewEntry[]) {
+      if (closed) return Promise.reject(closedError());
+      if (batch.length === 0) return Promise.resolve([]);
+      // The keys are taken now, at the call (see allocate), not when the transaction runs.
+      // Awaited before the transaction starts: a transaction must not wait on anything else.
+      return after(allocate(batch.length), (first) =>
+        run([ENTRIES], 'readwrite', (tx) => {
+          // One request per entry, no promise per request; the last one carries the write's top
+          // key. The first failing add (ConstraintError, quota) is what is reported.
+          const entries = tx.objectStore(ENTRIES);
+          const last = first + batch.length;
+          return batch.map((e, i): StoredEntry => {
+            const stored = copyEntry(e) as StoredEntry;
+            stored.seq = first + i + 1;
+            entries.add(toRecord(stored, stored.seq === last ? last : undefined));
+            return stored;
           });
-          return stored;
-        });
-      } catch (e: unknown) {
+        }),
+      ).catch((e: unknown) => {
         if (isOutboxError(e) && nameOf(e.cause) === 'ConstraintError') {
-          throw new OutboxError('invalid-id', 'duplicate id', {
-            cause: e.cause,
-          });
+          throw new OutboxError('invalid-id', 'duplicate id', { cause: e.cause });
         }
         throw e;
-      }
-    }),
+      });
+    },
 
     update: guard(async (entry: StoredEntry, opts?: { requeue?: boolean }) => {
       // A requeue's key is taken at the call, like an append's (call order, always).
       const fresh = opts?.requeue === true ? (await allocate(1)) + 1 : undefined;
       return run([ENTRIES], 'readwrite', async (tx) => {
         const entries = tx.objectStore(ENTRIES);
-        const old = (await entries.get(entry.id)) as EntryRecord | undefined;
+        const old = (await req(entries.get(entry.id))) as EntryRecord | undefined;
         if (old === undefined) {
-          throw new OutboxError('not-found', 'no entry', {
-            details: { id: entry.id },
-          });
+          throw new OutboxError('not-found', 'no entry', { details: { id: entry.id } });
         }
+        // seq belongs to the store: a fresh one only to go to the back (or if the old is
+        // unusable: a key from the hybrid clock, no read inside this transaction). A fresh key is
+        // its write's top; otherwise the record keeps the top it had.
         let seq = old.seq;
-        // seq belongs to the store: a fresh one only to go to the back (or if the old is unusable).
-        if (fresh !== undefined) seq = fresh;
-        // An unusable stored seq: a key from the hybrid clock (no read inside this transaction).
-        else if (typeof seq !== 'number') seq = reserve(1) + 1;
+        let top = typeof old.top === 'number' ? old.top : undefined;
+        if (fresh !== undefined) seq = top = fresh;
+        else if (typeof seq !== 'number') seq = top = reserve(1) + 1;
         const stored: StoredEntry = { ...copyEntry(entry), seq };
-        await entries.put(toRecord(stored));
+        entries.put(toRecord(stored, top));
         return stored;
       });
     }),
 
     remove: guard(async (id: string) => {
-      await run([ENTRIES], 'readwrite', (tx) => tx.objectStore(ENTRIES).delete(id));
+      await run([ENTRIES, META], 'readwrite', (tx) => dropEntry(tx, id));
     }),
 
     get: guard(async (id: string) => {
-      const v = (await run([ENTRIES], 'readonly', (tx) => tx.objectStore(ENTRIES).get(id))) as
+      const v = (await run([ENTRIES], 'readonly', (tx) => req(tx.objectStore(ENTRIES).get(id)))) as
         EntryRecord | undefined;
       if (v === undefined) return undefined;
       const reason = invalidEntry(v);
@@ -555,10 +639,10 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     list: guard(async () => {
       // list() returns everything by definition, so one getAll is the cheapest read here.
       const all = (await run([ENTRIES], 'readonly', (tx) =>
-        tx.objectStore(ENTRIES).getAll(),
+        req(tx.objectStore(ENTRIES).getAll()),
       )) as EntryRecord[];
       const good: StoredEntry[] = [];
-      const bad: { key: IDBValidKey; reason: string }[] = [];
+      const bad: Bad[] = [];
       for (const v of all) {
         const reason = invalidEntry(v);
         if (reason === undefined) good.push(fromRecord(v));
@@ -579,14 +663,16 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         (await scanHeads(IDBKeyRange.bound([conversationId], [conversationId, []]), true))[0],
     ),
 
-    count: guard(() => run([ENTRIES], 'readonly', (tx) => tx.objectStore(ENTRIES).count())),
+    count: guard(() => run([ENTRIES], 'readonly', (tx) => req(tx.objectStore(ENTRIES).count()))),
 
     getMeta: guard((key: string) =>
-      run([META], 'readonly', (tx) => tx.objectStore(META).get(key) as Promise<unknown>),
+      run([META], 'readonly', (tx) => req(tx.objectStore(META).get(key) as IDBRequest<unknown>)),
     ),
 
     setMeta: guard(async (key: string, value: unknown) => {
-      await run([META], 'readwrite', (tx) => tx.objectStore(META).put(value, key));
+      await run([META], 'readwrite', (tx) => {
+        tx.objectStore(META).put(value, key);
+      });
     }),
 
     putTranscript: guard(async (records: readonly TranscriptRecord[]) => {
@@ -595,23 +681,26 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     }),
 
     removeDelivered: guard(async (id: string, records: readonly TranscriptRecord[]) => {
-      await run([ENTRIES, TRANSCRIPT, META], 'readwrite', async (tx) => {
-        await Promise.all([writeTranscript(tx, records), tx.objectStore(ENTRIES).delete(id)]);
-      });
+      await run([ENTRIES, TRANSCRIPT, META], 'readwrite', (tx) =>
+        Promise.all([writeTranscript(tx, records), dropEntry(tx, id)]),
+      );
     }),
 
     listTranscript: guard((conversationId: string, limit?: number) =>
       run([TRANSCRIPT], 'readonly', async (tx) => {
-        const index = tx.objectStore(TRANSCRIPT).index('byOrder');
+        const index = tx.objectStore(TRANSCRIPT).index(BY_ORDER);
         const range = transcriptRange(conversationId);
         if (limit === undefined) {
-          return ((await index.getAll(range)) as TranscriptRecord[]).map(fromTranscript);
+          return ((await req(index.getAll(range))) as TranscriptRecord[]).map(fromTranscript);
         }
         const out: TranscriptRecord[] = [];
-        let cursor = limit > 0 ? await index.openCursor(range, 'prev') : null;
-        while (cursor) {
-          out.push(fromTranscript(cursor.value as TranscriptRecord));
-          cursor = out.length < limit ? await cursor.continue() : null;
+        if (limit > 0) {
+          await walk(index.openCursor(range, 'prev'), (cursor) => {
+            out.push(fromTranscript(cursor.value as TranscriptRecord));
+            if (out.length >= limit) return false;
+            cursor.continue();
+            return true;
+          });
         }
         return out.reverse();
       }),
@@ -619,22 +708,25 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
 
     getTranscript: guard(async (key: string) => {
       const v = (await run([TRANSCRIPT], 'readonly', (tx) =>
-        tx.objectStore(TRANSCRIPT).get(key),
+        req(tx.objectStore(TRANSCRIPT).get(key)),
       )) as TranscriptRecord | undefined;
       return v === undefined ? undefined : fromTranscript(v);
     }),
 
     pruneTranscript: guard(async (conversationId: string, keep: number) => {
-      await run([TRANSCRIPT], 'readwrite', async (tx) => {
-        const index = tx.objectStore(TRANSCRIPT).index('byOrder');
-        let cursor = await index.openCursor(transcriptRange(conversationId), 'prev');
-        if (cursor && keep > 0) cursor = await cursor.advance(keep);
-        const deletes: Promise<unknown>[] = [];
-        while (cursor) {
-          deletes.push(cursor.delete());
-          cursor = await cursor.continue();
-        }
-        await Promise.all(deletes);
+      await run([TRANSCRIPT], 'readwrite', (tx) => {
+        let skip = keep > 0;
+        const index = tx.objectStore(TRANSCRIPT).index(BY_ORDER);
+        return walk(index.openCursor(transcriptRange(conversationId), 'prev'), (cursor) => {
+          if (skip) {
+            skip = false;
+            cursor.advance(keep); // past the newest `keep` in one step
+          } else {
+            cursor.delete();
+            cursor.continue();
+          }
+          return true;
+        });
       });
     }),
 

@@ -10,9 +10,12 @@ import {
   IDBObjectStore,
   forceCloseDatabase,
 } from 'fake-indexeddb';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { indexedDbStore, SCHEMA_VERSION } from '../../src/store/indexedDb.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
+import type { StoredEntry } from '../../src/outbox/entry.js';
+import { propertyParams } from '../helpers/property.js';
 import { codeOf, newEntry } from './store-contract.js';
 
 const NAME = 'genesys-webmessaging-outbox';
@@ -55,6 +58,41 @@ function putRaw(
     tx.oncomplete = () => resolve();
     tx.onabort = () => reject(tx.error);
   });
+}
+
+/** The v3 schema as the previous release created it (entries, meta, transcript, quarantine). */
+function createV3(db: IDBDatabase): void {
+  const entries = db.createObjectStore('entries', { keyPath: 'id' });
+  entries.createIndex('seq', 'seq');
+  entries.createIndex('heads', ['queueConversationId', 'seq']);
+  db.createObjectStore('meta');
+  const transcript = db.createObjectStore('transcript', { keyPath: 'key' });
+  transcript.createIndex('byTime', ['conversationId', 'time', 'n']);
+  transcript.createIndex('byOrder', ['conversationId', 'order', 'time', 'n']);
+  db.createObjectStore('quarantine', { autoIncrement: true });
+}
+
+/** Index names of every object store of an open connection. */
+function indexNames(db: IDBDatabase): Record<string, string[]> {
+  const tx = db.transaction([...db.objectStoreNames]);
+  return Object.fromEntries(
+    [...db.objectStoreNames].map((s) => [s, [...tx.objectStore(s).indexNames].sort()]),
+  );
+}
+
+function countRaw(db: IDBDatabase, store: string, index?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = db.transaction(store).objectStore(store);
+    const req = (index === undefined ? s : s.index(index)).count();
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Makes the wall clock of `reserve` (performance.timeOrigin + performance.now()) read `ms` earlier. */
+function clockBack(ms: number): void {
+  const now = performance.now.bind(performance);
+  vi.spyOn(performance, 'now').mockImplementation(() => now() - ms);
 }
 
 function getAllRaw(db: IDBDatabase, store: string): Promise<unknown[]> {
@@ -271,6 +309,17 @@ describe('indexedDbStore: connection life', () => {
     ]);
   });
 
+  it('a batch adds one entry to the `top` index, not one per message; there is no `seq` index', async () => {
+    const { indexedDB, connections } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.append(Array.from({ length: 100 }, () => newEntry()));
+    await store.append([newEntry()]);
+    const raw = connections[0]!;
+    expect(indexNames(raw)['entries']).toEqual(['heads', 'top']);
+    expect(await countRaw(raw, 'entries', 'heads')).toBe(101);
+    expect(await countRaw(raw, 'entries', 'top')).toBe(2);
+  });
+
   it('append of many entries is one readwrite transaction (group commit)', async () => {
     const { indexedDB } = factory();
     store = indexedDbStore({ indexedDB });
@@ -355,7 +404,190 @@ describe('indexedDbStore: reading', () => {
   });
 });
 
+describe('indexedDbStore: a removed key is never handed out again', () => {
+  it('after every entry was removed and the store reopened with the wall clock a minute back', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    const [a, b, c] = await store.append([newEntry(), newEntry(), newEntry()]); // c: the top
+    const [d] = await store.append([newEntry({ conversationId: 'c2' })]);
+    const requeued = await store.update(a!, { requeue: true });
+    await store.remove(c!.id); // the top of its batch, while a and b remain
+    await store.removeDelivered!(requeued.id, []);
+    await store.remove(b!.id);
+    await store.remove(d!.id);
+    expect(await store.count()).toBe(0);
+    await store.close();
+    const highest = Math.max(...[a, b, c, d, requeued].map((e) => e!.seq));
+    clockBack(60_000);
+    store = indexedDbStore({ indexedDB });
+    const [e] = await store.append([newEntry()]);
+    expect(e!.seq).toBeGreaterThan(highest);
+  });
+
+  it('property: over appends, requeues, removals, reopens and a clock that goes back, every key is above every key handed out before', async () => {
+    type Op =
+      | { op: 'append'; n: number }
+      | { op: 'requeue' | 'fail' | 'remove' | 'deliver'; pick: number }
+      | { op: 'reopen'; backMs: number };
+    const opArb: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ op: fc.constant('append' as const), n: fc.integer({ min: 1, max: 4 }) }),
+      fc.record({
+        op: fc.constantFrom(
+          'requeue' as const,
+          'fail' as const,
+          'remove' as const,
+          'deliver' as const,
+        ),
+        pick: fc.nat(),
+      }),
+      fc.record({ op: fc.constant('reopen' as const), backMs: fc.integer({ min: 0, max: 5000 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 25 }), async (ops) => {
+        const { indexedDB } = factory();
+        let s = indexedDbStore({ indexedDB });
+        const live: StoredEntry[] = [];
+        let highest = 0;
+        let back = 0;
+        const seen = (es: StoredEntry[]) => {
+          for (const e of es) {
+            expect(e.seq).toBeGreaterThan(highest);
+            highest = e.seq;
+          }
+        };
+        try {
+          for (const o of ops) {
+            if (o.op === 'append') {
+              const added = await s.append(Array.from({ length: o.n }, () => newEntry()));
+              seen(added);
+              live.push(...added);
+            } else if (o.op === 'reopen') {
+              await s.close();
+              back += o.backMs; // the clock only ever moves back here: the keys must not follow
+              vi.restoreAllMocks();
+              clockBack(back);
+              s = indexedDbStore({ indexedDB });
+            } else if (live.length > 0) {
+              const e = live.splice(o.pick % live.length, 1)[0]!;
+              if (o.op === 'requeue') {
+                const moved = await s.update(e, { requeue: true });
+                seen([moved]);
+                live.push(moved);
+              } else if (o.op === 'fail') {
+                // a status change keeps the entry's place (and its key)
+                live.push(
+                  await s.update({ ...e, status: e.status === 'failed' ? 'pending' : 'failed' }),
+                );
+              } else if (o.op === 'remove') await s.remove(e.id);
+              else await s.removeDelivered!(e.id, []);
+            }
+          }
+        } finally {
+          vi.restoreAllMocks();
+          await s.close();
+        }
+      }),
+      propertyParams(60),
+    );
+  });
+});
+
 describe('indexedDbStore: schema upgrade', () => {
+  it('upgrades a v3 database (the previous release) without losing entries, meta or transcript; keys stay above the stored ones', async () => {
+    const { indexedDB, connections } = factory();
+    const v3 = await openRaw(indexedDB, 3, createV3);
+    const t0 = 1_764_600_000_000_000; // keys as v3 wrote them: µs since the epoch
+    const queued = (e: ReturnType<typeof newEntry>, seq: number) => ({
+      ...e,
+      seq,
+      queueConversationId: e.conversationId,
+    });
+    const a = queued(newEntry({ conversationId: 'x', order: t0 + 1 }), t0 + 10);
+    const failed = {
+      ...newEntry({
+        conversationId: 'y',
+        status: 'failed' as const,
+        lastError: { code: 'rejected' as const, message: 'no' },
+      }),
+      seq: t0 + 20,
+    };
+    const b = queued(newEntry({ conversationId: 'y', metadata: { k: 'v' } }), t0 + 30);
+    const sending = queued(newEntry({ conversationId: 'x', status: 'sending' as const }), t0 + 40);
+    await putRaw(v3, 'entries', [a, failed, b, sending]);
+    await putRaw(v3, 'meta', ['tok'], 'session');
+    await putRaw(v3, 'meta', [3], ['tn']);
+    const lines = [
+      {
+        key: 'l1',
+        conversationId: 'x',
+        direction: 'Inbound',
+        text: '1',
+        time: 5,
+        order: 900,
+        n: 1,
+      },
+      {
+        key: 'l2',
+        conversationId: 'x',
+        direction: 'Outbound',
+        text: '2',
+        time: 1,
+        order: 950,
+        n: 2,
+      },
+      {
+        key: 'l3',
+        conversationId: 'x',
+        direction: 'Inbound',
+        text: '3',
+        time: 9,
+        order: 800,
+        n: 3,
+      },
+    ];
+    await putRaw(v3, 'transcript', lines);
+    v3.close();
+
+    store = indexedDbStore({ indexedDB });
+    const strip = ({ queueConversationId: _q, ...e }: Record<string, unknown>) => e;
+    expect(await store.list()).toEqual([a, failed, b, sending].map(strip));
+    expect(await store.heads()).toEqual([a, b].map(strip));
+    expect(await store.getMeta('session')).toBe('tok');
+    expect((await store.listTranscript('x')).map((l) => [l.key, l.order])).toEqual([
+      ['l3', 800],
+      ['l1', 900],
+      ['l2', 950],
+    ]);
+    // The insertion counter goes on; a replaced line keeps its place.
+    await store.putTranscript([
+      { key: 'l1', conversationId: 'x', direction: 'Inbound', text: '1', time: 7, status: 'sent' },
+      { key: 'l4', conversationId: 'x', direction: 'Inbound', text: '4', time: 2, order: 990 },
+    ]);
+    const raw = connections.at(-1)!; // the store's (the first one was v3's, closed)
+    const stored = (await getAllRaw(raw, 'transcript')) as { key: string; n: number }[];
+    expect(Object.fromEntries(stored.map((l) => [l.key, l.n]))).toEqual({
+      l1: 1,
+      l2: 2,
+      l3: 3,
+      l4: 4,
+    });
+    expect((await store.listTranscript('x')).map((l) => l.key)).toEqual(['l3', 'l1', 'l2', 'l4']);
+    expect(indexNames(raw)).toEqual({
+      entries: ['heads', 'top'],
+      meta: [],
+      quarantine: [],
+      transcript: ['byOrder'],
+    });
+
+    // Every stored entry goes away; the keys handed out later stay above them, clock or not.
+    for (const e of [a, failed, b, sending]) await store.remove(e.id);
+    await store.close();
+    clockBack(Date.now() - t0 / 1000 + 60_000); // a wall clock before the stored keys
+    store = indexedDbStore({ indexedDB });
+    const [c] = await store.append([newEntry()]);
+    expect(c!.seq).toBe(t0 + 41);
+  });
+
   it('upgrades a v1 database without losing entries or meta; new entries go after the stored ones', async () => {
     const { indexedDB } = factory();
     const v1 = await openRaw(indexedDB, 1, (db) => {

@@ -1,0 +1,152 @@
+// The IndexedDB store's schema upgrade in real Chromium: a database as the previous release (schema
+// v3) left it, with a tab of that release still holding it open, is upgraded to v4 by the current
+// store without losing an entry, a meta value or a transcript line; order keys stay above every key
+// the old database held, even after all of its entries are gone (the high-water mark the upgrade
+// keeps). Unit tests cover the same on fake-indexeddb; this checks Chromium's own versionchange and
+// deleteIndex-inside-the-upgrade behaviour.
+import { expect, test, uniqueName, watchPage } from './fixtures.mjs';
+
+test('schema v3 → v4 in Chromium: entries, meta, transcript kept; keys stay above the old ones', async ({
+  browser,
+  origin,
+}) => {
+  const context = await browser.newContext();
+  try {
+    const page = watchPage(await context.newPage());
+    await page.goto(origin.page);
+    await page.waitForFunction(() => window.h !== undefined);
+    const r = await page.evaluate(async (name) => {
+      const done = (x) =>
+        new Promise((resolve, reject) => {
+          x.onsuccess = x.oncomplete = () => resolve(x.result);
+          x.onerror = () => reject(x.error);
+        });
+      const t0 = (Date.now() + 3_600_000) * 1000; // keys an hour ahead of the clock
+      const entry = (i, conversationId, status, extra = {}) => ({
+        id: `00000000-0000-4000-8000-00000000000${i}`,
+        conversationId,
+        text: `m${i}`,
+        status,
+        attempts: status === 'failed' ? 3 : 0,
+        createdAt: 1_764_600_000_000 + i,
+        order: t0 + i,
+        seq: t0 + 10 * i,
+        ...(status === 'pending' || status === 'sending'
+          ? { queueConversationId: conversationId }
+          : {}),
+        ...extra,
+      });
+      /** What append takes: no order key, no index field. */
+      const fresh = (i) => {
+        const { seq: _s, queueConversationId: _q, ...e } = entry(i, 'a', 'pending');
+        return e;
+      };
+      const old = [
+        entry(1, 'a', 'pending'),
+        entry(2, 'b', 'failed', { lastError: { code: 'rejected', message: 'no' } }),
+        entry(3, 'b', 'pending', { metadata: { k: 'v' } }),
+        entry(4, 'a', 'sending', { inDoubtSince: 1_764_600_000_100 }),
+      ];
+      const lines = [
+        {
+          key: 'l1',
+          conversationId: 'a',
+          direction: 'Inbound',
+          text: '1',
+          time: 5,
+          order: 900,
+          n: 1,
+        },
+        {
+          key: 'l2',
+          conversationId: 'a',
+          direction: 'Outbound',
+          text: '2',
+          time: 1,
+          order: 950,
+          n: 2,
+        },
+      ];
+      // The previous release's schema, and a tab of it that stays open (it closes on versionchange).
+      const open = indexedDB.open(name, 3);
+      open.onupgradeneeded = () => {
+        const db = open.result;
+        const entries = db.createObjectStore('entries', { keyPath: 'id' });
+        entries.createIndex('seq', 'seq');
+        entries.createIndex('heads', ['queueConversationId', 'seq']);
+        db.createObjectStore('meta');
+        const transcript = db.createObjectStore('transcript', { keyPath: 'key' });
+        transcript.createIndex('byTime', ['conversationId', 'time', 'n']);
+        transcript.createIndex('byOrder', ['conversationId', 'order', 'time', 'n']);
+        db.createObjectStore('quarantine', { autoIncrement: true });
+      };
+      const oldTab = await done(open);
+      let oldTabClosed = false;
+      oldTab.onversionchange = () => {
+        oldTabClosed = true;
+        oldTab.close();
+      };
+      const tx = oldTab.transaction(['entries', 'meta', 'transcript'], 'readwrite');
+      for (const e of old) tx.objectStore('entries').put(e);
+      tx.objectStore('meta').put('tok', 'session');
+      tx.objectStore('meta').put(2, ['tn']);
+      for (const l of lines) tx.objectStore('transcript').put(l);
+      await done(tx);
+
+      const s = window.h.lib.indexedDbStore({ name });
+      const list = await s.list();
+      const heads = await s.heads();
+      const meta = await s.getMeta('session');
+      const transcript = await s.listTranscript('a');
+      const [added] = await s.append([fresh(5)]);
+      await s.close();
+
+      const raw = await done(indexedDB.open(name));
+      const rtx = raw.transaction(['entries', 'transcript']);
+      const indexes = {
+        version: raw.version,
+        entries: [...rtx.objectStore('entries').indexNames].sort(),
+        transcript: [...rtx.objectStore('transcript').indexNames].sort(),
+      };
+      raw.close();
+
+      // Everything goes; a reopened store still hands out keys above every old one.
+      const s2 = window.h.lib.indexedDbStore({ name });
+      for (const e of [...old, added]) await s2.remove(e.id);
+      const left = await s2.count();
+      await s2.close();
+      const s3 = window.h.lib.indexedDbStore({ name });
+      const [later] = await s3.append([fresh(6)]);
+      await s3.close();
+      await done(indexedDB.deleteDatabase(name));
+      const strip = ({ queueConversationId: _q, ...e }) => e;
+      return {
+        oldTabClosed,
+        listOk: JSON.stringify(list) === JSON.stringify(old.map(strip)),
+        heads: heads.map((e) => e.id.slice(-1)),
+        meta,
+        transcript: transcript.map((l) => [l.key, l.order, l.text]),
+        addedAbove: added.seq > t0 + 40,
+        indexes,
+        left,
+        laterAbove: later.seq > added.seq,
+      };
+    }, uniqueName());
+    expect(r).toEqual({
+      oldTabClosed: true,
+      listOk: true,
+      heads: ['1', '3'],
+      meta: 'tok',
+      transcript: [
+        ['l1', 900, '1'],
+        ['l2', 950, '2'],
+      ],
+      addedAbove: true,
+      indexes: { version: 4, entries: ['heads', 'top'], transcript: ['byOrder'] },
+      left: 0,
+      laterAbove: true,
+    });
+  } finally {
+    await context.close();
+  }
+});
