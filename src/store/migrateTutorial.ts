@@ -1,4 +1,3 @@
-import { wrap, type IDBPDatabase } from 'idb';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import type { NewEntry } from '../outbox/entry.js';
 import type { OutboxStore } from './OutboxStore.js';
@@ -16,6 +15,12 @@ export interface MigrateTutorialOptions {
   /** For tutorial records without a `conversationId`; without it such records stay where they are. */
   defaultConversationId?: string;
 }
+
+const settle = <T>(request: IDBRequest<T>): Promise<T> =>
+  new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
 
 /** Opens the tutorial database if it exists; never creates it. */
 async function openExisting(factory: IDBFactory): Promise<IDBDatabase | undefined> {
@@ -73,17 +78,15 @@ export async function migrateTutorialQueue(
     if (raw === undefined || !raw.objectStoreNames.contains(TUTORIAL_STORE)) {
       return { imported: 0 };
     }
-    const db = wrap(raw) as IDBPDatabase<unknown>;
-
+    // Keys and values in one read: both come back in key order.
+    const read = raw.transaction(TUTORIAL_STORE).objectStore(TUTORIAL_STORE);
+    const [keys, values] = await Promise.all([settle(read.getAllKeys()), settle(read.getAll())]);
     const found: { key: IDBValidKey; value: Record<string, unknown> }[] = [];
-    let cursor = await db.transaction(TUTORIAL_STORE).store.openCursor();
-    while (cursor) {
-      const v: unknown = cursor.value;
+    values.forEach((v: unknown, i) => {
       if (typeof v === 'object' && v !== null) {
-        found.push({ key: cursor.primaryKey, value: v as Record<string, unknown> });
+        found.push({ key: keys[i] as IDBValidKey, value: v as Record<string, unknown> });
       }
-      cursor = await cursor.continue();
-    }
+    });
 
     const usable: { key: IDBValidKey; entry: NewEntry }[] = [];
     for (const { key, value: r } of found) {
@@ -124,8 +127,12 @@ export async function migrateTutorialQueue(
     if (fresh.length > 0) await options.store.append(fresh); // resolves only once committed
 
     if (usable.length > 0) {
-      const tx = db.transaction(TUTORIAL_STORE, 'readwrite');
-      await Promise.all([...usable.map((u) => tx.store.delete(u.key)), tx.done]);
+      const tx = raw.transaction(TUTORIAL_STORE, 'readwrite');
+      for (const u of usable) tx.objectStore(TUTORIAL_STORE).delete(u.key);
+      await new Promise<void>((resolve, reject) => {
+        tx.oncomplete = () => resolve();
+        tx.onabort = () => reject(tx.error);
+      });
     }
     return { imported: fresh.length };
   } catch (e: unknown) {
