@@ -96,101 +96,95 @@ async function gateAndParse(
 }
 
 /**
+ * One Open Messaging inbound request of a kind other than a message (receipt, event): the gate
+ * (faults, auth), a JSON object checked by `problemOf` (400 `bad.request` naming the field), the
+ * body recorded in `control.openInbound()`, and the normalized answer.
+ */
+function inboundHandler(
+  kind: 'receipt' | 'event',
+  problemOf: (body: Record<string, unknown>) => string | undefined,
+  answer: (body: Record<string, unknown>, integrationId: string) => Record<string, unknown>,
+) {
+  return async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: SimulatorContext,
+    integrationId: string,
+  ): Promise<void> => {
+    const passed = await gateAndParse(req, res, ctx);
+    if (passed === undefined) return;
+    const { body, headers } = passed;
+    const problem = isRecord(body) ? problemOf(body) : 'The request body must be a JSON object.';
+    if (problem !== undefined || !isRecord(body)) {
+      sendPlatformError(res, platformError(400, 'bad.request', problem ?? 'Bad request.'), headers);
+      return;
+    }
+    ctx.openInbound.push({ kind, integrationId, body, receivedAt: ctx.clock.now() });
+    sendJson(res, 200, answer(body, integrationId), headers);
+  };
+}
+
+/**
  * Open Messaging inbound receipt (`…/inbound/open/receipt`, the SDK's
  * `OpenInboundNormalizedReceipt`): requires `id` (the outbound message it is about), `channel.to.id`,
  * `channel.time`, `status`. Answers the SDK's `OpenReceiptNormalizedMessage`; recorded in
  * `control.openInbound()`. Any `status` string is accepted (the real list is not in our sources).
  */
-export async function handleOpenReceipt(
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: SimulatorContext,
-  integrationId: string,
-): Promise<void> {
-  const passed = await gateAndParse(req, res, ctx);
-  if (passed === undefined) return;
-  const { body, headers } = passed;
-  let problem: string | undefined;
-  if (!isRecord(body)) problem = 'The request body must be a JSON object.';
-  else if (!isNonEmptyString(body['id'])) problem = 'id is required.';
-  else if (!isRecord(body['channel'])) problem = 'channel is required.';
-  else if (!isRecord(body['channel']['to']) || !isNonEmptyString(body['channel']['to']['id']))
-    problem = 'channel.to.id is required.';
-  else if (!validTime(body['channel']['time']))
-    problem = 'channel.time is required (ISO-8601 date-time).';
-  else if (!isNonEmptyString(body['status'])) problem = 'status is required.';
-  else if (body['reasons'] !== undefined && !Array.isArray(body['reasons']))
-    problem = 'reasons must be an array.';
-  else if (body['isFinalReceipt'] !== undefined && typeof body['isFinalReceipt'] !== 'boolean')
-    problem = 'isFinalReceipt must be a boolean.';
-  if (problem !== undefined || !isRecord(body)) {
-    sendPlatformError(res, platformError(400, 'bad.request', problem ?? 'Bad request.'), headers);
-    return;
-  }
-  const channel = body['channel'] as Record<string, unknown>;
-  ctx.openInbound.push({
-    kind: 'receipt',
-    integrationId,
-    body,
-    receivedAt: ctx.clock.now(),
-  });
-  const answer: Record<string, unknown> = {
-    id: body['id'],
-    channel: normalizedChannel(integrationId, channel),
-    type: 'Receipt',
-    status: body['status'],
-    direction: 'Outbound',
-  };
-  if (body['reasons'] !== undefined) answer['reasons'] = body['reasons'];
-  if (body['isFinalReceipt'] !== undefined) answer['isFinalReceipt'] = body['isFinalReceipt'];
-  sendJson(res, 200, answer, headers);
-}
+export const handleOpenReceipt = inboundHandler(
+  'receipt',
+  (body) => {
+    const channel = body['channel'];
+    if (!isNonEmptyString(body['id'])) return 'id is required.';
+    if (!isRecord(channel)) return 'channel is required.';
+    if (!isRecord(channel['to']) || !isNonEmptyString(channel['to']['id']))
+      return 'channel.to.id is required.';
+    if (!validTime(channel['time'])) return 'channel.time is required (ISO-8601 date-time).';
+    if (!isNonEmptyString(body['status'])) return 'status is required.';
+    if (body['reasons'] !== undefined && !Array.isArray(body['reasons']))
+      return 'reasons must be an array.';
+    if (body['isFinalReceipt'] !== undefined && typeof body['isFinalReceipt'] !== 'boolean')
+      return 'isFinalReceipt must be a boolean.';
+    return undefined;
+  },
+  (body, integrationId) => {
+    const answer: Record<string, unknown> = {
+      id: body['id'],
+      channel: normalizedChannel(integrationId, body['channel'] as Record<string, unknown>),
+      type: 'Receipt',
+      status: body['status'],
+      direction: 'Outbound',
+    };
+    if (body['reasons'] !== undefined) answer['reasons'] = body['reasons'];
+    if (body['isFinalReceipt'] !== undefined) answer['isFinalReceipt'] = body['isFinalReceipt'];
+    return answer;
+  },
+);
 
 /**
  * Open Messaging inbound event (`…/inbound/open/event`, the SDK's `OpenInboundNormalizedEvent`):
  * requires `channel.from` (as for messages), `channel.time` and a non-empty `events` array of
  * `{eventType, …}`. Answers the SDK's `OpenEventNormalizedMessage`; recorded in `control.openInbound()`.
  */
-export async function handleOpenEvent(
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: SimulatorContext,
-  integrationId: string,
-): Promise<void> {
-  const passed = await gateAndParse(req, res, ctx);
-  if (passed === undefined) return;
-  const { body, headers } = passed;
-  let problem: string | undefined;
-  if (!isRecord(body)) problem = 'The request body must be a JSON object.';
-  else {
-    problem = validateChannelFrom(body['channel']);
+export const handleOpenEvent = inboundHandler(
+  'event',
+  (body) => {
     const events = body['events'];
-    if (
-      problem === undefined &&
-      (!Array.isArray(events) ||
-        events.length === 0 ||
-        !events.every((e) => isRecord(e) && isNonEmptyString(e['eventType'])))
-    ) {
-      problem = 'events must be a non-empty array of {eventType, …}.';
-    }
-  }
-  if (problem !== undefined || !isRecord(body)) {
-    sendPlatformError(res, platformError(400, 'bad.request', problem ?? 'Bad request.'), headers);
-    return;
-  }
-  ctx.openInbound.push({ kind: 'event', integrationId, body, receivedAt: ctx.clock.now() });
-  sendJson(
-    res,
-    200,
-    {
-      id: newHexId(),
-      channel: normalizedChannel(integrationId, body['channel'] as Record<string, unknown>),
-      type: 'Event',
-      events: body['events'],
-    },
-    headers,
-  );
-}
+    return (
+      validateChannelFrom(body['channel']) ??
+      (Array.isArray(events) &&
+      events.length > 0 &&
+      events.every((e) => isRecord(e) && isNonEmptyString(e['eventType']))
+        ? undefined
+        : 'events must be a non-empty array of {eventType, …}.')
+    );
+  },
+  (body, integrationId) => ({
+    id: newHexId(),
+    channel: normalizedChannel(integrationId, body['channel'] as Record<string, unknown>),
+    type: 'Event',
+    events: body['events'],
+  }),
+);
 
 /**
  * Open Messaging inbound (genesys-api.md §5). Answers the normalized message. Duplicates of
