@@ -720,14 +720,20 @@ export class GuestService {
     }
     const session = this.sessions.find(ref);
     if (session.readOnly) throw new RangeError('the conversation has ended (agent disconnected)');
-    const message = newMessage({
-      direction: 'Outbound',
+    return this.publishOutbound(session, {
       type: content === undefined ? 'Text' : 'Structured',
       text,
       ...(content === undefined ? {} : { content }),
-      time: this.ctx.clock.now(),
       originatingEntity: entity,
     });
+  }
+
+  /** An Outbound message of the agent's side, stored in the conversation and pushed to its sockets. */
+  private publishOutbound(
+    session: GuestSession,
+    fields: Omit<Parameters<typeof newMessage>[0], 'direction' | 'time'>,
+  ): GuestMessageInfo {
+    const message = newMessage({ direction: 'Outbound', time: this.ctx.clock.now(), ...fields });
     session.conversation.messages.push(message);
     this.push(session, structuredMessageFrame(message));
     return info(message);
@@ -745,17 +751,12 @@ export class GuestService {
     const readOnly =
       options.readOnly ??
       this.ctx.deployments.get(session.deploymentId).conversationDisconnect.type === 'ReadOnly';
-    const message = newMessage({
-      direction: 'Outbound',
+    if (readOnly) session.readOnly = true;
+    return this.publishOutbound(session, {
       type: 'Event',
-      time: this.ctx.clock.now(),
       events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }],
       serverMetadata: { readOnly: String(readOnly) },
     });
-    session.conversation.messages.push(message);
-    if (readOnly) session.readOnly = true;
-    this.push(session, structuredMessageFrame(message));
-    return info(message);
   }
 
   /**
