@@ -92,6 +92,14 @@ afterEach(() => {
   for (const g of opened.splice(0)) g.ws.terminate();
 });
 
+/** A guest socket with a configured session of a new token. */
+async function configuredGuest(): Promise<{ token: string; g: Guest }> {
+  const token = randomUUID();
+  const g = await guest();
+  await g.configure(token);
+  return { token, g };
+}
+
 /** MG `Response.configureSuccess` plus `durationSeconds` / `expirationDate` (MG `SessionResponse.kt`). */
 const sessionResponse = (newSession: boolean, readOnly = false, connected = true) => ({
   type: 'response',
@@ -231,9 +239,7 @@ describe('configureSession', () => {
     sim.control.setDeploymentSettings({
       conversationDisconnect: { enabled: true, type: 'ReadOnly' },
     });
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     const firstConversation = sim.control.sessions().find((s) => s.token === token)?.conversationId;
     sim.control.agentDisconnect(token);
     expect(await g.next()).toEqual(disconnectEvent('true'));
@@ -255,9 +261,7 @@ describe('configureSession', () => {
       enabled: false,
       type: 'Send',
     });
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     sim.control.agentDisconnect(token);
     expect(await g.next()).toEqual(disconnectEvent('false'));
     expect(await g.sendText(token, 'still here', 'tr-send')).toEqual(
@@ -289,9 +293,7 @@ describe('configureSession', () => {
     } finally {
       await local.close();
     }
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     sim.control.agentDisconnect(token, { readOnly: true });
     expect(await g.next()).toEqual(disconnectEvent('true'));
     expect(sim.control.sessions().find((s) => s.token === token)?.readOnly).toBe(true);
@@ -300,9 +302,7 @@ describe('configureSession', () => {
 
 describe('onMessage', () => {
   it('echo carries tracingId, server id, time, messageId, correlationId; recorded as delivered', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     g.send({
       action: 'onMessage',
       token,
@@ -338,9 +338,7 @@ describe('onMessage', () => {
   });
 
   it('custom attributes under a top-level channel are accepted; over 2048 bytes → 4013', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     g.send({
       action: 'onMessage',
       token,
@@ -371,9 +369,7 @@ describe('onMessage', () => {
   });
 
   it('text over the limit → 4011; missing text → 4020; nothing stored', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     expect(await g.sendText(token, 'x'.repeat(4001), 'long')).toEqual(error(4011, 'long'));
     sim.control.advanceClock(1000);
     g.send({ action: 'onMessage', token, tracingId: 'empty', message: { type: 'Text' } });
@@ -390,9 +386,7 @@ describe('onMessage', () => {
   });
 
   it('expireSession pushes SessionExpiredEvent; onMessage → 4006 until configureSession', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     sim.control.expireSession(token);
     // MG Response.sessionExpiredEvent
     expect(await g.next()).toEqual({
@@ -407,9 +401,7 @@ describe('onMessage', () => {
   });
 
   it('rate limit: the third onMessage within a second gets the exact 429 frame and is not stored', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     for (const t of ['r1', 'r2', 'r3']) {
       g.send({ action: 'onMessage', token, tracingId: t, message: { type: 'Text', text: t } });
     }
@@ -434,9 +426,7 @@ describe('onMessage', () => {
 
   it('dedupeTracingId: a repeated tracingId gets the original echo, stored once', async () => {
     sim.control.setDedupeTracingId(true);
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     const first = await g.sendText(token, 'once', 'same');
     sim.control.advanceClock(1000);
     const second = await g.sendText(token, 'once', 'same');
@@ -445,9 +435,7 @@ describe('onMessage', () => {
   });
 
   it('without dedupe a repeated tracingId is stored twice and recorded as a duplicate', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     await g.sendText(token, 'twice', 'same');
     sim.control.advanceClock(1000);
     await g.sendText(token, 'twice', 'same');
@@ -466,9 +454,7 @@ describe('onMessage', () => {
     [400, 'Request failed.'],
     [403, 'Session authentication failed.'],
   ])('failNextOnMessage(%i) answers that error once, nothing stored', async (code, body) => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     sim.control.failNextOnMessage(code);
     expect(await g.sendText(token, 'hi', 'f1')).toEqual({
       type: 'response',
@@ -482,9 +468,7 @@ describe('onMessage', () => {
   });
 
   it('failNextOnMessage(429) answers the rate-limit frame; a custom body is passed through', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     sim.control.failNextOnMessage(429, {
       retryAfter: 7,
       errorCode: 4029,
@@ -510,9 +494,7 @@ describe('onMessage', () => {
 
 describe('echo, getJwt, closeSession', () => {
   it('echo → response StructuredMessage ping with session duration metadata', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     // MG EchoRequest: tracingId is the health-check id, message {type:"Text", text:"ping"}.
     const hc = 'SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=';
     g.send({ action: 'echo', token, tracingId: hc, message: { type: 'Text', text: 'ping' } });
@@ -601,9 +583,7 @@ describe('echo, getJwt, closeSession', () => {
 
 describe('agent messages', () => {
   it('delivered live to a connected guest, Human or Bot', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     sim.control.agentMessage(token, 'Hi, how can I help?');
     expect(await g.next()).toEqual(outbound('Hi, how can I help?', 'Human'));
     const conversationId = sim.control.sessions().find((s) => s.token === token)!.conversationId;
@@ -668,9 +648,7 @@ describe('agent messages', () => {
 
 describe('history', () => {
   it('newest first, paginated', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     for (let i = 1; i <= 5; i += 1) {
       await g.sendText(token, `m${i}`, `h${i}`);
       sim.control.advanceClock(1000);
@@ -743,9 +721,7 @@ describe('history', () => {
     expect(await unknown.json()).toMatchObject({ code: 'bad.credentials', status: 401 });
 
     sim.control.setJwtTtl(60);
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     const jwt = await jwtFor(g, token);
     expect((await history(jwt)).status).toBe(200);
     sim.control.advanceClock(60_000);
@@ -756,9 +732,7 @@ describe('history', () => {
 
 describe('socket faults', () => {
   it("dropSocket 'after-accept': stored and delivered, socket dies, no echo", async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     sim.control.dropSocket(token, 'after-accept');
     g.send({
       action: 'onMessage',
@@ -778,9 +752,7 @@ describe('socket faults', () => {
   });
 
   it("dropSocket 'before-accept': socket dies, nothing stored", async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     sim.control.dropSocket(token, 'before-accept');
     g.send({
       action: 'onMessage',
@@ -794,9 +766,7 @@ describe('socket faults', () => {
   });
 
   it('reorderNextFrames emits the next n frames in reverse; delayFrames delays them', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     sim.control.reorderNextFrames(2);
     g.send({ action: 'onMessage', token, tracingId: 'o1', message: { type: 'Text', text: 'o1' } });
     g.send({ action: 'onMessage', token, tracingId: 'o2', message: { type: 'Text', text: 'o2' } });
@@ -810,9 +780,7 @@ describe('socket faults', () => {
   });
 
   it('outage terminates guest sockets and refuses new ones; reconnect works after', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     await sim.control.outage('refuse');
     expect(await g.closed).toBe(1006);
     const refused = await new Promise<string>((resolve) => {
@@ -843,9 +811,7 @@ describe('guest control over HTTP', () => {
     });
 
   it('agentMessage, failNextOnMessage and sessions', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     const res = await post('agentMessage', { session: token, text: 'hello from HTTP' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ text: 'hello from HTTP', direction: 'Outbound' });
@@ -872,9 +838,7 @@ describe('guest control over HTTP', () => {
     const bad = { conversationDisconnect: { type: 'Maybe' } };
     expect((await post('setDeploymentSettings', { settings: bad })).status).toBe(400);
 
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     const res = await post('agentDisconnect', { session: token, readOnly: false });
     expect(await res.json()).toMatchObject({ type: 'Event', direction: 'Outbound' });
     expect(await g.next()).toEqual(disconnectEvent('false'));
@@ -932,9 +896,7 @@ describe('event and structured messages (Genesys SDK requests, frames as its fix
   });
 
   it('Presence Join (autostart) is accepted, echoed as an Inbound Event and kept in history; not a delivered message', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     g.send(autostart(token, 'as-1'));
     expect(await g.next()).toEqual(inboundEvent('Join', 'as-1'));
     expect(sim.control.delivered()).toEqual([]);
@@ -944,9 +906,7 @@ describe('event and structured messages (Genesys SDK requests, frames as its fix
   });
 
   it('Typing: 403 "Turn on the Feature Toggle…" unless the deployment shows user typing; then accepted, not stored, no echo (echoTypingEvents: echoed)', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     g.send(typing(token, 'ty-1'));
     // MG Response.typingIndicatorForbidden (+ tracingId)
     expect(await g.next()).toEqual({
@@ -994,9 +954,7 @@ describe('event and structured messages (Genesys SDK requests, frames as its fix
   });
 
   it('Presence Clear: 403 when the deployment does not allow it; else echo, SessionClearedEvent, ConnectionClosedEvent on every socket, then a new session', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     await g.sendText(token, 'secret', 'cl-0');
     g.send(clear(token, 'cl-1'));
     // MG Response.clearConversationForbidden()
@@ -1033,9 +991,7 @@ describe('event and structured messages (Genesys SDK requests, frames as its fix
 
   it('a Clear is allowed on a read-only conversation; other events are not; unknown events → 400', async () => {
     sim.control.setDeploymentSettings({ conversationClear: { enabled: true } });
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     g.send({
       token,
       tracingId: 'ev-x',
@@ -1054,9 +1010,7 @@ describe('event and structured messages (Genesys SDK requests, frames as its fix
   });
 
   it('a Structured quick-reply answer keeps its type and content in the echo and in history', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     // MG onMessageWithQuickReplies (agent side), written with agentMessage's content.
     const quickReplies = [
       {
@@ -1123,9 +1077,7 @@ describe('event and structured messages (Genesys SDK requests, frames as its fix
   });
 
   it('history holds Event entries too (autostart, agent Disconnect) with content: [] and events', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     g.send(autostart(token, 'h-as'));
     await g.next();
     await g.sendText(token, 'hello', 'h-1');
@@ -1157,9 +1109,7 @@ describe('event and structured messages (Genesys SDK requests, frames as its fix
   });
 
   it('getJwt hands out a real JWT: three base64url parts, HS256 header, exp as in JwtResponse', async () => {
-    const token = randomUUID();
-    const g = await guest();
-    await g.configure(token);
+    const { token, g } = await configuredGuest();
     g.send({ action: 'getJwt', token, tracingId: 'j' });
     const frame = await g.next();
     const { jwt, exp } = frame.body as { jwt: string; exp: number };
