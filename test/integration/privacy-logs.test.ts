@@ -210,6 +210,11 @@ describe('no text, token or secret in logs, errors or stores', () => {
     sim.control.agentMessage(session.token, secretText());
     await sim.control.outage('refuse');
     const queued = await send(outbox); // stays at rest while the network is away
+    // Its first attempt meets the outage (a lastError for the scan) before the outbox closes.
+    await waitFor(
+      async () => (await outbox.list()).find((e) => e.id === queued.id)?.lastError,
+      'the queued message to meet the outage',
+    );
     await outbox.close();
     await sim.control.outage(false);
     secrets.add(session.token);
