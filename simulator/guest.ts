@@ -447,18 +447,12 @@ export class GuestService {
       );
       return;
     }
-    const customAttributes = this.customAttributes(message, request);
-    if (customAttributes === 'invalid') {
-      reply(errorFrame(400, 'Request failed.', tracingId));
+    const attributes = this.customAttributes(message, request, tracingId);
+    if ('refusal' in attributes) {
+      reply(attributes.refusal);
       return;
     }
-    if (
-      customAttributes !== undefined &&
-      Buffer.byteLength(JSON.stringify(customAttributes), 'utf8') > MAX_CUSTOM_DATA_BYTES
-    ) {
-      reply(errorFrame(4013, defaultErrorText(4013), tracingId));
-      return;
-    }
+    const customAttributes = attributes.value;
 
     if (this.dedupeTracingId && tracingId !== undefined) {
       const existing = session.conversation.messages.find(
@@ -556,18 +550,12 @@ export class GuestService {
       return;
     }
     session.recentMessages.push(now);
-    const customAttributes = this.customAttributes(message, request);
-    if (customAttributes === 'invalid') {
-      reply(errorFrame(400, 'Request failed.', tracingId));
+    const attributes = this.customAttributes(message, request, tracingId);
+    if ('refusal' in attributes) {
+      reply(attributes.refusal);
       return;
     }
-    if (
-      customAttributes !== undefined &&
-      Buffer.byteLength(JSON.stringify(customAttributes), 'utf8') > MAX_CUSTOM_DATA_BYTES
-    ) {
-      reply(errorFrame(4013, defaultErrorText(4013), tracingId));
-      return;
-    }
+    const customAttributes = attributes.value;
 
     const stored = newMessage({
       direction: 'Inbound',
@@ -594,20 +582,27 @@ export class GuestService {
     this.closeSockets(session, sockets, {}, eventFrame('SessionClearedEvent'));
   }
 
-  /** `message.channel.metadata.customAttributes`, or the same under a top-level `channel`. */
+  /**
+   * `message.channel.metadata.customAttributes`, or the same under a top-level `channel`; or the
+   * frame that refuses them: 400 when they are not an object, 4013 when they are over the limit.
+   */
   private customAttributes(
     message: Record<string, unknown>,
     request: Record<string, unknown>,
-  ): Record<string, unknown> | undefined | 'invalid' {
+    tracingId: string | undefined,
+  ): { value: Record<string, unknown> | undefined } | { refusal: ServerFrame } {
     for (const channel of [message['channel'], request['channel']]) {
       if (!isRecord(channel)) continue;
       const metadata = channel['metadata'];
       if (!isRecord(metadata)) continue;
       const attributes = metadata['customAttributes'];
       if (attributes === undefined) continue;
-      return isRecord(attributes) ? attributes : 'invalid';
+      if (!isRecord(attributes)) return { refusal: errorFrame(400, 'Request failed.', tracingId) };
+      if (Buffer.byteLength(JSON.stringify(attributes), 'utf8') > MAX_CUSTOM_DATA_BYTES)
+        return { refusal: errorFrame(4013, defaultErrorText(4013), tracingId) };
+      return { value: attributes };
     }
-    return undefined;
+    return { value: undefined };
   }
 
   private echo(
