@@ -43,7 +43,8 @@ export const BOOK_AFTER = 32;
 const CLAIM_RETRY_MS = 100;
 
 /** Codes of errors after which the server may have the message although we never heard back. */
-const IN_DOUBT_CODES = new Set(['in-doubt', 'timeout']);
+const IN_DOUBT_LIST = ['in-doubt', 'timeout'];
+const IN_DOUBT_CODES = new Set(IN_DOUBT_LIST);
 
 /** The drain loop as the outbox drives it. */
 export interface Dispatcher {
@@ -237,6 +238,8 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
 
   /** When to claim again (the store's next due head, a rate-limit pause, a short retry). */
   let claimNext = Infinity;
+  /** Heads the last claim already stored as their attempt's start: id → the claim's `now`. */
+  const claimedSending = new Map<string, number>();
 
   /**
    * Claims due heads for the free slots from a store that several processes share. What is due
@@ -251,11 +254,12 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       return [];
     }
     const limit = host.concurrency - onWire;
-    const { entries, nextDueAt } = await (store.claimDue as NonNullable<OutboxStore['claimDue']>)({
-      limit,
-      now,
-      all,
-    });
+    // Attempts read their mark before their first await: what is left is of heads not started.
+    claimedSending.clear();
+    const { entries, nextDueAt, sending } = await (
+      store.claimDue as NonNullable<OutboxStore['claimDue']>
+    )({ limit, now, all, sending: { inDoubtCodes: IN_DOUBT_LIST } });
+    if (sending === true) for (const e of entries) claimedSending.set(e.id, now);
     if (nextDueAt !== undefined) {
       if (nextDueAt > now) claimNext = nextDueAt;
       else if (entries.length >= limit) starved = true;
@@ -287,8 +291,16 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
             ? head.createdAt
             : undefined;
       // Persist 'sending' and the in-doubt mark before the attempt: after a crash we know it may
-      // have gone out (and since when), whatever the transport managed to say.
-      const entry = await save({ ...head, status: 'sending', inDoubtSince: since ?? clock.now() });
+      // have gone out (and since when), whatever the transport managed to say. A claim that
+      // stored exactly this already (ClaimOptions.sending) needs no second write.
+      const claimedAt = claimedSending.get(head.id);
+      claimedSending.delete(head.id);
+      const start: StoredEntry = {
+        ...head,
+        status: 'sending',
+        inDoubtSince: since ?? claimedAt ?? clock.now(),
+      };
+      const entry = claimedAt === undefined ? await save(start) : start;
       // Discarded meanwhile, or the lease was lost (the store refused the write); or it lapsed
       // while the write waited (a stalled process): the new holder sends it, never both.
       if (entry === undefined || !host.canSend()) return;

@@ -90,7 +90,7 @@ export interface OutboxStore {
    * the caller can sleep until then. With it, the outbox never calls `heads()` to send.
    */
   claimDue?(options: ClaimOptions): Promise<ClaimResult>;
-  /** Gives back a claimed head that was not attempted after all. */
+  /** Gives back a claimed head that was not attempted after all (undoing its `sending` mark). */
   releaseClaim?(conversationId: string): Promise<void>;
   /**
    * Optional: calls `listener` when another process stored new work (e.g. PostgreSQL
@@ -145,10 +145,21 @@ export interface ClaimOptions {
   /** Epoch ms, the caller's clock. */
   now: number;
   all?: boolean;
+  /**
+   * Store each claimed head as its attempt's start in the same write (one round trip less per
+   * delivery): status `sending`, and `inDoubtSince` kept when set, else the entry's `createdAt`
+   * when it was `sending` or its `lastError.code` is one of `inDoubtCodes`, else `now`. A store
+   * that does this answers `sending: true` (and `releaseClaim` undoes it); one that ignores the
+   * option leaves the write to the caller.
+   */
+  sending?: { inDoubtCodes: readonly string[] };
 }
 
 /** What {@link OutboxStore.claimDue} resolves with. */
 export interface ClaimResult {
+  /** The claimed heads as they were before the claim. */
   entries: StoredEntry[];
   nextDueAt: number | undefined;
+  /** The claim stored them as their attempts' start (see {@link ClaimOptions.sending}). */
+  sending?: boolean;
 }

@@ -3,7 +3,8 @@
 // several stores (workers) on one database.
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { postgresStore, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres.js';
+import { readFileSync } from 'node:fs';
+import { postgresError, postgresStore, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { rejectionCode } from '../helpers/errorCode.js';
@@ -79,6 +80,75 @@ describe('postgresStore: opening', () => {
     await b.close();
     const n = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".entries`);
     expect(n.rows[0].n).toBe(1);
+  });
+
+  it("a schema at v3 (the v3 release's dump) is upgraded: entries, order, transcript, meta kept; v4's claim works", async () => {
+    const schema = freshSchema();
+    const dump = readFileSync(new URL('./fixtures/postgres-v3.sql', import.meta.url), 'utf8');
+    // The dump sets the session's search_path: its own connection, not one of the shared pool.
+    const loader = new pg.Client({ connectionString: cluster.url });
+    await loader.connect();
+    await loader.query(dump.replaceAll('v3fixture', schema));
+    await loader.end();
+    const id = (n: number): string =>
+      `00000000-0000-4000-8000-0000000003${String(n).padStart(2, '0')}`;
+
+    const s = postgresStore({ connectionString: cluster.url, schema });
+    await s.open();
+    const v = await admin.query(`SELECT version FROM "${schema}".schema_version ORDER BY version`);
+    expect(v.rows.map((r: { version: number }) => r.version)).toEqual([1, 2, 3, 4]);
+    // every entry, in its order, as the v3 release stored it
+    expect((await s.list()).map((e) => [e.id, e.conversationId, e.status, e.seq])).toEqual([
+      [id(1), 'a', 'sending', 1],
+      [id(2), 'b', 'failed', 2],
+      [id(3), 'a', 'pending', 3],
+      [id(5), 'b', 'pending', 5],
+      [id(6), 'a', 'pending', 6],
+      [id(7), 'c', 'pending', 7],
+    ]);
+    expect(await s.get(id(6))).toMatchObject({ text: 'v3 message 6', metadata: { k: 'v' } });
+    expect(await s.get(id(2))).toMatchObject({ lastError: { code: 'rejected', status: 400 } });
+    expect(await s.getMeta('sessionToken')).toBe('v3-session-token');
+    // the transcript in its places (the agent's line in 'a' sits before the guest's)
+    expect((await s.listTranscript('a')).map((r) => r.key)).toEqual(['agent-1', id(1)]);
+    expect((await s.listTranscript('c')).map((r) => [r.key, r.status ?? r.receipt])).toEqual([
+      [id(4), 'sent'],
+      ['agent-2', 'Delivered'],
+    ]);
+    // v4: the claim marks the attempts' start; the dead worker's heads are taken over, and the
+    // one it had marked keeps its in-doubt time
+    const now = Date.now();
+    const c = await s.claimDue!({ limit: 10, now, sending: { inDoubtCodes: ['timeout'] } });
+    expect(c.sending).toBe(true);
+    expect(c.entries.map((e) => e.id).sort()).toEqual([id(1), id(5), id(7)]);
+    expect(await s.get(id(1))).toMatchObject({
+      status: 'sending',
+      inDoubtSince: 1_700_000_050_000,
+    });
+    expect(await s.get(id(7))).toMatchObject({ status: 'sending', inDoubtSince: now });
+    // a new entry goes behind the old ones (the sequence was kept)
+    const [late] = await s.append([newEntry({ conversationId: 'a' })]);
+    expect(late!.seq).toBeGreaterThan(7);
+    await s.removeDelivered!(id(1), []);
+    expect((await s.headOf!('a'))?.id).toBe(id(3));
+    await s.close();
+  });
+
+  it('a syntax error ("unterminated …") is storage-failed; a session the server ended is storage-unreachable', async () => {
+    // "unterminated quoted string" contains "terminated": it is a bug in a statement, not an
+    // unreachable server (retrying it forever would never help).
+    const syntax = await admin.query(`SELECT 'no end`).catch((e: unknown) => e);
+    expect(String((syntax as Error).message)).toMatch(/unterminated/);
+    expect(postgresError(syntax).code).toBe('storage-failed');
+    const client = new pg.Client({ connectionString: cluster.url });
+    await client.connect();
+    client.on('error', () => {});
+    const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const running = client.query('SELECT pg_sleep(30)').catch((e: unknown) => e);
+    await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    const broken = await running;
+    expect(postgresError(broken).code).toBe('storage-unreachable');
+    await client.end().catch(() => {});
   });
 
   it('wrong password: storage-auth-failed; nothing listening: storage-unreachable', async () => {
@@ -209,6 +279,43 @@ describe('postgresStore: claims between workers', () => {
     expect(claimed.entries.map((e) => e.id)).toEqual([second.id]);
     expect(third.seq).toBeGreaterThan(claimed.entries[0]!.seq);
     await worker.close();
+  });
+
+  it("a claim with `sending` stores the attempts' start in the same write; releaseClaim undoes it", async () => {
+    const schema = freshSchema();
+    const w = await open(schema);
+    const [fresh, known, doubted] = await w.append([
+      newEntry({ conversationId: 'f', createdAt: 1000 }),
+      newEntry({ conversationId: 'k', createdAt: 2000, inDoubtSince: 2500 }),
+      newEntry({
+        conversationId: 'd',
+        createdAt: 3000,
+        lastError: { code: 'timeout', message: 'no answer' },
+      }),
+    ]);
+    const now = Date.now();
+    const c = await w.claimDue!({ limit: 10, now, sending: { inDoubtCodes: ['timeout'] } });
+    expect(c.sending).toBe(true);
+    // answered as they were (the caller tells an old in-doubt head from a fresh one)...
+    expect(c.entries.map((e) => [e.id, e.status, e.inDoubtSince]).sort()).toEqual(
+      [
+        [fresh!.id, 'pending', undefined],
+        [known!.id, 'pending', 2500],
+        [doubted!.id, 'pending', undefined],
+      ].sort(),
+    );
+    // ...and stored as the attempts' start
+    expect(await w.get(fresh!.id)).toMatchObject({ status: 'sending', inDoubtSince: now });
+    expect(await w.get(known!.id)).toMatchObject({ status: 'sending', inDoubtSince: 2500 });
+    expect(await w.get(doubted!.id)).toMatchObject({ status: 'sending', inDoubtSince: 3000 });
+    // one not attempted after all: back as it was, and due for anyone
+    await w.releaseClaim!('f');
+    expect(await w.get(fresh!.id)).toEqual(fresh);
+    const again = await w.claimDue!({ limit: 10, now });
+    expect(again.entries.map((e) => e.id)).toEqual([fresh!.id]);
+    expect(again.sending).toBeUndefined();
+    expect((await w.get(fresh!.id))?.status).toBe('pending'); // without the option: no mark
+    await w.close();
   });
 
   it('a new entry notifies the other workers (LISTEN/NOTIFY)', async () => {
