@@ -30,7 +30,21 @@ export interface TranscriptRecord {
   event?: string;
   /** Open Messaging: the last receipt status Genesys reported for this line (`Delivered`, `Failed`). */
   receipt?: string;
+  /**
+   * Open Messaging webhook lines with an `onMessage`: where handing the message on stands.
+   * `pending` from `since` (epoch ms) while a handler runs `onMessage` (a handler that crashed
+   * leaves it so, and a later Genesys retry takes it over), `done` once `onMessage` resolved.
+   */
+  handoff?: { state: 'pending' | 'done'; since: number };
 }
+
+/**
+ * Whether {@link OutboxStore.claimTranscript} may write over `existing`: there is no line, or it is
+ * a hand-off left pending since before `staleBefore`.
+ */
+export const claimable = (existing: TranscriptRecord | undefined, staleBefore: number): boolean =>
+  existing === undefined ||
+  (existing.handoff?.state === 'pending' && existing.handoff.since < staleBefore);
 
 /**
  * Durable storage behind an outbox. Every implementation must pass the one contract suite in
@@ -114,6 +128,14 @@ export interface OutboxStore {
   getTranscript(key: string): Promise<TranscriptRecord | undefined>;
   /** Keeps only the last `keep` records of a conversation (in `listTranscript` order). */
   pruneTranscript(conversationId: string, keep: number): Promise<void>;
+  /**
+   * Optional: writes `record` only when no line has its key yet, or the line there is a hand-off
+   * left pending since before `staleBefore` ({@link claimable}); resolves whether it wrote. The
+   * check and the write are one atomic step for every process sharing the storage (the Open
+   * Messaging webhook's de-duplication: two workers given the same message, one records it).
+   * Without it, the outbox reads then writes (atomic within one process only).
+   */
+  claimTranscript?(record: TranscriptRecord, staleBefore: number): Promise<boolean>;
   /**
    * Optional: writes the transcript records of a delivered entry and removes the entry, in ONE
    * transaction (one commit per delivered message instead of two). Without it the outbox calls

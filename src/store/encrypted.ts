@@ -468,6 +468,11 @@ export function encryptedStoreWith(
       }
     };
   }
+  if (inner.claimTranscript) {
+    const claimTranscript = inner.claimTranscript.bind(inner);
+    store.claimTranscript = async (record, staleBefore) =>
+      claimTranscript(await sealLine(record), staleBefore);
+  }
   if (inner.claimDue) {
     const claimDue = inner.claimDue.bind(inner);
     store.claimDue = async (claim) => {

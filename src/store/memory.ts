@@ -1,6 +1,7 @@
 import { OutboxError } from '../errors/OutboxError.js';
 import { copyEntry } from '../outbox/entry.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
+import { claimable } from './OutboxStore.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 
 interface TranscriptSlot {
@@ -67,6 +68,24 @@ export function memoryStore(): OutboxStore {
     if (!line) lines.set(e.conversationId, (line = []));
     insertBySeq(line, e.id, e.seq, seqOf);
   };
+  function putLines(records: readonly TranscriptRecord[]): void {
+    const copies = records.map((r) => structuredClone(r)); // clone first: all or nothing
+    for (const record of copies) {
+      const prevConversation = transcriptKeys.get(record.key);
+      const prev =
+        prevConversation === undefined
+          ? undefined
+          : transcript.get(prevConversation)?.get(record.key);
+      if (prevConversation !== undefined) transcript.get(prevConversation)?.delete(record.key);
+      let slots = transcript.get(record.conversationId);
+      if (!slots) transcript.set(record.conversationId, (slots = new Map()));
+      // A replaced record keeps its order and its insertion number: a line never moves.
+      record.order = prev?.record.order ?? record.order ?? record.time * 1000;
+      slots.set(record.key, { record, n: prev?.n ?? ++n });
+      transcriptKeys.set(record.key, record.conversationId);
+    }
+  }
+
   const ordered = (conversationId: string): TranscriptSlot[] =>
     [...(transcript.get(conversationId)?.values() ?? [])].sort(
       (a, b) =>
@@ -152,22 +171,15 @@ export function memoryStore(): OutboxStore {
       meta.set(key, structuredClone(value));
     }),
 
-    putTranscript: op((records: readonly TranscriptRecord[]) => {
-      const copies = records.map((r) => structuredClone(r)); // clone first: all or nothing
-      for (const record of copies) {
-        const prevConversation = transcriptKeys.get(record.key);
-        const prev =
-          prevConversation === undefined
-            ? undefined
-            : transcript.get(prevConversation)?.get(record.key);
-        if (prevConversation !== undefined) transcript.get(prevConversation)?.delete(record.key);
-        let slots = transcript.get(record.conversationId);
-        if (!slots) transcript.set(record.conversationId, (slots = new Map()));
-        // A replaced record keeps its order and its insertion number: a line never moves.
-        record.order = prev?.record.order ?? record.order ?? record.time * 1000;
-        slots.set(record.key, { record, n: prev?.n ?? ++n });
-        transcriptKeys.set(record.key, record.conversationId);
-      }
+    putTranscript: op((records: readonly TranscriptRecord[]) => putLines(records)),
+
+    claimTranscript: op((record: TranscriptRecord, staleBefore: number) => {
+      const conversationId = transcriptKeys.get(record.key);
+      const existing =
+        conversationId === undefined ? undefined : transcript.get(conversationId)?.get(record.key);
+      if (!claimable(existing?.record, staleBefore)) return false;
+      putLines([record]);
+      return true;
     }),
 
     listTranscript: op((conversationId: string, limit?: number) => {

@@ -765,6 +765,31 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       return rows[0]?.data;
     },
 
+    claimTranscript: async (record, staleBefore) => {
+      // One statement: a concurrent claim of the same key waits on the row (the unique index)
+      // and then evaluates the WHERE against what this one committed. A replaced line keeps its
+      // place (ord, n).
+      const ord = typeof record.order === 'number' ? record.order : record.time * 1000;
+      const rows = await q<{ key: string }>(
+        `INSERT INTO ${S}.transcript AS t (key, conversation_id, time, n, ord, data)
+         VALUES ($1, $2, $3, nextval('${S}.transcript_n'), $4, $5::jsonb)
+         ON CONFLICT (key) DO UPDATE SET conversation_id = EXCLUDED.conversation_id,
+           time = EXCLUDED.time, data = EXCLUDED.data || jsonb_build_object('order', t.ord)
+         WHERE t.data->'handoff'->>'state' = 'pending'
+           AND (t.data->'handoff'->>'since')::double precision < $6
+         RETURNING key`,
+        [
+          record.key,
+          record.conversationId,
+          record.time,
+          ord,
+          JSON.stringify({ ...record, order: ord }),
+          staleBefore,
+        ],
+      );
+      return rows.length > 0;
+    },
+
     pruneTranscript: async (conversationId, keep) => {
       await q(
         `DELETE FROM ${S}.transcript WHERE key IN (

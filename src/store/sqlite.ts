@@ -6,6 +6,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import { copyEntry } from '../outbox/entry.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
+import { claimable } from './OutboxStore.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 import { invalidEntry } from './validate.js';
 import type { Clock } from '../internal/clock.js';
@@ -641,6 +642,22 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
           { data: string; ord: number | null } | undefined;
         return row && fromTranscript(row);
       }),
+
+    claimTranscript: (record: TranscriptRecord, staleBefore: number) =>
+      // BEGIN IMMEDIATE takes the file's write lock first: another process's claim of the same
+      // key waits for this commit and then finds the line.
+      run((d) =>
+        d
+          .transaction(() => {
+            const row = prep(d, 'SELECT data, ord FROM transcript WHERE key = ?').get(
+              record.key,
+            ) as { data: string; ord: number | null } | undefined;
+            if (!claimable(row && fromTranscript(row), staleBefore)) return false;
+            writeTranscript(d, [record]);
+            return true;
+          })
+          .immediate(),
+      ),
 
     pruneTranscript: async (conversationId: string, keep: number) => {
       await run((d) =>

@@ -1,4 +1,5 @@
 import type { StoredEntry } from '../outbox/entry.js';
+import { claimable } from '../store/OutboxStore.js';
 import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
 
 /** Reads the local transcript of a conversation. */
@@ -27,6 +28,15 @@ export interface TranscriptWriter extends Transcript {
    * takes that entry's order; any other line is placed among the guest's lines by its `time`.
    */
   record(records: readonly TranscriptRecord[], removeEntry?: string): Promise<void>;
+  /**
+   * Writes `record` (placed as `record` does) only when no line has its key yet, or the line
+   * there is a hand-off left pending since before `staleBefore` (epoch ms); resolves with the
+   * line as written (placed), or `undefined` when it wrote nothing. Atomic across processes on a store with `claimTranscript` (memory, SQLite,
+   * PostgreSQL, and encrypted ones of them); elsewhere a read then a write.
+   */
+  claim(record: TranscriptRecord, staleBefore: number): Promise<TranscriptRecord | undefined>;
+  /** The stored line with this key (delivered lines and others; not the outbox's entries). */
+  get(key: string): Promise<TranscriptRecord | undefined>;
   /**
    * The order for the line of a message sent now (at `now` epoch ms): above every order this
    * writer gave or saw, and never behind the wall clock (ms × 1000), so the guest's lines keep
@@ -64,6 +74,21 @@ export function transcriptWriter(
       ? records
       : (await loadPlace()).placeRecords(store, records);
 
+  /** Reports written lines, and prunes to the retention bound now and then. */
+  async function written(records: readonly TranscriptRecord[]): Promise<void> {
+    for (const r of records) {
+      onRecord(r);
+      // Prune every 10% of the bound, not on every write: pruning reads the conversation's lines.
+      const n = (writesSincePrune.get(r.conversationId) ?? 0) + 1;
+      if (n >= Math.max(1, Math.ceil(retention / 10))) {
+        writesSincePrune.set(r.conversationId, 0);
+        await store.pruneTranscript(r.conversationId, retention);
+      } else {
+        writesSincePrune.set(r.conversationId, n);
+      }
+    }
+  }
+
   return {
     nextOrder(now) {
       return (highest = Math.floor(Math.max(highest + 1, now * 1000)));
@@ -80,18 +105,24 @@ export function transcriptWriter(
         }
       } else if (records.length === 0) return;
       else await store.putTranscript(records);
-      for (const r of records) {
-        onRecord(r);
-        // Prune every 10% of the bound, not on every write: pruning reads the conversation's lines.
-        const n = (writesSincePrune.get(r.conversationId) ?? 0) + 1;
-        if (n >= Math.max(1, Math.ceil(retention / 10))) {
-          writesSincePrune.set(r.conversationId, 0);
-          await store.pruneTranscript(r.conversationId, retention);
-        } else {
-          writesSincePrune.set(r.conversationId, n);
-        }
-      }
+      await written(records);
     },
+
+    async claim(input, staleBefore) {
+      const [record] = await place([input]);
+      if (record === undefined) return undefined;
+      const wrote = store.claimTranscript
+        ? await store.claimTranscript(record, staleBefore)
+        : claimable(await store.getTranscript(record.key), staleBefore) &&
+          (await store.putTranscript([record]), true);
+      if (wrote) {
+        highest = Math.max(highest, recordOrder(record));
+        await written([record]);
+      }
+      return wrote ? record : undefined;
+    },
+
+    get: (key) => store.getTranscript(key),
 
     async list(conversationId = defaultConversationId, options = {}) {
       const [stored, entries] = await Promise.all([

@@ -42,10 +42,24 @@ export interface OpenMessagingWebhookOptions {
    * per message id, and each receipt as the `receipt` of the line it is about.
    */
   outbox?: Pick<Outbox, 'transcript'>;
-  /** Called once per message id (Genesys retries are dropped), after it was recorded. */
+  /**
+   * Called once per message id (Genesys retries are dropped), after it was recorded. With an
+   * `outbox`, "once" holds across restarts and across worker processes sharing its store; a
+   * handler that dies while `onMessage` runs leaves the hand-off pending, and a Genesys retry
+   * that comes after `handoffTimeoutMs` calls `onMessage` again (at least once, never lost while
+   * Genesys retries). A rejection answers 500, so Genesys retries and the retry hands it on.
+   */
   onMessage?: (message: OpenMessagingWebhookMessage) => void | Promise<void>;
   /** Larger bodies get 413 before they are read whole. @default 1_048_576 (1 MiB) */
   maxBodyBytes?: number;
+  /**
+   * How long a hand-off to `onMessage` that another handler (this process before a restart, or
+   * another worker) started may run before a Genesys retry of the same message takes it over.
+   * Retries within this time get 503 (Genesys retries a 5xx, 5 s apart, up to 5 times), so keep
+   * it below Genesys' retry window; an `onMessage` that runs longer may be called twice.
+   * @default 15000
+   */
+  handoffTimeoutMs?: number;
 }
 
 const SEEN_MEMORY = 10_000;
@@ -70,6 +84,9 @@ function signatureMatches(header: unknown, expected: string): boolean {
 
 type Req = IncomingMessage & { body?: unknown; rawBody?: unknown };
 
+/** What a handled message comes to: new, known, or being handed on by another handler now. */
+type Verdict = 'recorded' | 'duplicate' | 'busy';
+
 /**
  * A `(req, res)` handler for `node:http` (and Express / Fastify when they hand over the raw body
  * as a Buffer in `req.rawBody` or `req.body`). Answers 405 for anything but POST, 413 over
@@ -86,7 +103,7 @@ export function openMessagingWebhook(
   const options = readOptions(
     'openMessagingWebhook',
     input,
-    'secret outbox onMessage maxBodyBytes',
+    'secret outbox onMessage maxBodyBytes handoffTimeoutMs',
   );
   const { secret, outbox, onMessage } = options;
   if (typeof secret !== 'string' || secret === '') {
@@ -99,9 +116,13 @@ export function openMessagingWebhook(
   if (onMessage !== undefined && typeof onMessage !== 'function') {
     throw new OutboxError('invalid-options', 'onMessage must be a function');
   }
+  const handoffTimeoutMs = options.handoffTimeoutMs ?? 15_000;
+  if (!Number.isFinite(handoffTimeoutMs) || handoffTimeoutMs < 0) {
+    throw new OutboxError('invalid-options', 'handoffTimeoutMs must be a number ≥ 0');
+  }
   /** Message ids handled (bounded), and those being handled now (a retry racing the first try). */
   const seen = new Set<string>();
-  const handling = new Map<string, Promise<void>>();
+  const handling = new Map<string, Promise<Verdict>>();
 
   const answer = (res: ServerResponse, status: number, body: string): void => {
     if (res.headersSent) return;
@@ -130,7 +151,16 @@ export function openMessagingWebhook(
     return Buffer.concat(chunks);
   }
 
-  async function handle(message: OpenMessagingWebhookMessage): Promise<void> {
+  /**
+   * Records and hands on one message; resolves with what to answer. A text message with an
+   * outbox is de-duplicated durably: its transcript line (key = the message id) is claimed in the
+   * store, atomically for every process sharing it, before `onMessage` runs, with a `handoff`
+   * mark that says whether `onMessage` finished. Why this order: recording after `onMessage`
+   * would let two workers given the same message both hand it on; recording before without the
+   * mark would lose it for good when the process died between the two. With the mark, a crash
+   * in that window costs at most one repeat of `onMessage` (by a retry after handoffTimeoutMs).
+   */
+  async function handle(message: OpenMessagingWebhookMessage): Promise<Verdict> {
     const conversationId = message.channel?.to?.id ?? message.channel?.from?.id;
     if (outbox !== undefined && typeof conversationId === 'string') {
       if (message.type === 'Receipt') {
@@ -142,22 +172,45 @@ export function openMessagingWebhook(
           await outbox.transcript.record([{ ...line, receipt: String(message.status) }]);
         }
       } else if (typeof message.text === 'string') {
+        const now = Date.now();
         const time = Date.parse(message.channel?.time ?? '');
         const record: TranscriptRecord = {
           key: message.id,
           conversationId,
           direction: 'Outbound',
           text: message.text,
-          time: Number.isFinite(time) ? time : Date.now(),
+          time: Number.isFinite(time) ? time : now,
           serverId: message.id,
           ...(typeof message.originatingEntity === 'string'
             ? { originatingEntity: message.originatingEntity }
             : {}),
+          ...(onMessage === undefined ? {} : { handoff: { state: 'pending', since: now } }),
         };
-        await outbox.transcript.record([record]);
+        const placed = await outbox.transcript.claim(record, now - handoffTimeoutMs);
+        if (placed === undefined) {
+          // Recorded before (a retry, a restart, another worker): hand-off finished or running.
+          const line = await outbox.transcript.get(message.id);
+          return line?.handoff?.state === 'pending' ? 'busy' : 'duplicate';
+        }
+        if (onMessage === undefined) return 'recorded';
+        try {
+          await onMessage(message);
+        } catch (e: unknown) {
+          // Not handed on: the next retry (here or in another worker) takes it over at once.
+          await outbox.transcript
+            .record([{ ...placed, handoff: { state: 'pending', since: 0 } }])
+            .catch(() => {});
+          throw e;
+        }
+        // Handed on: a failure to note it only matters if Genesys retries, which a 200 stops.
+        await outbox.transcript
+          .record([{ ...placed, handoff: { state: 'done', since: now } }])
+          .catch(() => {});
+        return 'recorded';
       }
     }
     await onMessage?.(message);
+    return 'recorded';
   }
 
   return (req, res) => {
@@ -182,28 +235,26 @@ export function openMessagingWebhook(
       if (typeof message !== 'object' || message === null || typeof message.id !== 'string') {
         return answer(res, 400, 'not a message (no id)');
       }
-      // Receipts share the message's id: de-duplicate on id + type + status.
+      // Receipts share the message's id: de-duplicate on id + type + status. `seen` spares a
+      // retry in this process the store; the store is what makes it hold across processes.
       const key = `${message.id}\u0000${message.type ?? ''}\u0000${message.status ?? ''}`;
       if (seen.has(key)) return answer(res, 200, 'already recorded');
       let p = handling.get(key);
+      const first = p === undefined;
       if (p === undefined) {
         p = handle(message).finally(() => handling.delete(key));
         handling.set(key, p);
-        try {
-          await p;
-        } catch {
-          return answer(res, 500, 'could not record; retry');
-        }
-        seen.add(key);
-        if (seen.size > SEEN_MEMORY) seen.delete(seen.values().next().value as string);
-        return answer(res, 200, 'recorded');
       }
+      let verdict: Verdict;
       try {
-        await p;
-        answer(res, 200, 'already recorded');
+        verdict = await p;
       } catch {
-        answer(res, 500, 'could not record; retry');
+        return answer(res, 500, 'could not record; retry');
       }
+      if (verdict === 'busy') return answer(res, 503, 'being handed on by another handler; retry');
+      seen.add(key);
+      if (seen.size > SEEN_MEMORY) seen.delete(seen.values().next().value as string);
+      answer(res, 200, first && verdict === 'recorded' ? 'recorded' : 'already recorded');
     })().catch(() => answer(res, 500, 'error'));
   };
 }

@@ -16,6 +16,8 @@ export interface ContractOptions {
   persistent?: boolean;
   /** Whether the store implements the optional `removeDelivered`. @default true */
   removeDelivered?: boolean;
+  /** Whether the store implements the optional `claimTranscript`. @default true */
+  claimTranscript?: boolean;
 }
 
 let counter = 0;
@@ -415,6 +417,34 @@ export function runStoreContract(
       expect((await store.listTranscript('c1', 2)).map((r) => r.key)).toEqual(['d', 'a']);
       expect(await store.listTranscript('c1', 0)).toEqual([]);
       expect(await store.listTranscript('c1', -1)).toEqual([]);
+    });
+
+    it('transcript: claimTranscript writes a new key, or over a stale pending hand-off only', async () => {
+      await setup();
+      if (options.claimTranscript === false) {
+        expect(store.claimTranscript).toBeUndefined();
+        return;
+      }
+      const claim = store.claimTranscript!.bind(store);
+      const first = line('m1', 10, { order: 5, handoff: { state: 'pending', since: 100 } });
+      expect(await claim(first, 50)).toBe(true);
+      expect(await store.getTranscript('m1')).toEqual(first);
+      // known, and its hand-off started after staleBefore: nothing written
+      expect(await claim({ ...first, text: 'again' }, 100)).toBe(false);
+      expect((await store.getTranscript('m1'))?.text).toBe(first.text);
+      // a hand-off pending since before staleBefore is taken over; the line keeps its place
+      const taken = { ...first, order: 999, handoff: { state: 'pending' as const, since: 300 } };
+      expect(await claim(taken, 101)).toBe(true);
+      expect(await store.getTranscript('m1')).toEqual({ ...taken, order: 5 });
+      // done, or no hand-off at all: never written over
+      await store.putTranscript([{ ...taken, handoff: { state: 'done', since: 300 } }]);
+      expect(await claim(taken, Number.MAX_SAFE_INTEGER)).toBe(false);
+      await store.putTranscript([line('m2', 20)]);
+      expect(await claim(line('m2', 30), Number.MAX_SAFE_INTEGER)).toBe(false);
+      expect((await store.getTranscript('m2'))?.time).toBe(20);
+      expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['m1', 'm2']);
+      await store.close();
+      expect(await codeOf(claim(line('m3', 1), 0))).toBe('closed');
     });
 
     it('transcript: put replaces by key; get by key', async () => {

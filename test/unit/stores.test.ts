@@ -25,20 +25,24 @@ runStoreContract(
   { persistent: false, removeDelivered: false },
 );
 
-runStoreContract('indexedDb', async () => {
-  // A fresh factory per test: nothing leaks between tests. No fake timers with fake-indexeddb.
-  const indexedDB = new IDBFactory();
-  let current = indexedDbStore({ indexedDB });
-  return {
-    store: current,
-    reopen: async () => {
-      await current.close();
-      current = indexedDbStore({ indexedDB });
-      return current;
-    },
-    cleanup: () => current.close(),
-  };
-});
+runStoreContract(
+  'indexedDb',
+  async () => {
+    // A fresh factory per test: nothing leaks between tests. No fake timers with fake-indexeddb.
+    const indexedDB = new IDBFactory();
+    let current = indexedDbStore({ indexedDB });
+    return {
+      store: current,
+      reopen: async () => {
+        await current.close();
+        current = indexedDbStore({ indexedDB });
+        return current;
+      },
+      cleanup: () => current.close(),
+    };
+  },
+  { claimTranscript: false },
+);
 
 runStoreContract('sqlite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'outbox-sqlite-'));
@@ -80,20 +84,24 @@ runStoreContract(
   { persistent: false, removeDelivered: false },
 );
 
-runStoreContract('encrypted(indexedDb)', async () => {
-  const indexedDB = new IDBFactory();
-  const key = await aesKey();
-  let current = encryptedStore(indexedDbStore({ indexedDB }), { key });
-  return {
-    store: current,
-    reopen: async () => {
-      await current.close();
-      current = encryptedStore(indexedDbStore({ indexedDB }), { key });
-      return current;
-    },
-    cleanup: () => current.close(),
-  };
-});
+runStoreContract(
+  'encrypted(indexedDb)',
+  async () => {
+    const indexedDB = new IDBFactory();
+    const key = await aesKey();
+    let current = encryptedStore(indexedDbStore({ indexedDB }), { key });
+    return {
+      store: current,
+      reopen: async () => {
+        await current.close();
+        current = encryptedStore(indexedDbStore({ indexedDB }), { key });
+        return current;
+      },
+      cleanup: () => current.close(),
+    };
+  },
+  { claimTranscript: false },
+);
 
 runStoreContract('encrypted(sqlite)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'outbox-sqlite-'));
