@@ -24,9 +24,10 @@ export const BUDGET = { guest: 10 * 1024, http: 7 * 1024 };
  * HTTP and guest transports and the IndexedDB store refuse unknown option names as createOutbox
  * does (~120 B), the guest transport stops reconnecting after an unknown deployment and marks
  * where a new Genesys conversation begins in the transcript (~30 B). Issue 15 brings the first
- * load down to its budget; a limit above a budget says by how much it is missed (see BENCHMARKS.md).
+ * load down to its budget; a limit above a budget says by how much it is missed (see BENCHMARKS.md):
+ * 16896 B / 12416 B (16749 B / 12294 B measured) once the drain loop became a chunk fetched at start.
  */
-export const LIMIT = { guest: 18688, http: 14336 };
+export const LIMIT = { guest: 16896, http: 12416 };
 
 /**
  * Modules that the outbox starts fetching as soon as it starts (`import()` at `createOutbox` or
@@ -35,7 +36,7 @@ export const LIMIT = { guest: 18688, http: 14336 };
  * and a module listed here that is not a lazy chunk of the build fails the check (the list cannot
  * go stale). Paths as the bundler sees them (the built package).
  */
-export const PREFETCHED = [];
+export const PREFETCHED = ['src/outbox/dispatcher.js'];
 
 /** name → [named imports from the main entry, enforced gzip limit of the first load, budget] */
 export const entries = {

@@ -19,7 +19,7 @@ import { soloCoordinator } from '../coordination/Coordinator.js';
 import { defaultCoordinator } from '../coordination/auto.js';
 import { orderOf, transcriptWriter } from '../transcript/transcript.js';
 import type { TranscriptOptions, TranscriptWriter } from '../transcript/transcript.js';
-import { createDispatcher } from './dispatcher.js';
+import { lazyDispatcher } from './lazyDispatcher.js';
 import { toPublicEntry } from './entry.js';
 import type { NewEntry, OutboxEntry, StoredEntry } from './entry.js';
 import type { OutboxEvent } from './events.js';
@@ -226,7 +226,7 @@ export async function openOutbox(
   const recordTranscript = (records: readonly TranscriptRecord[]): Promise<void> =>
     retention === 0 ? Promise.resolve() : writer.record(records);
   const reportConnectivity = (online: boolean): void => connectivity.report?.(online);
-  const dispatcher = createDispatcher({
+  const dispatcher = lazyDispatcher({
     store,
     transport,
     clock,
