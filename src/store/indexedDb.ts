@@ -32,25 +32,34 @@ export interface IndexedDbStoreOptions {
 }
 
 /** Current schema version; see {@link upgradeSchema}. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 /** Internal meta keys are arrays, so they never collide with the string keys of `setMeta`. */
 const TRANSCRIPT_N_KEY = ['tn'];
-/** The highest `top` of a removed entry (v4): a reopen hands out keys above it. */
-const REMOVED_TOP_KEY = ['top'];
+/**
+ * The high-water mark: at least the `seq` of every removed entry, so that it and the last key of
+ * each group in `heads` bound every key ever stored (v4 kept the highest `top` of a removed entry
+ * under this key, and wrote the highest `seq` of the v3 index here on upgrade).
+ */
+const HIGH_KEY = ['top'];
+/**
+ * The `heads` group of entries that are not queued (failed): `[]` sorts after every string, so
+ * they are past every conversation, where `heads()` does not look, and still in the index.
+ */
+const NOT_QUEUED: never[] = [];
 const ENTRIES = 'entries';
 const META = 'meta';
 const TRANSCRIPT = 'transcript';
 const QUARANTINE = 'quarantine';
 const HEADS = 'heads';
-const TOP = 'top';
 const BY_ORDER = 'byOrder';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 /**
- * An entry as stored: `queueConversationId` (the `heads` index) only while it is queued, `top`
- * (the `top` index) only on the entry with the highest `seq` of the transaction that wrote it.
+ * An entry as stored: `queueConversationId` (the `heads` index) is its conversation while it is
+ * queued, else `NOT_QUEUED` (v5; absent in records written before); `top` is what v4 wrote on
+ * the highest entry of each write (no index since v5, dropped when read).
  */
-type EntryRecord = StoredEntry & { queueConversationId?: string; top?: number };
+type EntryRecord = StoredEntry & { queueConversationId?: string | never[]; top?: number };
 type Bad = { key: IDBValidKey; reason: string };
 
 const isQueued = (status: unknown): boolean => status === 'pending' || status === 'sending';
@@ -83,17 +92,19 @@ const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite
 /**
  * Creates or upgrades the schema, step by step from `oldVersion`; no step ever deletes data.
  * - v1: `entries` (keyPath `id`, index `seq`), `meta` (out-of-line keys).
- * - v2: sparse index `heads` on `[queueConversationId, seq]` (the field is set only while an
- *   entry is pending or sending, so failed entries are not in it; existing records are
- *   backfilled), `transcript` (keyPath `key`, index `byTime` on `[conversationId, time, n]`),
+ * - v2: sparse index `heads` on `[queueConversationId, seq]` (the field was set only while an
+ *   entry is pending or sending), `transcript` (keyPath `key`, index `byTime` on `[conversationId, time, n]`),
  *   `quarantine` (auto-increment; corrupt records moved aside).
  * - v3: index `byOrder` on `[conversationId, order, time, n]` of `transcript` (design rule 13: a
  *   line's place is fixed when written); existing records get `order = time × 1000`, their old
  *   place.
- * - v4: the `seq` index (one index entry per message, read only to find the highest key at open)
- *   gives way to the sparse index `top`: one entry per write transaction, on its highest `seq`;
- *   the highest stored `seq` is kept in meta (`REMOVED_TOP_KEY`), as the `top` of a removed entry
- *   is from now on. `byTime` (unused since v3) is dropped.
+ * - v4: the `seq` index gave way to a sparse index `top` (one entry per write transaction);
+ *   `byTime` (unused since v3) is dropped.
+ * - v5: no index but `heads`, so a single-message write maintains one index entry; entries that
+ *   are not queued are in it too, past every conversation (`NOT_QUEUED`). The highest key ever
+ *   stored is the last key of a group of `heads` or the high-water mark in meta (`HIGH_KEY`,
+ *   raised by every removal). The upgrade puts every entry in `heads` (it rewrites the failed
+ *   ones, and v1's queued ones) and drops the `seq` or `top` index; v4's mark stays.
  */
 /** Rewrites, inside the upgrade transaction, every record of `store` for which `change` returns one. */
 function backfill(store: IDBObjectStore, change: (v: any) => object | undefined): void {
@@ -118,13 +129,16 @@ function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction):
     entries.createIndex(HEADS, ['queueConversationId', 'seq']);
     db.createObjectStore(TRANSCRIPT, { keyPath: 'key' });
     db.createObjectStore(QUARANTINE, { autoIncrement: true });
-    if (!fresh) {
-      backfill(entries, (v) =>
-        isQueued(v.status) && v.queueConversationId === undefined
+  }
+  if (!fresh && oldVersion < 5) {
+    // Into `heads`: queued entries of v1, entries that are not queued (v5's NOT_QUEUED group).
+    backfill(entries, (v) =>
+      !isQueued(v.status)
+        ? { ...v, queueConversationId: NOT_QUEUED }
+        : v.queueConversationId === undefined
           ? { ...v, queueConversationId: v.conversationId }
           : undefined,
-      );
-    }
+    );
   }
   const transcript = tx.objectStore(TRANSCRIPT);
   if (oldVersion < 3) {
@@ -135,29 +149,20 @@ function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction):
       );
     }
   }
-  if (oldVersion < 4) {
-    entries.createIndex(TOP, TOP);
-    if (transcript.indexNames.contains('byTime')) transcript.deleteIndex('byTime');
-    if (entries.indexNames.contains('seq')) {
-      const last = entries.index('seq').openKeyCursor(null, 'prev');
-      last.onsuccess = () => {
-        const top = finite(last.result?.key);
-        if (top > 0) tx.objectStore(META).put(top, REMOVED_TOP_KEY);
-        entries.deleteIndex('seq');
-      };
-    }
+  if (transcript.indexNames.contains('byTime')) transcript.deleteIndex('byTime');
+  for (const name of ['seq', 'top']) {
+    if (entries.indexNames.contains(name)) entries.deleteIndex(name);
   }
 }
 
 /**
- * The stored record: the entry plus the `heads` index field while it is queued (never otherwise:
- * a failed entry must not hold its conversation) and `top` when given.
+ * The stored record: the entry plus the `heads` index field, its conversation only while it is
+ * queued (a failed entry must not hold its conversation).
  */
-function toRecord(entry: StoredEntry, top?: number): EntryRecord {
+function toRecord(entry: StoredEntry): EntryRecord {
   const { queueConversationId: _q, top: _t, ...r } = entry as EntryRecord;
   const record: EntryRecord = r;
-  if (isQueued(r.status)) record.queueConversationId = r.conversationId;
-  if (top !== undefined) record.top = top;
+  record.queueConversationId = isQueued(r.status) ? r.conversationId : NOT_QUEUED;
   return record;
 }
 
@@ -390,20 +395,22 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     }
   };
 
+  const readMark = (tx: IDBTransaction): Promise<unknown> =>
+    req(tx.objectStore(META).get(HIGH_KEY));
+
   /**
-   * Deletes an entry inside the caller's transaction (`entries` and `meta` in scope). If it
-   * carried its write's `top`, meta keeps that key, so a reopen never hands it out again.
+   * Deletes an entry inside the caller's transaction (`entries` and `meta` in scope); the mark
+   * keeps its key, so a reopen never hands it out again.
    */
   const dropEntry = async (tx: IDBTransaction, key: IDBValidKey): Promise<void> => {
     const entries = tx.objectStore(ENTRIES);
-    const meta = tx.objectStore(META);
-    const [old, removed] = await Promise.all([
+    const [old, mark] = await Promise.all([
       req(entries.get(key)) as Promise<EntryRecord | undefined>,
-      req(meta.get(REMOVED_TOP_KEY)),
+      readMark(tx),
       req(entries.delete(key)),
     ]);
-    const top = finite(old?.top);
-    if (top > finite(removed)) meta.put(top, REMOVED_TOP_KEY);
+    const seq = finite(old?.seq);
+    if (seq > finite(mark)) tx.objectStore(META).put(seq, HIGH_KEY);
   };
 
   const quarantine = async (bad: Bad[]): Promise<void> => {
@@ -442,17 +449,21 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
    */
   let allocating: Promise<number> | undefined;
   /**
-   * The highest `seq` ever stored: the last key of the sparse `top` index (the highest `seq` of
-   * every write transaction whose entry is still there) or the highest `top` of a removed entry,
-   * whichever is higher. Two reads of one key each, whatever the size of the outbox.
+   * The highest `seq` ever stored: the high-water mark, or the last key of a group (conversation,
+   * or `NOT_QUEUED`) in the `heads` index, whichever is higher. One seek per group from the end of
+   * the index (each past the group found before), whatever the number of entries.
    */
   const readTopSeq = (): Promise<number> =>
     run([ENTRIES, META], 'readonly', async (tx) => {
-      const [last, removed] = await Promise.all([
-        req(tx.objectStore(ENTRIES).index(TOP).openKeyCursor(null, 'prev')),
-        req(tx.objectStore(META).get(REMOVED_TOP_KEY)),
-      ]);
-      return Math.max(finite(last?.key), finite(removed));
+      const index = tx.objectStore(ENTRIES).index(HEADS);
+      let high = finite(await readMark(tx));
+      for (let below: IDBKeyRange | null = null; ;) {
+        const cursor = await req(index.openKeyCursor(below, 'prev'));
+        if (!cursor) return high;
+        const [conversation, seq] = cursor.key as [IDBValidKey, unknown];
+        high = Math.max(high, finite(seq));
+        below = IDBKeyRange.upperBound([conversation], true); // [c] sorts before every [c, seq]
+      }
     });
   /**
    * Reserves `n` order keys and returns the one before the first, **in call order**: the key is
@@ -537,14 +548,12 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
    * cursor.continue(key) walks every record in between (100 000 queued entries made recovery 10x
    * slower), a new cursor seeks.
    */
-  const scanHeads = async (range: IDBKeyRange | null, one = false): Promise<StoredEntry[]> => {
+  const scanHeads = async (range: IDBKeyRange, one = false): Promise<StoredEntry[]> => {
     const { heads, bad } = await run([ENTRIES], 'readonly', async (tx) => {
       const found: StoredEntry[] = [];
       const skipped: Bad[] = [];
       const index = tx.objectStore(ENTRIES).index(HEADS);
-      const upper = range?.upper as IDBValidKey | undefined;
-      const past = (k: IDBValidKey): IDBKeyRange =>
-        upper === undefined ? IDBKeyRange.lowerBound(k, true) : IDBKeyRange.bound(k, upper, true);
+      const past = (k: IDBValidKey): IDBKeyRange => IDBKeyRange.bound(k, range.upper, true);
       let from = range;
       for (;;) {
         const cursor = await req(index.openCursor(from));
@@ -581,14 +590,13 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       // Awaited before the transaction starts: a transaction must not wait on anything else.
       return after(allocate(batch.length), (first) =>
         run([ENTRIES], 'readwrite', (tx) => {
-          // One request per entry, no promise per request; the last one carries the write's top
-          // key. The first failing add (ConstraintError, quota) is what is reported.
+          // One request per entry, no promise per request. The first failing add
+          // (ConstraintError, quota) is what is reported.
           const entries = tx.objectStore(ENTRIES);
-          const last = first + batch.length;
           return batch.map((e, i): StoredEntry => {
             const stored = copyEntry(e) as StoredEntry;
             stored.seq = first + i + 1;
-            entries.add(toRecord(stored, stored.seq === last ? last : undefined));
+            entries.add(toRecord(stored));
             return stored;
           });
         }),
@@ -610,14 +618,12 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
           throw new OutboxError('not-found', 'no entry', { details: { id: entry.id } });
         }
         // seq belongs to the store: a fresh one only to go to the back (or if the old is
-        // unusable: a key from the hybrid clock, no read inside this transaction). A fresh key is
-        // its write's top; otherwise the record keeps the top it had.
+        // unusable: a key from the hybrid clock, no read inside this transaction).
         let seq = old.seq;
-        let top = typeof old.top === 'number' ? old.top : undefined;
-        if (fresh !== undefined) seq = top = fresh;
-        else if (typeof seq !== 'number') seq = top = reserve(1) + 1;
+        if (fresh !== undefined) seq = fresh;
+        else if (typeof seq !== 'number') seq = reserve(1) + 1;
         const stored: StoredEntry = { ...copyEntry(entry), seq };
-        entries.put(toRecord(stored, top));
+        entries.put(toRecord(stored));
         return stored;
       });
     }),
@@ -653,7 +659,8 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     }),
 
     heads: guard(async (limit?: number) => {
-      const heads = await scanHeads(null);
+      // Every conversation: the keys up to [NOT_QUEUED], which sorts before [NOT_QUEUED, seq].
+      const heads = await scanHeads(IDBKeyRange.upperBound([NOT_QUEUED]));
       heads.sort((a, b) => a.seq - b.seq);
       return limit === undefined ? heads : heads.slice(0, Math.max(0, limit));
     }),

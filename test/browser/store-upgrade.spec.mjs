@@ -1,12 +1,12 @@
-// The IndexedDB store's schema upgrade in real Chromium: a database as the previous release (schema
-// v3) left it, with a tab of that release still holding it open, is upgraded to v4 by the current
-// store without losing an entry, a meta value or a transcript line; order keys stay above every key
-// the old database held, even after all of its entries are gone (the high-water mark the upgrade
-// keeps). Unit tests cover the same on fake-indexeddb; this checks Chromium's own versionchange and
-// deleteIndex-inside-the-upgrade behaviour.
+// The IndexedDB store's schema upgrade in real Chromium: a database as an earlier release (schema
+// v3, v4) left it, with a tab of that release still holding it open, is upgraded to v5 by the
+// current store without losing an entry, a meta value or a transcript line; order keys stay above
+// every key the old database held, even after all of its entries are gone (the high-water mark the
+// upgrade keeps). Unit tests cover the same on fake-indexeddb; this checks Chromium's own
+// versionchange and deleteIndex-inside-the-upgrade behaviour.
 import { expect, test, uniqueName, watchPage } from './fixtures.mjs';
 
-test('schema v3 → v4 in Chromium: entries, meta, transcript kept; keys stay above the old ones', async ({
+test('schema v3 → v5 in Chromium: entries, meta, transcript kept; keys stay above the old ones', async ({
   browser,
   origin,
 }) => {
@@ -142,8 +142,105 @@ test('schema v3 → v4 in Chromium: entries, meta, transcript kept; keys stay ab
         ['l2', 950, '2'],
       ],
       addedAbove: true,
-      indexes: { version: 4, entries: ['heads', 'top'], transcript: ['byOrder'] },
+      indexes: { version: 5, entries: ['heads'], transcript: ['byOrder'] },
       left: 0,
+      laterAbove: true,
+    });
+  } finally {
+    await context.close();
+  }
+});
+
+test('schema v4 → v5 in Chromium: the top index goes; keys stay above a failed entry and a removed one', async ({
+  browser,
+  origin,
+}) => {
+  const context = await browser.newContext();
+  try {
+    const page = watchPage(await context.newPage());
+    await page.goto(origin.page);
+    await page.waitForFunction(() => window.h !== undefined);
+    const r = await page.evaluate(async (name) => {
+      const done = (x) =>
+        new Promise((resolve, reject) => {
+          x.onsuccess = x.oncomplete = () => resolve(x.result);
+          x.onerror = () => reject(x.error);
+        });
+      const t0 = (Date.now() + 3_600_000) * 1000; // keys an hour ahead of the clock
+      const entry = (i, status, extra) => ({
+        id: `00000000-0000-4000-8000-00000000000${i}`,
+        conversationId: 'a',
+        text: `m${i}`,
+        status,
+        attempts: 0,
+        createdAt: 1_764_600_000_000 + i,
+        seq: t0 + i,
+        ...extra,
+      });
+      // v4 as it was written: a queued entry, then a failed one carrying its write's top (the
+      // highest key); meta holds the top of an entry removed earlier.
+      const old = [
+        entry(1, 'pending', { queueConversationId: 'a', top: t0 + 1 }),
+        entry(3, 'failed', { top: t0 + 3, lastError: { code: 'rejected', message: 'no' } }),
+      ];
+      const open = indexedDB.open(name, 4);
+      open.onupgradeneeded = () => {
+        const db = open.result;
+        const entries = db.createObjectStore('entries', { keyPath: 'id' });
+        entries.createIndex('heads', ['queueConversationId', 'seq']);
+        entries.createIndex('top', 'top');
+        db.createObjectStore('meta');
+        const transcript = db.createObjectStore('transcript', { keyPath: 'key' });
+        transcript.createIndex('byOrder', ['conversationId', 'order', 'time', 'n']);
+        db.createObjectStore('quarantine', { autoIncrement: true });
+      };
+      const oldTab = await done(open);
+      let oldTabClosed = false;
+      oldTab.onversionchange = () => {
+        oldTabClosed = true;
+        oldTab.close();
+      };
+      const tx = oldTab.transaction(['entries', 'meta'], 'readwrite');
+      for (const e of old) tx.objectStore('entries').put(e);
+      tx.objectStore('meta').put(t0 + 2, ['top']);
+      tx.objectStore('meta').put('tok', 'session');
+      await done(tx);
+
+      const s = window.h.lib.indexedDbStore({ name });
+      const list = await s.list();
+      const heads = await s.heads();
+      await s.remove(old[0].id); // the only queued one: nothing in `heads` any more
+      await s.close();
+      const raw = await done(indexedDB.open(name));
+      const indexes = {
+        version: raw.version,
+        entries: [...raw.transaction('entries').objectStore('entries').indexNames],
+      };
+      raw.close();
+      const s2 = window.h.lib.indexedDbStore({ name });
+      const { seq: _s, queueConversationId: _q, top: _t, ...fresh } = entry(5, 'pending', {});
+      const [later] = await s2.append([fresh]);
+      const meta = await s2.getMeta('session');
+      await s2.close();
+      await done(indexedDB.deleteDatabase(name));
+      return {
+        oldTabClosed,
+        list: list.map((e) => [e.id.slice(-1), e.status, 'top' in e, 'queueConversationId' in e]),
+        heads: heads.map((e) => e.id.slice(-1)),
+        indexes,
+        meta,
+        laterAbove: later.seq > t0 + 3,
+      };
+    }, uniqueName());
+    expect(r).toEqual({
+      oldTabClosed: true,
+      list: [
+        ['1', 'pending', false, false],
+        ['3', 'failed', false, false],
+      ],
+      heads: ['1'],
+      indexes: { version: 5, entries: ['heads'] },
+      meta: 'tok',
       laterAbove: true,
     });
   } finally {

@@ -309,15 +309,36 @@ describe('indexedDbStore: connection life', () => {
     ]);
   });
 
-  it('a batch adds one entry to the `top` index, not one per message; there is no `seq` index', async () => {
+  it('an append maintains one index entry per message (`heads`) and writes nothing but its entries', async () => {
     const { indexedDB, connections } = factory();
     store = indexedDbStore({ indexedDB });
+    await store.open();
+    const tx = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const puts = vi.spyOn(IDBObjectStore.prototype, 'put');
     await store.append(Array.from({ length: 100 }, () => newEntry()));
     await store.append([newEntry()]);
+    expect(tx.mock.calls.map((c) => c[0])).toEqual([['entries'], ['entries']]);
     const raw = connections[0]!;
-    expect(indexNames(raw)['entries']).toEqual(['heads', 'top']);
+    expect(indexNames(raw)['entries']).toEqual(['heads']);
     expect(await countRaw(raw, 'entries', 'heads')).toBe(101);
-    expect(await countRaw(raw, 'entries', 'top')).toBe(2);
+    expect(puts).not.toHaveBeenCalled(); // no high-water mark on the append path
+  });
+
+  it('open finds the highest key with one seek per conversation from the end of `heads`', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    const batch = Array.from({ length: 150 }, (_, i) => newEntry({ conversationId: `c${i % 3}` }));
+    const stored = await store.append(batch);
+    await store.close();
+    const seeks = vi.spyOn(IDBIndex.prototype, 'openKeyCursor');
+    cursorSteps = 0;
+    clockBack(60_000);
+    store = indexedDbStore({ indexedDB });
+    await store.open();
+    expect(seeks.mock.calls.map((c) => c[1])).toEqual(['prev', 'prev', 'prev', 'prev']);
+    expect(cursorSteps).toBe(0);
+    const [next] = await store.append([newEntry()]);
+    expect(next!.seq).toBe(stored.at(-1)!.seq + 1);
   });
 
   it('append of many entries is one readwrite transaction (group commit)', async () => {
@@ -337,6 +358,8 @@ describe('indexedDbStore: reading', () => {
     store = indexedDbStore({ indexedDB });
     const batch = Array.from({ length: 150 }, (_, i) => newEntry({ conversationId: `c${i % 3}` }));
     await store.append(batch);
+    // Failed entries (in `heads` since v5, past every conversation) are never looked at either.
+    await store.append(Array.from({ length: 50 }, () => newEntry({ status: 'failed' })));
     const getAllStore = vi.spyOn(IDBObjectStore.prototype, 'getAll');
     const getAllIndex = vi.spyOn(IDBIndex.prototype, 'getAll');
     const seeks = vi.spyOn(IDBIndex.prototype, 'openCursor');
@@ -405,6 +428,40 @@ describe('indexedDbStore: reading', () => {
 });
 
 describe('indexedDbStore: a removed key is never handed out again', () => {
+  it('after the highest entry failed and every queued one was removed', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    // Stored as failed (an import): never queued.
+    const [imported] = await store.append([newEntry({ conversationId: 'd', status: 'failed' })]);
+    const [a] = await store.append([newEntry({ conversationId: 'c' })]);
+    const [b] = await store.append([newEntry({ conversationId: 'c' })]);
+    const failed = await store.update({
+      ...b!,
+      status: 'failed',
+      lastError: { code: 'rejected', message: 'no' },
+    });
+    await store.remove(a!.id);
+    await store.close();
+    clockBack(60_000);
+    store = indexedDbStore({ indexedDB });
+    const [c] = await store.append([newEntry({ conversationId: 'c' })]);
+    expect(c!.seq).toBeGreaterThan(failed.seq);
+    expect((await store.list()).map((e) => e.id)).toEqual([imported!.id, b!.id, c!.id]);
+    // The import alone: its key is kept too.
+    await store.remove(b!.id);
+    await store.remove(c!.id);
+    await store.close();
+    vi.restoreAllMocks();
+    const { indexedDB: other } = factory();
+    store = indexedDbStore({ indexedDB: other });
+    const [i2] = await store.append([newEntry({ status: 'failed' })]);
+    await store.close();
+    clockBack(60_000);
+    store = indexedDbStore({ indexedDB: other });
+    const [after] = await store.append([newEntry()]);
+    expect(after!.seq).toBeGreaterThan(i2!.seq);
+  });
+
   it('after every entry was removed and the store reopened with the wall clock a minute back', async () => {
     const { indexedDB } = factory();
     store = indexedDbStore({ indexedDB });
@@ -573,7 +630,7 @@ describe('indexedDbStore: schema upgrade', () => {
     });
     expect((await store.listTranscript('x')).map((l) => l.key)).toEqual(['l3', 'l1', 'l2', 'l4']);
     expect(indexNames(raw)).toEqual({
-      entries: ['heads', 'top'],
+      entries: ['heads'],
       meta: [],
       quarantine: [],
       transcript: ['byOrder'],
@@ -586,6 +643,62 @@ describe('indexedDbStore: schema upgrade', () => {
     store = indexedDbStore({ indexedDB });
     const [c] = await store.append([newEntry()]);
     expect(c!.seq).toBe(t0 + 41);
+  });
+
+  it('upgrades a v4 database: the `top` index goes, keys stay above its highest and above the mark it kept', async () => {
+    for (const markAbove of [false, true]) {
+      const { indexedDB, connections } = factory();
+      const v4 = await openRaw(indexedDB, 4, (db) => {
+        const entries = db.createObjectStore('entries', { keyPath: 'id' });
+        entries.createIndex('heads', ['queueConversationId', 'seq']);
+        entries.createIndex('top', 'top');
+        db.createObjectStore('meta');
+        db.createObjectStore('transcript', { keyPath: 'key' }).createIndex('byOrder', [
+          'conversationId',
+          'order',
+          'time',
+          'n',
+        ]);
+        db.createObjectStore('quarantine', { autoIncrement: true });
+      });
+      const t0 = 1_764_600_000_000_000;
+      // A batch of two (its top on the second), then a failed single write: the highest key.
+      const a = { ...newEntry({ conversationId: 'x' }), seq: t0 + 1, queueConversationId: 'x' };
+      const b = {
+        ...newEntry({ conversationId: 'x' }),
+        seq: t0 + 2,
+        top: t0 + 2,
+        queueConversationId: 'x',
+      };
+      const f = {
+        ...newEntry({ conversationId: 'y', status: 'failed' as const }),
+        seq: t0 + 3,
+        top: t0 + 3,
+      };
+      await putRaw(v4, 'entries', [a, b, f]);
+      // The top of a removed entry, as v4 kept it.
+      await putRaw(v4, 'meta', [markAbove ? t0 + 9 : t0], ['top']);
+      await putRaw(v4, 'meta', ['tok'], 'session');
+      v4.close();
+
+      clockBack(Date.now() - t0 / 1000 + 60_000); // a wall clock before the stored keys
+      store = indexedDbStore({ indexedDB });
+      const plain = ({ queueConversationId: _q, top: _t, ...e }: Record<string, unknown>) => e;
+      expect(await store.list()).toEqual([a, b, f].map(plain));
+      expect(await store.heads()).toEqual([plain(a)]);
+      expect(await store.getMeta('session')).toBe('tok');
+      const raw = connections.at(-1)!;
+      expect(raw.version).toBe(5);
+      expect(indexNames(raw)['entries']).toEqual(['heads']);
+      await store.close();
+      // f is in `heads` now (past every conversation); the removed key only in the mark.
+      store = indexedDbStore({ indexedDB });
+      const [c] = await store.append([newEntry({ conversationId: 'x' })]);
+      expect(c!.seq).toBe(markAbove ? t0 + 10 : t0 + 4);
+      await store.close();
+      store = undefined;
+      vi.restoreAllMocks();
+    }
   });
 
   it('upgrades a v1 database without losing entries or meta; new entries go after the stored ones', async () => {
