@@ -423,10 +423,17 @@ export function guestTransport(options: GuestTransportOptions): Transport {
   }
 
   async function configure(startNew: boolean): Promise<boolean> {
-    if (!ws) return false;
+    const sock = ws;
+    if (!sock) return false;
+    // The socket this configure is for went away (or the transport closed) while it awaited:
+    // down() has taken over (reconnect timer, or closed), so nothing here may touch the state. A
+    // late continuation that set 'ready' without a socket stopped every reconnect (connect()
+    // returns when ready) and every send (no JWT, no socket) for good: chaos seed node/guest 1185.
+    const stale = (): boolean => ws !== sock || closed();
     phase = 'connecting';
     // Stored before asking: if no answer is read, the next run knows the boundary may have moved.
     if (startKnown) await saveStart(asked ?? now());
+    if (stale()) return false;
     const f = await request(
       { action: 'configureSession', deploymentId, startNew: startNew || wantNew },
       (x) => x.kind === 'session',
@@ -455,6 +462,8 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       cleared = false;
       maxCustomDataBytes = f.maxCustomDataBytes ?? 2048;
       sessionError = undefined;
+      // The answer's facts (boundary, session flags) stand; 'ready' is only for the socket it came on.
+      if (stale()) return false;
       phase = 'ready';
       retryIndex = 0;
       if (cx) {
@@ -466,6 +475,9 @@ export function guestTransport(options: GuestTransportOptions): Transport {
       }
       return true;
     }
+    // No answer, and the socket is gone already: down() handled it (a down() now would close
+    // the next socket).
+    if (stale()) return false;
     if (typeof f === 'object' && f.kind === 'error') {
       const refused = classifyGuestError(f.code, f.body);
       sessionError =

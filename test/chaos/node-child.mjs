@@ -8,13 +8,25 @@
 //   {t:'attempt-failed', id, code}   an attempt of entry `id` failed as the outbox saw it
 //   {t:'unhandled', kind, message}    an unhandled rejection / uncaught exception in this process
 //   {t:'report', entries}             on SIGTERM: what list() still holds, then close() and exit 0
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createOutbox, guestTransport, httpTransport } from '../../dist/src/index.js';
 import { clientCredentials, openMessagingTransport, sqliteStore } from '../../dist/src/node.js';
 
 const config = JSON.parse(Buffer.from(process.argv[2], 'base64').toString('utf8'));
 const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
-const quietLogger = { debug() {}, warn() {}, error() {} };
+// CHAOS_LOG_DIR=dir: each process writes the library's log lines to dir/<simulator port>-<pid>.log
+// (debugging a schedule).
+const logTo = process.env.CHAOS_LOG_DIR;
+const line = (level) => (message, fields) =>
+  appendFileSync(
+    join(logTo, `${new URL(config.url).port}-${process.pid}.log`),
+    `${JSON.stringify({ at: Date.now(), level, message, ...fields })}\n`,
+  );
+const quietLogger = logTo
+  ? { debug: line('debug'), warn: line('warn'), error: line('error') }
+  : { debug() {}, warn() {}, error() {} };
 
 process.on('unhandledRejection', (reason) => {
   out({ t: 'unhandled', kind: 'unhandledRejection', message: String(reason?.stack ?? reason) });
