@@ -799,6 +799,21 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       );
     },
 
+    wipe: async () => {
+      // "This outbox" on PostgreSQL is the schema: every worker that opens it serves the same
+      // integration and shares one outbox (its queue, transcript and session meta), so wipe
+      // empties it for all of them. TRUNCATE, not DELETE: the tables get new, empty files and the
+      // old ones (where deleted rows would linger until vacuum) are unlinked at commit. It waits
+      // for the other workers' statements in flight and they wait for it. The sequences stay
+      // (seq never goes backwards); schema_version stays (not data).
+      await run(async (p) => {
+        await p.query(`TRUNCATE ${S}.entries, ${S}.heads, ${S}.transcript, ${S}.meta`);
+      });
+      held.clear();
+      marked.clear();
+      await store.close();
+    },
+
     close: async () => {
       if (closed) return;
       const p = pool ?? (opening === undefined ? undefined : await opening.catch(() => undefined));

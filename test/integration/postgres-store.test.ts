@@ -8,7 +8,7 @@ import { postgresError, postgresStore, POSTGRES_SCHEMA_VERSION } from '../../src
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { rejectionCode } from '../helpers/errorCode.js';
-import { newEntry, runStoreContract } from '../unit/store-contract.js';
+import { line, newEntry, runStoreContract } from '../unit/store-contract.js';
 import { createOutbox } from '../../src/outbox/createOutbox.js';
 import { ScriptedTransport } from '../helpers/scriptedTransport.js';
 
@@ -316,6 +316,47 @@ describe('postgresStore: claims between workers', () => {
     expect(again.sending).toBeUndefined();
     expect((await w.get(fresh!.id))?.status).toBe('pending'); // without the option: no mark
     await w.close();
+  });
+
+  it('wipe() empties the schema for every worker (entries, claims, transcript, meta), files included; other schemas untouched', async () => {
+    const [schema, other] = [freshSchema(), freshSchema()];
+    const [a, b] = [await open(schema), await open(schema)];
+    const neighbour = await open(other);
+    await neighbour.append([newEntry({ conversationId: 'n' })]);
+    await neighbour.setMeta('sessionToken', 'neighbour-token');
+    const stored = await a.append([
+      newEntry({ conversationId: 'x' }),
+      newEntry({ conversationId: 'x' }),
+      newEntry({ conversationId: 'y' }),
+    ]);
+    await a.putTranscript([line('agent-1', 1, { conversationId: 'x', direction: 'Outbound' })]);
+    await a.setMeta('sessionToken', 'visitor-token');
+    // b holds a claim on x (a lease row) when a wipes
+    const claimed = await b.claimDue!({ limit: 1, now: Date.now() });
+    expect(claimed.entries.map((e) => e.id)).toEqual([stored[0]!.id]);
+
+    await a.wipe!();
+    expect(await rejectionCode(a.count())).toBe('closed');
+    const rows = async (s: string, t: string): Promise<number> =>
+      (await admin.query(`SELECT count(*)::int AS n FROM "${s}".${t}`)).rows[0].n as number;
+    for (const t of ['entries', 'heads', 'transcript', 'meta']) {
+      expect([t, await rows(schema, t)]).toEqual([t, 0]);
+      // TRUNCATE: new, empty files (a DELETE leaves the old rows in the pages until vacuum)
+      const size = await admin.query(`SELECT pg_relation_size($1) AS n`, [`"${schema}".${t}`]);
+      expect([t, Number(size.rows[0].n)]).toEqual([t, 0]);
+    }
+    // the other worker's claim is gone with its entry: its verdict brings nothing back
+    expect(await rejectionCode(b.update({ ...claimed.entries[0]!, status: 'failed' }))).toBe(
+      'not-found',
+    );
+    expect((await b.claimDue!({ limit: 10, now: Date.now(), all: true })).entries).toEqual([]);
+    expect(await b.getMeta('sessionToken')).toBeUndefined();
+    // the schema still works, and seq keeps growing
+    const [after] = await b.append([newEntry({ conversationId: 'x' })]);
+    expect(after!.seq).toBeGreaterThan(stored[2]!.seq);
+    expect(await rows(other, 'entries')).toBe(1);
+    expect(await neighbour.getMeta('sessionToken')).toBe('neighbour-token');
+    await Promise.all([b.close(), neighbour.close()]);
   });
 
   it('a new entry notifies the other workers (LISTEN/NOTIFY)', async () => {
