@@ -4,7 +4,7 @@ import type { Clock } from '../../src/internal/clock.js';
 import type { Logger } from '../../src/internal/logger.js';
 import { memoryStore } from '../../src/store/memory.js';
 import type { OutboxStore, TranscriptRecord } from '../../src/store/OutboxStore.js';
-import type { TransportContext } from '../../src/transport/Transport.js';
+import type { Transport, TransportContext } from '../../src/transport/Transport.js';
 import type { OutboxEvent } from '../../src/outbox/events.js';
 
 export const flush = async (rounds = 5): Promise<void> => {
@@ -212,4 +212,28 @@ export function historyFetch(state: {
       { status: 200, headers: { 'content-type': 'application/json' } },
     );
   }) as typeof fetch;
+}
+
+/**
+ * `transport.start(ctx)`, then waits (real timers) until the transport opened its socket: the
+ * protocol client is a chunk that start() fetches without waiting for it (issue 15), so the
+ * socket comes a few ticks after start() resolved.
+ */
+export async function startTransport(
+  transport: Transport,
+  ctx: TransportContext,
+): Promise<FakeSocket> {
+  const before = FakeSocket.all.length;
+  await transport.start?.(ctx);
+  return socketAfter(before);
+}
+
+/** Waits (real timers) until a socket beyond the first `before` was opened; returns it. */
+export async function socketAfter(before: number): Promise<FakeSocket> {
+  const deadline = Date.now() + 5000;
+  while (FakeSocket.all.length <= before) {
+    if (Date.now() > deadline) throw new Error('the transport opened no socket');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return FakeSocket.last;
 }

@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/internal/logger.js';
 import { memoryStore } from '../../src/store/memory.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
 import { guestTransport } from '../../src/transport/guest.js';
-import { FakeSocket, ManualClock, flush, historyFetch } from './guest-fakes.js';
+import { FakeSocket, ManualClock, flush, historyFetch, socketAfter } from './guest-fakes.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const DEPLOYMENT = '3b0e9f7c-1111-4222-8333-444455556666';
@@ -27,6 +27,7 @@ afterEach(async () => {
 
 /** One "run" of the app: an outbox with a guest transport on the shared store. */
 async function run(store: OutboxStore, clock: ManualClock): Promise<Outbox> {
+  const sockets = FakeSocket.all.length;
   const outbox = await createOutbox({
     transport: guestTransport({
       webSocketUrl: 'ws://sim.test',
@@ -45,6 +46,7 @@ async function run(store: OutboxStore, clock: ManualClock): Promise<Outbox> {
     logger: silentLogger,
   });
   open.push(outbox);
+  await socketAfter(sockets); // the guest session's chunk arrived and connected
   return outbox;
 }
 

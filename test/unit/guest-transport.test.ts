@@ -9,6 +9,7 @@ import {
   fakeContext,
   flush,
   historyFetch,
+  startTransport,
   type FakeContext,
 } from './guest-fakes.js';
 
@@ -63,8 +64,7 @@ async function startReady(
   session: Record<string, unknown> = {},
 ): Promise<FakeSocket> {
   transport = make(extra);
-  await transport.start?.(ctx);
-  const s = FakeSocket.last;
+  const s = await startTransport(transport, ctx);
   s.open();
   await flush();
   s.session(session);
@@ -170,7 +170,7 @@ describe('guestTransport options', () => {
       deploymentId: DEPLOYMENT,
       WebSocket: FakeSocket,
     });
-    await transport.start?.(ctx);
+    await startTransport(transport, ctx);
     expect(FakeSocket.last.url).toBe(
       `wss://webmessaging.mypurecloud.ie/v1?deploymentId=${DEPLOYMENT}`,
     );
@@ -192,7 +192,7 @@ describe('guestTransport session', () => {
 
     const ctx2 = fakeContext(clock, ctx.store);
     const again = make();
-    await again.start?.(ctx2);
+    await startTransport(again, ctx2);
     FakeSocket.last.open();
     await flush();
     expect(FakeSocket.last.lastSent('configureSession').token).toBe(token);
@@ -310,7 +310,7 @@ describe('guestTransport send', () => {
 
   it('waits a bounded time for a connection in progress', async () => {
     transport = make({ connectWaitMs: 1000 });
-    await transport.start?.(ctx);
+    await startTransport(transport, ctx);
     const p = send(entry('x'));
     await clock.advance(1000);
     expect(await p).toMatchObject({ kind: 'offline' });
@@ -836,8 +836,7 @@ describe('guestTransport as Genesys SDK sees the session (issue 11)', () => {
 
   it('an unanswered getJwt does not hold a send', async () => {
     transport = make();
-    await transport.start?.(ctx);
-    const s = FakeSocket.last;
+    const s = await startTransport(transport, ctx);
     s.open();
     await flush();
     s.session();

@@ -1,0 +1,147 @@
+// The HTTP transports' sender (see postTransport in ../http.ts, which checks the options in the
+// first load): a chunk fetched as soon as the outbox starts the transport.
+import { isOutboxError, type OutboxError } from '../errors/OutboxError.js';
+import type { OutboxEntry } from '../outbox/entry.js';
+import { systemClock } from '../internal/clock.js';
+import { classifyHttpStatus, classifyNetworkError } from '../retry/classify.js';
+import type { SendContext, SendOutcome, Transport, TransportContext } from './Transport.js';
+import type { PostTransportConfig } from './http.js';
+
+function fail(
+  kind: 'retry' | 'offline' | 'rejected',
+  error: OutboxError | { code: 'timeout' | 'auth-failed' | 'invalid-options'; message: string },
+): SendOutcome {
+  return { kind, error: isOutboxError(error) ? error.toInfo() : error };
+}
+
+/** One JSON `POST` per entry with a Bearer token, the outcome classified by `retry/classify.ts`. */
+export function postSender(config: PostTransportConfig): Transport {
+  const { url, tokens, timeoutMs } = config;
+  let ctx: TransportContext | undefined;
+  const report = (online: boolean) => ctx?.reportConnectivity(online);
+
+  /** A token, `undefined` without a provider, or the outcome of failing to get one (never throws). */
+  async function token(): Promise<string | undefined | SendOutcome> {
+    if (tokens === undefined) return undefined;
+    try {
+      return await tokens.getToken();
+    } catch (error: unknown) {
+      let outcome: SendOutcome;
+      if (isOutboxError(error)) {
+        const kind =
+          error.code === 'network'
+            ? 'offline'
+            : error.code === 'auth-misconfigured'
+              ? 'rejected'
+              : 'retry';
+        outcome = fail(kind, error);
+      } else {
+        // A fetch TypeError from the caller's own token endpoint while offline is "offline".
+        const net = classifyNetworkError(error);
+        outcome =
+          net.kind === 'offline'
+            ? net
+            : fail('retry', { code: 'auth-failed', message: 'access token unavailable' });
+      }
+      if (outcome.kind === 'offline') report(false);
+      return outcome;
+    }
+  }
+
+  async function post(
+    payload: string,
+    bearer: string | undefined,
+    signal: AbortSignal,
+  ): Promise<[SendOutcome, number?]> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = systemClock.setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const onAbort = () => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) controller.abort();
+    const headers = new Headers({ 'content-type': 'application/json', accept: 'application/json' });
+    for (const [k, v] of Object.entries(config.headers)) headers.set(k, v);
+    if (bearer !== undefined) headers.set('authorization', `Bearer ${bearer}`);
+    try {
+      const response = await (config.fetch ?? globalThis.fetch)(url, {
+        method: 'POST',
+        headers,
+        body: payload,
+        signal: controller.signal,
+        // Never follow: a 3xx is not a delivery. Browsers answer an opaque redirect (status 0).
+        redirect: 'manual',
+      });
+      report(true);
+      let body: unknown;
+      try {
+        const text = await response.text();
+        body = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        body = undefined; // the status decides; an unreadable body only loses detail
+      }
+      const now = (ctx?.clock ?? systemClock).now();
+      const outcome = classifyHttpStatus(
+        response.type === 'opaqueredirect' ? 302 : response.status,
+        response.headers.get('retry-after'),
+        now,
+        config,
+        body,
+      );
+      const id = (body as { id?: unknown } | undefined)?.id;
+      if (outcome.kind === 'delivered' && response.status !== 409 && typeof id === 'string')
+        outcome.serverId = id;
+      return [outcome, response.status];
+    } catch (error: unknown) {
+      if (timedOut || controller.signal.aborted) {
+        const message = timedOut
+          ? `request timed out after ${timeoutMs} ms`
+          : 'request aborted (outbox closing)';
+        return [fail('retry', { code: 'timeout', message })];
+      }
+      const outcome = classifyNetworkError(error);
+      if (outcome.kind === 'offline') report(false);
+      return [outcome];
+    } finally {
+      systemClock.clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  return {
+    name: config.name,
+    concurrency: config.concurrency,
+    endpoint: url,
+    start(context) {
+      ctx = context;
+    },
+    async send(entry: OutboxEntry, context: SendContext): Promise<SendOutcome> {
+      let payload: string;
+      try {
+        payload = JSON.stringify(config.body(entry));
+      } catch (error: unknown) {
+        const detail = isOutboxError(error)
+          ? error.code
+          : String((error as { name?: unknown } | null)?.name);
+        return fail('rejected', {
+          code: 'invalid-options',
+          message: `the body option failed (${detail})`,
+        });
+      }
+      let bearer = await token();
+      if (typeof bearer === 'object') return bearer;
+      let [outcome, status] = await post(payload, bearer, context.signal);
+      if (status === 401 && tokens !== undefined) {
+        // The token was revoked or expired: forget it, get a new one once, and try again now.
+        tokens.invalidate(bearer);
+        bearer = await token();
+        if (typeof bearer === 'object') return bearer;
+        [outcome, status] = await post(payload, bearer, context.signal);
+        if (status === 401) tokens.invalidate(bearer);
+      }
+      return outcome;
+    },
+  };
+}
