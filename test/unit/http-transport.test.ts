@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { httpTransport, type HttpTransportOptions } from '../../src/transport/http.js';
 import { openMessagingTransport } from '../../src/transport/openMessaging.js';
+import { nodeFetch } from '../../src/transport/nodeFetch.js';
 import { OutboxError } from '../../src/errors/OutboxError.js';
 import type { OutboxEntry } from '../../src/outbox/entry.js';
 import type { SendContext, Transport, TransportContext } from '../../src/transport/Transport.js';
@@ -19,6 +20,7 @@ let server: TestHttpServer | undefined;
 afterEach(async () => {
   await server?.close();
   server = undefined;
+  client = undefined;
 });
 
 const ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -77,11 +79,29 @@ async function serve(...answers: ((res: ServerResponse) => void)[]): Promise<Tes
   return server;
 }
 
+/**
+ * The request shape and outcome rules hold with both HTTP clients: the global fetch (undici) and
+ * nodeFetch (node:http, openMessagingTransport's default in Node).
+ */
+const clients = [
+  ['global fetch', undefined],
+  ['nodeFetch', nodeFetch],
+] as const;
+let client: typeof fetch | undefined;
+const withClient = (): Partial<HttpTransportOptions> => (client ? { fetch: client } : {});
+
 function transportFor(s: TestHttpServer, options: Partial<HttpTransportOptions> = {}): Transport {
-  return httpTransport({ url: `${s.url}/api/v2/conversations/messaging/messages`, ...options });
+  return httpTransport({
+    url: `${s.url}/api/v2/conversations/messaging/messages`,
+    ...withClient(),
+    ...options,
+  });
 }
 
-describe('httpTransport: request shape', () => {
+describe.each(clients)('httpTransport: request shape (%s)', (_label, c) => {
+  beforeEach(() => {
+    client = c;
+  });
   it('POSTs the tutorial body (guestId from metadata) with the exact Bearer header', async () => {
     const s = await serve((res) => json(res, 200, { ok: true }));
     const t = transportFor(s, { getAccessToken: () => 'abc.def' });
@@ -151,7 +171,10 @@ describe('httpTransport: request shape', () => {
   });
 });
 
-describe('httpTransport: outcomes', () => {
+describe.each(clients)('httpTransport: outcomes (%s)', (_label, c) => {
+  beforeEach(() => {
+    client = c;
+  });
   it('2xx is delivered and reports online', async () => {
     const s = await serve((res) => json(res, 201, {}));
     const t = transportFor(s);
@@ -301,7 +324,7 @@ describe('httpTransport: outcomes', () => {
   });
 
   it('a refused connection is offline and reports offline', async () => {
-    const t = httpTransport({ url: await refusedUrl() });
+    const t = httpTransport({ url: await refusedUrl(), ...withClient() });
     const reports = await started(t);
     expect(await t.send(entry(), sendContext())).toEqual({
       kind: 'offline',
@@ -451,6 +474,43 @@ describe('openMessagingTransport', () => {
         text: 'Hello there',
       }),
     );
+  });
+
+  it("uses Node's HTTP client by default, not the global fetch (a relay's CPU per delivery); fetch: globalThis.fetch opts back", async () => {
+    const s = await serve((res) => json(res, 202, { id: 'gen-2' }));
+    const global = globalThis.fetch;
+    let globalCalls = 0;
+    globalThis.fetch = (...args: Parameters<typeof fetch>) => {
+      globalCalls++;
+      return global(...args);
+    };
+    try {
+      const t = openMessagingTransport({
+        apiUrl: s.url,
+        integrationId: 'i',
+        tokenProvider: () => 'x',
+      });
+      expect(await t.send(entry(), sendContext())).toEqual({
+        kind: 'delivered',
+        serverId: 'gen-2',
+      });
+      await t.postReceipt({ id: 'm1', to: { id: 'conv-1' }, status: 'Delivered' });
+      expect(s.requests.map((r) => r.url)).toEqual([
+        '/api/v2/conversations/messages/i/inbound/open/message',
+        '/api/v2/conversations/messages/i/inbound/open/receipt',
+      ]);
+      expect(globalCalls).toBe(0);
+      const own = openMessagingTransport({
+        apiUrl: s.url,
+        integrationId: 'i',
+        tokenProvider: () => 'x',
+        fetch: globalThis.fetch,
+      });
+      expect(await own.send(entry(), sendContext())).toMatchObject({ kind: 'delivered' });
+      expect(globalCalls).toBe(1);
+    } finally {
+      globalThis.fetch = global;
+    }
   });
 
   it('from defaults to the conversation id; the from option overrides it', async () => {

@@ -1,0 +1,92 @@
+// Node only: the part of `fetch` a POST transport uses (method, headers, a string body, an
+// abort signal, no redirects followed), on node:http / node:https with keep-alive agents.
+//
+// Why not the global fetch: a server relay pays for every delivery in CPU, and Node's fetch
+// (undici) builds a WHATWG Request, web streams for the body and the response, and clones them;
+// measured on the PostgreSQL workers benchmark, that was ~1.2 ms of a worker's ~3 ms of CPU per
+// delivered message (BENCHMARKS.md, "Server path"). Errors look like undici's: a TypeError
+// "fetch failed" whose `cause` carries the socket's code (ECONNREFUSED, ECONNRESET, …), so
+// classifyNetworkError reads them the same way. Idle keep-alive sockets are unref'd by Node's
+// agent: they never keep a process alive.
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+/** The subset of a fetch Response the transports read. */
+interface LeanResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly type: 'basic';
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
+
+const fetchFailed = (cause: unknown): TypeError => new TypeError('fetch failed', { cause });
+
+/**
+ * A `fetch` for Node POST transports (see the top of this file). Not a general fetch: no
+ * redirects (a 3xx is answered as it is, like `redirect: 'manual'`), no streaming bodies.
+ */
+export const nodeFetch: typeof fetch = (input, init = {}) =>
+  new Promise<LeanResponse>((resolve, reject) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      reject(fetchFailed(new Error(`unsupported protocol ${url.protocol}`)));
+      return;
+    }
+    agents ??= {
+      http: new HttpAgent({ keepAlive: true }),
+      https: new HttpsAgent({ keepAlive: true }),
+    };
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
+    const body =
+      init.body === undefined || init.body === null ? undefined : Buffer.from(init.body as string);
+    if (body !== undefined) headers['content-length'] = String(body.length);
+    const signal = init.signal ?? undefined;
+    const secure = url.protocol === 'https:';
+    const req = (secure ? httpsRequest : httpRequest)(
+      url,
+      { method: init.method ?? 'GET', headers, agent: secure ? agents.https : agents.http },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('error', (e: unknown) => reject(fetchFailed(e)));
+        res.once('end', () => {
+          signal?.removeEventListener('abort', onAbort);
+          const bytes = Buffer.concat(chunks);
+          const status = res.statusCode ?? 0;
+          resolve({
+            status,
+            ok: status >= 200 && status < 300,
+            type: 'basic',
+            headers: {
+              get: (name) => {
+                const v = res.headers[name.toLowerCase()];
+                return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+              },
+            },
+            text: async () => bytes.toString('utf8'),
+            json: async () => JSON.parse(bytes.toString('utf8')) as unknown,
+            arrayBuffer: async () =>
+              bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+          });
+        });
+      },
+    );
+    const onAbort = (): void => {
+      const reason: unknown = signal?.reason;
+      req.destroy();
+      reject(reason instanceof Error ? reason : new DOMException('aborted', 'AbortError'));
+    };
+    req.once('error', (e: unknown) => reject(fetchFailed(e)));
+    if (signal?.aborted === true) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.end(body);
+  }) as unknown as Promise<Response>;
