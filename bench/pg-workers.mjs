@@ -5,6 +5,9 @@
 // sequential requests to the same endpoint); duplicates stored and conversations reordered.
 // Then the claim statement's cost with 1,000 and with 1,000,000 queued rows (one head each).
 // BENCH_QUICK=1: 2,000 messages, 1/2/4 workers, 100,000 rows. Run alone: node bench/pg-workers.mjs
+// BENCH_PROF=dir: a CPU profile (.cpuprofile) of every worker and of the simulator, written when
+// they exit; BENCH_WORKERS=1,4 and BENCH_MESSAGES=n choose the runs, BENCH_VERBOSE=1 lists the
+// statements PostgreSQL ran.
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -9,6 +9,14 @@ export async function startRemoteSimulator() {
   const child = spawn(
     process.execPath,
     [
+      // BENCH_PROF=dir: a CPU profile of the simulator too (written when it exits)
+      ...(process.env.BENCH_PROF
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${process.env.BENCH_PROF}`,
+            '--cpu-prof-name=simulator.cpuprofile',
+          ]
+        : []),
       '--input-type=module',
       '-e',
       `const { startSimulator } = await import(${JSON.stringify(bundle)});
