@@ -19,9 +19,9 @@ interface Wire {
 }
 
 /**
- * For this long after opening, status events are posted even when no other instance has answered
- * the hello yet (the answers are on their way): a tab that sends at once still reaches the tabs
- * that were already open.
+ * For this long after opening, status events are kept while no other instance has answered the
+ * hello yet (the answers are on their way) and posted when the first one does: a tab that sends
+ * at once still reaches the tabs that were already open, and a lone tab posts nothing.
  */
 export const HELLO_GRACE_MS = 1000;
 
@@ -36,6 +36,7 @@ export interface EventChannel {
  * only to the leader, "released" to `onReleased` (the lease fallback retries at once).
  * Status events are posted only while another instance is known to listen (it said hello, or
  * answered ours, and has not said bye), so a page with one tab pays no `postMessage` per send.
+ * Those of the first second (`HELLO_GRACE_MS`) wait for the first answer instead.
  * Without BroadcastChannel (very old browsers) the tabs simply do not hear each other.
  */
 export function openChannel(
@@ -50,6 +51,8 @@ export function openChannel(
   const f = Math.random().toString(36).slice(2);
   const peers = new Set<string>();
   const graceUntil = Date.now() + HELLO_GRACE_MS;
+  /** Events of the grace period, until someone answers; dropped once it is over. */
+  let early: OutboxEvent[] = [];
   const send = (m: Omit<Wire, 'f'>) => {
     try {
       channel.postMessage({ ...m, f });
@@ -60,7 +63,12 @@ export function openChannel(
   channel.onmessage = (ev: MessageEvent<Wire>) => {
     const m = ev.data;
     if (m.b) peers.delete(m.f);
-    else peers.add(m.f);
+    else {
+      peers.add(m.f);
+      // Someone listens: what waited for an answer goes now (if it still is the first second).
+      if (early[0] && Date.now() < graceUntil) send({ es: early });
+      early = [];
+    }
     if (m.h) send({ p: 1 });
     if (m.r) onReleased?.();
     for (const e of m.es ?? []) handlers.onRemoteEvent(e);
@@ -71,7 +79,12 @@ export function openChannel(
   return {
     post(message) {
       if ('r' in message) return send(message);
-      if ('e' in message && peers.size === 0 && Date.now() >= graceUntil) return; // nobody listens
+      if ('e' in message && peers.size === 0) {
+        // Nobody listens (yet): kept for an answer within the grace period, else dropped.
+        if (Date.now() < graceUntil) early.push(message.e);
+        else early = [];
+        return;
+      }
       // A burst of sends (group commit) becomes one message, not one per entry.
       if (queued === undefined) {
         queued = { es: [] };

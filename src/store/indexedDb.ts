@@ -531,7 +531,8 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     meta.put(n, TRANSCRIPT_N_KEY);
   };
 
-  const transcriptRange = (conversationId: string): IDBKeyRange =>
+  /** Every key `[conversationId, …]` of an index (`heads`, `byOrder`). */
+  const conversationRange = (conversationId: string): IDBKeyRange =>
     IDBKeyRange.bound([conversationId], [conversationId, []]);
 
   const guard =
@@ -667,7 +668,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
 
     headOf: guard(
       async (conversationId: string) =>
-        (await scanHeads(IDBKeyRange.bound([conversationId], [conversationId, []]), true))[0],
+        (await scanHeads(conversationRange(conversationId), true))[0],
     ),
 
     count: guard(() => run([ENTRIES], 'readonly', (tx) => req(tx.objectStore(ENTRIES).count()))),
@@ -696,7 +697,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     listTranscript: guard((conversationId: string, limit?: number) =>
       run([TRANSCRIPT], 'readonly', async (tx) => {
         const index = tx.objectStore(TRANSCRIPT).index(BY_ORDER);
-        const range = transcriptRange(conversationId);
+        const range = conversationRange(conversationId);
         if (limit === undefined) {
           return ((await req(index.getAll(range))) as TranscriptRecord[]).map(fromTranscript);
         }
@@ -724,7 +725,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       await run([TRANSCRIPT], 'readwrite', (tx) => {
         let skip = keep > 0;
         const index = tx.objectStore(TRANSCRIPT).index(BY_ORDER);
-        return walk(index.openCursor(transcriptRange(conversationId), 'prev'), (cursor) => {
+        return walk(index.openCursor(conversationRange(conversationId), 'prev'), (cursor) => {
           if (skip) {
             skip = false;
             cursor.advance(keep); // past the newest `keep` in one step
