@@ -23,11 +23,12 @@ const PLAN = [
 ];
 if (process.env.BENCH_KINDS)
   PLAN.splice(0, PLAN.length, [1000, process.env.BENCH_KINDS.split(',')]);
-const ROUNDS_1K = quick ? 1 : 2;
+/** BENCH_ROUNDS / BENCH_BATCH_ROUNDS: more rounds for a steadier median on a loaded machine. */
+const ROUNDS_1K = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 2));
 const BATCH_SIZES = process.env.BENCH_BATCH
   ? process.env.BENCH_BATCH.split(',').map(Number)
   : [1000, 10000];
-const BATCH_ROUNDS = quick ? 2 : 5;
+const BATCH_ROUNDS = Number(process.env.BENCH_BATCH_ROUNDS ?? (quick ? 2 : 5));
 
 const b = await openBench();
 const result = { browser: b.version, sequential: {}, batched: {} };

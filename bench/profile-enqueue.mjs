@@ -7,6 +7,9 @@
 // and are read as shares, not as speeds.
 //
 //   node bench/profile-enqueue.mjs                 (PROFILE_N writes per round, PROFILE_ROUNDS rounds)
+//   PROFILE_MODE=burst node bench/profile-enqueue.mjs   bursts instead: PROFILE_N writes issued at
+//     once, PROFILE_BURSTS times per round (raw: one transaction of N puts; store: one append of N;
+//     outbox: N send() calls, group-committed); the figures are per write as well
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -18,6 +21,8 @@ const N = Number(process.env.PROFILE_N ?? 2000);
 const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 3);
 const KINDS = (process.env.PROFILE_KINDS ?? 'raw,store,outbox-default').split(',');
 const INTERVAL_US = 50;
+const BURST = process.env.PROFILE_MODE === 'burst';
+const BURSTS = Number(process.env.PROFILE_BURSTS ?? 5);
 
 const loadBefore = loadavg().map((x) => round(x, 2));
 const b = await openBench({ minify: false });
@@ -70,14 +75,22 @@ for (let r = 0; r < ROUNDS; r++) {
   for (let i = 0; i < KINDS.length; i++) {
     const kind = KINDS[(i + r) % KINDS.length];
     const id = await b.page.evaluate((k) => window.bench.begin(k), kind);
-    await b.page.evaluate(([s, n]) => window.bench.chunk(s, n), [id, 300]); // warm up
+    const write = BURST
+      ? ([s, n, times]) =>
+          (async () => {
+            let totalMs = 0;
+            for (let k = 0; k < times; k++) totalMs += (await window.bench.burst(s, n)).totalMs;
+            return { totalMs };
+          })()
+      : ([s, n]) => window.bench.chunk(s, n);
+    await b.page.evaluate(write, [id, BURST ? N : 300, 1]); // warm up
     await b.cdp.send('Profiler.start');
-    const x = await b.page.evaluate(([s, n]) => window.bench.chunk(s, n), [id, N]);
+    const x = await b.page.evaluate(write, [id, N, BURSTS]);
     const { profile } = await b.cdp.send('Profiler.stop');
     await b.page.evaluate((s) => window.bench.end(s), id);
     const t = totals[kind];
     t.wallMs += x.totalMs;
-    t.ops += N;
+    t.ops += BURST ? N * BURSTS : N;
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     const self = new Map();
     for (let s = 0; s < profile.samples.length; s++) {
@@ -98,7 +111,13 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 await b.close();
 
-const result = { browser: b.version, n: N, rounds: ROUNDS, intervalUs: INTERVAL_US, kinds: {} };
+const result = {
+  browser: b.version,
+  mode: BURST ? `burst of ${N}, ${BURSTS} per round` : `${N} sequential awaited writes per round`,
+  rounds: ROUNDS,
+  intervalUs: INTERVAL_US,
+  kinds: {},
+};
 for (const k of KINDS) {
   const t = totals[k];
   const perOp = (us) => round(us / t.ops, 1);

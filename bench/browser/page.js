@@ -131,6 +131,12 @@ async function openContender(kind) {
         tx.objectStore('s').put(record(i));
         return txDone(tx);
       },
+      many(i, n) {
+        const tx = db.transaction('s', 'readwrite');
+        const s = tx.objectStore('s');
+        for (let k = 0; k < n; k++) s.put(record(i + k));
+        return txDone(tx);
+      },
       async end() {
         db.close();
         await deleteDb(name);
@@ -145,6 +151,14 @@ async function openContender(kind) {
       one(i) {
         const { seq: _seq, queueConversationId: _q, ...entry } = record(i);
         return store.append([entry]);
+      },
+      many(i, n) {
+        const entries = [];
+        for (let k = 0; k < n; k++) {
+          const { seq: _seq, queueConversationId: _q, ...entry } = record(i + k);
+          entries.push(entry);
+        }
+        return store.append(entries);
       },
       async end() {
         await store.close();
@@ -176,6 +190,11 @@ async function openContender(kind) {
   const outbox = await createOutbox(outboxOptions(kind.slice(7), name));
   return {
     one: () => outbox.send({ text: TEXT }),
+    many(_i, n) {
+      const all = [];
+      for (let k = 0; k < n; k++) all.push(outbox.send({ text: TEXT }));
+      return Promise.all(all);
+    },
     async end() {
       await outbox.close();
       await deleteDb(name);
@@ -200,6 +219,14 @@ window.bench = {
       lat[k] = performance.now() - t;
     }
     return { totalMs: performance.now() - t0, lat };
+  },
+  /** `count` writes issued at once (raw: one transaction; store: one append; outbox: sends). */
+  async burst(id, count) {
+    const s = sessions.get(id);
+    const t0 = performance.now();
+    await s.c.many(s.i, count);
+    s.i += count;
+    return { totalMs: performance.now() - t0 };
   },
   async end(id) {
     await sessions.get(id).c.end();

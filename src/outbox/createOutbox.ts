@@ -214,7 +214,7 @@ export async function openOutbox(
   const waiters = new Map<string, Waiter[]>();
   /** Entries settled during this run, so `whenSettled` answers for an id already delivered. */
   const settled = new Map<string, OutboxEntry>();
-  let batch: { entry: NewEntry; resolve(e: StoredEntry): void; reject(e: unknown): void }[] = [];
+  let batch: { entry: NewEntry; resolve(e: OutboxEntry): void; reject(e: unknown): void }[] = [];
   let closed = false;
   let closing: Promise<void> | undefined;
   const hold = keepAlive();
@@ -324,15 +324,22 @@ export async function openOutbox(
   async function commitBatch(): Promise<void> {
     const committing = batch;
     batch = [];
+    let stored: StoredEntry[];
     try {
-      const stored = await store.append(committing.map((b) => b.entry));
-      committing.forEach((b, i) => b.resolve(stored[i] as StoredEntry));
+      stored = await store.append(committing.map((b) => b.entry));
     } catch (error: unknown) {
       const e = isOutboxError(error)
         ? error
         : new OutboxError('storage-failed', 'could not store', { cause: error });
       for (const b of committing) b.reject(e);
+      return;
     }
+    committing.forEach((b, i) => {
+      const pub = toPublicEntry(stored[i] as StoredEntry);
+      emit({ type: 'status', entry: pub });
+      requestSend(pub.conversationId);
+      b.resolve(pub);
+    });
   }
 
   /** The stored entry; an id that is not a non-empty string is no entry (`retry({})`). */
@@ -367,15 +374,11 @@ export async function openOutbox(
         createdAt: now,
         order: writer.nextOrder(now), // the transcript line's place, for good (rule 13)
       };
-      return new Promise<StoredEntry>((resolve, reject) => {
-        // Group commit: every send() of this tick shares one transaction, each resolving after it.
+      return new Promise<OutboxEntry>((resolve, reject) => {
+        // Group commit: every send() of this tick shares one transaction, each resolving after it
+        // (and after its status event: see commitBatch).
         if (batch.length === 0) queueMicrotask(() => void commitBatch());
         batch.push({ entry, resolve, reject });
-      }).then((stored) => {
-        const pub = toPublicEntry(stored);
-        emit({ type: 'status', entry: pub });
-        requestSend(pub.conversationId);
-        return pub;
       });
     },
 

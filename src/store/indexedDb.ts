@@ -302,6 +302,8 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
   let closed = false;
   /** The connection in use (or being opened); cleared when it is lost or yielded. */
   let connection: Promise<IDBDatabase> | undefined;
+  /** A connection once it is open, so that a transaction on it starts without waiting a tick. */
+  let opened: [Promise<IDBDatabase>, IDBDatabase] | undefined;
 
   const closedError = (): OutboxError => new OutboxError('closed', 'store closed');
 
@@ -362,37 +364,42 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         if (connection === p) connection = undefined;
       });
       connection = p;
-      p.catch(() => {
-        if (connection === p) connection = undefined;
-      });
+      p.then(
+        (db) => (opened = [p, db]),
+        () => {
+          if (connection === p) connection = undefined;
+        },
+      );
     }
     return connection;
   };
 
-  const run = async <T>(
+  const run = <T>(
     stores: string[],
     mode: IDBTransactionMode,
     body: (tx: IDBTransaction) => T | Promise<T>,
+    retried = false,
   ): Promise<T> => {
-    for (let attempt = 0; ; attempt++) {
-      const pending = getConnection();
-      const db = await pending;
-      try {
-        return await transact(db, stores, mode, mode === 'readwrite' ? txOptions : undefined, body);
-      } catch (e: unknown) {
-        if (closed) throw closedError();
-        const err = storageError(e);
-        // Only a failure that looks like a lost connection is retried (never quota, not-found…).
-        if (attempt > 0 || err.code !== 'storage-failed' || !connectionLost(err.cause)) throw err;
-        // Drop the connection we used and retry once on a fresh one.
-        if (connection === pending) connection = undefined;
-        try {
-          db.close();
-        } catch {
-          // already closed
-        }
-      }
-    }
+    const pending = getConnection();
+    const go = (db: IDBDatabase): Promise<T> =>
+      transact(db, stores, mode, mode === 'readwrite' ? txOptions : undefined, body).catch(
+        (e: unknown) => {
+          if (closed) throw closedError();
+          const err = storageError(e);
+          // Only a failure that looks like a lost connection is retried (never quota, not-found…).
+          if (retried || err.code !== 'storage-failed' || !connectionLost(err.cause)) throw err;
+          // Drop the connection we used and retry once on a fresh one.
+          if (connection === pending) connection = undefined;
+          try {
+            db.close();
+          } catch {
+            // already closed
+          }
+          return run(stores, mode, body, true);
+        },
+      );
+    // The hot path (the connection is open): the transaction starts now, not a tick later.
+    return opened?.[0] === pending ? go(opened[1]) : pending.then(go);
   };
 
   const readMark = (tx: IDBTransaction): Promise<unknown> =>

@@ -341,6 +341,17 @@ describe('indexedDbStore: connection life', () => {
     expect(next!.seq).toBe(stored.at(-1)!.seq + 1);
   });
 
+  it('an append on an open connection starts its transaction at once, not a tick later', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.open();
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const appended = store.append([newEntry()]);
+    expect(spy).toHaveBeenCalledTimes(1);
+    await appended;
+    expect(await store.count()).toBe(1);
+  });
+
   it('append of many entries is one readwrite transaction (group commit)', async () => {
     const { indexedDB } = factory();
     store = indexedDbStore({ indexedDB });
