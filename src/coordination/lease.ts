@@ -1,6 +1,5 @@
 import type { Coordinator } from './Coordinator.js';
 import { lazyCoordinator } from './lazy.js';
-import { openChannel } from './channel.js';
 import { systemClock } from '../internal/clock.js';
 import { uuid } from '../internal/uuid.js';
 import type { LeaseCoordinatorOptions, LeaseFunction } from './leaseImpl.js';
@@ -27,6 +26,8 @@ export function indexedDbLease(name: string, factory: IDBFactory): LeaseFunction
  */
 export function leaseCoordinator(options: LeaseCoordinatorOptions): Coordinator {
   return lazyCoordinator(() =>
-    load().then((m) => m.leaseCoordinator(options, { openChannel, uuid, systemClock })),
+    Promise.all([load(), import('./channel.js')]).then(([m, { openChannel }]) =>
+      m.leaseCoordinator(options, { openChannel, uuid, systemClock }),
+    ),
   );
 }

@@ -3,8 +3,9 @@ import type { EventChannel, openChannel } from './channel.js';
 import type { Clock } from '../internal/clock.js';
 
 /**
- * Helpers the main bundle already has, handed over by `lease.ts` so that this lazily loaded
- * module does not import them (a bundler would otherwise split them into an extra shared chunk).
+ * Helpers handed over by `lease.ts`: `uuid` and `systemClock` are in the main bundle, and the
+ * channel is a chunk shared with the Web Locks coordinator, so that this lazily loaded module
+ * does not import them (a bundler would otherwise split them into extra shared chunks).
  */
 export interface LeaseShared {
   openChannel: typeof openChannel;

@@ -1,5 +1,5 @@
-import type { Coordinator, CoordinatorHandlers } from './Coordinator.js';
-import { openChannel, type EventChannel } from './channel.js';
+import type { Coordinator } from './Coordinator.js';
+import { lazyCoordinator } from './lazy.js';
 
 /** Options for {@link webLocksCoordinator}. */
 export interface WebLocksCoordinatorOptions {
@@ -16,59 +16,14 @@ export interface WebLocksCoordinatorOptions {
  * exclusive lock `<name>:sender` and holds it until `close()` (never `steal`); the others wait in
  * the lock's queue, so when the leader's tab closes or crashes the browser hands the lock to the
  * next one at once. Status events and wake requests travel over BroadcastChannel `<name>:events`.
+ * Its code (with the channel's) is a chunk fetched on `start`; until it is there this instance is
+ * not the leader, and its broadcasts and wake requests wait.
  *
  * @example
  * const outbox = await createOutbox({ transport, coordinator: webLocksCoordinator({ name: 'chat' }) });
  */
 export function webLocksCoordinator(options: WebLocksCoordinatorOptions): Coordinator {
-  const { name } = options;
-  const locks = options.locks ?? globalThis.navigator.locks;
-  const abort = new AbortController();
-  let handlers: CoordinatorHandlers | undefined;
-  let channel: EventChannel | undefined;
-  let leader = false;
-  let release: (() => void) | undefined;
-  let held: Promise<unknown> = Promise.resolve();
-
-  return {
-    start(h) {
-      if (handlers !== undefined) return;
-      handlers = h;
-      channel = openChannel(
-        name,
-        options.BroadcastChannel ?? globalThis.BroadcastChannel,
-        h,
-        () => leader,
-      );
-      held = locks
-        .request(`${name}:sender`, { signal: abort.signal }, () => {
-          if (abort.signal.aborted) return undefined;
-          leader = true;
-          h.onLeadershipChange(true);
-          // Held until close(); a closed or crashed tab releases it by itself.
-          return new Promise<void>((resolve) => (release = resolve));
-        })
-        .catch(() => {
-          // AbortError from close() while still queued: nothing to release.
-        });
-    },
-    isLeader: () => leader,
-    broadcast: (event) => channel?.post({ e: event }),
-    requestWake() {
-      if (leader) handlers?.onWakeRequest();
-      else channel?.post({ w: 1 });
-    },
-    async close() {
-      abort.abort();
-      channel?.close();
-      const h = handlers;
-      const wasLeader = leader;
-      leader = false;
-      release?.();
-      release = undefined;
-      handlers = undefined;
-      if (wasLeader) h?.onLeadershipChange(false);
-      await held;
-    },
-  };
+  return lazyCoordinator(() =>
+    import('./webLocksImpl.js').then((m) => m.webLocksCoordinator(options)),
+  );
 }

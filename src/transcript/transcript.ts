@@ -1,6 +1,7 @@
 import type { StoredEntry } from '../outbox/entry.js';
-import { claimable } from '../store/OutboxStore.js';
-import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
+import type { TranscriptRecord } from '../store/OutboxStore.js';
+import type { OutboxStore } from '../store/OutboxStore.js';
+import type { TranscriptLines } from './lines.js';
 
 /** Reads the local transcript of a conversation. */
 export interface Transcript {
@@ -48,106 +49,39 @@ export interface TranscriptWriter extends Transcript {
 /** The transcript place of an outbox entry's line (legacy entries: `createdAt × 1000`). */
 export const orderOf = (entry: StoredEntry): number => entry.order ?? entry.createdAt * 1000;
 
-/** A record's order as the stores sort it (legacy records: `time × 1000`). */
-export const recordOrder = (r: TranscriptRecord): number => r.order ?? r.time * 1000;
-
-// Placing a line that comes without an order (agent lines) is loaded with `import()` when first
-// needed: the first load of a page that only sends does not carry it.
-const loadPlace = () => import('./place.js');
-
-/** Writes transcript lines, prunes to the retention bound now and then, reports each line. */
+/**
+ * Writes transcript lines, prunes to the retention bound now and then, reports each line. Only
+ * `nextOrder` (what `send()` needs) is here, in the first load: the reads and writes (lines.ts)
+ * are a chunk fetched as soon as the writer is made (when the outbox starts), not awaited; a
+ * call that comes first waits for it, and one that finds it unfetchable rejects and fetches it
+ * again next time.
+ */
 export function transcriptWriter(
   store: OutboxStore,
   retention: number,
   defaultConversationId: string,
   onRecord: (record: TranscriptRecord) => void,
 ): TranscriptWriter {
-  const writesSincePrune = new Map<string, number>();
   /** The highest order this writer gave or saw (lines read or written). */
   let highest = 0;
-
-  /** `records` with an order each (see `record`). */
-  const place = async (
-    records: readonly TranscriptRecord[],
-  ): Promise<readonly TranscriptRecord[]> =>
-    records.every((r) => r.order !== undefined)
-      ? records
-      : (await loadPlace()).placeRecords(store, records);
-
-  /** Reports written lines, and prunes to the retention bound now and then. */
-  async function written(records: readonly TranscriptRecord[]): Promise<void> {
-    for (const r of records) {
-      onRecord(r);
-      // Prune every 10% of the bound, not on every write: pruning reads the conversation's lines.
-      const n = (writesSincePrune.get(r.conversationId) ?? 0) + 1;
-      if (n >= Math.max(1, Math.ceil(retention / 10))) {
-        writesSincePrune.set(r.conversationId, 0);
-        await store.pruneTranscript(r.conversationId, retention);
-      } else {
-        writesSincePrune.set(r.conversationId, n);
-      }
-    }
-  }
-
+  const saw = (order: number): void => {
+    highest = Math.max(highest, order);
+  };
+  let loading: Promise<TranscriptLines> | undefined;
+  const lines = (): Promise<TranscriptLines> =>
+    (loading ??= import('./lines.js').then(
+      (m) => m.transcriptLines(store, retention, defaultConversationId, onRecord, saw),
+      (error: unknown) => {
+        loading = undefined;
+        throw error;
+      },
+    ));
+  lines().catch(() => {}); // fetched now; a later call reports a failure
   return {
-    nextOrder(now) {
-      return (highest = Math.floor(Math.max(highest + 1, now * 1000)));
-    },
-
-    async record(input, removeEntry) {
-      const records = await place(input);
-      for (const r of records) highest = Math.max(highest, recordOrder(r));
-      if (removeEntry !== undefined) {
-        if (store.removeDelivered) await store.removeDelivered(removeEntry, records);
-        else {
-          await store.putTranscript(records);
-          await store.remove(removeEntry);
-        }
-      } else if (records.length === 0) return;
-      else await store.putTranscript(records);
-      await written(records);
-    },
-
-    async claim(input, staleBefore) {
-      const [record] = await place([input]);
-      if (record === undefined) return undefined;
-      const wrote = store.claimTranscript
-        ? await store.claimTranscript(record, staleBefore)
-        : claimable(await store.getTranscript(record.key), staleBefore) &&
-          (await store.putTranscript([record]), true);
-      if (wrote) {
-        highest = Math.max(highest, recordOrder(record));
-        await written([record]);
-      }
-      return wrote ? record : undefined;
-    },
-
-    get: (key) => store.getTranscript(key),
-
-    async list(conversationId = defaultConversationId, options = {}) {
-      const [stored, entries] = await Promise.all([
-        store.listTranscript(conversationId),
-        store.list(),
-      ]);
-      const byKey = new Map(stored.map((r) => [r.key, r]));
-      for (const e of entries) {
-        if (e.conversationId !== conversationId || byKey.has(e.id)) continue;
-        byKey.set(e.id, {
-          key: e.id,
-          conversationId,
-          direction: 'Inbound',
-          text: e.text,
-          time: e.createdAt,
-          order: orderOf(e),
-          status: e.status,
-        });
-      }
-      // Stored lines come sorted (order, time, insertion); a stable sort keeps that for ties.
-      const lines = [...byKey.values()].sort(
-        (a, b) => recordOrder(a) - recordOrder(b) || a.time - b.time,
-      );
-      for (const l of lines) highest = Math.max(highest, recordOrder(l));
-      return options.limit === undefined ? lines : lines.slice(-options.limit);
-    },
+    nextOrder: (now) => (highest = Math.floor(Math.max(highest + 1, now * 1000))),
+    record: async (records, removeEntry) => (await lines()).record(records, removeEntry),
+    claim: async (record, staleBefore) => (await lines()).claim(record, staleBefore),
+    get: async (key) => (await lines()).get(key),
+    list: async (conversationId, options) => (await lines()).list(conversationId, options),
   };
 }
