@@ -2,7 +2,9 @@
 // the simulator's Open Messaging endpoint (20 ms added latency) with 1, 2, 4 and 8 worker
 // processes on one throwaway PostgreSQL cluster. Throughput per worker count as a ratio of the
 // ideal, workers × concurrency / RTT (the simulator enforces no rate limit; RTT = the median of
-// sequential requests to the same endpoint); duplicates stored and conversations reordered.
+// 30 sequential requests to the same endpoint, measured right before each worker count), and as
+// a ratio of workers × concurrency / 20 ms (the latency alone); duplicates stored and
+// conversations reordered; CPU ms per message by process and statements per message.
 // Then the claim statement's cost with 1,000 and with 1,000,000 queued rows (one head each).
 // BENCH_QUICK=1: 2,000 messages, 1/2/4 workers, 100,000 rows. Run alone: node bench/pg-workers.mjs
 // BENCH_PROF=dir: a CPU profile (.cpuprofile) of every worker and of the simulator, written when
@@ -11,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileModule, compileNode } from './lib/compile.mjs';
 import { startRemoteSimulator } from './lib/remoteSim.mjs';
@@ -76,6 +78,8 @@ try {
   await sim.control.latency(LATENCY_MS);
 
   // RTT of one Open Messaging request, as a worker's transport sees it (token fetched once).
+  // Measured again right before each worker count: on a shared machine the load, and with it
+  // the RTT, changes between runs.
   const tokens = lib.clientCredentials({
     loginUrl: sim.url,
     clientId: 'sim-client',
@@ -83,31 +87,35 @@ try {
   });
   const token = await tokens.getToken();
   const url = `${sim.url}/api/v2/conversations/messages/rtt/inbound/open/message`;
-  const rtts = [];
-  for (let i = 0; i < 30; i++) {
-    const t = performance.now();
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        channel: {
-          messageId: crypto.randomUUID(),
-          time: new Date().toISOString(),
-          from: { id: 'rtt', idType: 'Opaque' },
-        },
-        text: 'rtt',
-      }),
-    });
-    await res.arrayBuffer();
-    rtts.push(performance.now() - t);
-  }
-  result.rttMs = round(median(rtts), 1);
+  const measureRtt = async () => {
+    const rtts = [];
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          channel: {
+            messageId: crypto.randomUUID(),
+            time: new Date().toISOString(),
+            from: { id: 'rtt', idType: 'Opaque' },
+          },
+          text: 'rtt',
+        }),
+      });
+      await res.arrayBuffer();
+      rtts.push(performance.now() - t);
+    }
+    return round(median(rtts), 1);
+  };
+  result.rttMs = await measureRtt();
 
   const stats = new pg.Pool({ connectionString: cluster.url, max: 1 });
   await stats.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   for (const n of WORKERS) {
     await sim.control.reset();
     await sim.control.latency(LATENCY_MS);
+    const rttMs = await measureRtt();
     const schema = `bench_w${n}`;
     const workers = [];
     for (let i = 0; i < n; i++) {
@@ -201,11 +209,15 @@ try {
       if ((last.get(c) ?? -1) > k) reordered++;
       last.set(c, Math.max(last.get(c) ?? -1, k));
     }
-    const ideal = (n * CONCURRENCY * 1000) / result.rttMs;
+    const ideal = (n * CONCURRENCY * 1000) / rttMs;
+    // The bound no load can lift: every slot busy, each request taking only the added latency.
+    const floor = (n * CONCURRENCY * 1000) / LATENCY_MS;
     result.workers[n] = {
       perSecond: round(perSecond, 0),
+      rttMs,
       idealPerSecond: round(ideal, 0),
       ratio: round(perSecond / ideal, 2),
+      ratioToLatencyFloor: round(perSecond / floor, 2),
       drainMs: round(drainMs, 0),
       missing: MESSAGES - counts.size,
       duplicates: [...counts.values()].filter((x) => x > 1).length,
@@ -215,6 +227,12 @@ try {
       cpuMsPerMessage: Object.fromEntries(
         Object.entries(cpu).map(([k, v]) => [k, round((v * 1000) / MESSAGES, 2)]),
       ),
+      // CPU-seconds per second the run used (workers + simulator + PostgreSQL), of `cores`.
+      cpuSecondsPerSecond: round(
+        ((cpu.workers + cpu.simulator + cpu.postgres) * 1000) / drainMs,
+        2,
+      ),
+      cores: cpus().length,
       statementsPerMessage: round(
         statements.filter((s) => s.toplevel).reduce((t, s) => t + Number(s.calls), 0) / MESSAGES,
         2,
