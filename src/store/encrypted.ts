@@ -1,6 +1,7 @@
 import type { OutboxError, OutboxErrorCode } from '../errors/OutboxError.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
+import { sealingKeys, type SealingKey } from './aesGcm.js';
 
 /** The `encryption` option of `createOutbox`. */
 export interface EncryptionOptions {
@@ -53,21 +54,6 @@ const CACHE_SIZE = 1000;
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 
-function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function fromBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 const isSealed = (v: unknown): v is string => typeof v === 'string' && v.startsWith(PREFIX);
 
 function checkKey(E: ErrorClass, key: unknown, name: string): CryptoKey {
@@ -113,6 +99,8 @@ export function encryptedStoreWith(
   E: ErrorClass,
   inner: OutboxStore,
   options: EncryptedStoreOptions,
+  /** Tests: seal with WebCrypto even where node:crypto is available. */
+  prefer?: 'webcrypto',
 ): OutboxStore {
   if (typeof options !== 'object' || options === null) {
     throw new E('invalid-options', 'encryption: options object required');
@@ -132,6 +120,8 @@ export function encryptedStoreWith(
     return sc;
   };
   subtle();
+  /** `key` (first) and `previous`, each with its backend (set at open). */
+  let keys: SealingKey[] = [];
   /** Plaintext is accepted only until the store was migrated (then it can only be planted). */
   let migrated = false;
   /** entry id → [payload, sealed]: an update of unchanged text reuses the ciphertext. */
@@ -142,20 +132,33 @@ export function encryptedStoreWith(
 
   /** Resolves once the previous append/update has been issued to the wrapped store. */
   let turn: Promise<unknown> = Promise.resolve();
+  /** Appends/updates whose sealing is still under way (WebCrypto), not yet issued. */
+  let waiting = 0;
   /**
-   * Calls the wrapped store in the order of the calls made here, although sealing is async: a
+   * Calls the wrapped store in the order of the calls made here, although sealing may be async: a
    * store takes order keys when an append (or a requeue) is called, so an entry sealed faster
-   * must not overtake one sent before it.
+   * must not overtake one sent before it. Sealed at once (node:crypto) with nothing waiting, the
+   * call goes straight through.
    */
-  function inOrder<T, R>(sealing: Promise<T>, call: (sealed: T) => Promise<R>): Promise<R> {
+  function inOrder<T, R>(sealing: T | Promise<T>, call: (sealed: T) => Promise<R>): Promise<R> {
+    if (!(sealing instanceof Promise) && waiting === 0) return call(sealing);
+    waiting++;
     const prev = turn;
-    const issued = sealing.then(async (sealed) => {
-      await prev;
-      return { p: call(sealed) }; // boxed: resolves when issued, not when settled
-    });
+    const issued = Promise.resolve(sealing).then(
+      async (sealed) => {
+        await prev;
+        waiting--;
+        return { p: call(sealed) }; // boxed: resolves when issued, not when settled
+      },
+      async (error: unknown) => {
+        await prev;
+        waiting--;
+        throw error;
+      },
+    );
     turn = issued.then(
       () => undefined,
-      () => prev,
+      () => undefined,
     );
     return issued.then((x) => x.p);
   }
@@ -166,39 +169,33 @@ export function encryptedStoreWith(
     if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
   };
 
-  async function seal(aad: string, plain: string): Promise<string> {
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const ct = new Uint8Array(
-      await subtle().encrypt(
-        { name: 'AES-GCM', iv, additionalData: utf8.encode(aad) },
-        key as CryptoKey,
-        utf8.encode(plain),
-      ),
-    );
-    const out = new Uint8Array(12 + ct.length);
-    out.set(iv);
-    out.set(ct, 12);
-    return PREFIX + toBase64(out);
+  let loading: Promise<void> | undefined;
+  /** The backends of the keys (once: at open, or at the first use of a store used unopened). */
+  const loadKeys = (): Promise<void> => {
+    if (key === undefined) return Promise.reject(new E('closed', 'encryption: store not opened'));
+    const all = [key, ...previous];
+    loading ??= sealingKeys(all, subtle, prefer).then((k) => {
+      keys = k;
+    });
+    return loading;
+  };
+
+  /** `PREFIX` + base64(iv ‖ ciphertext ‖ tag), at once with node:crypto. */
+  function seal(aad: string, plain: string): string | Promise<string> {
+    const k = keys[0];
+    if (k === undefined) return loadKeys().then(() => seal(aad, plain));
+    const sealed = k.seal(utf8.encode(aad), utf8.encode(plain));
+    return typeof sealed === 'string' ? PREFIX + sealed : sealed.then((b) => PREFIX + b);
   }
 
   /** The plaintext, and whether it was sealed with an older key (then re-seal it). */
   async function unseal(aad: string, sealed: string): Promise<[string, boolean]> {
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = fromBase64(sealed.slice(PREFIX.length));
-    } catch {
-      throw new Unreadable('not base64');
-    }
-    if (bytes.length < 12 + 16) throw new Unreadable('too short');
-    const params = { name: 'AES-GCM', iv: bytes.subarray(0, 12), additionalData: utf8.encode(aad) };
-    const keys = [key as CryptoKey, ...previous];
+    if (keys.length === 0) await loadKeys();
+    const ad = utf8.encode(aad);
+    const body = sealed.slice(PREFIX.length);
     for (let i = 0; i < keys.length; i++) {
-      try {
-        const plain = await subtle().decrypt(params, keys[i] as CryptoKey, bytes.subarray(12));
-        return [utf8d.decode(plain), i > 0];
-      } catch {
-        // the next key, if any
-      }
+      const plain = await (keys[i] as SealingKey).open(ad, body);
+      if (plain !== undefined) return [utf8d.decode(plain), i > 0];
     }
     throw new Unreadable('does not decrypt with the key (wrong key or tampered)');
   }
@@ -208,15 +205,23 @@ export function encryptedStoreWith(
   const lineAad = (r: TranscriptRecord): string => `t\u0000${r.key}\u0000${r.conversationId}`;
   const metaAad = (k: string): string => `m\u0000${k}`;
 
-  async function sealEntry<T extends NewEntry>(e: T): Promise<T> {
+  function sealEntry<T extends NewEntry>(e: T): T | Promise<T> {
     const payload = JSON.stringify(e.metadata === undefined ? [e.text] : [e.text, e.metadata]);
     const hit = cache.get(e.id);
-    const sealed =
-      hit !== undefined && hit[0] === payload ? hit[1] : await seal(entryAad(e), payload);
-    remember(e.id, payload, sealed);
-    const out: T = { ...e, text: sealed };
-    delete out.metadata;
-    return out;
+    const done = (sealed: string): T => {
+      remember(e.id, payload, sealed);
+      const { metadata: _, ...rest } = e;
+      return { ...rest, text: sealed } as T;
+    };
+    if (hit !== undefined && hit[0] === payload) return done(hit[1]);
+    const sealed = seal(entryAad(e), payload);
+    return typeof sealed === 'string' ? done(sealed) : sealed.then(done);
+  }
+
+  /** Seals every entry: synchronously when every seal was. */
+  function sealEntries<T extends NewEntry>(entries: readonly T[]): T[] | Promise<T[]> {
+    const sealed = entries.map(sealEntry);
+    return sealed.some((x) => x instanceof Promise) ? Promise.all(sealed) : (sealed as T[]);
   }
 
   /** The entry in clear; `stale`: it is not sealed with the current key. */
@@ -371,13 +376,12 @@ export function encryptedStoreWith(
           await inner.setMeta(KEY_META, key);
         }
       }
+      await loadKeys();
       await migrate();
     },
 
     async append(entries) {
-      const saved = await inOrder(Promise.all(entries.map(sealEntry)), (sealed) =>
-        inner.append(sealed),
-      );
+      const saved = await inOrder(sealEntries(entries), (sealed) => inner.append(sealed));
       return restore(saved, entries);
     },
 

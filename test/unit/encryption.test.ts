@@ -4,7 +4,7 @@ import 'fake-indexeddb/auto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createOutbox } from '../../src/outbox/createOutbox.js';
 import type { OutboxEvent } from '../../src/outbox/events.js';
 import type { StoredEntry } from '../../src/outbox/entry.js';
@@ -12,7 +12,9 @@ import { silentLogger } from '../../src/internal/logger.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
-import { KEY_META, QUARANTINE_META } from '../../src/store/encrypted.js';
+import { OutboxError } from '../../src/errors/OutboxError.js';
+import { nodeCryptoKey } from '../../src/store/aesNode.js';
+import { encryptedStoreWith, KEY_META, QUARANTINE_META } from '../../src/store/encrypted.js';
 import { encryptedStore } from '../../src/store/encryptedStore.js';
 import { rejectionCode } from '../helpers/errorCode.js';
 import { ScriptedTransport } from '../helpers/scriptedTransport.js';
@@ -278,5 +280,107 @@ describe('encryption at rest', () => {
         ),
       ).resolves.toBe('invalid-options');
     }
+  });
+});
+
+describe('Node: sealing with node:crypto (same format as WebCrypto)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("send() seals with node:crypto's synchronous AES-GCM, not WebCrypto's thread-pool round trip", async () => {
+    const encrypt = vi.spyOn(crypto.subtle, 'encrypt');
+    const inner = memoryStore();
+    const outbox = await createOutbox({
+      transport: new ScriptedTransport(() => ({
+        kind: 'retry',
+        error: { code: 'network', message: 'x' },
+      })),
+      store: shared(inner),
+      encryption: { key: await aesKey() }, // non-extractable: KeyObject.from shares it inside Node
+      coordinator: false,
+      logger: silentLogger,
+      retry: { baseDelayMs: 60_000 },
+    });
+    for (let i = 0; i < 5; i++)
+      await outbox.send({ text: `${SECRET} #${i}`, metadata: { i: `${i}` } });
+    expect(encrypt).not.toHaveBeenCalled();
+    expect((await outbox.list()).map((e) => e.text)).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `${SECRET} #${i}`),
+    );
+    expect(JSON.stringify(await inner.list())).not.toContain('4111');
+    await outbox.close();
+  });
+
+  for (const bits of [128, 256] as const) {
+    it(`AES-${bits}: what one backend seals the other opens, both ways (entries, lines, meta); tampering is caught by both`, async () => {
+      const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: bits }, false, [
+        'encrypt',
+        'decrypt',
+      ]);
+      expect(nodeCryptoKey(key)?.backend).toBe('node');
+      const encrypt = vi.spyOn(crypto.subtle, 'encrypt');
+      const decrypt = vi.spyOn(crypto.subtle, 'decrypt');
+      for (const [writer, reader] of [
+        ['webcrypto', 'node'],
+        ['node', 'webcrypto'],
+      ] as const) {
+        const inner = memoryStore();
+        const open = async (backend: 'webcrypto' | 'node'): Promise<OutboxStore> => {
+          const store = encryptedStoreWith(
+            OutboxError,
+            shared(inner),
+            { key },
+            backend === 'webcrypto' ? 'webcrypto' : undefined,
+          );
+          await store.open();
+          return store;
+        };
+        encrypt.mockClear();
+        const w = await open(writer);
+        const [e] = await w.append([
+          newEntry({ text: SECRET, metadata: { email: 'jane@example.com' } }),
+        ]);
+        await w.putTranscript([line('k1', 1, { text: `agent said ${SECRET}` })]);
+        await w.setMeta('guest.sessionToken:dep', 'session-token-1234');
+        // The writer really used the backend it was given.
+        expect(encrypt.mock.calls.length > 0).toBe(writer === 'webcrypto');
+        expect(JSON.stringify(await inner.list())).not.toContain('4111');
+
+        decrypt.mockClear();
+        const onCorrupt = vi.fn();
+        const r = encryptedStoreWith(
+          OutboxError,
+          shared(inner),
+          { key, onCorrupt },
+          reader === 'webcrypto' ? 'webcrypto' : undefined,
+        );
+        await r.open();
+        expect(await r.get(e!.id)).toMatchObject({
+          text: SECRET,
+          metadata: { email: 'jane@example.com' },
+        });
+        expect((await r.listTranscript('c1'))[0]?.text).toBe(`agent said ${SECRET}`);
+        expect(await r.getMeta('guest.sessionToken:dep')).toBe('session-token-1234');
+        expect(decrypt.mock.calls.length > 0).toBe(reader === 'webcrypto');
+
+        // One flipped character of the ciphertext: the reader's backend refuses it.
+        const stored = (await inner.get(e!.id)) as StoredEntry;
+        const i = stored.text.length - 3;
+        const flipped = stored.text[i] === 'A' ? 'B' : 'A';
+        await inner.update({
+          ...stored,
+          text: stored.text.slice(0, i) + flipped + stored.text.slice(i + 1),
+        });
+        expect(await r.get(e!.id)).toBeUndefined();
+        expect(onCorrupt).toHaveBeenCalledWith(expect.objectContaining({ key: e!.id }));
+        expect(JSON.stringify(onCorrupt.mock.calls)).not.toContain('4111');
+      }
+    });
+  }
+
+  it('a key that is not a Node CryptoKey gets no node:crypto backend (WebCrypto is used instead)', () => {
+    const foreign = { algorithm: { name: 'AES-GCM', length: 256 }, usages: ['encrypt', 'decrypt'] };
+    expect(nodeCryptoKey(foreign as unknown as CryptoKey)).toBeUndefined();
   });
 });
