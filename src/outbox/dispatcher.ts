@@ -178,9 +178,14 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       });
     }
 
+    /** Claimed heads of conversations whose previous entry's attempt has not settled here yet. */
+    const behind: string[] = [];
     for (const head of heads) {
       if (signal.aborted || !host.canSend()) return;
-      if (inFlight.has(head.conversationId)) continue;
+      if (inFlight.has(head.conversationId)) {
+        if (claimed) behind.push(head.conversationId);
+        continue;
+      }
       const expiry = expiresAt(head);
       if (expiry <= now) {
         const last = head.lastError === undefined ? '' : `; last: ${head.lastError.code}`;
@@ -224,6 +229,16 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
             logger.warn('release failed', { code: codeOf(error) });
           });
         }
+      }
+      // The store answered the next head of a conversation whose attempt had written its verdict
+      // but not yet settled here: it is claimed by us and would stay so until the lease ends (no
+      // later claim answers it). Give it back once that attempt settles, then claim again.
+      for (const c of behind) {
+        void inFlight.get(c)?.finally(() =>
+          store.releaseClaim?.(c).then(kick, (error: unknown) => {
+            logger.warn('release failed', { code: codeOf(error) });
+          }),
+        );
       }
       earliest = Math.min(earliest, claimNext);
     }
