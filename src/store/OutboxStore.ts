@@ -144,6 +144,12 @@ export interface OutboxStore {
   removeDelivered?(id: string, records: readonly TranscriptRecord[]): Promise<void>;
 
   /**
+   * Optional: the reads and writes of a pass over everything the store holds (the encryption
+   * wrapper's background sweep seals the lines of conversations nobody lists). A method that
+   * resolves with them, so a browser store can keep them in a chunk of their own.
+   */
+  sweep?(): Promise<StoreSweep>;
+  /**
    * Optional: the coordinator that keeps one sender per shared storage (SQLite: a lease row in
    * the file, so two processes on one file never both send). `createOutbox` uses it when it is
    * given no `coordinator` option. `clock` is the outbox's clock.
@@ -159,6 +165,26 @@ export interface OutboxStore {
 
   /** Closes the storage; later calls reject with code `closed`. */
   close(): Promise<void>;
+}
+
+/** What {@link OutboxStore.sweep} resolves with. */
+export interface StoreSweep {
+  /** Up to `limit` transcript records of every conversation, in `key` order, keys after `after`. */
+  scanTranscript(after: string | undefined, limit: number): Promise<TranscriptRecord[]>;
+  /**
+   * In ONE transaction, sets the `text` of each line `key` to `to` where it is still `from`: a
+   * line written since it was read keeps its newer text; nothing else of a line changes.
+   */
+  replaceTranscriptText(
+    changes: readonly { key: string; from: string; to: string }[],
+  ): Promise<void>;
+  /** The keys of every value stored with `setMeta`. */
+  metaKeys(): Promise<string[]>;
+  /**
+   * Rewrites the storage so that content replaced or removed earlier no longer lingers in it
+   * (SQLite: `VACUUM` and a WAL checkpoint; free pages keep old rows otherwise).
+   */
+  compact?(): Promise<void>;
 }
 
 /** What {@link OutboxStore.claimDue} takes. */

@@ -50,6 +50,19 @@ export const KEY_META = 'encryption.key';
 export const QUARANTINE_META = 'encryption.quarantine';
 const OWN_META = new Set([ENCRYPTION_META, KEY_META, QUARANTINE_META]);
 const CACHE_SIZE = 1000;
+/** Transcript lines per step of the background sweep (one read and one write transaction). */
+const SWEEP_BATCH = 200;
+
+/**
+ * The `encryption` meta value. `migrated`: entries (and the named conversations) were sealed at
+ * open, plaintext entries are now refused. `swept`: the background sweep sealed every transcript
+ * line and meta value. `after`: the last transcript key the unfinished sweep got to.
+ */
+interface EncryptionState {
+  migrated?: boolean;
+  swept?: boolean;
+  after?: string | undefined;
+}
 
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
@@ -333,16 +346,37 @@ export function encryptedStoreWith(
         }
       }),
     );
-    if (stale.length > 0) await inner.putTranscript(await Promise.all(stale.map(sealLine)));
+    if (stale.length > 0) {
+      const sealed = await Promise.all(stale.map(sealLine));
+      const replace = (await inner.sweep?.())?.replaceTranscriptText;
+      // Only where the line still holds what was read: one written meanwhile is newer.
+      if (replace === undefined) await inner.putTranscript(sealed);
+      else {
+        const read = new Map(records.map((r) => [r?.key, r?.text]));
+        await replace(
+          sealed.map((r) => ({ key: r.key, from: read.get(r.key) as string, to: r.text })),
+        );
+      }
+    }
     return out;
   }
 
+  let state: EncryptionState = {};
+  const saveState = async (patch: EncryptionState): Promise<void> => {
+    const next: EncryptionState = { ...state, ...patch };
+    if (next.after === undefined) delete next.after;
+    await inner.setMeta(ENCRYPTION_META, next);
+    state = next;
+  };
+
+  /** At open: the entries and the named conversations' lines (what the outbox reads first). */
   async function migrate(): Promise<void> {
-    const state = (await inner.getMeta(ENCRYPTION_META)) as { migrated?: unknown } | undefined;
-    migrated = state?.migrated === true;
+    const kept = (await inner.getMeta(ENCRYPTION_META)) as EncryptionState | undefined;
+    state = typeof kept === 'object' && kept !== null ? { ...kept } : {};
+    migrated = state.migrated === true;
     if (migrated && previous.length === 0) return;
     // Announced before anything is sealed: an outbox opened without the key refuses this store.
-    if (state === undefined) await inner.setMeta(ENCRYPTION_META, { migrated: false });
+    if (kept === undefined) await saveState({ migrated: false });
     const entries = await inner.list();
     await openEntries(entries, true);
     const conversations = new Set([
@@ -350,8 +384,83 @@ export function encryptedStoreWith(
       ...entries.map((e) => e.conversationId),
     ]);
     for (const c of conversations) await openLines(await inner.listTranscript(c));
-    await inner.setMeta(ENCRYPTION_META, { migrated: true });
+    await saveState({ migrated: true });
     migrated = true;
+  }
+
+  /** Set by close() and wipe(): the sweep stops after its current step. */
+  let stopping = false;
+  let sweeping: Promise<void> = Promise.resolve();
+  /** Ends the sweep's wait between two steps. */
+  let pause: (() => void) | undefined;
+
+  /**
+   * In the background after open, in steps of SWEEP_BATCH lines: seals every plaintext transcript
+   * line of every conversation (and re-seals lines of older keys while `previousKeys` are given),
+   * then every meta value, then lets the store compact itself so the plaintext does not linger in
+   * free pages. The key of the last line done is stored after each step, so a sweep cut short
+   * (crash, close) resumes there at the next open. A line is replaced only where it still holds
+   * what was read (`replaceTranscriptText`): a line written meanwhile keeps its newer text.
+   * Stores without `sweep()` (PostgreSQL, your own) keep sealing lines as they are read.
+   */
+  async function sweep(): Promise<void> {
+    const plaintextPass = state.swept !== true;
+    if (!plaintextPass && previous.length === 0) return;
+    const access = await inner.sweep?.();
+    const scan = access?.scanTranscript;
+    const replace = access?.replaceTranscriptText;
+    if (scan !== undefined && replace !== undefined) {
+      let after = plaintextPass ? state.after : undefined;
+      for (;;) {
+        if (stopping) return;
+        const batch = await scan(after, SWEEP_BATCH);
+        const changes: { key: string; from: string; to: string }[] = [];
+        for (const r of batch) {
+          let plain: string | undefined;
+          if (!isSealed(r.text)) plain = r.text;
+          else if (previous.length > 0) {
+            try {
+              const [text, old] = await unseal(lineAad(r), r.text);
+              if (old) plain = text;
+            } catch (err: unknown) {
+              if (!(err instanceof Unreadable)) throw err; // reported when it is read
+            }
+          }
+          if (plain !== undefined) {
+            changes.push({ key: r.key, from: r.text, to: await seal(lineAad(r), plain) });
+          }
+        }
+        if (stopping) return;
+        if (changes.length > 0) await replace(changes);
+        const last = batch[batch.length - 1];
+        if (last === undefined) break;
+        after = last.key;
+        if (plaintextPass) await saveState({ after });
+        if (batch.length < SWEEP_BATCH) break;
+        // A macrotask between steps: a store whose calls settle at once (SQLite) would otherwise
+        // keep the event loop to itself until the sweep ends. close() cuts the wait short.
+        await new Promise<void>((resolve) => {
+          pause = resolve;
+          setTimeout(resolve, 0);
+        });
+      }
+    }
+    if (access !== undefined) {
+      for (const k of await access.metaKeys()) {
+        if (stopping) return;
+        if (!OWN_META.has(k)) await store.getMeta(k); // seals plaintext, re-seals older keys
+      }
+    }
+    if (stopping || !plaintextPass || scan === undefined || replace === undefined) return;
+    await access?.compact?.();
+    await saveState({ swept: true, after: undefined });
+  }
+
+  /** Stops the sweep after its current step. */
+  async function stopSweep(): Promise<void> {
+    stopping = true;
+    pause?.();
+    await sweeping;
   }
 
   /** Heads, read again while some were quarantined (the next entry of that conversation). */
@@ -378,6 +487,10 @@ export function encryptedStoreWith(
       }
       await loadKeys();
       await migrate();
+      stopping = false;
+      // Not awaited: send() does not wait for it. A failure (storage closed or failing) leaves
+      // the cursor where it got to; the next open resumes.
+      sweeping = sweeping.then(sweep).catch(() => undefined);
     },
 
     async append(entries) {
@@ -451,12 +564,21 @@ export function encryptedStoreWith(
 
     pruneTranscript: (conversationId, keep) => inner.pruneTranscript(conversationId, keep),
 
-    close: () => inner.close(),
+    async close() {
+      await stopSweep();
+      await inner.close();
+    },
   };
 
   // Optional methods that return no records pass through (the SQLite sender lease).
   if (inner.coordinator) store.coordinator = inner.coordinator.bind(inner);
-  if (inner.wipe) store.wipe = inner.wipe.bind(inner);
+  if (inner.wipe) {
+    const wipe = inner.wipe.bind(inner);
+    store.wipe = async () => {
+      await stopSweep();
+      await wipe();
+    };
+  }
   if (inner.releaseClaim) store.releaseClaim = inner.releaseClaim.bind(inner);
   if (inner.watch) store.watch = inner.watch.bind(inner);
   // Optional reads of the sender (the flat drain, PostgreSQL claims) open what they return; without

@@ -721,6 +721,9 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       }),
     ),
 
+    // A chunk of its own: only an encrypted outbox's sweep calls it (run refuses once closed).
+    sweep: async () => (await import('./indexedDbSweep.js')).sweepOf(run),
+
     getTranscript: guard(async (key: string) => {
       const v = (await run([TRANSCRIPT], 'readonly', (tx) =>
         req(tx.objectStore(TRANSCRIPT).get(key)),

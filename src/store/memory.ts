@@ -196,6 +196,29 @@ export function memoryStore(): OutboxStore {
       return slot && structuredClone(slot.record);
     }),
 
+    sweep: op(() => ({
+      scanTranscript: op((after: string | undefined, limit: number) =>
+        [...transcript.values()]
+          .flatMap((slots) => [...slots.values()].map((s) => s.record))
+          .filter((r) => after === undefined || r.key > after)
+          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+          .slice(0, Math.max(0, limit))
+          .map((r) => structuredClone(r)),
+      ),
+
+      replaceTranscriptText: op((changes: readonly { key: string; from: string; to: string }[]) => {
+        for (const c of changes) {
+          const conversationId = transcriptKeys.get(c.key);
+          const slot =
+            conversationId === undefined ? undefined : transcript.get(conversationId)?.get(c.key);
+          if (slot !== undefined && slot.record.text === c.from)
+            slot.record = { ...slot.record, text: c.to };
+        }
+      }),
+
+      metaKeys: op(() => [...meta.keys()]),
+    })),
+
     pruneTranscript: op((conversationId: string, keep: number) => {
       const all = ordered(conversationId);
       const slots = transcript.get(conversationId);

@@ -659,6 +659,52 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
           .immediate(),
       ),
 
+    sweep: async () => ({
+      scanTranscript: (after: string | undefined, limit: number) =>
+        run((d) =>
+          (
+            prep(d, 'SELECT data, ord FROM transcript WHERE key > ? ORDER BY key LIMIT ?').all(
+              after ?? '',
+              Math.max(0, limit),
+            ) as { data: string; ord: number | null }[]
+          ).map(fromTranscript),
+        ),
+
+      replaceTranscriptText: async (
+        changes: readonly { key: string; from: string; to: string }[],
+      ) => {
+        await run((d) =>
+          d
+            .transaction(() => {
+              const read = prep(d, 'SELECT data FROM transcript WHERE key = ?');
+              const write = prep(d, 'UPDATE transcript SET data = ? WHERE key = ?');
+              for (const c of changes) {
+                const row = read.get(c.key) as { data: string } | undefined;
+                if (row === undefined) continue;
+                const line = JSON.parse(row.data) as TranscriptRecord;
+                if (line.text === c.from) write.run(JSON.stringify({ ...line, text: c.to }), c.key);
+              }
+            })
+            .immediate(),
+        );
+      },
+
+      metaKeys: () =>
+        run((d) =>
+          (prep(d, 'SELECT key FROM meta ORDER BY key').all() as { key: string }[]).map(
+            (r) => r.key,
+          ),
+        ),
+
+      compact: async () => {
+        await run((d) => {
+          // Replaced rows stay in free pages and in the WAL until these rewrite them.
+          d.exec('VACUUM');
+          d.pragma('wal_checkpoint(TRUNCATE)');
+        });
+      },
+    }),
+
     pruneTranscript: async (conversationId: string, keep: number) => {
       await run((d) =>
         prep(

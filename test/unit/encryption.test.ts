@@ -9,6 +9,7 @@ import { createOutbox } from '../../src/outbox/createOutbox.js';
 import type { OutboxEvent } from '../../src/outbox/events.js';
 import type { StoredEntry } from '../../src/outbox/entry.js';
 import { silentLogger } from '../../src/internal/logger.js';
+import { indexedDbStore } from '../../src/store/indexedDb.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
@@ -382,5 +383,174 @@ describe('Node: sealing with node:crypto (same format as WebCrypto)', () => {
   it('a key that is not a Node CryptoKey gets no node:crypto backend (WebCrypto is used instead)', () => {
     const foreign = { algorithm: { name: 'AES-GCM', length: 256 }, usages: ['encrypt', 'decrypt'] };
     expect(nodeCryptoKey(foreign as unknown as CryptoKey)).toBeUndefined();
+  });
+});
+
+describe('turning encryption on for an existing store: everything is sealed, in the background', () => {
+  /** Plaintext from before encryption: lines of a conversation nobody lists (more than one sweep step), a meta value, an entry. */
+  async function fillPlain(store: OutboxStore): Promise<void> {
+    await store.open();
+    await store.append([newEntry({ conversationId: 'default', text: `queued ${SECRET}` })]);
+    await store.putTranscript([
+      line('never-1', 1, { conversationId: 'never-listed', text: `agent said ${SECRET}` }),
+      line('never-2', 2, {
+        conversationId: 'never-listed',
+        text: 'visitor: my email is jane@example.com',
+      }),
+    ]);
+    await store.putTranscript(
+      Array.from({ length: 450 }, (_, i) =>
+        line(`bulk-${String(i).padStart(3, '0')}`, 10 + i, {
+          conversationId: `old-${i % 7}`,
+          text: `old line ${i} 4111`,
+        }),
+      ),
+    );
+    await store.setMeta('app.note', 'a meta value 4111');
+  }
+
+  const plaintext = (raw: string): boolean =>
+    ['4111', 'jane@example.com', 'agent said', 'old line'].some((s) => raw.includes(s));
+
+  async function openEncrypted(store: OutboxStore, key: CryptoKey) {
+    return createOutbox({
+      transport: new ScriptedTransport(() => ({
+        kind: 'retry',
+        error: { code: 'network', message: 'x' },
+      })),
+      store,
+      encryption: { key },
+      coordinator: false,
+      logger: silentLogger,
+      retry: { baseDelayMs: 60_000 },
+    });
+  }
+
+  it('SQLite: no plaintext is left in the database file or its WAL, not even of conversations never listed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'outbox-enc-sweep-'));
+    try {
+      const path = join(dir, 'o.db');
+      const plain = sqliteStore({ path });
+      await fillPlain(plain);
+      await plain.close();
+      const rawFiles = async (): Promise<string> =>
+        (await Promise.all((await readdir(dir)).map((f) => readFile(join(dir, f))))).join('');
+      expect(plaintext(await rawFiles())).toBe(true);
+
+      const key = await aesKey();
+      const outbox = await openEncrypted(sqliteStore({ path }), key);
+      await waitFor(async () => !plaintext(await rawFiles()), {
+        what: 'no plaintext in the SQLite files',
+      });
+      // Still readable through the outbox, in order.
+      expect((await outbox.transcript.list('never-listed')).map((r) => r.text)).toEqual([
+        `agent said ${SECRET}`,
+        'visitor: my email is jane@example.com',
+      ]);
+      expect((await outbox.transcript.list('old-3')).length).toBe(64);
+      await outbox.close();
+      const again = encryptedStore(sqliteStore({ path }), { key });
+      await again.open();
+      expect(await again.getMeta('app.note')).toBe('a meta value 4111');
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('IndexedDB: read with plain IndexedDB calls, no record holds plaintext', async () => {
+    const name = `enc-sweep-${Math.random().toString(36).slice(2)}`;
+    const plain = indexedDbStore({ name });
+    await fillPlain(plain);
+    await plain.close();
+    /** Every record of every object store, as plain IndexedDB returns it. */
+    const rawIdb = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const names = [...db.objectStoreNames];
+          const tx = db.transaction(names, 'readonly');
+          const all = names.map((n) => tx.objectStore(n).getAll());
+          tx.oncomplete = () => {
+            db.close();
+            resolve(JSON.stringify(all.map((r) => r.result)));
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      });
+    expect(plaintext(await rawIdb())).toBe(true);
+    const outbox = await openEncrypted(indexedDbStore({ name }), await aesKey());
+    await waitFor(async () => !plaintext(await rawIdb()), { what: 'no plaintext in IndexedDB' });
+    expect((await outbox.transcript.list('never-listed'))[0]?.text).toBe(`agent said ${SECRET}`);
+    await outbox.close();
+  });
+
+  it('memory: the sweep resumes where a crash stopped it; send() does not wait for it; a line written meanwhile keeps its newer text', async () => {
+    const inner = memoryStore();
+    await fillPlain(inner);
+    const key = await aesKey();
+    // First run: the second step of the sweep dies (as a crash would).
+    let steps = 0;
+    const access = await inner.sweep!();
+    const crashing: OutboxStore = {
+      ...shared(inner),
+      sweep: async () => ({
+        ...access,
+        replaceTranscriptText: async (changes) => {
+          if (++steps === 2) throw new Error('crash');
+          await access.replaceTranscriptText(changes);
+        },
+      }),
+    };
+    const first = encryptedStore(crashing, { key });
+    await first.open();
+    await waitFor(() => steps >= 2, { what: 'the sweep to reach its second step' });
+    await first.close();
+    const cursor = ((await inner.getMeta('encryption')) as { after?: string }).after;
+    expect(cursor).toBe('bulk-199'); // the first step (keys in order) is done and remembered
+
+    // Second run: the sweep starts after the cursor, and is held there while the outbox is used.
+    const scans: (string | undefined)[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const gated: OutboxStore = {
+      ...shared(inner),
+      sweep: async () => ({
+        ...access,
+        scanTranscript: async (after, limit) => {
+          scans.push(after);
+          const batch = await access.scanTranscript(after, limit);
+          await held;
+          return batch;
+        },
+      }),
+    };
+    const outbox = await openEncrypted(gated, key);
+    await waitFor(() => scans.length === 1, { what: 'the sweep to start' });
+    expect(scans[0]).toBe('bulk-199');
+    // While the sweep holds the lines it read: send() commits, and a line is rewritten.
+    const sent = await outbox.send({ text: 'sent during the sweep' });
+    expect((await inner.get(sent.id))?.text).not.toContain('during');
+    await encryptedStore(shared(inner), { key }).putTranscript([
+      line('bulk-250', 999, { conversationId: 'old-5', text: 'rewritten 5555' }),
+    ]);
+    release();
+    await waitFor(
+      async () => !plaintext(JSON.stringify(await access.scanTranscript(undefined, 1000))),
+      {
+        what: 'every line sealed',
+      },
+    );
+    await waitFor(
+      async () => ((await inner.getMeta('encryption')) as { swept?: boolean }).swept === true,
+      { what: 'the sweep to finish' },
+    );
+    expect(JSON.stringify(await inner.getMeta('app.note'))).not.toContain('4111');
+    const lines = await outbox.transcript.list('old-5');
+    expect(lines.find((r) => r.key === 'bulk-250')?.text).toBe('rewritten 5555');
+    expect(lines.find((r) => r.key === 'bulk-243')?.text).toBe('old line 243 4111');
+    await outbox.close();
   });
 });

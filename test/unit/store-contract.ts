@@ -20,6 +20,11 @@ export interface ContractOptions {
   wipe?: boolean;
   /** Whether the store implements the optional `claimTranscript`. @default true */
   claimTranscript?: boolean;
+  /**
+   * Whether the store implements the optional `sweep()` (scanTranscript, replaceTranscriptText,
+   * metaKeys: the encryption wrapper's background sweep). @default false
+   */
+  sweep?: boolean;
 }
 
 let counter = 0;
@@ -451,6 +456,55 @@ export function runStoreContract(
       expect((await store.listTranscript('c1')).map((r) => r.key)).toEqual(['m1', 'm2']);
       await store.close();
       expect(await codeOf(claim(line('m3', 1), 0))).toBe('closed');
+    });
+
+    it('sweep(): scanTranscript pages every conversation by key; replaceTranscriptText only where unchanged; metaKeys', async () => {
+      await setup();
+      if (options.sweep !== true) {
+        expect(store.sweep).toBeUndefined();
+        return;
+      }
+      const sweep = await store.sweep!();
+      await store.putTranscript([
+        line('k3', 1, { conversationId: 'b' }),
+        line('k1', 2, { conversationId: 'a', order: 7, status: 'sent', serverId: 's1' }),
+        line('k2', 3, { conversationId: 'c' }),
+        line('k4', 4, { conversationId: 'a' }),
+      ]);
+      const scan = sweep.scanTranscript.bind(sweep);
+      expect((await scan(undefined, 2)).map((r) => r.key)).toEqual(['k1', 'k2']);
+      expect((await scan('k2', 2)).map((r) => r.key)).toEqual(['k3', 'k4']);
+      expect(await scan('k4', 2)).toEqual([]);
+      expect((await scan(undefined, 1))[0]).toEqual(
+        placed(line('k1', 2, { conversationId: 'a', order: 7, status: 'sent', serverId: 's1' })),
+      );
+      // k1 still holds what was read: replaced; k2 was written since: kept; k9 does not exist.
+      await store.putTranscript([line('k2', 3, { conversationId: 'c', text: 'newer' })]);
+      await sweep.replaceTranscriptText([
+        { key: 'k1', from: 't-k1', to: 'sealed-1' },
+        { key: 'k2', from: 't-k2', to: 'sealed-2' },
+        { key: 'k9', from: 't-k9', to: 'sealed-9' },
+      ]);
+      expect(await store.getTranscript('k1')).toEqual(
+        placed(
+          line('k1', 2, {
+            conversationId: 'a',
+            order: 7,
+            status: 'sent',
+            serverId: 's1',
+            text: 'sealed-1',
+          }),
+        ),
+      );
+      expect((await store.getTranscript('k2'))?.text).toBe('newer');
+      expect(await store.getTranscript('k9')).toBeUndefined();
+      expect((await store.listTranscript('a')).map((r) => r.key)).toEqual(['k1', 'k4']);
+      await store.setMeta('m.b', 1);
+      await store.setMeta('m.a', { x: 1 });
+      expect((await sweep.metaKeys()).filter((k) => k.startsWith('m.')).sort()).toEqual([
+        'm.a',
+        'm.b',
+      ]);
     });
 
     it('transcript: put replaces by key; get by key', async () => {

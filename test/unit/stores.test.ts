@@ -22,7 +22,7 @@ runStoreContract(
       cleanup: () => store.close(),
     };
   },
-  { persistent: false, removeDelivered: false },
+  { persistent: false, removeDelivered: false, sweep: true },
 );
 
 runStoreContract(
@@ -41,26 +41,30 @@ runStoreContract(
       cleanup: () => current.close(),
     };
   },
-  { claimTranscript: false },
+  { claimTranscript: false, sweep: true },
 );
 
-runStoreContract('sqlite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'outbox-sqlite-'));
-  const path = join(dir, 'outbox.db');
-  let current = sqliteStore({ path });
-  return {
-    store: current,
-    reopen: async () => {
-      await current.close();
-      current = sqliteStore({ path });
-      return current;
-    },
-    cleanup: async () => {
-      await current.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+runStoreContract(
+  'sqlite',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'outbox-sqlite-'));
+    const path = join(dir, 'outbox.db');
+    let current = sqliteStore({ path });
+    return {
+      store: current,
+      reopen: async () => {
+        await current.close();
+        current = sqliteStore({ path });
+        return current;
+      },
+      cleanup: async () => {
+        await current.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { sweep: true },
+);
 
 // The encryption wrapper must keep every store's contract (it changes what is stored, not what
 // a caller reads back).
