@@ -294,7 +294,8 @@ export async function openOutbox(
       try {
         listener(event);
       } catch (error: unknown) {
-        logger.error('listener threw', { error: String(error) });
+        // Its name only: a listener's message may quote the entry it was given (rule 14).
+        logger.error('listener threw', { error: (error as { name?: unknown } | null)?.name });
       }
     }
     if (event.type === 'wiped' && !closed) void outbox.close(); // another tab wiped the storage

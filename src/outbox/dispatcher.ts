@@ -336,7 +336,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
           kind: 'retry',
           error: isOutboxError(error)
             ? error.toInfo()
-            : { code: 'unknown', message: `transport threw: ${describe(error)}` },
+            : { code: 'unknown', message: `transport threw: ${nameOf(error)}` },
         };
       }
       // settle() takes in what the outcome says about the whole transport (a rate-limit pause,
@@ -509,7 +509,11 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
 
 const codeOf = (error: unknown): string => (isOutboxError(error) ? error.code : 'unknown');
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+/**
+ * What a thrown value is, never what it says: its message may quote the entry it was sending
+ * (design rule 14), and `lastError` is kept in clear at rest and shown in events.
+ */
+function nameOf(error: unknown): string {
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : typeof error;
 }

@@ -225,6 +225,51 @@ describe('no text, token or secret in logs, errors or stores', () => {
     expectNothingLeaked();
   });
 
+  it('a transport and a listener that throw errors quoting the text: not in logs, lastError or at rest', async () => {
+    const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, [
+      'encrypt',
+      'decrypt',
+    ]);
+    let calls = 0;
+    // A custom transport with a bug: its error quotes what it was sending; then it recovers.
+    const transport: Transport = {
+      name: 'throwing',
+      send: async (entry) => {
+        if (++calls === 1) throw new TypeError(`cannot post ${JSON.stringify(entry.text)}`);
+        return { kind: 'delivered' };
+      },
+    };
+    const outbox = await open(transport, {
+      encryption: { key },
+      retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      random: () => 1, // the retry waits a minute: the failed attempt stays at rest until flush()
+    });
+    outbox.subscribe((e) => {
+      // An app's listener with a bug of its own, quoting the entry it was handed.
+      if (e.type === 'status') throw new Error(`cannot render ${e.entry.text}`);
+    });
+    const errors: string[] = [];
+    outbox.subscribe((e) => {
+      if (e.type === 'status' && e.entry.lastError) errors.push(JSON.stringify(e.entry.lastError));
+    });
+    const entry = await send(outbox);
+    // The failed attempt is at rest (lastError stays clear with encryption) before the retry.
+    await waitFor(() => errors.length > 0, 'the failed attempt');
+    const rawDuring = (await Promise.all((await readdir(dir)).map((f) => readFile(join(dir, f)))))
+      .join('')
+      .toString();
+    expect(rawDuring).toContain(entry.id);
+    await outbox.flush();
+    await outbox.whenSettled(entry.id);
+    await outbox.close();
+    expect(calls).toBe(2);
+    expect(errors[0]).toContain('transport threw: TypeError');
+    expect(seen.some((l) => l.includes('listener threw'))).toBe(true);
+    expectNothingLeaked();
+    for (const s of secrets)
+      expect(rawDuring, `readable at rest: ${s.slice(0, 14)}…`).not.toContain(s);
+  });
+
   for (const kind of ['open messaging', 'http (tutorial endpoint)'] as const) {
     it(`${kind} with client credentials: 5xx, 429, 401, revoked tokens, token failures, outage`, async () => {
       const tokens = clientCredentials({
