@@ -336,10 +336,14 @@ export async function openOutbox(
       return;
     }
     committing.forEach((b, i) => {
-      const pub = toPublicEntry(stored[i] as StoredEntry);
-      emit({ type: 'status', entry: pub });
-      requestSend(pub.conversationId);
-      b.resolve(pub);
+      try {
+        const pub = toPublicEntry(stored[i] as StoredEntry);
+        emit({ type: 'status', entry: pub });
+        requestSend(pub.conversationId);
+        b.resolve(pub);
+      } catch (error: unknown) {
+        b.reject(error); // this entry's send() only, as a throwing `.then` would
+      }
     });
   }
 

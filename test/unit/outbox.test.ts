@@ -635,6 +635,30 @@ describe('leadership', () => {
   });
 });
 
+describe('a coordinator that throws', () => {
+  it('a broadcast that throws for one entry of a group commit rejects that send() only: the others resolve, all stay stored', async () => {
+    const boom = new Error('broadcast failed');
+    const picky: Coordinator = {
+      start: (h) => h.onLeadershipChange(false),
+      isLeader: () => false,
+      broadcast: (event) => {
+        if (event.type === 'status' && event.entry.text === 'b') throw boom;
+      },
+      requestWake: () => {},
+      close: async () => {},
+    };
+    const { outbox, store } = await make(new ScriptedTransport(), { coordinator: picky });
+    const [a, b, c] = await Promise.allSettled(
+      ['a', 'b', 'c'].map((text) => outbox.send({ text })),
+    );
+    expect(a).toMatchObject({ status: 'fulfilled', value: { text: 'a' } });
+    expect(b).toEqual({ status: 'rejected', reason: boom });
+    expect(c).toMatchObject({ status: 'fulfilled', value: { text: 'c' } });
+    expect(await store.count()).toBe(3);
+    await outbox.close();
+  });
+});
+
 describe('default store', () => {
   it('reports a corrupt record as an event and keeps serving the rest', async () => {
     const name = `corrupt-${Math.random()}`;
