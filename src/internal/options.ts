@@ -1,7 +1,33 @@
 import { OutboxError } from '../errors/OutboxError.js';
 
-const invalidOptions = (message: string): OutboxError =>
+/** @internal The error of a bad option (every factory and `createOutbox` throw this one). */
+export const invalidOptions = (message: string): OutboxError =>
   new OutboxError('invalid-options', message);
+
+/**
+ * @internal A number option: `fallback` when `value` is undefined, else `value` if it is a number
+ * `>= min` (a whole one with `whole`; Infinity only with `infinite`), else `invalid-options`.
+ */
+export function numberOption(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  whole = false,
+  infinite = false,
+): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== 'number' ||
+    !(value >= min) ||
+    (value === Infinity ? !infinite : whole && !Number.isInteger(value))
+  ) {
+    throw invalidOptions(
+      `${name} must be ${whole ? 'an integer' : 'a number'} >= ${min}: ${String(value)}`,
+    );
+  }
+  return value;
+}
 
 /**
  * @internal An options object read once (a throwing getter is bad input, not a `TypeError` later)

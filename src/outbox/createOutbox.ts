@@ -17,13 +17,13 @@ import { defaultConnectivity } from '../connectivity/auto.js';
 import type { Coordinator } from '../coordination/Coordinator.js';
 import { soloCoordinator } from '../coordination/Coordinator.js';
 import { defaultCoordinator } from '../coordination/auto.js';
-import { orderOf, transcriptWriter } from '../transcript/transcript.js';
+import { transcriptWriter } from '../transcript/transcript.js';
 import type { TranscriptOptions, TranscriptWriter } from '../transcript/transcript.js';
 import { lazyDispatcher } from './lazyDispatcher.js';
 import { toPublicEntry } from './entry.js';
 import type { NewEntry, OutboxEntry, StoredEntry } from './entry.js';
 import type { OutboxEvent } from './events.js';
-import { checkMethods, readOptions } from '../internal/options.js';
+import { checkMethods, numberOption, readOptions } from '../internal/options.js';
 import { assertConversationId, validateSendInput } from './validate.js';
 import type { SendInput } from './validate.js';
 
@@ -162,8 +162,14 @@ export async function openOutbox(
     throw new OutboxError('invalid-options', 'options.name: non-empty string required');
   }
   const retry = resolveRetryOptions(options.retry);
-  const maxTextLength = positiveInt('maxTextLength', options.maxTextLength, 4000);
-  const concurrency = positiveInt('concurrency', options.concurrency ?? transport.concurrency, 4);
+  const maxTextLength = numberOption('maxTextLength', options.maxTextLength, 4000, 1, true);
+  const concurrency = numberOption(
+    'concurrency',
+    options.concurrency ?? transport.concurrency,
+    4,
+    1,
+    true,
+  );
   const defaultConversationId = options.defaultConversationId ?? 'default';
   try {
     assertConversationId(defaultConversationId);
@@ -173,11 +179,13 @@ export async function openOutbox(
   const retention =
     options.transcript === false
       ? 0
-      : positiveInt(
+      : numberOption(
           'transcript.retention',
           options.transcript &&
             readOptions('transcript', options.transcript, 'retention').retention,
           1000,
+          1,
+          true,
         );
   if (options.store === undefined && typeof indexedDB === 'undefined') {
     throw new OutboxError('invalid-options', 'no indexedDB: pass options.store');
@@ -239,28 +247,8 @@ export async function openOutbox(
     isOnline: () => connectivity.isOnline(),
     reportConnectivity,
     changed,
-    delivered: async (entry, outcome) => {
-      // Other tabs hear of it before the entry leaves the store: if this tab dies in between,
-      // they still know, and the next sender's repeat of the attempt is idempotent.
-      coordinator.broadcast({ type: 'status', entry: toPublicEntry(entry) });
-      if (retention === 0) return store.remove(entry.id);
-      // The transcript line and the removal: one transaction when the store can.
-      await writer.record(
-        [
-          {
-            key: entry.id,
-            conversationId: entry.conversationId,
-            direction: 'Inbound',
-            text: entry.text,
-            time: outcome.serverTime ?? clock.now(),
-            order: orderOf(entry),
-            status: 'sent',
-            ...(outcome.serverId === undefined ? {} : { serverId: outcome.serverId }),
-          },
-        ],
-        entry.id,
-      );
-    },
+    broadcast: (event) => coordinator.broadcast(event),
+    record: retention === 0 ? undefined : writer.record,
   });
 
   function changed(entry: StoredEntry): void {
@@ -557,14 +545,6 @@ export async function openOutbox(
   // A lease coordinator knows after one read whether this instance sends (SQLite: ~1 ms).
   await coordinator.ready?.();
   return outbox;
-}
-
-function positiveInt(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new OutboxError('invalid-options', `${name} must be an integer >= 1: ${String(value)}`);
-  }
-  return value;
 }
 
 interface Waiter {

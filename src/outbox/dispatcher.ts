@@ -4,11 +4,13 @@ import type { Clock, TimerHandle } from '../internal/clock.js';
 import type { Logger } from '../internal/logger.js';
 import { backoffDelay } from '../retry/backoff.js';
 import type { ResolvedRetryOptions } from '../retry/options.js';
-import type { OutboxStore } from '../store/OutboxStore.js';
+import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
+import { orderOf } from '../transcript/transcript.js';
 import type { SendOutcome, Transport } from '../transport/Transport.js';
 import { toPublicEntry } from './entry.js';
 import type { HeadBook } from './headBook.js';
 import type { StoredEntry } from './entry.js';
+import type { OutboxEvent } from './events.js';
 
 /** What the dispatcher needs from the outbox around it. */
 export interface DispatcherHost {
@@ -26,11 +28,14 @@ export interface DispatcherHost {
   reportConnectivity(online: boolean): void;
   /** A stored entry changed status (or was delivered: status 'sent'). */
   changed(entry: StoredEntry): void;
-  /** Called after a delivery: records it and removes the entry from the store. */
-  delivered(
-    entry: StoredEntry,
-    outcome: Extract<SendOutcome, { kind: 'delivered' }>,
-  ): Promise<void>;
+  /** Publishes an event to the other instances (tabs). */
+  broadcast(event: OutboxEvent): void;
+  /**
+   * Writes transcript lines and removes the delivered entry `removeEntry` with them (one write
+   * where the store can); `undefined` when the outbox keeps no transcript.
+   */
+  record:
+    ((records: readonly TranscriptRecord[], removeEntry: string) => Promise<void>) | undefined;
 }
 
 /** Shortest wait after a rate limit, whatever `Retry-After` said (0, a past date). */
@@ -369,7 +374,26 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         const sent: StoredEntry = { ...entry, status: 'sent', attempts: entry.attempts + 1 };
         delete sent.nextAttemptAt;
         delete sent.lastError;
-        await host.delivered(sent, outcome);
+        // Other tabs hear of it before the entry leaves the store: if this tab dies in between,
+        // they still know, and the next sender's repeat of the attempt is idempotent.
+        host.broadcast({ type: 'status', entry: toPublicEntry(sent) });
+        if (host.record === undefined) await store.remove(sent.id);
+        else
+          await host.record(
+            [
+              {
+                key: sent.id,
+                conversationId: sent.conversationId,
+                direction: 'Inbound',
+                text: sent.text,
+                time: outcome.serverTime ?? clock.now(),
+                order: orderOf(sent),
+                status: 'sent',
+                ...(outcome.serverId === undefined ? {} : { serverId: outcome.serverId }),
+              },
+            ],
+            sent.id,
+          );
         host.changed(sent);
         return;
       }

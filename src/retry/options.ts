@@ -1,5 +1,4 @@
-import { OutboxError } from '../errors/OutboxError.js';
-import { readOptions } from '../internal/options.js';
+import { invalidOptions, numberOption, readOptions } from '../internal/options.js';
 
 /** Retry policy (design rules 5 and 8). */
 export interface RetryOptions {
@@ -25,25 +24,9 @@ export const DEFAULT_RETRY: ResolvedRetryOptions = Object.freeze({
   maxRetryAfterMs: 60 * 60 * 1000,
 });
 
-/** `integer`: a whole number (or Infinity: no limit); otherwise a finite number. */
-function check(name: string, value: unknown, min: number, integer: boolean): number {
-  if (
-    typeof value !== 'number' ||
-    Number.isNaN(value) ||
-    value < min ||
-    (integer ? Number.isFinite(value) && !Number.isInteger(value) : !Number.isFinite(value))
-  ) {
-    throw new OutboxError(
-      'invalid-options',
-      `retry.${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}: ${String(value)}`,
-    );
-  }
-  return value;
-}
-
 /** Fills in defaults and validates; throws `OutboxError('invalid-options')` on bad values. */
 export function resolveRetryOptions(options: RetryOptions | undefined): ResolvedRetryOptions {
-  const given =
+  const o: RetryOptions =
     options === undefined
       ? {}
       : readOptions(
@@ -51,24 +34,19 @@ export function resolveRetryOptions(options: RetryOptions | undefined): Resolved
           options,
           'baseDelayMs maxDelayMs maxAttempts maxAgeMs maxRetryAfterMs',
         );
-  const o = { ...DEFAULT_RETRY, ...stripUndefined(given) };
+  const d = DEFAULT_RETRY;
   const resolved: ResolvedRetryOptions = {
-    baseDelayMs: check('baseDelayMs', o.baseDelayMs, 0, false),
-    maxDelayMs: check('maxDelayMs', o.maxDelayMs, 0, false),
-    maxAttempts: check('maxAttempts', o.maxAttempts, 1, true),
-    // Infinity: never expire by age (maxAttempts still applies).
-    maxAgeMs: o.maxAgeMs === Infinity ? Infinity : check('maxAgeMs', o.maxAgeMs, 1, false),
-    maxRetryAfterMs: check('maxRetryAfterMs', o.maxRetryAfterMs, 0, false),
+    baseDelayMs: numberOption('retry.baseDelayMs', o.baseDelayMs, d.baseDelayMs, 0),
+    maxDelayMs: numberOption('retry.maxDelayMs', o.maxDelayMs, d.maxDelayMs, 0),
+    // Infinity: no limit of that kind (maxAgeMs: never expire by age; maxAttempts still applies).
+    maxAttempts: numberOption('retry.maxAttempts', o.maxAttempts, d.maxAttempts, 1, true, true),
+    maxAgeMs: numberOption('retry.maxAgeMs', o.maxAgeMs, d.maxAgeMs, 1, false, true),
+    maxRetryAfterMs: numberOption('retry.maxRetryAfterMs', o.maxRetryAfterMs, d.maxRetryAfterMs, 0),
   };
   if (resolved.maxDelayMs < resolved.baseDelayMs) {
-    throw new OutboxError(
-      'invalid-options',
+    throw invalidOptions(
       `retry.maxDelayMs < retry.baseDelayMs (${resolved.maxDelayMs} < ${resolved.baseDelayMs})`,
     );
   }
   return resolved;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,4 +1,4 @@
-import { readOptions } from '../internal/options.js';
+import { invalidOptions, numberOption, readOptions } from '../internal/options.js';
 import { OutboxError } from '../errors/OutboxError.js';
 import type { OutboxEntry } from '../outbox/entry.js';
 import type { Logger } from '../internal/logger.js';
@@ -76,20 +76,7 @@ export interface GuestConfig {
 
 type Session = Awaited<ReturnType<typeof guestSession>>;
 
-const invalid = (message: string): OutboxError => new OutboxError('invalid-options', message);
-
-function checkNumber(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= min) || !Number.isFinite(value)) {
-    throw invalid(`${name} must be a number >= ${min}`);
-  }
-  return value;
-}
+const invalid = invalidOptions;
 
 function checkUrl(name: string, value: string, protocols: RegExp): string {
   let u: URL;
@@ -144,15 +131,15 @@ function checkUrl(name: string, value: string, protocols: RegExp): string {
     throw invalid('no WebSocket: pass { WebSocket } (Node: the ws package)');
   }
   const Ctor: WebSocketConstructor = WS;
-  const pingMs = checkNumber('pingIntervalMs', o.pingIntervalMs, 30_000, 30_000);
-  const perSecond = Math.floor(checkNumber('messagesPerSecond', o.messagesPerSecond, 2, 1));
-  const maxPages = Math.floor(checkNumber('maxHistoryPages', o.maxHistoryPages, 4, 1));
-  const echoTimeoutMs = checkNumber('echoTimeoutMs', o.echoTimeoutMs, 30_000, 1);
-  const connectWaitMs = checkNumber('connectWaitMs', o.connectWaitMs, 5_000, 0);
-  const skewMs = checkNumber('reconcileSkewMs', o.reconcileSkewMs, 300_000, 0);
+  const pingMs = numberOption('pingIntervalMs', o.pingIntervalMs, 30_000, 30_000);
+  const perSecond = Math.floor(numberOption('messagesPerSecond', o.messagesPerSecond, 2, 1));
+  const maxPages = Math.floor(numberOption('maxHistoryPages', o.maxHistoryPages, 4, 1));
+  const echoTimeoutMs = numberOption('echoTimeoutMs', o.echoTimeoutMs, 30_000, 1);
+  const connectWaitMs = numberOption('connectWaitMs', o.connectWaitMs, 5_000, 0);
+  const skewMs = numberOption('reconcileSkewMs', o.reconcileSkewMs, 300_000, 0);
   const backoff = {
-    baseDelayMs: checkNumber('reconnect.baseDelayMs', o.reconnect?.baseDelayMs, 1_000, 0),
-    maxDelayMs: checkNumber('reconnect.maxDelayMs', o.reconnect?.maxDelayMs, 30_000, 0),
+    baseDelayMs: numberOption('reconnect.baseDelayMs', o.reconnect?.baseDelayMs, 1_000, 0),
+    maxDelayMs: numberOption('reconnect.maxDelayMs', o.reconnect?.maxDelayMs, 30_000, 0),
   };
   if (backoff.maxDelayMs < backoff.baseDelayMs) throw invalid('reconnect.maxDelayMs < baseDelayMs');
   const conversationId = o.conversationId ?? 'default';

@@ -1,5 +1,4 @@
-import { readOptions } from '../internal/options.js';
-import { OutboxError } from '../errors/OutboxError.js';
+import { invalidOptions, numberOption, readOptions } from '../internal/options.js';
 import type { OutboxEntry } from '../outbox/entry.js';
 import { DEFAULT_RETRY } from '../retry/options.js';
 import { toTokenProvider, type TokenProvider, type TokenSource } from '../auth/tokenProvider.js';
@@ -60,9 +59,7 @@ export interface PostTransportConfig {
   body: (entry: OutboxEntry) => unknown;
 }
 
-function invalid(message: string): OutboxError {
-  return new OutboxError('invalid-options', message);
-}
+const invalid = invalidOptions;
 
 /**
  * @internal An http(s) URL: absolute, or relative to the page (`location`) where there is one,
@@ -89,23 +86,22 @@ export const COMMON = 'fetch timeoutMs concurrency maxRetryAfterMs headers';
 export function resolveCommon(
   o: HttpCommonOptions,
 ): Omit<PostTransportConfig, 'name' | 'url' | 'tokens' | 'body'> {
-  const {
-    fetch,
-    timeoutMs = 15_000,
-    concurrency = 4,
-    maxRetryAfterMs = DEFAULT_RETRY.maxRetryAfterMs,
-  } = o;
+  const { fetch, timeoutMs = 15_000 } = o;
+  const concurrency = numberOption('concurrency', o.concurrency, 4, 1, true);
+  const maxRetryAfterMs = numberOption(
+    'maxRetryAfterMs',
+    o.maxRetryAfterMs,
+    DEFAULT_RETRY.maxRetryAfterMs,
+    0,
+    false,
+    true,
+  );
   const headers = o.headers ?? {};
   if (fetch !== undefined ? typeof fetch !== 'function' : typeof globalThis.fetch !== 'function') {
     throw invalid('fetch must be a function (no global fetch here)');
   }
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0))
     throw invalid('timeoutMs must be a positive number');
-  if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw invalid('concurrency must be a whole number >= 1');
-  if (typeof maxRetryAfterMs !== 'number' || !(maxRetryAfterMs >= 0)) {
-    throw invalid('maxRetryAfterMs must be a number >= 0');
-  }
   if (
     typeof headers !== 'object' ||
     headers === null ||
