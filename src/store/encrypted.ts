@@ -401,7 +401,7 @@ export function encryptedStoreWith(
    * free pages. The key of the last line done is stored after each step, so a sweep cut short
    * (crash, close) resumes there at the next open. A line is replaced only where it still holds
    * what was read (`replaceTranscriptText`): a line written meanwhile keeps its newer text.
-   * Stores without `sweep()` (PostgreSQL, your own) keep sealing lines as they are read.
+   * Stores without `sweep()` (your own) keep sealing lines as they are read.
    */
   async function sweep(): Promise<void> {
     const plaintextPass = state.swept !== true;

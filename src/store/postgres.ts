@@ -757,6 +757,30 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       return rows.map((r) => r.data);
     },
 
+    // The encryption sweep (OutboxStore.sweep). No compact(): VACUUM FULL would lock every
+    // worker out of the tables; old row versions go when PostgreSQL's own vacuum reuses them.
+    sweep: async () => ({
+      scanTranscript: async (after, limit) =>
+        (
+          await q<{ data: TranscriptRecord }>(
+            `SELECT data FROM ${S}.transcript WHERE key > $1 ORDER BY key LIMIT $2`,
+            [after ?? '', Math.max(0, Math.floor(limit))],
+          )
+        ).map((r) => r.data),
+      replaceTranscriptText: async (changes) => {
+        if (changes.length === 0) return;
+        // One statement; a line whose text changed since it was read does not match.
+        await q(
+          `UPDATE ${S}.transcript t SET data = jsonb_set(t.data, '{text}', to_jsonb(c.to_text))
+             FROM jsonb_to_recordset($1::jsonb) AS c(key text, from_text text, to_text text)
+             WHERE t.key = c.key AND t.data->>'text' = c.from_text`,
+          [JSON.stringify(changes.map((c) => ({ key: c.key, from_text: c.from, to_text: c.to })))],
+        );
+      },
+      metaKeys: async () =>
+        (await q<{ key: string }>(`SELECT key FROM ${S}.meta ORDER BY key`)).map((r) => r.key),
+    }),
+
     getTranscript: async (key) => {
       const rows = await q<{ data: TranscriptRecord }>(
         `SELECT data FROM ${S}.transcript WHERE key = $1`,

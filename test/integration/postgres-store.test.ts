@@ -22,22 +22,26 @@ afterAll(async () => {
 let schemas = 0;
 const freshSchema = (): string => `t${process.pid}_${++schemas}`;
 
-runStoreContract('postgres', async () => {
-  const schema = freshSchema();
-  let current = postgresStore({ connectionString: cluster.url, schema });
-  return {
-    store: current,
-    reopen: async () => {
-      await current.close();
-      current = postgresStore({ connectionString: cluster.url, schema });
-      return current;
-    },
-    cleanup: async () => {
-      await current.close();
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    },
-  };
-});
+runStoreContract(
+  'postgres',
+  async () => {
+    const schema = freshSchema();
+    let current = postgresStore({ connectionString: cluster.url, schema });
+    return {
+      store: current,
+      reopen: async () => {
+        await current.close();
+        current = postgresStore({ connectionString: cluster.url, schema });
+        return current;
+      },
+      cleanup: async () => {
+        await current.close();
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      },
+    };
+  },
+  { sweep: true },
+);
 
 describe('postgresStore: opening', () => {
   it('creates the schema on first open, at the current version; a second open changes nothing', async () => {
