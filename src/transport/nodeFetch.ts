@@ -30,8 +30,21 @@ const fetchFailed = (cause: unknown): TypeError => new TypeError('fetch failed',
 /**
  * A `fetch` for Node POST transports (see the top of this file). Not a general fetch: no
  * redirects (a 3xx is answered as it is, like `redirect: 'manual'`), no streaming bodies.
+ *
+ * A server may close an idle keep-alive connection just as the next request goes out on it (Node's
+ * agent does not read the server's `Keep-Alive: timeout` hint). A reset of a reused socket before
+ * any byte of an answer is therefore sent once more, on a new connection. It repeats nothing that
+ * the attempt's own retry would not: the request carries the same idempotency key either way, and
+ * the attempt is spared a backoff wait for a connection that was merely stale.
  */
 export const nodeFetch: typeof fetch = (input, init = {}) =>
+  send(input, init, true) as unknown as Promise<Response>;
+
+const send = (
+  input: Parameters<typeof fetch>[0],
+  init: RequestInit,
+  reuse: boolean,
+): Promise<LeanResponse> =>
   new Promise<LeanResponse>((resolve, reject) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -51,10 +64,17 @@ export const nodeFetch: typeof fetch = (input, init = {}) =>
     if (body !== undefined) headers['content-length'] = String(body.length);
     const signal = init.signal ?? undefined;
     const secure = url.protocol === 'https:';
+    /** The server began to answer: from then on an error is not a stale connection's. */
+    let answered = false;
     const req = (secure ? httpsRequest : httpRequest)(
       url,
-      { method: init.method ?? 'GET', headers, agent: secure ? agents.https : agents.http },
+      {
+        method: init.method ?? 'GET',
+        headers,
+        agent: reuse ? (secure ? agents.https : agents.http) : false,
+      },
       (res: IncomingMessage) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.once('error', (e: unknown) => reject(fetchFailed(e)));
@@ -85,8 +105,18 @@ export const nodeFetch: typeof fetch = (input, init = {}) =>
       req.destroy();
       reject(reason instanceof Error ? reason : new DOMException('aborted', 'AbortError'));
     };
-    req.once('error', (e: unknown) => reject(fetchFailed(e)));
+    req.once('error', (e: unknown) => {
+      const stale =
+        reuse &&
+        req.reusedSocket &&
+        !answered &&
+        signal?.aborted !== true &&
+        (e as { code?: unknown }).code === 'ECONNRESET';
+      if (!stale) return reject(fetchFailed(e));
+      signal?.removeEventListener('abort', onAbort);
+      send(input, init, false).then(resolve, reject);
+    });
     if (signal?.aborted === true) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     req.end(body);
-  }) as unknown as Promise<Response>;
+  });
