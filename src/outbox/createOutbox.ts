@@ -220,6 +220,18 @@ export async function openOutbox(
   const abort = new AbortController();
   const listeners = new Set<(event: OutboxEvent) => void>();
   const waiters = new Map<string, Waiter[]>();
+  // A standby on a store shared by processes (SQLite) hears what the sender did by following
+  // the store, only while someone here waits or listens. Loaded only for such a store.
+  const follow =
+    store.follow &&
+    (await import('./follow.js')).storeFollower(
+      store,
+      () => !closed && !coordinator.isLeader() && waiters.size + listeners.size > 0,
+      () => waiters.keys(),
+      deliverEvent,
+      toPublicEntry,
+      logger,
+    );
   /** Entries settled during this run, so `whenSettled` answers for an id already delivered. */
   const settled = new Map<string, OutboxEntry>();
   let batch: { entry: NewEntry; resolve(e: OutboxEntry): void; reject(e: unknown): void }[] = [];
@@ -265,6 +277,7 @@ export async function openOutbox(
   }
 
   function deliverEvent(event: OutboxEvent): void {
+    follow?.(event);
     if (
       event.type === 'status' &&
       (event.entry.status === 'sent' || event.entry.status === 'failed')
@@ -287,6 +300,8 @@ export async function openOutbox(
       }
     }
     if (event.type === 'wiped' && !closed) void outbox.close(); // another tab wiped the storage
+    // Here or elsewhere (another tab, a SQLite standby's follower): nothing will settle it now.
+    if (event.type === 'discarded') rejectWaiters(event.id, discardedError(event.id));
   }
 
   function rejectWaiters(id: string, error: OutboxError): void {
@@ -390,11 +405,16 @@ export async function openOutbox(
       if (stored === undefined) throw notFound(id);
       if (stored.status === 'failed') return toPublicEntry(stored);
       const release = hold(); // rule 12: the process waits for this answer
-      return new Promise<OutboxEntry>((resolve, reject) => {
+      const waiting = new Promise<OutboxEntry>((resolve, reject) => {
         const list = waiters.get(id) ?? [];
         list.push({ resolve, reject });
         waiters.set(id, list);
-      }).finally(release);
+      }).finally(() => {
+        release();
+        follow?.();
+      });
+      follow?.();
+      return waiting;
     },
 
     get online() {
@@ -406,8 +426,10 @@ export async function openOutbox(
         throw new OutboxError('invalid-options', 'listener must be a function');
       }
       listeners.add(listener);
+      follow?.();
       return () => {
         listeners.delete(listener);
+        follow?.();
       };
     },
 
@@ -436,7 +458,6 @@ export async function openOutbox(
       // Its conversation may have a new head (read again, not the whole store).
       if (coordinator.isLeader()) dispatcher.wakeFor(entry.conversationId);
       emit({ type: 'discarded', id, conversationId: entry.conversationId });
-      rejectWaiters(id, new OutboxError('not-found', `entry ${id} discarded`));
     },
 
     async flush() {
@@ -481,6 +502,7 @@ export async function openOutbox(
     finish = () => store.close(),
   ): Promise<void> => {
     closed = true;
+    follow?.();
     unsubscribeConnectivity();
     unwatch?.();
     dispatcher.stop();
@@ -538,6 +560,7 @@ export async function openOutbox(
     // Leadership is asked of the coordinator each time (it may lapse without a change event).
     onLeadershipChange: (isLeader) => {
       if (isLeader) dispatcher.wake();
+      follow?.(); // a standby follows the sender; the sender hears its own events
     },
     onRemoteEvent: deliverEvent,
     onWakeRequest: () => dispatcher.wake('online'),
@@ -554,6 +577,10 @@ interface Waiter {
 
 function closedError(): OutboxError {
   return new OutboxError('closed', 'outbox closed');
+}
+
+function discardedError(id: string): OutboxError {
+  return new OutboxError('not-found', `entry ${id} discarded`);
 }
 
 function notFound(id: string): OutboxError {

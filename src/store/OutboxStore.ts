@@ -111,6 +111,13 @@ export interface OutboxStore {
    * LISTEN/NOTIFY), so an idle outbox needs no polling. Returns the unsubscribe function.
    */
   watch?(listener: () => void): () => void;
+  /**
+   * Optional, for stores that several processes share: while at least one listener follows,
+   * calls it (soon, not at once) after another process committed any change to the store, so a
+   * process that does not send (a SQLite standby) can tell its waiters and subscribers what the
+   * sender did. Costs nothing while nobody follows. Returns the unfollow function.
+   */
+  follow?(listener: () => void): () => void;
   /** Number of entries (any status). */
   count(): Promise<number>;
 

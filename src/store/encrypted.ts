@@ -581,6 +581,7 @@ export function encryptedStoreWith(
   }
   if (inner.releaseClaim) store.releaseClaim = inner.releaseClaim.bind(inner);
   if (inner.watch) store.watch = inner.watch.bind(inner);
+  if (inner.follow) store.follow = inner.follow.bind(inner);
   // Optional reads of the sender (the flat drain, PostgreSQL claims) open what they return; without
   // them here the outbox would fall back to heads() per pass, or to several workers sending at once.
   if (inner.headOf) {

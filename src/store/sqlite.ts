@@ -147,6 +147,13 @@ function processRuns(pid: number | null): boolean {
 }
 
 /** SQLite reads a negative LIMIT as "no limit"; the other stores read it as 0. */
+/**
+ * How often a process that follows the file (`follow`: a standby with waiters or subscribers)
+ * reads `PRAGMA data_version`, which changes when another connection committed. One pragma read,
+ * no lock; nothing at all while nobody follows.
+ */
+const FOLLOW_MS = 100;
+
 const sqlLimit = (limit: number | undefined): number =>
   limit === undefined ? -1 : Math.max(0, Math.floor(limit));
 
@@ -412,6 +419,40 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
     const r = JSON.parse(row.data) as TranscriptRecord;
     if (typeof row.ord === 'number') r.order = row.ord;
     return r;
+  };
+
+  /** `follow`: the listeners, the data_version last read, the timer of the next read. */
+  const followers = new Set<() => void>();
+  let dataVersion: number | undefined;
+  let followTimer: ReturnType<typeof setTimeout> | undefined;
+  const readDataVersion = (): number | undefined => {
+    try {
+      return db && !closed ? (db.pragma('data_version', { simple: true }) as number) : undefined;
+    } catch {
+      return undefined; // unreadable now: the next read sets the baseline
+    }
+  };
+  const armFollow = (): void => {
+    if (followTimer !== undefined || closed || followers.size === 0) return;
+    followTimer = setTimeout(() => {
+      followTimer = undefined;
+      if (followers.size === 0) return;
+      const v = readDataVersion();
+      const changed = v !== undefined && dataVersion !== undefined && v !== dataVersion;
+      if (v !== undefined) dataVersion = v;
+      if (changed) {
+        for (const f of [...followers]) {
+          try {
+            f();
+          } catch {
+            // a throwing listener must not stop the others, nor the timer
+          }
+        }
+      }
+      armFollow();
+    }, FOLLOW_MS);
+    // Never keeps a process alive by itself: whoever waits holds it (DESIGN rule 12).
+    (followTimer as { unref?: () => void }).unref?.();
   };
 
   const leaseOptions = options.lease ?? {};
@@ -728,6 +769,20 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
       await store.close();
     },
 
+    follow: (listener: () => void) => {
+      followers.add(listener);
+      // The baseline now, so that a commit right after this call is not missed.
+      if (dataVersion === undefined) dataVersion = readDataVersion();
+      armFollow();
+      return () => {
+        followers.delete(listener);
+        if (followers.size > 0) return;
+        clearTimeout(followTimer);
+        followTimer = undefined;
+        dataVersion = undefined;
+      };
+    },
+
     ...(leaseOptions === false
       ? {}
       : {
@@ -740,6 +795,8 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
     close: async () => {
       if (closed) return;
       closed = true;
+      clearTimeout(followTimer);
+      followers.clear();
       const d = db;
       db = undefined;
       if (d && ownsDb) d.close();

@@ -100,7 +100,7 @@ class CountingServer {
 type Pause = { text: string; at: 'before-sending' | 'after-sending' | 'before-delivered' };
 
 class Child {
-  readonly lines: { t: string; ids?: string[]; text?: string }[] = [];
+  readonly lines: { t: string; ids?: string[]; text?: string; status?: string }[] = [];
   readonly proc: ChildProcess;
   constructor(
     readonly tag: string,
@@ -108,10 +108,11 @@ class Child {
     url: string,
     lease = { renewMs: RENEW_MS, ttlMs: TTL_MS },
     pause?: Pause,
+    listen = false,
   ) {
     this.proc = spawn(
       process.execPath,
-      [CHILD, JSON.stringify({ path, url, tag, ...lease, pause })],
+      [CHILD, JSON.stringify({ path, url, tag, ...lease, pause, listen })],
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     let buf = '';
@@ -162,8 +163,13 @@ describe('two Node processes on one SQLite file', () => {
   let path: string;
   let server: CountingServer;
   const children: Child[] = [];
-  const child = (tag: string, lease?: { renewMs: number; ttlMs: number }, pause?: Pause): Child => {
-    const c = new Child(tag, path, server.url, lease, pause);
+  const child = (
+    tag: string,
+    lease?: { renewMs: number; ttlMs: number },
+    pause?: Pause,
+    listen?: boolean,
+  ): Child => {
+    const c = new Child(tag, path, server.url, lease, pause, listen);
     children.push(c);
     return c;
   };
@@ -264,6 +270,56 @@ describe('two Node processes on one SQLite file', () => {
       `takeover: first post from the standby ${(x[1]!.at - killedAt).toString()} ms after the SIGKILL (ttl ${TTL_MS} ms, renew ${RENEW_MS} ms)`,
     );
     await b.stop();
+  });
+
+  it('a standby hears what the holder did with its messages: whenSettled resolves, subscribers get each status', async () => {
+    await setup();
+    const a = child('A');
+    await a.ready();
+    a.send('warm', 1, 'w');
+    await waitFor(() => server.posts.length === 1, { what: 'the first post' });
+    const b = child('B', undefined, undefined, true);
+    await b.ready();
+    // B stores them, A (the holder) sends them; only A's process made the status changes.
+    b.proc.stdin?.write('wait k 3 s\n');
+    await waitFor(() => b.lines.filter((l) => l.t === 'settled').length === 3, {
+      timeoutMs: 20_000,
+      what: "the standby's whenSettled answers",
+    });
+    expect(server.posts.filter((p) => p.text.startsWith('s')).map((p) => p.proc)).toEqual([
+      'A',
+      'A',
+      'A',
+    ]);
+    const settled = b.lines.filter((l) => l.t === 'settled');
+    expect(settled.map((l) => `${l.text}:${l.status}`).sort()).toEqual([
+      's0:sent',
+      's1:sent',
+      's2:sent',
+    ]);
+    // Its subscriber heard each one end 'sent' (and, before that, 'pending' when it stored it).
+    const events = b.lines.filter((l) => l.t === 'event');
+    for (const text of ['s0', 's1', 's2']) {
+      const mine = events.filter((l) => l.text === text).map((l) => l.status);
+      expect(mine[0]).toBe('pending');
+      expect(mine.at(-1)).toBe('sent');
+      expect(mine.filter((x) => x === 'sent')).toHaveLength(1);
+    }
+    // A message the holder stored is heard of too, once the standby saw it in the file (here:
+    // its request is held, so it stays there until the standby looked).
+    server.hold = true;
+    a.send('k', 1, 'h');
+    await waitFor(() => b.lines.some((l) => l.t === 'event' && l.text === 'h0'), {
+      timeoutMs: 20_000,
+      what: "the holder's own message, seen by the standby",
+    });
+    server.hold = false;
+    server.releaseHeld();
+    await waitFor(
+      () => b.lines.some((l) => l.t === 'event' && l.text === 'h0' && l.status === 'sent'),
+      { timeoutMs: 20_000, what: "the holder's own message, heard by the standby" },
+    );
+    await Promise.all([a.stop(), b.stop()]);
   });
 
   // A holder whose event loop stalls (here: SIGSTOP at a chosen point of an attempt) while its
