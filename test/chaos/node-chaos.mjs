@@ -1,6 +1,6 @@
-// Process chaos, Node: real child processes (node-child.mjs) with an outbox on SQLite, SIGKILLed
-// at seeded moments while the simulator injects seeded faults; restarts; two processes on one
-// store. A seed gives the whole schedule (what is sent, when, which faults, which kills); the
+// Process chaos, Node: real child processes (node-child.mjs) with an outbox on SQLite (or, the pg
+// tier, four workers on one PostgreSQL schema), SIGKILLed at seeded moments while the simulator
+// injects seeded faults; restarts; two processes on one store. A seed gives the whole schedule (what is sent, when, which faults, which kills); the
 // interleaving with real time is what varies between replays.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,10 +15,11 @@ export const NODE_TRANSPORTS = ['http', 'open', 'guest'];
 const TIMEOUT_MS = 2000; // per request / echo: short, so slow links (latency 3000) time out
 
 /** The schedule of `seed` on `transport`: plain data, printed by --print. */
-export function nodeSchedule(seed, transport, { store = 'sqlite' } = {}) {
+export function nodeSchedule(seed, transport, { store = 'sqlite', workers } = {}) {
   const r = prng(seed * 7919 + NODE_TRANSPORTS.indexOf(transport) + 1);
   const guest = transport === 'guest';
-  const processes = r.chance(0.3) ? 2 : 1;
+  // PostgreSQL (the pg tier): `workers` processes on one schema, always (DESIGN rule 11).
+  const processes = workers ?? (r.chance(0.3) ? 2 : 1);
   // a script that awaits whenSettled and nothing else (issue 10 defect 4), one process only
   const script = processes === 1 && r.chance(0.3);
   const durationMs = r.int(1000, 2500);
@@ -121,7 +122,7 @@ export function nodeSchedule(seed, transport, { store = 'sqlite' } = {}) {
   }
   events.sort((a, b) => a.at - b.at);
   return {
-    tier: 'node',
+    tier: store === 'postgres' ? 'pg' : 'node',
     transport,
     store,
     seed,

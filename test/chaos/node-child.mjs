@@ -69,7 +69,15 @@ async function makeStore() {
   if (config.store.kind === 'sqlite') return sqliteStore({ path: config.store.path });
   if (config.store.kind === 'postgres') {
     const node = await import('../../dist/src/node.js');
-    return node.postgresStore({ connectionString: config.store.url, schema: config.store.schema });
+    const { default: pg } = await import('pg');
+    // A small pool of its own: several schedules of four workers share one cluster.
+    const pool = new pg.Pool({ connectionString: config.store.url, max: config.store.poolMax });
+    pool.on('error', () => {}); // an idle client's connection dropped: the next query reports it
+    return node.postgresStore({
+      pool,
+      schema: config.store.schema,
+      ...(config.store.leaseMs === undefined ? {} : { leaseMs: config.store.leaseMs }),
+    });
   }
   throw new Error(`unknown store ${config.store.kind}`);
 }

@@ -4,7 +4,8 @@
 //   node test/chaos/run.mjs --quick                 the fixed fast subset `npm test` runs
 //   node test/chaos/run.mjs --tier node --transport http --seed 17     replay one schedule
 //   node test/chaos/run.mjs --tier node --transport http --seed 17 --print   show it
-//   options: --schedules N (full run size), --jobs N (schedules at once), --only node|browser
+//   node test/chaos/run.mjs --tier pg --transport open --seed 5   four workers on one PostgreSQL
+//   options: --schedules N (full run size), --jobs N (schedules at once), --only node|pg|browser
 //
 // A failing schedule prints its seed and the command that replays it; exit 1 when any failed.
 import { execFileSync } from 'node:child_process';
@@ -20,6 +21,7 @@ import {
   startPageServer,
 } from './browser-chaos.mjs';
 import { NODE_TRANSPORTS, nodeSchedule, runNodeSchedule } from './node-chaos.mjs';
+import { postgresStoreConfig, stopPostgres } from './postgres.mjs';
 import { QUICK } from './seeds.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,6 +56,16 @@ const TIERS = {
     run: (schedule) => runNodeSchedule(schedule, { startSimulator }),
     variant: (s) => `${s.store}, ${s.processes === 1 ? '1 process' : `${s.processes} processes`}`,
   },
+  // The server path: four worker processes on one PostgreSQL schema (issue 13, DESIGN rule 11),
+  // the two server transports (a guest session belongs to one visitor, not to a worker pool).
+  pg: {
+    transports: ['http', 'open'],
+    schedule: (seed, transport) =>
+      nodeSchedule(seed, transport, { store: 'postgres', workers: PG_WORKERS }),
+    run: (schedule) =>
+      runNodeSchedule(schedule, { startSimulator, storeFactory: postgresStoreConfig }),
+    variant: (s) => `postgres, ${s.processes} workers`,
+  },
   browser: {
     transports: BROWSER_TRANSPORTS,
     schedule: (seed, transport) => browserSchedule(seed, transport),
@@ -65,6 +77,7 @@ const TIERS = {
   },
 };
 let pages;
+const PG_WORKERS = 4;
 
 const replay = (tier, transport, seed) =>
   `node test/chaos/run.mjs --tier ${tier} --transport ${transport} --seed ${seed}`;
@@ -88,20 +101,35 @@ function plan() {
   if (args.quick) {
     return QUICK.filter((j) => args.only === undefined || j.tier === args.only);
   }
-  const total = Number(args.schedules ?? 1050);
-  const shares = { node: 0.9, browser: 0.1 };
+  const total = Number(args.schedules ?? 1150);
+  // node and browser as before the pg tier came (945 + 105 of 1,050), pg on top
+  const shares = { node: 0.822, pg: 0.087, browser: 0.0914 };
   const jobs = [];
   for (const [tier, share] of Object.entries(shares)) {
     if (args.only !== undefined && tier !== args.only) continue;
     const transports = TIERS[tier].transports;
     const n = Math.round(total * share);
+    const list = [];
     for (let i = 0; i < n; i++) {
-      jobs.push({
+      list.push({
         tier,
         transport: transports[i % transports.length],
         seed: 1000 + Math.floor(i / transports.length),
       });
     }
+    // pg runs in the Node pool: spread among the node schedules, not all at the end
+    if (tier === 'pg') {
+      const node = jobs.filter((j) => j.tier === 'node');
+      const rest = jobs.filter((j) => j.tier !== 'node');
+      const every = Math.max(1, Math.floor(node.length / Math.max(1, list.length)));
+      const mixed = [];
+      node.forEach((j, i) => {
+        mixed.push(j);
+        if ((i + 1) % every === 0 && list.length > 0) mixed.push(list.shift());
+      });
+      jobs.length = 0;
+      jobs.push(...mixed, ...list, ...rest);
+    } else jobs.push(...list);
   }
   return jobs;
 }
@@ -209,7 +237,7 @@ async function pool(list, n) {
 }
 await Promise.all([
   pool(
-    jobs.filter((j) => j.tier === 'node'),
+    jobs.filter((j) => j.tier === 'node' || j.tier === 'pg'),
     nodeJobs,
   ),
   pool(
@@ -218,6 +246,7 @@ await Promise.all([
   ),
 ]);
 if (pages !== undefined) await (await pages).close();
+await stopPostgres();
 
 const cols = [
   ['tier', 'tier'],

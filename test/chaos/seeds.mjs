@@ -17,6 +17,9 @@ export const QUICK = [
   // defect 3: two processes on one SQLite file (one sends, the other stands by)
   { tier: 'node', transport: 'http', seed: 7 },
   { tier: 'node', transport: 'open', seed: 8 },
+  // PostgreSQL: four workers on one schema, one of them SIGKILLed (issue 13; the tier pg)
+  { tier: 'pg', transport: 'http', seed: 12 },
+  { tier: 'pg', transport: 'open', seed: 5 },
   // defect 4: a script that only awaits whenSettled while its message waits in backoff
   { tier: 'node', transport: 'open', seed: 2 },
   // defect 6: a 429 storm with Retry-After 0 / a past date

@@ -11,6 +11,8 @@ import { rejectionCode } from '../helpers/errorCode.js';
 import { line, newEntry, runStoreContract } from '../unit/store-contract.js';
 import { createOutbox } from '../../src/outbox/createOutbox.js';
 import { ScriptedTransport } from '../helpers/scriptedTransport.js';
+import { GatedTransport } from '../helpers/gatedTransport.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const cluster = await startPostgres({ statements: true });
 const admin = new pg.Pool({ connectionString: cluster.url, max: 2 });
@@ -361,6 +363,45 @@ describe('postgresStore: claims between workers', () => {
     expect(await rows(other, 'entries')).toBe(1);
     expect(await neighbour.getMeta('sessionToken')).toBe('neighbour-token');
     await Promise.all([b.close(), neighbour.close()]);
+  });
+
+  it('a worker whose in-flight head was taken over and delivered gives back the next head it claims (it was stuck "sending")', async () => {
+    // Chaos tier pg, four workers on a loaded machine: a worker's renewals came late, another
+    // worker took its lapsed lease over and delivered the head; the first, its request still in
+    // flight, then claimed the conversation's next head, neither attempted it (the conversation
+    // was in flight here) nor gave it back, and renewed its lease until it exited.
+    const schema = freshSchema();
+    const gated = new GatedTransport(4);
+    const outbox = await createOutbox({
+      transport: gated,
+      store: postgresStore({ connectionString: cluster.url, schema, leaseMs: 60_000 }),
+      logger: { debug() {}, warn() {}, error() {} },
+      transcript: false,
+    });
+    const first = await outbox.send({ conversationId: 'x', text: 'x1' });
+    const second = await outbox.send({ conversationId: 'x', text: 'x2' });
+    await waitFor(() => gated.held.find((h) => h.entry.id === first.id), { what: 'x1 in flight' });
+    // Another worker takes x1 over (as if the lease had lapsed: its `now` is past the lease)
+    // and delivers it.
+    const other = await open(schema);
+    const taken = await other.claimDue!({ limit: 1, now: Date.now() + 120_000 });
+    expect(taken.entries.map((e) => e.id)).toEqual([first.id]);
+    await other.removeDelivered!(first.id, []);
+    // Something wakes the first worker: it claims x2 while its x1 attempt is still in flight.
+    await outbox.send({ conversationId: 'y', text: 'y1' });
+    await waitFor(() => gated.held.some((h) => h.entry.text === 'y1'), { what: 'y1 in flight' });
+    gated.held.find((h) => h.entry.text === 'y1')!.answer({ kind: 'delivered' });
+    // x1's answer comes (delivered; the other worker had recorded it already).
+    gated.held.find((h) => h.entry.id === first.id)!.answer({ kind: 'delivered' });
+    // x2 is attempted (on the old code it stayed 'sending', claimed and renewed, never sent).
+    const x2 = await waitFor(() => gated.held.find((h) => h.entry.id === second.id), {
+      timeoutMs: 15_000,
+      what: 'x2 attempted',
+    });
+    x2.answer({ kind: 'delivered' });
+    expect((await outbox.whenSettled(second.id)).status).toBe('sent');
+    await outbox.close();
+    await other.close();
   });
 
   it('a new entry notifies the other workers (LISTEN/NOTIFY)', async () => {
