@@ -224,10 +224,10 @@ export async function openOutbox(
   // the store, only while someone here waits or listens. Loaded only for such a store.
   const follow =
     store.follow &&
-    (await import('./follow.js')).storeFollower(
+    (await import('./follow.js')).default(
       store,
-      () => !closed && !coordinator.isLeader() && waiters.size + listeners.size > 0,
-      () => waiters.keys(),
+      () => !coordinator.isLeader() && waiters.size + listeners.size,
+      waiters,
       deliverEvent,
       toPublicEntry,
       logger,
@@ -301,7 +301,8 @@ export async function openOutbox(
     }
     if (event.type === 'wiped' && !closed) void outbox.close(); // another tab wiped the storage
     // Here or elsewhere (another tab, a SQLite standby's follower): nothing will settle it now.
-    if (event.type === 'discarded') rejectWaiters(event.id, discardedError(event.id));
+    if (event.type === 'discarded')
+      rejectWaiters(event.id, new OutboxError('not-found', `entry ${event.id} discarded`));
   }
 
   function rejectWaiters(id: string, error: OutboxError): void {
@@ -405,16 +406,15 @@ export async function openOutbox(
       if (stored === undefined) throw notFound(id);
       if (stored.status === 'failed') return toPublicEntry(stored);
       const release = hold(); // rule 12: the process waits for this answer
-      const waiting = new Promise<OutboxEntry>((resolve, reject) => {
+      return new Promise<OutboxEntry>((resolve, reject) => {
         const list = waiters.get(id) ?? [];
         list.push({ resolve, reject });
         waiters.set(id, list);
+        follow?.(); // a standby: what it waits for is settled by another process
       }).finally(() => {
         release();
         follow?.();
       });
-      follow?.();
-      return waiting;
     },
 
     get online() {
@@ -502,7 +502,6 @@ export async function openOutbox(
     finish = () => store.close(),
   ): Promise<void> => {
     closed = true;
-    follow?.();
     unsubscribeConnectivity();
     unwatch?.();
     dispatcher.stop();
@@ -518,6 +517,7 @@ export async function openOutbox(
     await finish();
     for (const id of [...waiters.keys()]) rejectWaiters(id, closedError());
     listeners.clear();
+    follow?.(); // nobody waits or listens now: it stops
   };
 
   if (options.persistentStorage === true) await requestPersistentStorage();
@@ -577,10 +577,6 @@ interface Waiter {
 
 function closedError(): OutboxError {
   return new OutboxError('closed', 'outbox closed');
-}
-
-function discardedError(id: string): OutboxError {
-  return new OutboxError('not-found', `entry ${id} discarded`);
 }
 
 function notFound(id: string): OutboxError {

@@ -23,17 +23,17 @@ const same = (a: OutboxEntry, b: OutboxEntry): boolean =>
  * processes' commits (`store.follow`), and each is read back as the events the sender emitted:
  * new and changed entries as status events; an entry that left the store as `sent` when its
  * transcript line says so, else as `discarded` (which rejects its waiters). An entry someone
- * waits for (`waiting`) that is no longer stored when following begins is looked up the same
+ * waits for (a key of `waiting`) that is no longer stored when following begins is looked up the same
  * way, at every look. An outbox nobody waits on or listens to does not follow: it costs nothing.
  *
  * Positional arguments and one function as the result: this module is a lazy chunk, and what
  * `createOutbox` writes to use it is in every first load. `toPublic` is handed in so that this
  * module imports nothing at run time (a shared import would become an extra chunk).
  */
-export function storeFollower(
+export default function storeFollower(
   store: OutboxStore,
-  wanted: () => boolean,
-  waiting: () => Iterable<string>,
+  wanted: () => unknown,
+  waiting: ReadonlyMap<string, unknown>,
   deliver: (event: OutboxEvent) => void,
   toPublic: (entry: StoredEntry) => OutboxEntry,
   logger: Logger,
@@ -91,7 +91,7 @@ export function storeFollower(
         }
         const gone = [...before.keys()].filter((id) => !now.has(id));
         // Waited for, and gone before this instance ever saw it in the store.
-        for (const id of waiting()) if (!now.has(id) && !before.has(id)) gone.push(id);
+        for (const id of waiting.keys()) if (!now.has(id) && !before.has(id)) gone.push(id);
         for (const id of gone) {
           const old = before.get(id);
           before.delete(id);
