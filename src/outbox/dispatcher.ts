@@ -84,8 +84,6 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
   let book: HeadBook | undefined;
   let bookLoading = false;
   const inFlight = new Map<string, Promise<void>>();
-  /** The entry each in-flight conversation is attempting (claims: see the end of pass()). */
-  const flying = new Map<string, string>();
   /**
    * Attempts that hold a transport slot: from the start until the transport answered. Recording
    * the outcome no longer holds one, so another conversation's message can go out meanwhile
@@ -222,22 +220,16 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         })
         .finally(() => {
           inFlight.delete(head.conversationId);
-          flying.delete(head.conversationId);
           book?.touch(head.conversationId);
           kick();
         });
       inFlight.set(head.conversationId, p);
-      flying.set(head.conversationId, head.id);
     }
     if (claimed) {
       // Claimed but not started (closing, or left for later): give them back now rather than at
-      // the lease's end. The head this process is attempting, claimed again (its lease lapsed
-      // meanwhile), is ours already. Another head of a conversation in flight here means that
-      // attempt's entry is no longer the head (another worker took the lapsed lease over and
-      // settled it): given back too. Kept, it stayed 'sending' under this worker's renewed lease,
-      // never attempted (chaos tier pg, four workers under load: heads stuck until the end).
+      // the lease's end. A conversation in flight here is ours already.
       for (const h of claimed) {
-        if (flying.get(h.conversationId) !== h.id) {
+        if (!inFlight.has(h.conversationId)) {
           void store.releaseClaim?.(h.conversationId).catch((error: unknown) => {
             logger.warn('release failed', { code: codeOf(error) });
           });
