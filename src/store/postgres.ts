@@ -479,6 +479,8 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
   const held = new Set<string>();
   /** Held conversations whose claim stored the attempt's start: the entry as it was before. */
   const marked = new Map<string, EntryRow['data']>();
+  /** The claimed entries of held conversations: entry id → conversation. */
+  const claimedEntries = new Map<string, string>();
   let renewTimer: ReturnType<typeof setInterval> | undefined;
 
   async function connect(): Promise<Pg.Pool> {
@@ -595,11 +597,29 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
     renewTimer.unref?.();
   }
 
+  /** Stops holding (renewing) a conversation's claim. */
+  const letGo = (conversationId: string): void => {
+    held.delete(conversationId);
+    marked.delete(conversationId);
+    for (const [id, c] of claimedEntries) if (c === conversationId) claimedEntries.delete(id);
+    renewSoon();
+  };
+
   const settledConversation = (conversationId: string, status?: string): void => {
     marked.delete(conversationId); // written since its claim: the mark is the attempt's now
     if (status === 'sending') return;
-    held.delete(conversationId);
-    renewSoon();
+    letGo(conversationId);
+  };
+
+  /**
+   * A write about a claimed head failed (connection lost, the server refusing clients): let the
+   * claim go instead of renewing it for as long as this process lives, which left the head
+   * `sending` and claimable by no worker, this one included (the conversation stuck for good).
+   * The lease now runs out and the head is claimed again, in doubt: it may have gone out.
+   */
+  const failedWrite = (conversationId: string | undefined, error: unknown): never => {
+    if (conversationId !== undefined && held.has(conversationId)) letGo(conversationId);
+    throw error;
   };
 
   const store: OutboxStore = {
@@ -636,7 +656,7 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       const rows = await q<{ s: string | null }>(
         `SELECT ${S}.update_entry($1, $2::jsonb, $3) AS s`,
         [entry.id, entryData(entry), opts?.requeue === true],
-      );
+      ).catch((e: unknown) => failedWrite(entry.conversationId, e));
       const seq = rows[0]?.s;
       if (seq === null || seq === undefined) {
         settledConversation(entry.conversationId); // discarded meanwhile: nothing left to renew
@@ -647,7 +667,9 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
     },
 
     remove: async (id) => {
-      const rows = await q<{ c: string | null }>(`SELECT ${S}.remove_queued($1, NULL) AS c`, [id]);
+      const rows = await q<{ c: string | null }>(`SELECT ${S}.remove_queued($1, NULL) AS c`, [
+        id,
+      ]).catch((e: unknown) => failedWrite(claimedEntries.get(id), e));
       if (typeof rows[0]?.c === 'string') settledConversation(rows[0].c);
     },
 
@@ -655,7 +677,7 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       const rows = await q<{ c: string | null }>(`SELECT ${S}.remove_queued($1, $2::jsonb) AS c`, [
         id,
         JSON.stringify(dedupe(records)),
-      ]);
+      ]).catch((e: unknown) => failedWrite(claimedEntries.get(id), e));
       if (typeof rows[0]?.c === 'string') settledConversation(rows[0].c);
     },
 
@@ -703,17 +725,18 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
           if (codes !== null) marked.set(r.data.conversationId, r.data);
         }
       }
-      for (const e of entries) held.add(e.conversationId);
+      for (const e of entries) {
+        held.add(e.conversationId);
+        claimedEntries.set(e.id, e.conversationId);
+      }
       renewSoon();
       return codes === null ? { entries, nextDueAt } : { entries, nextDueAt, sending: true };
     },
 
     releaseClaim: async (conversationId) => {
-      held.delete(conversationId);
-      renewSoon();
       // Not attempted after all: undo the claim's 'sending' mark too (it never went out).
       const before = marked.get(conversationId);
-      marked.delete(conversationId);
+      letGo(conversationId);
       await q(`SELECT ${S}.release_claim($1, $2, $3::jsonb)`, [
         conversationId,
         owner,
@@ -835,6 +858,7 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       });
       held.clear();
       marked.clear();
+      claimedEntries.clear();
       await store.close();
     },
 
@@ -855,6 +879,7 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       closed = true;
       held.clear();
       marked.clear();
+      claimedEntries.clear();
       renewSoon();
       watchers.clear();
       const l = listener;
