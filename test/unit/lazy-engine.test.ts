@@ -6,6 +6,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import { indexedDbStore } from '../../src/store/indexedDb.js';
 import { silentLogger } from '../../src/internal/logger.js';
+import { storedEntries } from '../helpers/storedEntries.js';
 import { ScriptedTransport } from '../helpers/scriptedTransport.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -38,12 +39,9 @@ describe('the drain loop as a chunk fetched at start', () => {
 
     const entry = await outbox.send({ text: 'written before the drain loop arrived' });
     // Durable: another connection to the same database reads it back.
-    const other = indexedDbStore({ name });
-    await other.open();
-    expect((await other.list()).map((e) => [e.id, e.text, e.status])).toEqual([
+    expect((await storedEntries(name)).map((e) => [e.id, e.text, e.status])).toEqual([
       [entry.id, 'written before the drain loop arrived', 'pending'],
     ]);
-    await other.close();
     await new Promise((r) => setTimeout(r, 20));
     expect(transport.calls).toHaveLength(0); // nothing can be sent without the drain loop
 

@@ -6,6 +6,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import { indexedDbStore } from '../../src/store/indexedDb.js';
 import { silentLogger } from '../../src/internal/logger.js';
+import { storedEntries } from '../helpers/storedEntries.js';
 import { guestTransport } from '../../src/transport/guest.js';
 import { FakeSocket, socketAfter } from './guest-fakes.js';
 
@@ -41,13 +42,10 @@ describe('the guest session as a chunk fetched at start', () => {
     await vi.waitFor(() => expect(chunk.requested).toBe(true));
 
     const entry = await outbox.send({ text: 'before the session chunk' });
-    const other = indexedDbStore({ name });
-    await other.open();
     // Stored (the drain loop may already have marked it 'sending': its attempt waits for the chunk).
-    expect((await other.list()).map((e) => [e.id, e.text])).toEqual([
+    expect((await storedEntries(name)).map((e) => [e.id, e.text])).toEqual([
       [entry.id, 'before the session chunk'],
     ]);
-    await other.close();
     await new Promise((r) => setTimeout(r, 20));
     expect(FakeSocket.all).toHaveLength(0); // no protocol client, no socket yet
 

@@ -6,6 +6,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import { indexedDbStore } from '../../src/store/indexedDb.js';
 import { silentLogger } from '../../src/internal/logger.js';
+import { storedEntries } from '../helpers/storedEntries.js';
 import { httpTransport } from '../../src/transport/http.js';
 
 const chunk = vi.hoisted(() => {
@@ -39,13 +40,10 @@ describe('the HTTP sender as a chunk fetched at start', () => {
     await vi.waitFor(() => expect(chunk.requested).toBe(true));
 
     const entry = await outbox.send({ text: 'before the sender chunk' });
-    const other = indexedDbStore({ name });
-    await other.open();
     // Stored (the drain loop may already have marked it 'sending': its attempt waits for the chunk).
-    expect((await other.list()).map((e) => [e.id, e.text])).toEqual([
+    expect((await storedEntries(name)).map((e) => [e.id, e.text])).toEqual([
       [entry.id, 'before the sender chunk'],
     ]);
-    await other.close();
     await new Promise((r) => setTimeout(r, 20));
     expect(posted).toHaveLength(0); // no sender, nothing posted yet
 

@@ -7,6 +7,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import { indexedDbStore } from '../../src/store/indexedDb.js';
 import { silentLogger } from '../../src/internal/logger.js';
+import { storedEntries } from '../helpers/storedEntries.js';
 import { ScriptedTransport } from '../helpers/scriptedTransport.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -40,10 +41,7 @@ describe('the transcript as a chunk fetched at start', () => {
     const listed = outbox.transcript.list();
     // Delivered, but not recorded yet: the entry is still in the store (the line and the
     // removal are one write, which needs the chunk).
-    const other = indexedDbStore({ name });
-    await other.open();
-    expect((await other.list()).map((e) => e.id)).toEqual([entry.id]);
-    await other.close();
+    expect((await storedEntries(name)).map((e) => e.id)).toEqual([entry.id]);
 
     chunk.open();
     expect((await outbox.whenSettled(entry.id)).status).toBe('sent');
