@@ -4,8 +4,9 @@
 
 /**
  * @param {object} r
- * @param {{text: string, key: string, order: number, slot: number}[]} r.plan  every message a schedule may send;
+ * @param {{text: string, key: string, order: number | undefined, slot: number}[]} r.plan  every message a schedule may send;
  *   `key` groups the messages whose delivery order is promised (one conversation of one producer), `order` their call order
+ *   (undefined: not known, not judged for order)
  * @param {Set<string>} r.committed  texts whose send() resolved
  * @param {Map<string, string>} r.ids  text → entry id (the idempotency key), where known
  * @param {object[]} r.deliveries  simulator `delivered()`
@@ -91,6 +92,7 @@ export function analyse({
   for (const d of ours) {
     if (d.duplicate) continue;
     const m = byText.get(d.text);
+    if (m.order === undefined) continue; // its call order is not known
     const top = highest.get(m.key) ?? -1;
     if (m.order < top) {
       reordered += 1;

@@ -26,6 +26,9 @@ export const QUICK = [
   { tier: 'node', transport: 'http', seed: 2 },
   // defect 1: tabs sending at once from the moment they open (bursts in one task and spread)
   { tier: 'browser', transport: 'http', seed: 8 },
+  // a tab busy while two of its bursts arrive: call order differs from the plan's (the judge
+  // must follow the page's call order; browser/guest 1043's "3 reordered" was this)
+  { tier: 'browser', transport: 'guest', seed: 267 },
   // defect 2: reload while a guest message is in flight on a slow link
   { tier: 'browser', transport: 'guest', seed: 2 },
   // defect 2 as the full run found it (one duplicate each before the fix)

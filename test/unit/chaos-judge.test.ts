@@ -47,6 +47,25 @@ describe('chaos judge', () => {
     expect([r.lost, r.stuck, r.ended]).toEqual([0, 2, 0]);
   });
 
+  it('order is judged by the order given (the call order), a message without one is not judged', () => {
+    const judged = (order: (number | undefined)[], stored = ['c', 'a', 'b']) =>
+      analyse({
+        plan: ['a', 'b', 'c'].map((text, i) => ({ text, key: 'k', order: order[i], slot: 0 })),
+        committed: new Set(['a', 'b', 'c']),
+        ids: new Map(),
+        deliveries: stored.map((t) => delivered(t, `i${t}`)),
+        attempts: [],
+        left: [],
+        disruptions: [],
+      }).reordered;
+    expect(judged([0, 1, 2])).toBe(2); // c was called last and stored first
+    expect(judged([1, 2, 0])).toBe(0); // c was called first: stored in call order
+    expect(judged([0, 1, undefined])).toBe(0); // c's place unknown: a and b are in order
+    expect(judged([1, 0, undefined])).toBe(1);
+    // an unjudged message between two others does not hide their reorder
+    expect(judged([1, 0, undefined], ['a', 'c', 'b'])).toBe(1);
+  });
+
   it('a committed message neither delivered nor held is lost', () => {
     const r = judge([], [delivered('a', 'ia'), delivered('b', 'ib')]);
     expect([r.lost, r.stuck, r.ended]).toEqual([1, 0, 0]);

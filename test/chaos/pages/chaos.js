@@ -9,6 +9,7 @@ import * as lib from '/dist/browser/genesys-webmessaging-outbox.js';
  * with the status or 'error') through `window.req` (exposed by the harness).
  */
 let requestNo = 0;
+let issuedNo = 0;
 const tracingFetch = async (url, init) => {
   let key;
   try {
@@ -68,7 +69,8 @@ const c = {
    */
   burst(messages, spread = false) {
     const one = (m) => {
-      window.issued?.(m.text);
+      // the call order: this document's count, and a time that orders documents (reloads)
+      window.issued?.(m.text, performance.timeOrigin + performance.now(), ++issuedNo);
       c.outbox.send({ text: m.text, conversationId: 'c0', metadata: { guestId: 'g' } }).then(
         (entry) => window.committed?.(m.text, entry.id),
         (error) => window.rejected?.(m.text, String(error?.code ?? error)),
