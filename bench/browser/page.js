@@ -43,16 +43,24 @@ async function clearWorkbox() {
   db.close();
 }
 
-/** `indexed`: also the outbox's two indexes (seq; [queueConversationId, seq]) — diagnostic. */
-function openRaw(name, indexed = false) {
+/**
+ * The raw baselines and layout diagnostics, by kind: 'raw' no index, 'raw-indexed' the two
+ * indexes of schema v3 (seq; [queueConversationId, seq]), 'raw-heads' / 'raw-heads-put' the one
+ * index of schema v5 (heads), written with `add` / `put`.
+ */
+const rawLayout = (kind) => ({
+  indexes: { 'raw-indexed': 2, 'raw-heads': 1, 'raw-heads-put': 1 }[kind] ?? 0,
+  write: kind === 'raw-heads' ? 'add' : 'put',
+});
+const isRaw = (kind) => kind === 'raw' || kind.startsWith('raw-');
+
+function openRaw(name, indexes = 0) {
   return new Promise((resolve, reject) => {
     const r = indexedDB.open(name, 1);
     r.onupgradeneeded = () => {
       const s = r.result.createObjectStore('s', { keyPath: 'id' });
-      if (indexed) {
-        s.createIndex('seq', 'seq');
-        s.createIndex('heads', ['queueConversationId', 'seq']);
-      }
+      if (indexes === 2) s.createIndex('seq', 'seq');
+      if (indexes >= 1) s.createIndex('heads', ['queueConversationId', 'seq']);
     };
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
@@ -117,24 +125,28 @@ async function swRegistration() {
 
 const sessions = new Map();
 
+const SETTLE_MS = 100;
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
 /**
  * Opens one contender for a sequential-enqueue run: returns `one(i)` (one durable write, awaited
  * by the caller) and `end()`. Contenders are opened side by side and driven in alternating chunks.
  */
 async function openContender(kind) {
   const name = freshName(kind);
-  if (kind === 'raw' || kind === 'raw-indexed') {
-    const db = await openRaw(name, kind === 'raw-indexed');
+  if (isRaw(kind)) {
+    const { indexes, write } = rawLayout(kind);
+    const db = await openRaw(name, indexes);
     return {
       one(i) {
         const tx = db.transaction('s', 'readwrite');
-        tx.objectStore('s').put(record(i));
+        tx.objectStore('s')[write](record(i));
         return txDone(tx);
       },
       many(i, n) {
         const tx = db.transaction('s', 'readwrite');
         const s = tx.objectStore('s');
-        for (let k = 0; k < n; k++) s.put(record(i + k));
+        for (let k = 0; k < n; k++) s[write](record(i + k));
         return txDone(tx);
       },
       async end() {
@@ -233,22 +245,45 @@ window.bench = {
     sessions.delete(id);
   },
 
-  /** Batched: n calls issued at once, then all awaited (outbox: group commit; raw: one tx). */
+  /**
+   * Batched: n calls issued at once, then all awaited (outbox: group commit; raw: one tx). Every
+   * contender waits the same `SETTLE_MS` between opening and the burst (the previous round's
+   * database deletion, the outbox's own start: drain chunk, lock, first heads() read), so that
+   * the burst is timed alone.
+   */
   async batched(kind, n) {
     const name = freshName(kind);
     try {
-      if (kind === 'raw' || kind === 'raw-indexed') {
-        const db = await openRaw(name, kind === 'raw-indexed');
+      if (isRaw(kind)) {
+        const { indexes, write } = rawLayout(kind);
+        const db = await openRaw(name, indexes);
+        await settle();
         const t0 = performance.now();
         const tx = db.transaction('s', 'readwrite');
         const s = tx.objectStore('s');
-        for (let i = 0; i < n; i++) s.put(record(i));
+        for (let i = 0; i < n; i++) s[write](record(i));
         await txDone(tx);
         const totalMs = performance.now() - t0;
         db.close();
         return { totalMs };
       }
+      if (kind === 'store') {
+        const store = indexedDbStore({ name });
+        await store.open();
+        await settle();
+        const entries = [];
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) {
+          const { seq: _seq, queueConversationId: _q, ...entry } = record(i);
+          entries.push(entry);
+        }
+        await store.append(entries);
+        const totalMs = performance.now() - t0;
+        await store.close();
+        return { totalMs };
+      }
       const outbox = await createOutbox(outboxOptions(kind.slice(7), name));
+      await settle();
       const t0 = performance.now();
       const all = [];
       for (let i = 0; i < n; i++) all.push(outbox.send({ text: TEXT }));
