@@ -46,6 +46,7 @@ export const PREFETCHED = [
   'src/outbox/dispatcher.js',
   'src/transport/guest/session.js',
   'src/transport/post.js',
+  'src/store/indexedDbOps.js',
 ];
 
 /** name → [named imports from the main entry, enforced gzip limit of the first load, budget] */

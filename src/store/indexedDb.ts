@@ -2,8 +2,9 @@ import { readOptions } from '../internal/options.js';
 import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import { copyEntry } from '../outbox/entry.js';
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
-import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
-import { invalidEntry } from './validate.js';
+import type { OutboxStore } from './OutboxStore.js';
+import { chunk } from '../internal/chunk.js';
+import type { IdbOps } from './indexedDbOps.js';
 
 /** Options of {@link indexedDbStore}. */
 export interface IndexedDbStoreOptions {
@@ -34,24 +35,24 @@ export interface IndexedDbStoreOptions {
 /** Current schema version; see {@link upgradeSchema}. */
 export const SCHEMA_VERSION = 5;
 /** Internal meta keys are arrays, so they never collide with the string keys of `setMeta`. */
-const TRANSCRIPT_N_KEY = ['tn'];
+export const TRANSCRIPT_N_KEY = ['tn'];
 /**
  * The high-water mark: at least the `seq` of every removed entry, so that it and the last key of
  * each group in `heads` bound every key ever stored (v4 kept the highest `top` of a removed entry
  * under this key, and wrote the highest `seq` of the v3 index here on upgrade).
  */
-const HIGH_KEY = ['top'];
+export const HIGH_KEY = ['top'];
 /**
  * The `heads` group of entries that are not queued (failed): `[]` sorts after every string, so
  * they are past every conversation, where `heads()` does not look, and still in the index.
  */
-const NOT_QUEUED: never[] = [];
-const ENTRIES = 'entries';
-const META = 'meta';
-const TRANSCRIPT = 'transcript';
-const QUARANTINE = 'quarantine';
-const HEADS = 'heads';
-const BY_ORDER = 'byOrder';
+export const NOT_QUEUED: never[] = [];
+export const ENTRIES = 'entries';
+export const META = 'meta';
+export const TRANSCRIPT = 'transcript';
+export const QUARANTINE = 'quarantine';
+export const HEADS = 'heads';
+export const BY_ORDER = 'byOrder';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 /**
@@ -59,35 +60,26 @@ const BY_ORDER = 'byOrder';
  * queued, else `NOT_QUEUED` (v5; absent in records written before); `top` is what v4 wrote on
  * the highest entry of each write (no index since v5, dropped when read).
  */
-type EntryRecord = StoredEntry & { queueConversationId?: string | never[]; top?: number };
-type Bad = { key: IDBValidKey; reason: string };
+export type EntryRecord = StoredEntry & { queueConversationId?: string | never[]; top?: number };
 
-const isQueued = (status: unknown): boolean => status === 'pending' || status === 'sending';
+export const isQueued = (status: unknown): boolean => status === 'pending' || status === 'sending';
 
 /** A request as a promise. Its error also aborts the transaction (nobody prevents the default). */
-const req = <T>(r: IDBRequest<T>): Promise<T> =>
+export const req = <T>(r: IDBRequest<T>): Promise<T> =>
   new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });
 
-/** Calls `step` at every position of a cursor; `step` moves the cursor, or returns false to stop. */
-const walk = (
-  r: IDBRequest<IDBCursorWithValue | null>,
-  step: (cursor: IDBCursorWithValue) => boolean,
-): Promise<void> =>
-  new Promise((resolve, reject) => {
-    r.onsuccess = () => {
-      if (!r.result || !step(r.result)) resolve();
-    };
-    r.onerror = () => reject(r.error);
-  });
+/** The high-water mark (`HIGH_KEY`), read inside the caller's transaction (`meta` in scope). */
+export const readMark = (tx: IDBTransaction): Promise<unknown> =>
+  req(tx.objectStore(META).get(HIGH_KEY));
 
 /** Runs `then` on a value, or once a promise of one resolved (no extra tick when it is plain). */
 const after = <T, R>(v: T | Promise<T>, then: (v: T) => Promise<R>): Promise<R> =>
   v instanceof Promise ? v.then(then) : then(v);
 
-const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+export const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /**
  * Creates or upgrades the schema, step by step from `oldVersion`; no step ever deletes data.
@@ -159,21 +151,16 @@ function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction):
  * The stored record: the entry plus the `heads` index field, its conversation only while it is
  * queued (a failed entry must not hold its conversation).
  */
-function toRecord(entry: StoredEntry): EntryRecord {
+export function toRecord(entry: StoredEntry): EntryRecord {
   const { queueConversationId: _q, top: _t, ...r } = entry as EntryRecord;
   const record: EntryRecord = r;
   record.queueConversationId = isQueued(r.status) ? r.conversationId : NOT_QUEUED;
   return record;
 }
 
-function fromRecord(r: EntryRecord): StoredEntry {
+export function fromRecord(r: EntryRecord): StoredEntry {
   const { queueConversationId: _q, top: _t, ...entry } = r;
   return entry;
-}
-
-function fromTranscript(r: TranscriptRecord & { n?: number }): TranscriptRecord {
-  const { n: _n, ...record } = r;
-  return record;
 }
 
 function isQuota(e: unknown, depth = 0): boolean {
@@ -299,6 +286,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     options.durability === undefined || options.durability === 'default'
       ? undefined
       : { durability: options.durability };
+  const factory = (): IDBFactory => options.indexedDB ?? globalThis.indexedDB;
   let closed = false;
   /** The connection in use (or being opened); cleared when it is lost or yielded. */
   let connection: Promise<IDBDatabase> | undefined;
@@ -311,10 +299,9 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     new Promise<IDBDatabase>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let gaveUp = false;
-      const factory = options.indexedDB ?? globalThis.indexedDB;
       let request: IDBOpenDBRequest;
       try {
-        request = factory.open(name, SCHEMA_VERSION);
+        request = factory().open(name, SCHEMA_VERSION);
       } catch (e: unknown) {
         reject(storageError(e));
         return;
@@ -402,52 +389,6 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     return opened?.[0] === pending ? go(opened[1]) : pending.then(go);
   };
 
-  const readMark = (tx: IDBTransaction): Promise<unknown> =>
-    req(tx.objectStore(META).get(HIGH_KEY));
-
-  /**
-   * Deletes an entry inside the caller's transaction (`entries` and `meta` in scope); the mark
-   * keeps its key, so a reopen never hands it out again.
-   */
-  const dropEntry = async (tx: IDBTransaction, key: IDBValidKey): Promise<void> => {
-    const entries = tx.objectStore(ENTRIES);
-    const [old, mark] = await Promise.all([
-      req(entries.get(key)) as Promise<EntryRecord | undefined>,
-      readMark(tx),
-      req(entries.delete(key)),
-    ]);
-    const seq = finite(old?.seq);
-    if (seq > finite(mark)) tx.objectStore(META).put(seq, HIGH_KEY);
-  };
-
-  const quarantine = async (bad: Bad[]): Promise<void> => {
-    if (bad.length === 0) return;
-    let moved: Bad[] = [];
-    try {
-      moved = await run([ENTRIES, QUARANTINE, META], 'readwrite', async (tx) => {
-        const entries = tx.objectStore(ENTRIES);
-        const out: Bad[] = [];
-        for (const b of bad) {
-          const value: unknown = await req(entries.get(b.key));
-          if (value === undefined || invalidEntry(value) === undefined) continue; // gone or fixed
-          tx.objectStore(QUARANTINE).add({ key: b.key, reason: b.reason, value, at: Date.now() });
-          await dropEntry(tx, b.key);
-          out.push(b);
-        }
-        return out;
-      });
-    } catch {
-      // Could not move it aside: readers skip it anyway, so it still blocks nothing.
-    }
-    for (const m of moved) {
-      try {
-        options.onCorrupt?.(m);
-      } catch {
-        // a throwing callback must not break the store
-      }
-    }
-  };
-
   /** Highest `seq` this instance handed out; `undefined` until first read from the database. */
   let lastSeq: number | undefined;
   /**
@@ -511,85 +452,42 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     return before;
   };
 
-  /** Upserts transcript records inside the caller's transaction (`transcript` and `meta` in scope). */
-  const writeTranscript = async (
-    tx: IDBTransaction,
-    records: readonly TranscriptRecord[],
-  ): Promise<void> => {
-    const store = tx.objectStore(TRANSCRIPT);
-    const meta = tx.objectStore(META);
-    const [nv, ...existing] = (await Promise.all([
-      req(meta.get(TRANSCRIPT_N_KEY)),
-      ...records.map((r) => req(store.get(r.key))),
-    ])) as [unknown, ...({ n?: unknown; order?: unknown } | undefined)[]];
-    let n = finite(nv);
-    const seen = new Map<string, { n: number; order: number }>();
-    records.forEach((r, i) => {
-      const old = existing[i];
-      // A replaced record keeps its order and insertion number: a line never moves (rule 13).
-      // (Every stored record has an order: written here, or backfilled by the v3 upgrade.)
-      const kept = seen.get(r.key) ?? {
-        n: typeof old?.n === 'number' ? old.n : ++n,
-        order: (old?.order as number | undefined) ?? r.order ?? r.time * 1000,
-      };
-      seen.set(r.key, kept);
-      store.put({ ...r, ...kept });
-    });
-    meta.put(n, TRANSCRIPT_N_KEY);
-  };
-
-  /** Every key `[conversationId, …]` of an index (`heads`, `byOrder`). */
-  const conversationRange = (conversationId: string): IDBKeyRange =>
-    IDBKeyRange.bound([conversationId], [conversationId, []]);
-
-  const guard =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      if (closed) throw closedError();
-      return fn(...args);
-    };
-
   /**
-   * The head of each conversation in `range` of the sparse index [queueConversationId, seq]:
-   * take the first record of a conversation, then seek past the rest of it ([id, []] sorts after
-   * every [id, seq]). Each step opens a fresh cursor at that bound: Chromium's
-   * cursor.continue(key) walks every record in between (100 000 queued entries made recovery 10x
-   * slower), a new cursor seeks.
+   * Everything but opening, appending and the meta values (the session token) is in a chunk
+   * (indexedDbOps.ts), fetched as the store opens: a call made before it arrived waits for it
+   * (in call order); one that finds it unfetchable rejects with `storage-failed`, and the next
+   * call fetches it again.
    */
-  const scanHeads = async (range: IDBKeyRange, one = false): Promise<StoredEntry[]> => {
-    const { heads, bad } = await run([ENTRIES], 'readonly', async (tx) => {
-      const found: StoredEntry[] = [];
-      const skipped: Bad[] = [];
-      const index = tx.objectStore(ENTRIES).index(HEADS);
-      const past = (k: IDBValidKey): IDBKeyRange => IDBKeyRange.bound(k, range.upper, true);
-      let from = range;
-      for (;;) {
-        const cursor = await req(index.openCursor(from));
-        if (!cursor) break;
-        const v = cursor.value as EntryRecord;
-        const key = cursor.key as IDBValidKey[];
-        const reason = invalidEntry(v);
-        if (reason !== undefined) skipped.push({ key: cursor.primaryKey, reason });
-        if (reason !== undefined || !isQueued(v.status)) {
-          from = past(key); // the next one of the same conversation
-          continue;
-        }
-        found.push(fromRecord(v));
-        if (one) break;
-        from = past([key[0] as IDBValidKey, []]);
-      }
-      return { heads: found, bad: skipped };
-    });
-    await quarantine(bad);
-    return heads;
-  };
+  const ops = chunk(
+    () =>
+      import('./indexedDbOps.js').then((m) =>
+        m.idbOps({
+          run,
+          reserve,
+          onCorrupt: options.onCorrupt,
+          close: () => store.close(),
+          factory,
+          name,
+          blockedTimeoutMs,
+        }),
+      ),
+    'storage-failed',
+  );
+  /** A method of the chunk; refused once the store is closed, unless `anyTime` (sweep, wipe). */
+  const later = <K extends keyof IdbOps>(k: K, anyTime = false): IdbOps[K] =>
+    ((...args: unknown[]) =>
+      closed && !anyTime
+        ? Promise.reject(closedError())
+        : ops.call((o) => (o[k] as (...a: unknown[]) => Promise<unknown>)(...args))) as IdbOps[K];
 
   const store: OutboxStore = {
-    open: guard(async () => {
+    open: async () => {
+      if (closed) throw closedError();
+      ops.prefetch();
       await getConnection();
       // The one read of the highest stored seq, here rather than in the first append.
       if (lastSeq === undefined) await allocate(0);
-    }),
+    },
 
     append(batch: readonly NewEntry[]) {
       if (closed) return Promise.reject(closedError());
@@ -616,149 +514,38 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       });
     },
 
-    update: guard(async (entry: StoredEntry, opts?: { requeue?: boolean }) => {
+    update: (entry, opts) => {
+      if (closed) return Promise.reject(closedError());
       // A requeue's key is taken at the call, like an append's (call order, always).
-      const fresh = opts?.requeue === true ? (await allocate(1)) + 1 : undefined;
-      return run([ENTRIES], 'readwrite', async (tx) => {
-        const entries = tx.objectStore(ENTRIES);
-        const old = (await req(entries.get(entry.id))) as EntryRecord | undefined;
-        if (old === undefined) {
-          throw new OutboxError('not-found', 'no entry', { details: { id: entry.id } });
-        }
-        // seq belongs to the store: a fresh one only to go to the back (or if the old is
-        // unusable: a key from the hybrid clock, no read inside this transaction).
-        let seq = old.seq;
-        if (fresh !== undefined) seq = fresh;
-        else if (typeof seq !== 'number') seq = reserve(1) + 1;
-        const stored: StoredEntry = { ...copyEntry(entry), seq };
-        entries.put(toRecord(stored));
-        return stored;
-      });
-    }),
-
-    remove: guard(async (id: string) => {
-      await run([ENTRIES, META], 'readwrite', (tx) => dropEntry(tx, id));
-    }),
-
-    get: guard(async (id: string) => {
-      const v = (await run([ENTRIES], 'readonly', (tx) => req(tx.objectStore(ENTRIES).get(id)))) as
-        EntryRecord | undefined;
-      if (v === undefined) return undefined;
-      const reason = invalidEntry(v);
-      if (reason === undefined) return fromRecord(v);
-      await quarantine([{ key: id, reason }]);
-      return undefined;
-    }),
-
-    list: guard(async () => {
-      // list() returns everything by definition, so one getAll is the cheapest read here.
-      const all = (await run([ENTRIES], 'readonly', (tx) =>
-        req(tx.objectStore(ENTRIES).getAll()),
-      )) as EntryRecord[];
-      const good: StoredEntry[] = [];
-      const bad: Bad[] = [];
-      for (const v of all) {
-        const reason = invalidEntry(v);
-        if (reason === undefined) good.push(fromRecord(v));
-        else bad.push({ key: (v as any)?.id, reason });
-      }
-      await quarantine(bad.filter((b) => b.key !== undefined));
-      return good.sort((a, b) => a.seq - b.seq);
-    }),
-
-    heads: guard(async (limit?: number) => {
-      // Every conversation: the keys up to [NOT_QUEUED], which sorts before [NOT_QUEUED, seq].
-      const heads = await scanHeads(IDBKeyRange.upperBound([NOT_QUEUED]));
-      heads.sort((a, b) => a.seq - b.seq);
-      return limit === undefined ? heads : heads.slice(0, Math.max(0, limit));
-    }),
-
-    headOf: guard(
-      async (conversationId: string) =>
-        (await scanHeads(conversationRange(conversationId), true))[0],
-    ),
-
-    count: guard(() => run([ENTRIES], 'readonly', (tx) => req(tx.objectStore(ENTRIES).count()))),
-
-    getMeta: guard((key: string) =>
-      run([META], 'readonly', (tx) => req(tx.objectStore(META).get(key) as IDBRequest<unknown>)),
-    ),
-
-    setMeta: guard(async (key: string, value: unknown) => {
+      const requeueKey = opts?.requeue === true ? allocate(1) : undefined;
+      if (requeueKey instanceof Promise) requeueKey.catch(() => {}); // reported by update's await
+      return ops.call((o) => o.update(entry, requeueKey));
+    },
+    remove: later('remove'),
+    get: later('get'),
+    list: later('list'),
+    heads: later('heads'),
+    headOf: later('headOf'),
+    count: later('count'),
+    getMeta: (key: string) =>
+      closed
+        ? Promise.reject(closedError())
+        : run([META], 'readonly', (tx) =>
+            req(tx.objectStore(META).get(key) as IDBRequest<unknown>),
+          ),
+    setMeta: async (key: string, value: unknown) => {
+      if (closed) throw closedError();
       await run([META], 'readwrite', (tx) => {
         tx.objectStore(META).put(value, key);
       });
-    }),
-
-    putTranscript: guard(async (records: readonly TranscriptRecord[]) => {
-      if (records.length === 0) return;
-      await run([TRANSCRIPT, META], 'readwrite', (tx) => writeTranscript(tx, records));
-    }),
-
-    removeDelivered: guard(async (id: string, records: readonly TranscriptRecord[]) => {
-      await run([ENTRIES, TRANSCRIPT, META], 'readwrite', (tx) =>
-        Promise.all([writeTranscript(tx, records), dropEntry(tx, id)]),
-      );
-    }),
-
-    listTranscript: guard((conversationId: string, limit?: number) =>
-      run([TRANSCRIPT], 'readonly', async (tx) => {
-        const index = tx.objectStore(TRANSCRIPT).index(BY_ORDER);
-        const range = conversationRange(conversationId);
-        if (limit === undefined) {
-          return ((await req(index.getAll(range))) as TranscriptRecord[]).map(fromTranscript);
-        }
-        const out: TranscriptRecord[] = [];
-        if (limit > 0) {
-          await walk(index.openCursor(range, 'prev'), (cursor) => {
-            out.push(fromTranscript(cursor.value as TranscriptRecord));
-            if (out.length >= limit) return false;
-            cursor.continue();
-            return true;
-          });
-        }
-        return out.reverse();
-      }),
-    ),
-
-    // A chunk of its own: only an encrypted outbox's sweep calls it (run refuses once closed).
-    sweep: async () => (await import('./indexedDbSweep.js')).sweepOf(run),
-
-    getTranscript: guard(async (key: string) => {
-      const v = (await run([TRANSCRIPT], 'readonly', (tx) =>
-        req(tx.objectStore(TRANSCRIPT).get(key)),
-      )) as TranscriptRecord | undefined;
-      return v === undefined ? undefined : fromTranscript(v);
-    }),
-
-    pruneTranscript: guard(async (conversationId: string, keep: number) => {
-      await run([TRANSCRIPT], 'readwrite', (tx) => {
-        let skip = keep > 0;
-        const index = tx.objectStore(TRANSCRIPT).index(BY_ORDER);
-        return walk(index.openCursor(conversationRange(conversationId), 'prev'), (cursor) => {
-          if (skip) {
-            skip = false;
-            cursor.advance(keep); // past the newest `keep` in one step
-          } else {
-            cursor.delete();
-            cursor.continue();
-          }
-          return true;
-        });
-      });
-    }),
-
-    wipe: async () => {
-      await store.close();
-      // Loaded only when called: most pages never wipe.
-      const { deleteDatabase } = await import('./deleteDatabase.js');
-      await deleteDatabase(
-        OutboxError,
-        options.indexedDB ?? globalThis.indexedDB,
-        name,
-        blockedTimeoutMs,
-      );
     },
+    putTranscript: later('putTranscript'),
+    removeDelivered: later('removeDelivered'),
+    listTranscript: later('listTranscript'),
+    sweep: later('sweep', true),
+    getTranscript: later('getTranscript'),
+    pruneTranscript: later('pruneTranscript'),
+    wipe: later('wipe', true),
 
     close: async () => {
       if (closed) return;

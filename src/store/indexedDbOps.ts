@@ -1,0 +1,326 @@
+// The IndexedDB store's operations other than opening and appending (indexedDb.ts): reading,
+// updating and removing entries, the heads, the transcript, quarantine, sweep and wipe. A chunk
+// of its own (issue 15), fetched when the store opens; storing a message durably does not need
+// it. Part of the store's private schema: the names and helpers come from indexedDb.ts.
+import { OutboxError } from '../errors/OutboxError.js';
+import { copyEntry } from '../outbox/entry.js';
+import type { StoredEntry } from '../outbox/entry.js';
+import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
+import type { Run } from './indexedDbSweep.js';
+import { invalidEntry } from './validate.js';
+import {
+  BY_ORDER,
+  ENTRIES,
+  HEADS,
+  HIGH_KEY,
+  META,
+  NOT_QUEUED,
+  QUARANTINE,
+  TRANSCRIPT,
+  TRANSCRIPT_N_KEY,
+  finite,
+  fromRecord,
+  isQueued,
+  readMark,
+  req,
+  toRecord,
+} from './indexedDb.js';
+import type { EntryRecord } from './indexedDb.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
+type Bad = { key: IDBValidKey; reason: string };
+
+/** What the store's first-load part (indexedDb.ts) lends the operations. */
+export interface IdbCore {
+  run: Run;
+  /** Order keys from the hybrid clock once the highest stored key is known (`reserve`). */
+  reserve(n: number): number;
+  onCorrupt: ((info: { key: unknown; reason: string }) => void) | undefined;
+  close(): Promise<void>;
+  factory(): IDBFactory;
+  name: string;
+  blockedTimeoutMs: number;
+}
+
+/** The operations `indexedDbStore` delegates here. */
+export type IdbOps = Required<
+  Pick<
+    OutboxStore,
+    | 'remove'
+    | 'get'
+    | 'list'
+    | 'heads'
+    | 'headOf'
+    | 'count'
+    | 'putTranscript'
+    | 'removeDelivered'
+    | 'listTranscript'
+    | 'sweep'
+    | 'getTranscript'
+    | 'pruneTranscript'
+    | 'wipe'
+  >
+> & {
+  /**
+   * `OutboxStore.update`; a requeue brings the key `allocate(1)` reserved when it was called
+   * (call order, like an append's, whenever this chunk arrived).
+   */
+  update(entry: StoredEntry, requeueKey?: number | Promise<number>): Promise<StoredEntry>;
+};
+
+/** Calls `step` at every position of a cursor; `step` moves the cursor, or returns false to stop. */
+const walk = (
+  r: IDBRequest<IDBCursorWithValue | null>,
+  step: (cursor: IDBCursorWithValue) => boolean,
+): Promise<void> =>
+  new Promise((resolve, reject) => {
+    r.onsuccess = () => {
+      if (!r.result || !step(r.result)) resolve();
+    };
+    r.onerror = () => reject(r.error);
+  });
+
+function fromTranscript(r: TranscriptRecord & { n?: number }): TranscriptRecord {
+  const { n: _n, ...record } = r;
+  return record;
+}
+
+/** The operations of one store. */
+export function idbOps(core: IdbCore): IdbOps {
+  /**
+   * Deletes an entry inside the caller's transaction (`entries` and `meta` in scope); the mark
+   * keeps its key, so a reopen never hands it out again.
+   */
+  const dropEntry = async (tx: IDBTransaction, key: IDBValidKey): Promise<void> => {
+    const entries = tx.objectStore(ENTRIES);
+    const [old, mark] = await Promise.all([
+      req(entries.get(key)) as Promise<EntryRecord | undefined>,
+      readMark(tx),
+      req(entries.delete(key)),
+    ]);
+    const seq = finite(old?.seq);
+    if (seq > finite(mark)) tx.objectStore(META).put(seq, HIGH_KEY);
+  };
+
+  const quarantine = async (bad: Bad[]): Promise<void> => {
+    if (bad.length === 0) return;
+    let moved: Bad[] = [];
+    try {
+      moved = await core.run([ENTRIES, QUARANTINE, META], 'readwrite', async (tx) => {
+        const entries = tx.objectStore(ENTRIES);
+        const out: Bad[] = [];
+        for (const b of bad) {
+          const value: unknown = await req(entries.get(b.key));
+          if (value === undefined || invalidEntry(value) === undefined) continue; // gone or fixed
+          tx.objectStore(QUARANTINE).add({ key: b.key, reason: b.reason, value, at: Date.now() });
+          await dropEntry(tx, b.key);
+          out.push(b);
+        }
+        return out;
+      });
+    } catch {
+      // Could not move it aside: readers skip it anyway, so it still blocks nothing.
+    }
+    for (const m of moved) {
+      try {
+        core.onCorrupt?.(m);
+      } catch {
+        // a throwing callback must not break the store
+      }
+    }
+  };
+
+  /** Upserts transcript records inside the caller's transaction (`transcript` and `meta` in scope). */
+  const writeTranscript = async (
+    tx: IDBTransaction,
+    records: readonly TranscriptRecord[],
+  ): Promise<void> => {
+    const store = tx.objectStore(TRANSCRIPT);
+    const meta = tx.objectStore(META);
+    const [nv, ...existing] = (await Promise.all([
+      req(meta.get(TRANSCRIPT_N_KEY)),
+      ...records.map((r) => req(store.get(r.key))),
+    ])) as [unknown, ...({ n?: unknown; order?: unknown } | undefined)[]];
+    let n = finite(nv);
+    const seen = new Map<string, { n: number; order: number }>();
+    records.forEach((r, i) => {
+      const old = existing[i];
+      // A replaced record keeps its order and insertion number: a line never moves (rule 13).
+      // (Every stored record has an order: written here, or backfilled by the v3 upgrade.)
+      const kept = seen.get(r.key) ?? {
+        n: typeof old?.n === 'number' ? old.n : ++n,
+        order: (old?.order as number | undefined) ?? r.order ?? r.time * 1000,
+      };
+      seen.set(r.key, kept);
+      store.put({ ...r, ...kept });
+    });
+    meta.put(n, TRANSCRIPT_N_KEY);
+  };
+
+  /** Every key `[conversationId, …]` of an index (`heads`, `byOrder`). */
+  const conversationRange = (conversationId: string): IDBKeyRange =>
+    IDBKeyRange.bound([conversationId], [conversationId, []]);
+
+  /**
+   * The head of each conversation in `range` of the sparse index [queueConversationId, seq]:
+   * take the first record of a conversation, then seek past the rest of it ([id, []] sorts after
+   * every [id, seq]). Each step opens a fresh cursor at that bound: Chromium's
+   * cursor.continue(key) walks every record in between (100 000 queued entries made recovery 10x
+   * slower), a new cursor seeks.
+   */
+  const scanHeads = async (range: IDBKeyRange, one = false): Promise<StoredEntry[]> => {
+    const { heads, bad } = await core.run([ENTRIES], 'readonly', async (tx) => {
+      const found: StoredEntry[] = [];
+      const skipped: Bad[] = [];
+      const index = tx.objectStore(ENTRIES).index(HEADS);
+      const past = (k: IDBValidKey): IDBKeyRange => IDBKeyRange.bound(k, range.upper, true);
+      let from = range;
+      for (;;) {
+        const cursor = await req(index.openCursor(from));
+        if (!cursor) break;
+        const v = cursor.value as EntryRecord;
+        const key = cursor.key as IDBValidKey[];
+        const reason = invalidEntry(v);
+        if (reason !== undefined) skipped.push({ key: cursor.primaryKey, reason });
+        if (reason !== undefined || !isQueued(v.status)) {
+          from = past(key); // the next one of the same conversation
+          continue;
+        }
+        found.push(fromRecord(v));
+        if (one) break;
+        from = past([key[0] as IDBValidKey, []]);
+      }
+      return { heads: found, bad: skipped };
+    });
+    await quarantine(bad);
+    return heads;
+  };
+
+  return {
+    update: async (entry, requeueKey) => {
+      const fresh = requeueKey === undefined ? undefined : (await requeueKey) + 1;
+      return core.run([ENTRIES], 'readwrite', async (tx) => {
+        const entries = tx.objectStore(ENTRIES);
+        const old = (await req(entries.get(entry.id))) as EntryRecord | undefined;
+        if (old === undefined) {
+          throw new OutboxError('not-found', 'no entry', { details: { id: entry.id } });
+        }
+        // seq belongs to the store: a fresh one only to go to the back (or if the old is
+        // unusable: a key from the hybrid clock, no read inside this transaction).
+        let seq = old.seq;
+        if (fresh !== undefined) seq = fresh;
+        else if (typeof seq !== 'number') seq = core.reserve(1) + 1;
+        const stored: StoredEntry = { ...copyEntry(entry), seq };
+        entries.put(toRecord(stored));
+        return stored;
+      });
+    },
+
+    remove: async (id: string) => {
+      await core.run([ENTRIES, META], 'readwrite', (tx) => dropEntry(tx, id));
+    },
+
+    get: async (id: string) => {
+      const v = (await core.run([ENTRIES], 'readonly', (tx) =>
+        req(tx.objectStore(ENTRIES).get(id)),
+      )) as EntryRecord | undefined;
+      if (v === undefined) return undefined;
+      const reason = invalidEntry(v);
+      if (reason === undefined) return fromRecord(v);
+      await quarantine([{ key: id, reason }]);
+      return undefined;
+    },
+
+    list: async () => {
+      // list() returns everything by definition, so one getAll is the cheapest read here.
+      const all = (await core.run([ENTRIES], 'readonly', (tx) =>
+        req(tx.objectStore(ENTRIES).getAll()),
+      )) as EntryRecord[];
+      const good: StoredEntry[] = [];
+      const bad: Bad[] = [];
+      for (const v of all) {
+        const reason = invalidEntry(v);
+        if (reason === undefined) good.push(fromRecord(v));
+        else bad.push({ key: (v as any)?.id, reason });
+      }
+      await quarantine(bad.filter((b) => b.key !== undefined));
+      return good.sort((a, b) => a.seq - b.seq);
+    },
+
+    heads: async (limit?: number) => {
+      // Every conversation: the keys up to [NOT_QUEUED], which sorts before [NOT_QUEUED, seq].
+      const heads = await scanHeads(IDBKeyRange.upperBound([NOT_QUEUED]));
+      heads.sort((a, b) => a.seq - b.seq);
+      return limit === undefined ? heads : heads.slice(0, Math.max(0, limit));
+    },
+
+    headOf: async (conversationId: string) =>
+      (await scanHeads(conversationRange(conversationId), true))[0],
+
+    count: () => core.run([ENTRIES], 'readonly', (tx) => req(tx.objectStore(ENTRIES).count())),
+
+    putTranscript: async (records: readonly TranscriptRecord[]) => {
+      if (records.length === 0) return;
+      await core.run([TRANSCRIPT, META], 'readwrite', (tx) => writeTranscript(tx, records));
+    },
+
+    removeDelivered: async (id: string, records: readonly TranscriptRecord[]) => {
+      await core.run([ENTRIES, TRANSCRIPT, META], 'readwrite', (tx) =>
+        Promise.all([writeTranscript(tx, records), dropEntry(tx, id)]),
+      );
+    },
+
+    listTranscript: (conversationId: string, limit?: number) =>
+      core.run([TRANSCRIPT], 'readonly', async (tx) => {
+        const index = tx.objectStore(TRANSCRIPT).index(BY_ORDER);
+        const range = conversationRange(conversationId);
+        if (limit === undefined) {
+          return ((await req(index.getAll(range))) as TranscriptRecord[]).map(fromTranscript);
+        }
+        const out: TranscriptRecord[] = [];
+        if (limit > 0) {
+          await walk(index.openCursor(range, 'prev'), (cursor) => {
+            out.push(fromTranscript(cursor.value as TranscriptRecord));
+            if (out.length >= limit) return false;
+            cursor.continue();
+            return true;
+          });
+        }
+        return out.reverse();
+      }),
+
+    // A chunk of its own: only an encrypted outbox's sweep calls it (run refuses once closed).
+    sweep: async () => (await import('./indexedDbSweep.js')).sweepOf(core.run),
+
+    getTranscript: async (key: string) => {
+      const v = (await core.run([TRANSCRIPT], 'readonly', (tx) =>
+        req(tx.objectStore(TRANSCRIPT).get(key)),
+      )) as TranscriptRecord | undefined;
+      return v === undefined ? undefined : fromTranscript(v);
+    },
+
+    pruneTranscript: async (conversationId: string, keep: number) => {
+      await core.run([TRANSCRIPT], 'readwrite', (tx) => {
+        let skip = keep > 0;
+        const index = tx.objectStore(TRANSCRIPT).index(BY_ORDER);
+        return walk(index.openCursor(conversationRange(conversationId), 'prev'), (cursor) => {
+          if (skip) {
+            skip = false;
+            cursor.advance(keep); // past the newest `keep` in one step
+          } else {
+            cursor.delete();
+            cursor.continue();
+          }
+          return true;
+        });
+      });
+    },
+
+    wipe: async () => {
+      await core.close();
+      // Loaded only when called: most pages never wipe.
+      const { deleteDatabase } = await import('./deleteDatabase.js');
+      await deleteDatabase(OutboxError, core.factory(), core.name, core.blockedTimeoutMs);
+    },
+  };
+}
