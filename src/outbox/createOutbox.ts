@@ -462,12 +462,16 @@ export async function openOutbox(
 
     async flush() {
       assertOpen();
-      if (!coordinator.isLeader()) {
-        coordinator.requestWake();
-        return;
-      }
       const release = hold();
       try {
+        // A standby waits until the sender tried what was queued (or this one sends now).
+        if (
+          !coordinator.isLeader() &&
+          !(await (
+            await import('./dispatcher.js')
+          ).default(store, outbox.subscribe, coordinator, () => closed, clock))
+        )
+          return;
         dispatcher.wake('flush');
         await dispatcher.idle();
       } finally {

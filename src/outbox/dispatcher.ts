@@ -541,3 +541,7 @@ function nameOf(error: unknown): string {
   const name = (error as { name?: unknown } | null)?.name;
   return typeof name === 'string' ? name : typeof error;
 }
+
+// flush() on a standby (standbyFlush.ts): in this chunk, which every outbox fetches at start, as
+// its default export (the shortest name to write in the first load).
+export { default } from './standbyFlush.js';

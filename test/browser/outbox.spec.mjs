@@ -354,6 +354,50 @@ killedDuringDrain('http', 20, 5);
 twoTabs(false);
 twoTabs(true);
 
+/** flush() in the tab that does not send resolves once the sending tab has tried what it queued. */
+function standbyFlush(lease) {
+  test(`flush() in the standby tab (${lease ? 'IndexedDB lease' : 'Web Locks'}) resolves once the sending tab delivered its messages`, async ({
+    browser,
+    sim,
+    token,
+    origin,
+  }) => {
+    test.setTimeout(40_000);
+    const env = { sim, token, origin };
+    const context = await browser.newContext();
+    try {
+      if (lease) await context.addInitScript(() => delete Navigator.prototype.locks);
+      const name = uniqueName();
+      const a = await openOutbox(env, context, name);
+      const b = await openOutbox(env, context, name);
+      const reqA = countRequests(env, a);
+      // Which tab sends: the one whose request carries a first message.
+      const [warm] = await a.evaluate((t) => window.h.send(t), ['warm']);
+      await waitFor('the first delivery', () => deliveredFor(sim, [warm]).length === 1, 15_000);
+      const standby = reqA.n > 0 ? b : a;
+      // A slow link: the sender needs more than a second for these three.
+      sim.control.latency(400);
+      const result = await standby.evaluate(
+        async (t) => {
+          const ids = await window.h.send(t);
+          await window.h.outbox.flush();
+          return { ids, left: (await window.h.outbox.list()).length };
+        },
+        texts('standby', 3),
+      );
+      // Before: flush() returned as soon as it had asked the other tab (nothing delivered yet).
+      expect(deliveredFor(sim, result.ids).length, 'delivered when flush() resolved').toBe(3);
+      expect(result.left).toBe(0);
+      assertDeliveredOnce(sim, result.ids);
+    } finally {
+      sim.control.latency(0);
+      await context.close();
+    }
+  });
+}
+standbyFlush(false);
+standbyFlush(true);
+
 storageFault(
   "storage full: send rejects with 'storage-full', later messages still go through",
   async ({ page }) => {

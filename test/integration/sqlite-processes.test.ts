@@ -322,6 +322,34 @@ describe('two Node processes on one SQLite file', () => {
     await Promise.all([a.stop(), b.stop()]);
   });
 
+  it("a standby's flush() resolves once the holder tried what was queued, not at once", async () => {
+    await setup();
+    const a = child('A');
+    await a.ready();
+    a.send('warm', 1, 'w');
+    await waitFor(() => server.posts.length === 1, { what: 'the first post' });
+    const b = child('B');
+    await b.ready();
+    // The holder's request for f0 is held unanswered: f0 is in flight, f1 queued behind it.
+    server.hold = true;
+    b.send('k', 2, 'f');
+    await b.line('committed');
+    await waitFor(() => server.posts.some((p) => p.text === 'f0'), { what: 'f0 posted by A' });
+    b.proc.stdin?.write('flush\n');
+    // Before: the standby's flush() returned at once (it only asked the holder to look).
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(b.lines.some((l) => l.t === 'flushed')).toBe(false);
+    server.hold = false;
+    server.releaseHeld();
+    await b.line('flushed');
+    // Both were tried (and delivered) by the holder before the standby's flush() resolved.
+    expect(await queued()).toBe(0);
+    expect(
+      server.posts.filter((p) => p.text.startsWith('f')).map((p) => `${p.proc}:${p.text}`),
+    ).toEqual(['A:f0', 'A:f1']);
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
   // A holder whose event loop stalls (here: SIGSTOP at a chosen point of an attempt) while its
   // lease lapses. The standby takes over (a holder still running on this machine after
   // 10 x ttlMs); the stalled one, when it runs again, must not send what the new holder owns.

@@ -49,13 +49,21 @@ describe('sqliteStore: one sender per file', () => {
     await a.send({ text: 'a1' });
     await waitFor(() => ta.delivered.length === 1, { what: 'a1' });
     const b1 = await b.send({ text: 'b1' });
-    await b.flush(); // a standby's flush only asks the holder
+    // A standby's flush asks the holder and resolves once the holder tried b1 (standbyFlush.ts).
+    let flushed = false;
+    const flushing = b.flush().then(() => (flushed = true));
     // The holder reads the wake request at its next renewal.
     for (let i = 0; i < 5 && ta.delivered.length < 2; i++) {
+      expect(flushed).toBe(false);
       clock.advance(1000);
       await new Promise((r) => setTimeout(r, 20));
     }
     await waitFor(() => ta.delivered.length === 2, { what: 'b1 through the holder' });
+    for (let i = 0; i < 5 && !flushed; i++) {
+      clock.advance(1000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await flushing;
     expect(ta.delivered.map((e) => e.text)).toEqual(['a1', 'b1']);
     expect(ta.delivered[1]!.id).toBe(b1.id);
     expect(tb.calls).toEqual([]);
