@@ -20,12 +20,33 @@ export function postSender(config: PostTransportConfig): Transport {
   let ctx: TransportContext | undefined;
   const report = (online: boolean) => ctx?.reportConnectivity(online);
 
-  /** A token, `undefined` without a provider, or the outcome of failing to get one (never throws). */
-  async function token(): Promise<string | undefined | SendOutcome> {
+  /**
+   * A token, `undefined` without a provider, or the outcome of failing to get one (never throws).
+   * Bounded like the request: a provider that has not answered within `timeoutMs` (or by the
+   * attempt's abort, `close()`) ends the attempt as a `timeout` retry; before, the attempt waited
+   * as long as the provider did (a callback that never settles: forever, with `close()` waiting
+   * on it; `clientCredentials`: its own 15 s, twice around a 401), its entry `sending` meanwhile.
+   */
+  async function token(signal: AbortSignal): Promise<string | undefined | SendOutcome> {
     if (tokens === undefined) return undefined;
+    let timer: unknown;
+    let onAbort = (): void => {};
     try {
-      return await tokens.getToken();
+      return await new Promise<string>((resolve, reject) => {
+        const late = (message: string) => () => reject({ code: 'timeout', message });
+        timer = systemClock.setTimeout(
+          late(`access token not received within ${timeoutMs} ms`),
+          timeoutMs,
+        );
+        onAbort = late('attempt aborted while waiting for the access token');
+        signal.addEventListener('abort', onAbort, { once: true });
+        if (signal.aborted) onAbort();
+        tokens.getToken().then(resolve, reject);
+      });
     } catch (error: unknown) {
+      if ((error as { code?: unknown } | null)?.code === 'timeout' && !isOutboxError(error)) {
+        return fail('retry', error as { code: 'timeout'; message: string });
+      }
       let outcome: SendOutcome;
       if (isOutboxError(error)) {
         const kind =
@@ -45,6 +66,9 @@ export function postSender(config: PostTransportConfig): Transport {
       }
       if (outcome.kind === 'offline') report(false);
       return outcome;
+    } finally {
+      systemClock.clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -130,13 +154,13 @@ export function postSender(config: PostTransportConfig): Transport {
           message: `the body option failed (${detail})`,
         });
       }
-      let bearer = await token();
+      let bearer = await token(context.signal);
       if (typeof bearer === 'object') return bearer;
       let [outcome, status] = await post(payload, bearer, context.signal);
       if (status === 401 && tokens !== undefined) {
         // The token was revoked or expired: forget it, get a new one once, and try again now.
         tokens.invalidate(bearer);
-        bearer = await token();
+        bearer = await token(context.signal);
         if (typeof bearer === 'object') return bearer;
         [outcome, status] = await post(payload, bearer, context.signal);
         if (status === 401) tokens.invalidate(bearer);

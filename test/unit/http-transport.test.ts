@@ -390,6 +390,27 @@ describe('httpTransport: token failures never throw out of send', () => {
     expect(s.requests).toHaveLength(0);
   });
 
+  it('a token that never comes ends the attempt after timeoutMs (retry, timeout), and at once on abort', async () => {
+    const s = await serve((res) => json(res, 200, {}));
+    const t = transportFor(s, {
+      getAccessToken: () => new Promise<string>(() => {}),
+      timeoutMs: 300,
+    });
+    const started = Date.now();
+    // Before: the attempt waited as long as the provider did (here: forever; clientCredentials:
+    // its own 15 s, twice around a 401), the head 'sending' all that time.
+    expect(await t.send(entry(), sendContext())).toMatchObject({
+      kind: 'retry',
+      error: { code: 'timeout' },
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const stop = new AbortController();
+    const aborted = t.send(entry(), sendContext(stop.signal));
+    stop.abort();
+    expect(await aborted).toMatchObject({ kind: 'retry', error: { code: 'timeout' } });
+    expect(s.requests).toHaveLength(0);
+  });
+
   it('a token failure during the 401 refresh is classified too', async () => {
     const s = await serve((res) => json(res, 401, {}));
     let calls = 0;
