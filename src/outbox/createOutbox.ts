@@ -331,7 +331,11 @@ export async function openOutbox(
     batch = [];
     let stored: StoredEntry[];
     try {
-      stored = await store.append(committing.map((b) => b.entry));
+      // Every id here is send()'s own uuid(): the store need not look for it first.
+      stored = await store.append(
+        committing.map((b) => b.entry),
+        { generatedIds: true },
+      );
     } catch (error: unknown) {
       const e = isOutboxError(error)
         ? error
@@ -367,26 +371,23 @@ export async function openOutbox(
     transcript: writer,
 
     send(input) {
-      if (closed) return Promise.reject(closedError());
-      let valid: ReturnType<typeof validateSendInput>;
-      try {
-        valid = validateSendInput(input, maxTextLength, defaultConversationId);
-      } catch (error: unknown) {
-        return Promise.reject(error);
-      }
-      const now = clock.now();
-      const entry: NewEntry = {
-        id: uuid(),
-        ...valid,
-        status: 'pending',
-        attempts: 0,
-        createdAt: now,
-        order: writer.nextOrder(now), // the transcript line's place, for good (rule 13)
-      };
+      // What the executor throws (closed, bad input) is the promise's rejection: send() never
+      // throws, and stores nothing then.
       return new Promise<OutboxEntry>((resolve, reject) => {
+        if (closed) throw closedError();
+        const valid = validateSendInput(input, maxTextLength, defaultConversationId);
+        const now = clock.now();
+        const entry: NewEntry = {
+          id: uuid(),
+          ...valid,
+          status: 'pending',
+          attempts: 0,
+          createdAt: now,
+          order: writer.nextOrder(now), // the transcript line's place, for good (rule 13)
+        };
         // Group commit: every send() of this tick shares one transaction, each resolving after it
         // (and after its status event: see commitBatch).
-        if (batch.length === 0) queueMicrotask(() => void commitBatch());
+        if (batch.length === 0) queueMicrotask(commitBatch);
         batch.push({ entry, resolve, reject });
       });
     },

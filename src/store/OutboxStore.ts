@@ -62,8 +62,17 @@ export const claimable = (existing: TranscriptRecord | undefined, staleBefore: n
 export interface OutboxStore {
   /** Opens (or creates, or upgrades without losing data) the storage. Idempotent. */
   open(): Promise<void>;
-  /** Commits all entries in ONE transaction (group commit) and returns them with their `seq`. */
-  append(entries: readonly NewEntry[]): Promise<StoredEntry[]>;
+  /**
+   * Commits all entries in ONE transaction (group commit) and returns them with their `seq`. An
+   * id already stored rejects the whole batch with `invalid-id`. `generatedIds: true` is the
+   * caller's word that it generated every id just now from a CSPRNG (the outbox's `send()`), so
+   * none can be stored already: a store may then skip its duplicate check (IndexedDB writes with
+   * `put` instead of `add`, which a burst pays for). A store may ignore the option.
+   */
+  append(
+    entries: readonly NewEntry[],
+    options?: { generatedIds?: boolean },
+  ): Promise<StoredEntry[]>;
   /**
    * Replaces the stored entry with the same id (which must exist: otherwise rejects with code
    * `not-found`). With `requeue: true` the entry gets a fresh `seq`, i.e. moves to the back of

@@ -493,8 +493,8 @@ export function encryptedStoreWith(
       sweeping = sweeping.then(sweep).catch(() => undefined);
     },
 
-    async append(entries) {
-      const saved = await inOrder(sealEntries(entries), (sealed) => inner.append(sealed));
+    async append(entries, opts) {
+      const saved = await inOrder(sealEntries(entries), (sealed) => inner.append(sealed, opts));
       return restore(saved, entries);
     },
 

@@ -151,12 +151,10 @@ function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction):
  * The stored record: the entry plus the `heads` index field, its conversation only while it is
  * queued (a failed entry must not hold its conversation).
  */
-export function toRecord(entry: StoredEntry): EntryRecord {
-  const { queueConversationId: _q, top: _t, ...r } = entry as EntryRecord;
-  const record: EntryRecord = r;
-  record.queueConversationId = isQueued(r.status) ? r.conversationId : NOT_QUEUED;
-  return record;
-}
+export const toRecord = (entry: StoredEntry): EntryRecord => ({
+  ...entry,
+  queueConversationId: isQueued(entry.status) ? entry.conversationId : NOT_QUEUED,
+});
 
 export function fromRecord(r: EntryRecord): StoredEntry {
   const { queueConversationId: _q, top: _t, ...entry } = r;
@@ -184,6 +182,9 @@ function storageError(e: unknown, txError?: unknown): OutboxError {
     return new OutboxError('storage-full', 'IndexedDB: quota exceeded', { cause: e });
   }
   const name = nameOf(e);
+  // Only an append's `add` can break a constraint (no index is unique): an id already stored.
+  if (name === 'ConstraintError')
+    return new OutboxError('invalid-id', 'duplicate id', { cause: e });
   return new OutboxError(
     'storage-failed',
     `IndexedDB failed${typeof name === 'string' ? `: ${name}` : ''}`,
@@ -257,9 +258,17 @@ function transact<T>(
           outcome = { v: x };
           settle();
         }, fail);
-      } else outcome = { v };
+      } else {
+        outcome = { v };
+        // A body that returned at once issued every request it has: commit now, not once their
+        // success events came back to this thread (one round trip less per write). A browser
+        // without commit() commits when the requests are done, as before.
+        tx.commit?.();
+      }
     } catch (e: unknown) {
-      fail(e);
+      // Thrown by the body; or by commit() when the transaction is no longer active (aborted
+      // in the body), whose own events then tell the outcome.
+      if (outcome === undefined) fail(e);
     }
   });
 }
@@ -489,29 +498,28 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       if (lastSeq === undefined) await allocate(0);
     },
 
-    append(batch: readonly NewEntry[]) {
+    append(batch: readonly NewEntry[], opts?: { generatedIds?: boolean }) {
       if (closed) return Promise.reject(closedError());
       if (batch.length === 0) return Promise.resolve([]);
+      // Ids just generated (send()) cannot be stored yet: `put` skips the backend's lookup of an
+      // existing record that `add` makes for each entry. Any other id: `add`, which refuses one
+      // already stored (ConstraintError → invalid-id, see storageError).
+      const write = opts?.generatedIds ? 'put' : 'add';
       // The keys are taken now, at the call (see allocate), not when the transaction runs.
       // Awaited before the transaction starts: a transaction must not wait on anything else.
       return after(allocate(batch.length), (first) =>
         run([ENTRIES], 'readwrite', (tx) => {
-          // One request per entry, no promise per request. The first failing add
+          // One request per entry, no promise per request. The first failing request
           // (ConstraintError, quota) is what is reported.
           const entries = tx.objectStore(ENTRIES);
           return batch.map((e, i): StoredEntry => {
             const stored = copyEntry(e) as StoredEntry;
             stored.seq = first + i + 1;
-            entries.add(toRecord(stored));
+            entries[write](toRecord(stored));
             return stored;
           });
         }),
-      ).catch((e: unknown) => {
-        if (isOutboxError(e) && nameOf(e.cause) === 'ConstraintError') {
-          throw new OutboxError('invalid-id', 'duplicate id', { cause: e.cause });
-        }
-        throw e;
-      });
+      );
     },
 
     update: (entry, opts) => {

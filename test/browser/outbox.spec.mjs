@@ -406,13 +406,20 @@ storageFault(
     // The next new entry fails to be written the way a full disk fails it: with a
     // QuotaExceededError. Patched in-page: Chromium's quota override (CDP
     // Storage.overrideQuotaForOrigin) did not make small IndexedDB writes fail here.
+    // (send() writes its entries with put since its ids are generated; add for any other id.)
     await page.evaluate(() => {
       const proto = IDBObjectStore.prototype;
-      const add = proto.add;
-      proto.add = function () {
-        proto.add = add;
-        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      const { add, put } = proto;
+      const full = function (write) {
+        return function (...args) {
+          if (this.name !== 'entries') return write.apply(this, args);
+          proto.add = add;
+          proto.put = put;
+          throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        };
       };
+      proto.add = full(add);
+      proto.put = full(put);
     });
     const full = await page.evaluate(() => window.h.trySend('no room'));
     expect(full, 'send on a full disk').toEqual({ code: 'storage-full' });

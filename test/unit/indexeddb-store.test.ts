@@ -8,6 +8,7 @@ import {
   IDBFactory,
   IDBIndex,
   IDBObjectStore,
+  IDBTransaction,
   forceCloseDatabase,
 } from 'fake-indexeddb';
 import fc from 'fast-check';
@@ -350,6 +351,37 @@ describe('indexedDbStore: connection life', () => {
     expect(spy).toHaveBeenCalledTimes(1);
     await appended;
     expect(await store.count()).toBe(1);
+  });
+
+  it('an append commits its transaction as soon as its adds are issued (one round trip less), and a duplicate id still aborts all of it', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.open();
+    const commit = vi.spyOn(IDBTransaction.prototype, 'commit');
+    const appended = store.append([newEntry(), newEntry()]);
+    expect(commit).toHaveBeenCalledTimes(1); // at the call, not after the requests came back
+    await appended;
+    // The commit is asked for before the requests ran: a failing add still aborts the batch.
+    const [a] = await store.list();
+    const b = newEntry();
+    expect(await codeOf(store.append([b, { ...a!, text: 'again' }]))).toBe('invalid-id');
+    expect(commit).toHaveBeenCalledTimes(2);
+    expect(await store.get(b.id)).toBeUndefined();
+    expect((await store.get(a!.id))?.text).toBe(a!.text);
+    expect(await store.count()).toBe(2);
+  });
+
+  it("ids the caller generated (send()'s) are written with put, which skips the existing-record lookup; any other id with add", async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.open();
+    const puts = vi.spyOn(IDBObjectStore.prototype, 'put');
+    const adds = vi.spyOn(IDBObjectStore.prototype, 'add');
+    await store.append([newEntry(), newEntry()], { generatedIds: true });
+    expect([puts.mock.calls.length, adds.mock.calls.length]).toEqual([2, 0]);
+    await store.append([newEntry()]);
+    expect([puts.mock.calls.length, adds.mock.calls.length]).toEqual([2, 1]);
+    expect(await store.count()).toBe(3);
   });
 
   it('append of many entries is one readwrite transaction (group commit)', async () => {

@@ -727,4 +727,35 @@ describe('work per send', () => {
     for (let i = 0; i < 20; i++) await outbox.send({ text: `m${i}` });
     expect(headReads).toBe(before);
   });
+
+  it("tells the store that send()'s ids are its own, just generated (IndexedDB: put, no duplicate lookup), also through encryption", async () => {
+    for (const encrypted of [false, true]) {
+      const inner = memoryStore();
+      const seen: unknown[] = [];
+      const append = inner.append.bind(inner);
+      inner.append = (entries, options) => {
+        seen.push(options);
+        return append(entries, options);
+      };
+      const t = new ScriptedTransport();
+      t.gate = new Promise(() => {});
+      const { outbox } = await make(t, {
+        store: inner,
+        ...(encrypted
+          ? {
+              encryption: {
+                key: await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, [
+                  'encrypt',
+                  'decrypt',
+                ]),
+              },
+            }
+          : {}),
+      });
+      await Promise.all([outbox.send({ text: 'a' }), outbox.send({ text: 'b' })]);
+      await outbox.send({ text: 'c' });
+      expect(seen).toEqual([{ generatedIds: true }, { generatedIds: true }]);
+      await outbox.close();
+    }
+  });
 });

@@ -154,6 +154,18 @@ export function runStoreContract(
       expect(ids(await store.list())).toEqual(ids(stored));
     });
 
+    it('append with generatedIds (ids the caller just generated) stores and returns them as append does', async () => {
+      await setup();
+      const [a] = await store.append([newEntry()]);
+      const batch = [newEntry({ conversationId: 'c2' }), newEntry()];
+      const stored = await store.append(batch, { generatedIds: true });
+      expect(ids(stored)).toEqual(ids(batch as StoredEntry[]));
+      expect(stored[0]!.seq).toBeGreaterThan(a!.seq);
+      expect(stored[1]!.seq).toBeGreaterThan(stored[0]!.seq);
+      expect(await store.list()).toEqual([a, ...stored]);
+      expect(ids(await store.heads())).toEqual([a!.id, stored[0]!.id]);
+    });
+
     it('append of an empty batch is a no-op', async () => {
       await setup();
       expect(await store.append([])).toEqual([]);
