@@ -58,6 +58,15 @@ const SWEEP_BATCH = 200;
  * open, plaintext entries are now refused. `swept`: the background sweep sealed every transcript
  * line and meta value. `after`: the last transcript key the unfinished sweep got to.
  */
+/** One record moved aside (meta key `encryption.quarantine`); `value` sealed at rest. */
+interface Quarantined {
+  key: unknown;
+  kind?: string;
+  reason?: string;
+  value?: unknown;
+  at?: number;
+}
+
 interface EncryptionState {
   migrated?: boolean;
   swept?: boolean;
@@ -217,6 +226,7 @@ export function encryptedStoreWith(
     `e\u0000${e.id}\u0000${e.conversationId}`;
   const lineAad = (r: TranscriptRecord): string => `t\u0000${r.key}\u0000${r.conversationId}`;
   const metaAad = (k: string): string => `m\u0000${k}`;
+  const quarantineAad = (k: unknown): string => `q\u0000${String(k)}`;
 
   function sealEntry<T extends NewEntry>(e: T): T | Promise<T> {
     const payload = JSON.stringify(e.metadata === undefined ? [e.text] : [e.text, e.metadata]);
@@ -258,23 +268,65 @@ export function encryptedStoreWith(
     return { entry, stale: old };
   }
 
+  /**
+   * A quarantined record as stored: its `value` (the record as it was read, which may be planted
+   * plaintext) sealed with the current key, so nothing readable is kept at rest. Read through the
+   * wrapper, `getMeta(QUARANTINE_META)` opens it again.
+   */
+  async function sealQuarantined(q: Quarantined): Promise<Quarantined> {
+    if (typeof q !== 'object' || q === null || isSealed(q.value)) return q;
+    return { ...q, value: await seal(quarantineAad(q.key), JSON.stringify(q.value ?? null)) };
+  }
+
+  async function openQuarantined(q: Quarantined): Promise<Quarantined> {
+    if (typeof q !== 'object' || q === null || !isSealed(q.value)) return q;
+    try {
+      return { ...q, value: JSON.parse((await unseal(quarantineAad(q.key), q.value))[0]) };
+    } catch (err: unknown) {
+      if (!(err instanceof Unreadable) && !(err instanceof SyntaxError)) throw err;
+      return q; // sealed with a key no longer given: left as it is
+    }
+  }
+
+  /**
+   * At open, the quarantine: values kept in clear (by an older version) are sealed, values
+   * sealed with a previous key re-sealed with the current one (one meta read when there is none).
+   */
+  function resealQuarantine(): Promise<unknown> {
+    const run = async (): Promise<void> => {
+      const list = await inner.getMeta(QUARANTINE_META);
+      if (!Array.isArray(list)) return;
+      let changed = false;
+      const next = await Promise.all(
+        (list as Quarantined[]).map(async (q) => {
+          const open = previous.length > 0 ? await openQuarantined(q) : q;
+          const sealed = await sealQuarantined(open);
+          if (sealed !== q) changed = true;
+          return sealed;
+        }),
+      );
+      if (changed) await inner.setMeta(QUARANTINE_META, next);
+    };
+    quarantining = quarantining.then(run, run);
+    return quarantining;
+  }
+
   /** Moves unreadable entries aside (meta, then out of the queue) and reports them. */
   function quarantine(bad: { entry: StoredEntry; reason: string }[]): Promise<unknown> {
     if (bad.length === 0) return Promise.resolve();
     const run = async (): Promise<void> => {
       const list = await inner.getMeta(QUARANTINE_META);
-      const kept = Array.isArray(list) ? list : [];
+      // Records moved aside by an older version kept their value in clear: sealed now too.
+      const kept = await Promise.all(
+        (Array.isArray(list) ? (list as Quarantined[]) : []).map(sealQuarantined),
+      );
       const at = Date.now();
-      await inner.setMeta(QUARANTINE_META, [
-        ...kept,
-        ...bad.map((b) => ({
-          key: b.entry.id,
-          kind: 'entry',
-          reason: b.reason,
-          value: b.entry,
-          at,
-        })),
-      ]);
+      const added = await Promise.all(
+        bad.map((b) =>
+          sealQuarantined({ key: b.entry.id, kind: 'entry', reason: b.reason, value: b.entry, at }),
+        ),
+      );
+      await inner.setMeta(QUARANTINE_META, [...kept, ...added]);
       for (const b of bad) {
         cache.delete(b.entry.id);
         await inner.remove(b.entry.id);
@@ -487,6 +539,7 @@ export function encryptedStoreWith(
       }
       await loadKeys();
       await migrate();
+      await resealQuarantine();
       stopping = false;
       // Not awaited: send() does not wait for it. A failure (storage closed or failing) leaves
       // the cursor where it got to; the next open resumes.
@@ -523,6 +576,9 @@ export function encryptedStoreWith(
 
     async getMeta(k) {
       const v = await inner.getMeta(k);
+      if (k === QUARANTINE_META && Array.isArray(v)) {
+        return Promise.all((v as Quarantined[]).map(openQuarantined));
+      }
       if (OWN_META.has(k) || v === undefined) return v;
       if (!isSealed(v)) {
         await store.setMeta(k, v); // from before encryption: sealed now

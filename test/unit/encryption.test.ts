@@ -141,6 +141,100 @@ describe('encryption at rest', () => {
     await outbox.close();
   });
 
+  it('a quarantined record keeps nothing readable at rest: planted plaintext (text and metadata) is sealed in encryption.quarantine, in the SQLite file too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'outbox-enc-q-'));
+    try {
+      const path = join(dir, 'o.db');
+      const key = await aesKey();
+      const writer = encryptedStore(sqliteStore({ path }), { key });
+      await writer.open();
+      await writer.append([newEntry({ conversationId: 'c1', text: 'sealed fine' })]);
+      await writer.close();
+      // Another program plants plaintext in the encrypted store (and a sealed entry that is tampered).
+      const raw = sqliteStore({ path });
+      await raw.open();
+      const [planted] = await raw.append([
+        newEntry({
+          conversationId: 'c2',
+          text: `planted ${SECRET}`,
+          metadata: { email: 'jane@example.com' },
+        }),
+      ]);
+      await raw.close();
+
+      const events: OutboxEvent[] = [];
+      const outbox = await createOutbox({
+        transport: new ScriptedTransport(),
+        store: sqliteStore({ path }),
+        encryption: { key },
+        coordinator: false,
+        logger: silentLogger,
+      });
+      outbox.subscribe((e) => events.push(e));
+      await outbox.flush();
+      await waitFor(() => events.some((e) => e.type === 'corrupt-record'), {
+        what: 'the planted entry reported',
+      });
+      await outbox.close();
+
+      const check = sqliteStore({ path });
+      await check.open();
+      const q = (await check.getMeta(QUARANTINE_META)) as {
+        key: string;
+        kind: string;
+        reason: string;
+        value: unknown;
+      }[];
+      await check.close();
+      expect(q.map((x) => [x.key, x.kind, x.reason])).toEqual([
+        [planted!.id, 'entry', 'plaintext in an encrypted store'],
+      ]);
+      const stored = JSON.stringify(q);
+      for (const s of ['4111', 'jane@example.com', 'planted']) expect(stored).not.toContain(s);
+      // Kept for whoever holds the key: read through the wrapper, the value is the record as it was.
+      const reader = encryptedStore(sqliteStore({ path }), { key });
+      await reader.open();
+      expect(await reader.getMeta(QUARANTINE_META)).toEqual([
+        expect.objectContaining({
+          key: planted!.id,
+          value: expect.objectContaining({
+            text: `planted ${SECRET}`,
+            metadata: { email: 'jane@example.com' },
+          }),
+        }),
+      ]);
+      await reader.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a quarantine kept in clear by an older version is sealed at open; rotation re-seals it with the new key', async () => {
+    const inner = memoryStore();
+    const [oldKey, newKey] = [await aesKey(), await aesKey()];
+    const first = encryptedStore(shared(inner), { key: oldKey });
+    await first.open();
+    await first.close();
+    const legacy = {
+      key: 'e1',
+      kind: 'entry',
+      reason: 'plaintext in an encrypted store',
+      value: { id: 'e1', conversationId: 'c1', text: `old ${SECRET}` },
+      at: 1,
+    };
+    await inner.setMeta(QUARANTINE_META, [legacy]);
+    const second = encryptedStore(shared(inner), { key: oldKey });
+    await second.open();
+    expect(JSON.stringify(await inner.getMeta(QUARANTINE_META))).not.toContain('4111');
+    expect(await second.getMeta(QUARANTINE_META)).toEqual([legacy]);
+    const rotated = encryptedStore(shared(inner), { key: newKey, previousKeys: [oldKey] });
+    await rotated.open();
+    const onlyNew = encryptedStore(shared(inner), { key: newKey });
+    await onlyNew.open();
+    expect(await onlyNew.getMeta(QUARANTINE_META)).toEqual([legacy]);
+    expect(JSON.stringify(await inner.getMeta(QUARANTINE_META))).not.toContain('4111');
+  });
+
   it('a transcript line that does not decrypt is left out and reported once', async () => {
     const inner = memoryStore();
     const store = encryptedStore(shared(inner), { key: await aesKey() });
