@@ -10,16 +10,17 @@
 // `process.getBuiltinModule` exists (Node >= 20.16): a browser build holds it as a chunk that is
 // never fetched, and the encryption chunk a browser does fetch carries WebCrypto only.
 
-type Bytes = Uint8Array<ArrayBuffer>;
-
 /** One key, ready to seal and open values. */
 export interface SealingKey {
   /** Which backend this key uses. */
   readonly backend: 'node' | 'webcrypto';
-  /** base64(iv ‖ ciphertext ‖ tag) of `plain`, with `aad` as additional data. */
-  seal(aad: Bytes, plain: Bytes): string | Promise<string>;
+  /**
+   * base64(iv ‖ ciphertext ‖ tag) of the UTF-8 of `plain`, with the UTF-8 of `aad` as additional
+   * data. Strings in, a string out: the node:crypto backend encodes straight into its own buffers.
+   */
+  seal(aad: string, plain: string): string | Promise<string>;
   /** The plaintext of what `seal` wrote, or `undefined` if it does not authenticate. */
-  open(aad: Bytes, sealed: string): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  open(aad: string, sealed: string): string | undefined | Promise<string | undefined>;
 }
 
 export const IV_BYTES = 12;
@@ -46,14 +47,16 @@ function fromBase64(s: string): Uint8Array<ArrayBuffer> | undefined {
 }
 
 /** The WebCrypto backend. */
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
 export function webCryptoKey(key: CryptoKey, subtle: SubtleCrypto): SealingKey {
   return {
     backend: 'webcrypto',
     async seal(aad, plain) {
       const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-      const ct = new Uint8Array(
-        await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, key, plain),
-      );
+      const params = { name: 'AES-GCM', iv, additionalData: utf8.encode(aad) };
+      const ct = new Uint8Array(await subtle.encrypt(params, key, utf8.encode(plain)));
       const out = new Uint8Array(IV_BYTES + ct.length);
       out.set(iv);
       out.set(ct, IV_BYTES);
@@ -63,8 +66,9 @@ export function webCryptoKey(key: CryptoKey, subtle: SubtleCrypto): SealingKey {
       const bytes = fromBase64(sealed);
       if (bytes === undefined || bytes.length < IV_BYTES + TAG_BYTES) return undefined;
       try {
-        const params = { name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: aad };
-        return new Uint8Array(await subtle.decrypt(params, key, bytes.subarray(IV_BYTES)));
+        const iv = bytes.subarray(0, IV_BYTES);
+        const params = { name: 'AES-GCM', iv, additionalData: utf8.encode(aad) };
+        return utf8d.decode(await subtle.decrypt(params, key, bytes.subarray(IV_BYTES)));
       } catch {
         return undefined;
       }

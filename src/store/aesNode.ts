@@ -50,25 +50,37 @@ export function nodeCryptoKey(key: CryptoKey): SealingKey | undefined {
   const alg = `aes-${bits}-gcm` as CipherGCMTypes;
   // IVs are cut from a pool of random bytes refilled 256 IVs at a time: one randomFillSync per
   // seal cost a fifth of the sealing time. Each IV is still 96 fresh random bits, never reused.
-  const pool = new Uint8Array(IV_BYTES * 256);
+  const pool = Buffer.allocUnsafe(IV_BYTES * 256);
   let used = pool.length;
-  const nextIv = (): Uint8Array => {
-    if (used === pool.length) {
-      c.randomFillSync(pool);
-      used = 0;
-    }
-    used += IV_BYTES;
-    return pool.subarray(used - IV_BYTES, used);
-  };
+  // One scratch buffer for the additional data and for the sealed bytes before base64: what
+  // setAAD and toString read is copied out at once (synchronous), so it can be reused by the next
+  // seal. A value too large for it gets a buffer of its own.
+  const scratch = Buffer.allocUnsafe(8192);
   return {
     backend: 'node',
     seal(aad, plain) {
-      const iv = nextIv();
+      if (used === pool.length) {
+        c.randomFillSync(pool);
+        used = 0;
+      }
+      const iv = pool.subarray(used, (used += IV_BYTES));
       const cipher = c.createCipheriv(alg, secret, iv);
-      cipher.setAAD(aad);
-      const head = cipher.update(plain);
-      const tail = cipher.final();
-      return Buffer.concat([iv, head, tail, cipher.getAuthTag()]).toString('base64');
+      // UTF-8 is at most 3 bytes per UTF-16 unit: a write that fits is never cut short.
+      cipher.setAAD(
+        aad.length * 3 <= scratch.length
+          ? scratch.subarray(0, scratch.write(aad, 0, 'utf8'))
+          : Buffer.from(aad, 'utf8'),
+      );
+      const body = cipher.update(plain, 'utf8');
+      const tail = cipher.final(); // GCM is a stream mode: nothing is held back (0 bytes)
+      const tag = cipher.getAuthTag();
+      const n = IV_BYTES + body.length + tail.length + TAG_BYTES;
+      const out = n <= scratch.length ? scratch : Buffer.allocUnsafe(n);
+      iv.copy(out, 0);
+      body.copy(out, IV_BYTES);
+      tail.copy(out, IV_BYTES + body.length);
+      tag.copy(out, n - TAG_BYTES);
+      return out.toString('base64', 0, n);
     },
     open(aad, sealed) {
       if (!BASE64.test(sealed)) return undefined;
@@ -76,11 +88,14 @@ export function nodeCryptoKey(key: CryptoKey): SealingKey | undefined {
       if (bytes.length < IV_BYTES + TAG_BYTES) return undefined;
       try {
         const decipher = c.createDecipheriv(alg, secret, bytes.subarray(0, IV_BYTES));
-        decipher.setAAD(aad);
+        decipher.setAAD(Buffer.from(aad, 'utf8'));
         decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-        const head = decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES));
-        const tail = decipher.final(); // throws when the tag does not match
-        return tail.length === 0 ? head : Buffer.concat([head, tail]);
+        const head = decipher.update(
+          bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES),
+          undefined,
+          'utf8',
+        );
+        return head + decipher.final('utf8'); // final throws when the tag does not match
       } catch {
         return undefined;
       }

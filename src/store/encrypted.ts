@@ -73,9 +73,6 @@ interface EncryptionState {
   after?: string | undefined;
 }
 
-const utf8 = new TextEncoder();
-const utf8d = new TextDecoder();
-
 const isSealed = (v: unknown): v is string => typeof v === 'string' && v.startsWith(PREFIX);
 
 function checkKey(E: ErrorClass, key: unknown, name: string): CryptoKey {
@@ -206,18 +203,17 @@ export function encryptedStoreWith(
   function seal(aad: string, plain: string): string | Promise<string> {
     const k = keys[0];
     if (k === undefined) return loadKeys().then(() => seal(aad, plain));
-    const sealed = k.seal(utf8.encode(aad), utf8.encode(plain));
+    const sealed = k.seal(aad, plain);
     return typeof sealed === 'string' ? PREFIX + sealed : sealed.then((b) => PREFIX + b);
   }
 
   /** The plaintext, and whether it was sealed with an older key (then re-seal it). */
   async function unseal(aad: string, sealed: string): Promise<[string, boolean]> {
     if (keys.length === 0) await loadKeys();
-    const ad = utf8.encode(aad);
     const body = sealed.slice(PREFIX.length);
     for (let i = 0; i < keys.length; i++) {
-      const plain = await (keys[i] as SealingKey).open(ad, body);
-      if (plain !== undefined) return [utf8d.decode(plain), i > 0];
+      const plain = await (keys[i] as SealingKey).open(aad, body);
+      if (plain !== undefined) return [plain, i > 0];
     }
     throw new Unreadable('does not decrypt with the key (wrong key or tampered)');
   }
@@ -231,14 +227,20 @@ export function encryptedStoreWith(
   function sealEntry<T extends NewEntry>(e: T): T | Promise<T> {
     const payload = JSON.stringify(e.metadata === undefined ? [e.text] : [e.text, e.metadata]);
     const hit = cache.get(e.id);
-    const done = (sealed: string): T => {
-      remember(e.id, payload, sealed);
-      const { metadata: _, ...rest } = e;
-      return { ...rest, text: sealed } as T;
-    };
-    if (hit !== undefined && hit[0] === payload) return done(hit[1]);
+    if (hit !== undefined && hit[0] === payload) return sealedEntry(e, payload, hit[1]);
     const sealed = seal(entryAad(e), payload);
-    return typeof sealed === 'string' ? done(sealed) : sealed.then(done);
+    return typeof sealed === 'string'
+      ? sealedEntry(e, payload, sealed)
+      : sealed.then((s) => sealedEntry(e, payload, s));
+  }
+
+  /** What the wrapped store gets: `text` sealed (with the metadata), no `metadata`. */
+  function sealedEntry<T extends NewEntry>(e: T, payload: string, sealed: string): T {
+    remember(e.id, payload, sealed);
+    if (e.metadata === undefined) return { ...e, text: sealed };
+    const { metadata: _, ...rest } = e;
+    rest.text = sealed;
+    return rest as T;
   }
 
   /** Seals every entry: synchronously when every seal was. */
@@ -546,9 +548,12 @@ export function encryptedStoreWith(
       sweeping = sweeping.then(sweep).catch(() => undefined);
     },
 
-    async append(entries, opts) {
-      const saved = await inOrder(sealEntries(entries), (sealed) => inner.append(sealed, opts));
-      return restore(saved, entries);
+    append(entries, opts) {
+      // Not async: with node:crypto the entries are sealed by now, and the wrapped store's promise
+      // is the only one between send() and its commit.
+      return inOrder(sealEntries(entries), (sealed) => inner.append(sealed, opts)).then((saved) =>
+        restore(saved, entries),
+      );
     },
 
     async update(entry, opts) {

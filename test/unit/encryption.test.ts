@@ -14,6 +14,7 @@ import { memoryStore } from '../../src/store/memory.js';
 import { sqliteStore } from '../../src/store/sqlite.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
 import { OutboxError } from '../../src/errors/OutboxError.js';
+import { webCryptoKey } from '../../src/store/aesGcm.js';
 import { nodeCryptoKey } from '../../src/store/aesNode.js';
 import { encryptedStoreWith, KEY_META, QUARANTINE_META } from '../../src/store/encrypted.js';
 import { encryptedStore } from '../../src/store/encryptedStore.js';
@@ -473,6 +474,33 @@ describe('Node: sealing with node:crypto (same format as WebCrypto)', () => {
       }
     });
   }
+
+  it('the two backends agree on any text: multi-byte UTF-8, lone surrogates, values larger than the scratch buffer, non-ASCII additional data; one seal does not disturb another', async () => {
+    const key = await aesKey();
+    const node = nodeCryptoKey(key)!;
+    const web = webCryptoKey(key, crypto.subtle);
+    const texts = [
+      '',
+      'plain ascii',
+      'Grüße, 你好, 🙂🙃 — ok',
+      'x'.repeat(8192 - 28), // the sealed bytes just under / over the scratch buffer
+      'x'.repeat(8192 - 27),
+      '🙂'.repeat(10_000),
+      'lone \ud800 surrogate',
+    ];
+    const aads = ['e\u0000id\u0000c1', `t\u0000k\u0000${'会話'.repeat(3000)}`];
+    for (const aad of aads) {
+      const sealed = texts.map((t) => node.seal(aad, t) as string);
+      for (const [i, t] of texts.entries()) {
+        // What TextEncoder makes of the text (a lone surrogate becomes U+FFFD on both sides).
+        const expected = new TextDecoder().decode(new TextEncoder().encode(t));
+        expect(await web.open(aad, sealed[i]!)).toBe(expected);
+        expect(node.open(aad, await web.seal(aad, t))).toBe(expected);
+        expect(node.open(aad, sealed[i]!)).toBe(expected);
+        expect(node.open(`${aad}x`, sealed[i]!)).toBeUndefined();
+      }
+    }
+  });
 
   it('a key that is not a Node CryptoKey gets no node:crypto backend (WebCrypto is used instead)', () => {
     const foreign = { algorithm: { name: 'AES-GCM', length: 256 }, usages: ['encrypt', 'decrypt'] };
