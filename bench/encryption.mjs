@@ -1,73 +1,116 @@
 // Encryption at rest: the cost of one awaited send() with `encryption` as a ratio to the same
 // outbox without it (target <= 1.3x). Browser: headless Chromium, real IndexedDB, the README's
-// default configuration, generated key; the two contenders alternate in chunks of CHUNK awaited
-// sends, rotating who goes first, so both see the same machine noise. Node: SQLite, an imported
-// key, the same alternation.
+// default configuration, generated key. Node: SQLite, an imported key.
+//
+// One invocation makes RUNS independent runs per half (fresh outboxes, fresh files each run).
+// In a run the two contenders alternate in chunks of CHUNK awaited sends, who goes first
+// alternating, so both see the same machine noise; WARMUP sends of each go first and are not
+// counted (JIT, first pages of the file). Three ratios per run, encrypted / plain:
+//   chunkRatio: median over the run's adjacent chunk pairs of the chunks' wall times (the cost of
+//               a send, robust to the scheduling stalls that land in one chunk of a pair);
+//   ratio:      mean send time; p50Ratio: median send latency.
+// The result gives each ratio's median over the runs and its range (min-max), each run's figures
+// and the load average before and after each run. `BENCH_ONLY=node` or `=browser`: one half.
+// `BENCH_RUNS`, `BENCH_N` (counted sends per contender per run) override the defaults.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openBench } from './lib/browser.mjs';
 import { compileNode } from './lib/compile.mjs';
-import { emit, quantile, round } from './lib/stats.mjs';
+import { emit, median, quantile, round } from './lib/stats.mjs';
 
 const quick = process.env.BENCH_QUICK === '1';
-const N = quick ? 400 : 2000;
-const ROUNDS = quick ? 1 : 3;
+const RUNS = Number(process.env.BENCH_RUNS ?? (quick ? 1 : 5));
+const N = Number(process.env.BENCH_N ?? (quick ? 400 : 3000));
 const CHUNK = 100;
-/** `BENCH_ONLY=node` or `=browser`: one half only (both by default). */
+const WARMUP = quick ? 100 : 300;
 const only = process.env.BENCH_ONLY;
 const TEXT = 'Hello, I would like to know where my order is. '.repeat(3);
 
-function summarize(perKind, n) {
-  const out = {};
-  for (const [k, p] of Object.entries(perKind)) {
-    out[k] = {
-      perSecond: round((n * 1000) / p.ms, 0),
-      meanMs: round(p.ms / n, 4),
-      p50Ms: round(quantile(p.lat, 0.5), 3),
-      p99Ms: round(quantile(p.lat, 0.99), 3),
+const load = () => loadavg().map((x) => round(x, 1));
+
+/** One run's figures from its chunks: `chunks[k]` = [{ ms, lat }] in the order they ran. */
+function runFigures(chunks, plain, sealed, loadBefore) {
+  const kind = (k) => {
+    const lat = chunks[k].flatMap((c) => c.lat);
+    const ms = chunks[k].reduce((a, c) => a + c.ms, 0);
+    return {
+      meanMs: round(ms / lat.length, 4),
+      p50Ms: round(quantile(lat, 0.5), 4),
+      p99Ms: round(quantile(lat, 0.99), 3),
     };
+  };
+  const a = kind(plain);
+  const b = kind(sealed);
+  const pairs = chunks[sealed].map((c, i) => c.ms / chunks[plain][i].ms);
+  return {
+    loadAverage: [loadBefore, load()],
+    [plain]: a,
+    [sealed]: b,
+    chunkRatio: round(median(pairs), 3),
+    ratio: round(b.meanMs / a.meanMs, 3),
+    p50Ratio: round(b.p50Ms / a.p50Ms, 3),
+  };
+}
+
+/** Median and range over the runs, plus the runs themselves. */
+function overRuns(runs, plain, sealed) {
+  const stat = (f) => {
+    const xs = runs.map(f);
+    return {
+      median: round(median(xs), 3),
+      range: [round(Math.min(...xs), 3), round(Math.max(...xs), 3)],
+    };
+  };
+  const chunk = stat((r) => r.chunkRatio);
+  const mean = stat((r) => r.ratio);
+  const p50 = stat((r) => r.p50Ratio);
+  return {
+    runs,
+    // The issue's figures: medians over the runs.
+    chunkRatio: chunk.median,
+    chunkRatioRange: chunk.range,
+    ratio: mean.median,
+    ratioRange: mean.range,
+    p50Ratio: p50.median,
+    p50RatioRange: p50.range,
+    [plain]: { p50Ms: round(median(runs.map((r) => r[plain].p50Ms)), 4) },
+    [sealed]: { p50Ms: round(median(runs.map((r) => r[sealed].p50Ms)), 4) },
+  };
+}
+
+/** Alternating chunks of `one(kind)` awaited sends; warm-up first. */
+async function alternate(kinds, chunkOf) {
+  for (const k of kinds) await chunkOf(k, WARMUP);
+  const chunks = Object.fromEntries(kinds.map((k) => [k, []]));
+  for (let c = 0; c < N / CHUNK; c++) {
+    for (const k of c % 2 === 0 ? kinds : [...kinds].reverse()) {
+      chunks[k].push(await chunkOf(k, CHUNK));
+    }
   }
-  return out;
+  return chunks;
 }
 
 // ---- browser ----------------------------------------------------------------------------------
 async function runBrowser() {
   const b = await openBench();
   const kinds = ['outbox-default', 'outbox-encrypted'];
-  const perKind = Object.fromEntries(kinds.map((k) => [k, { ms: 0, lat: [] }]));
-  for (let r = 0; r < ROUNDS; r++) {
+  const runs = [];
+  for (let r = 0; r < RUNS; r++) {
+    const before = load();
     const ids = {};
     for (const k of kinds) ids[k] = await b.page.evaluate((kk) => window.bench.begin(kk), k);
-    for (let c = 0; c < N / CHUNK; c++) {
-      const order = c % 2 === 0 ? kinds : [...kinds].reverse();
-      for (const k of order) {
-        const x = await b.page.evaluate(
-          ([id, cnt]) => window.bench.chunk(id, cnt),
-          [ids[k], CHUNK],
-        );
-        perKind[k].ms += x.totalMs;
-        perKind[k].lat.push(...x.lat);
-      }
-    }
+    const chunks = await alternate(kinds, async (k, n) => {
+      const x = await b.page.evaluate(([id, cnt]) => window.bench.chunk(id, cnt), [ids[k], n]);
+      return { ms: x.totalMs, lat: x.lat };
+    });
     for (const k of kinds) await b.page.evaluate((id) => window.bench.end(id), ids[k]);
+    runs.push(runFigures(chunks, ...kinds, before));
   }
-  const browser = summarize(perKind, N * ROUNDS);
-  const browserRatio = round(
-    browser['outbox-encrypted'].meanMs / browser['outbox-default'].meanMs,
-    3,
-  );
-  const browserP50Ratio = round(
-    browser['outbox-encrypted'].p50Ms / browser['outbox-default'].p50Ms,
-    3,
-  );
   const version = b.version;
   await b.close();
-  return {
-    version,
-    chromiumIndexedDb: { ...browser, ratio: browserRatio, p50Ratio: browserP50Ratio },
-  };
+  return { version, chromiumIndexedDb: overRuns(runs, ...kinds) };
 }
 
 // ---- Node: SQLite -----------------------------------------------------------------------------
@@ -99,40 +142,51 @@ async function runNode() {
       logger: { debug() {}, warn() {}, error() {} },
       ...(encryption ? { encryption: { key } } : {}),
     });
-  const node = { plain: { ms: 0, lat: [] }, encrypted: { ms: 0, lat: [] } };
-  for (let r = 0; r < ROUNDS; r++) {
-    const outboxes = { plain: await open(`p${r}`, false), encrypted: await open(`e${r}`, true) };
-    for (let c = 0; c < N / CHUNK; c++) {
-      const order = c % 2 === 0 ? ['plain', 'encrypted'] : ['encrypted', 'plain'];
-      for (const k of order) {
+  const runs = [];
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      const before = load();
+      const outboxes = { plain: await open(`p${r}`, false), encrypted: await open(`e${r}`, true) };
+      const chunks = await alternate(['plain', 'encrypted'], async (k, n) => {
+        const lat = new Array(n);
         const t0 = performance.now();
-        for (let i = 0; i < CHUNK; i++) {
+        for (let i = 0; i < n; i++) {
           const t = performance.now();
           await outboxes[k].send({ text: TEXT, metadata: { fromId: 'visitor-1' } });
-          node[k].lat.push(performance.now() - t);
+          lat[i] = performance.now() - t;
         }
-        node[k].ms += performance.now() - t0;
-      }
+        return { ms: performance.now() - t0, lat };
+      });
+      for (const o of Object.values(outboxes)) await o.close();
+      runs.push(runFigures(chunks, 'plain', 'encrypted', before));
     }
-    for (const o of Object.values(outboxes)) await o.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  rmSync(dir, { recursive: true, force: true });
-  const sqlite = summarize(node, N * ROUNDS);
-  const sqliteRatio = round(sqlite.encrypted.meanMs / sqlite.plain.meanMs, 3);
-  const sqliteP50Ratio = round(sqlite.encrypted.p50Ms / sqlite.plain.p50Ms, 3);
-  return { nodeSqlite: { ...sqlite, ratio: sqliteRatio, p50Ratio: sqliteP50Ratio } };
+  return { nodeSqlite: overRuns(runs, 'plain', 'encrypted') };
 }
 
-const loadBefore = loadavg().map((x) => round(x, 1));
+const loadBefore = load();
 const b = only === 'node' ? {} : await runBrowser();
 const n = only === 'browser' ? {} : await runNode();
 
+const line = (name, r) =>
+  r &&
+  console.error(
+    `${name}: send() with / without encryption, median of ${RUNS} runs (range): ` +
+      `chunk ${r.chunkRatio}x (${r.chunkRatioRange.join('-')}), mean ${r.ratio}x (${r.ratioRange.join('-')}), ` +
+      `p50 ${r.p50Ratio}x (${r.p50RatioRange.join('-')}); load ${r.runs[0].loadAverage[0].join(' ')} -> ${r.runs.at(-1).loadAverage[1].join(' ')}`,
+  );
+line('Chromium IndexedDB', b.chromiumIndexedDb);
+line('Node SQLite', n.nodeSqlite);
+
 await emit({
   browser: b.version,
-  messages: N * ROUNDS,
+  runs: RUNS,
+  messagesPerRun: N,
   chromiumIndexedDb: b.chromiumIndexedDb,
   nodeSqlite: n.nodeSqlite,
   target: 1.3,
   loadAverageBefore: loadBefore,
-  loadAverage: loadavg().map((x) => round(x, 1)),
+  loadAverage: load(),
 });

@@ -225,12 +225,13 @@ for (const [env, key, plain, sealed] of [
 ]) {
   const r = get(enc, key);
   if (r === undefined) continue;
+  const range = (x) => (x ? ` (${x.join('-')})` : '');
   add(
     `encryption ${env}`,
-    'send() with / without encryption (mean; p50)',
-    `${r.ratio}x; ${r.p50Ratio}x (${r[sealed].p50Ms} vs ${r[plain].p50Ms} ms p50)`,
+    `send() with / without encryption, median of ${enc.runs ?? 1} runs (range): chunk; mean; p50`,
+    `${r.chunkRatio}x${range(r.chunkRatioRange)}; ${r.ratio}x${range(r.ratioRange)}; ${r.p50Ratio}x${range(r.p50RatioRange)} (${r[sealed].p50Ms} vs ${r[plain].p50Ms} ms p50)`,
     '≤ 1.3x',
-    r.ratio <= 1.3,
+    r.chunkRatio <= 1.3 && r.ratio <= 1.3 && r.p50Ratio <= 1.3,
   );
 }
 
