@@ -263,7 +263,7 @@ describe('the tutorial defects stay fixed', () => {
     g.document = {};
     try {
       const code = thrownCode(
-        () => new OfflineMessageQueue({ clientId: 'id', clientSecret: 'secret' }),
+        () => new OfflineMessageQueue({ clientId: 'id', clientSecret: 'tutorial-secret-1' }),
       );
       expect(code).toBe('insecure-context');
     } finally {
