@@ -47,6 +47,16 @@ export interface PostgresStoreOptions {
   leaseMs?: number;
   /** Name of this worker in the `heads.owner` column (for operators). @default a random UUID */
   workerId?: string;
+  /**
+   * Once the encryption sweep (turning `encryption` on for a schema that held plaintext) has
+   * sealed every row, run `VACUUM FULL` on `transcript`, `meta` and `entries`: an UPDATE leaves
+   * the old row version, plaintext included, in the table's file, and plain `VACUUM` only marks
+   * that space reusable without overwriting it (docs/postgres.md). `VACUUM FULL` rewrites each
+   * table into a new file and holds an exclusive lock on it meanwhile: every other worker's
+   * statements on that table wait until it is done. Runs once per schema (when the sweep
+   * finishes). @default false
+   */
+  compactAfterSweep?: boolean;
 }
 
 /** The schema version this code writes; a database at a newer one is refused on open. */
@@ -450,8 +460,11 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
   const options = readOptions(
     'postgresStore',
     input,
-    'connectionString pool schema leaseMs workerId',
+    'connectionString pool schema leaseMs workerId compactAfterSweep',
   );
+  if (options.compactAfterSweep !== undefined && typeof options.compactAfterSweep !== 'boolean') {
+    throw new OutboxError('invalid-options', 'compactAfterSweep must be a boolean');
+  }
   const schemaName = options.schema ?? 'genesys_outbox';
   if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schemaName)) {
     throw new OutboxError(
@@ -780,9 +793,18 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       return rows.map((r) => r.data);
     },
 
-    // The encryption sweep (OutboxStore.sweep). No compact(): VACUUM FULL would lock every
-    // worker out of the tables; old row versions go when PostgreSQL's own vacuum reuses them.
+    // The encryption sweep (OutboxStore.sweep). compact() only with compactAfterSweep: VACUUM FULL
+    // locks every worker out of each table while it rewrites it; without it the old row versions
+    // stay in the table files until PostgreSQL reuses their space (plain VACUUM does not
+    // overwrite them).
     sweep: async () => ({
+      ...(options.compactAfterSweep === true
+        ? {
+            compact: async () => {
+              await q(`VACUUM FULL ${S}.transcript, ${S}.meta, ${S}.entries`);
+            },
+          }
+        : {}),
       scanTranscript: async (after, limit) =>
         (
           await q<{ data: TranscriptRecord }>(
