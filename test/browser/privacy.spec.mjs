@@ -58,6 +58,48 @@ test('encryption: texts, metadata, transcript lines and the session token are un
   }
 });
 
+test('turning encryption on for an existing IndexedDB store: after the sweep no record read with plain IndexedDB calls holds plaintext', async ({
+  browser,
+  sim,
+  origin,
+}) => {
+  const context = await browser.newContext();
+  try {
+    const name = uniqueName();
+    const page = watchPage(await context.newPage());
+    await page.goto(origin.page);
+    await page.waitForFunction(() => window.h !== undefined);
+    const secret = marker('before-encryption');
+    // 450 lines of a conversation nobody lists: more than two of the sweep's steps of 200.
+    await page.evaluate(([n, m]) => window.h.seedPlaintext(n, m, 450), [name, secret]);
+    const raw = () => page.evaluate((n) => window.h.rawDatabase(n), name);
+    expect((await raw()).split(secret).length - 1).toBe(454); // entry text + metadata, 451 lines, meta
+    await context.setOffline(true); // the entry stays queued, at rest
+    await page.evaluate((o) => window.h.start(o), {
+      name,
+      guest: guest(sim),
+      encryption: {},
+    });
+    await waitFor('the sweep sealed everything', async () => !(await raw()).includes(secret));
+    const after = await raw();
+    expect(after).toContain('"swept":true');
+    expect(after).toContain('"CryptoKey":"AES-GCM","extractable":false');
+    // Still readable through the outbox (its key), in order.
+    const lines = await page.evaluate(() => window.h.outbox.transcript.list('never-listed'));
+    expect(lines.length).toBe(450);
+    expect(lines[0].text).toBe(`line 1 ${secret}`);
+    expect(lines.at(-1).text).toBe(`line 450 ${secret}`);
+    const [queued] = await page.evaluate(() => window.h.outbox.list());
+    expect(queued).toMatchObject({
+      text: `queued ${secret}`,
+      metadata: { note: `meta ${secret}` },
+    });
+    await context.setOffline(false);
+  } finally {
+    await context.close();
+  }
+});
+
 test('wipe() in one tab: Genesys session cleared, database deleted, the other tab closed; a reload starts fresh', async ({
   browser,
   sim,

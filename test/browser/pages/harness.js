@@ -60,6 +60,41 @@ const h = {
       };
     });
   },
+  /**
+   * Writes plaintext into database `name` with the unencrypted IndexedDB store (what an outbox
+   * without `encryption` left there): one queued entry, `lines` transcript lines of a
+   * conversation nobody lists, one line of `c1`, one meta value; each text holds `marker`.
+   */
+  async seedPlaintext(name, marker, lines) {
+    const store = lib.indexedDbStore({ name });
+    await store.open();
+    await store.append([
+      {
+        id: crypto.randomUUID(),
+        conversationId: 'c1',
+        text: `queued ${marker}`,
+        metadata: { note: `meta ${marker}` },
+        status: 'pending',
+        attempts: 0,
+        createdAt: Date.now(),
+      },
+    ]);
+    const line = (key, conversationId, i) => ({
+      key,
+      conversationId,
+      direction: 'Inbound',
+      text: `line ${i} ${marker}`,
+      time: Date.now() - 100_000 + i,
+    });
+    await store.putTranscript([line('c1-line', 'c1', 0)]);
+    await store.putTranscript(
+      Array.from({ length: lines }, (_, i) =>
+        line(`old-${String(i).padStart(4, '0')}`, 'never-listed', i + 1),
+      ),
+    );
+    await store.setMeta('app.note', `note ${marker}`);
+    await store.close();
+  },
   /** Writes records into the tutorial's database (`genesys-webmsg-queue` / `pending-messages`). */
   seedTutorial(records) {
     return new Promise((resolve, reject) => {
