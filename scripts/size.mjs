@@ -47,6 +47,7 @@ export const PREFETCHED = [
   'src/transport/guest/session.js',
   'src/transport/post.js',
   'src/store/indexedDbOps.js',
+  'src/outbox/methods.js',
 ];
 
 /** name → [named imports from the main entry, enforced gzip limit of the first load, budget] */

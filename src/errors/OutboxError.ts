@@ -25,6 +25,8 @@ export type OutboxErrorCode =
   | 'closed'
   | 'not-found'
   | 'invalid-state'
+  /** A part of the library fetched after the first load (a code-split chunk) could not be fetched; the next call fetches it again. */
+  | 'load-failed'
   // storage
   | 'storage-failed'
   | 'storage-full'

@@ -20,6 +20,8 @@ import { defaultCoordinator } from '../coordination/auto.js';
 import { transcriptWriter } from '../transcript/transcript.js';
 import type { TranscriptOptions, TranscriptWriter } from '../transcript/transcript.js';
 import { lazyDispatcher } from './lazyDispatcher.js';
+import type { Methods, Waiter } from './methods.js';
+import { chunk } from '../internal/chunk.js';
 import { toPublicEntry } from './entry.js';
 import type { NewEntry, OutboxEntry, StoredEntry } from './entry.js';
 import type { OutboxEvent } from './events.js';
@@ -355,17 +357,39 @@ export async function openOutbox(
     });
   }
 
-  /** The stored entry; an id that is not a non-empty string is no entry (`retry({})`). */
-  const getEntry = (id: unknown): Promise<StoredEntry | undefined> =>
-    typeof id === 'string' && id !== '' ? store.get(id) : Promise.resolve(undefined);
-
-  /** An entry by id, or `not-found`. */
-  async function existing(id: string): Promise<StoredEntry> {
-    assertOpen();
-    const entry = await getEntry(id);
-    if (entry === undefined) throw notFound(id);
-    return entry;
-  }
+  /**
+   * whenSettled, retry, discard and flush: a chunk (methods.ts) fetched now, not awaited; a call
+   * made before it arrived waits for it (in call order), one that finds it unfetchable rejects
+   * with `load-failed` and the next call fetches it again.
+   */
+  const methods = chunk(
+    () =>
+      import('./methods.js').then((m) =>
+        m.outboxMethods({
+          store,
+          clock,
+          coordinator,
+          dispatcher,
+          settled,
+          waiters,
+          hold,
+          follow: follow || undefined,
+          changed,
+          emit,
+          requestSend,
+          assertOpen,
+          isClosed: () => closed,
+          subscribe: (listener) => outbox.subscribe(listener),
+        }),
+      ),
+    'load-failed',
+  );
+  methods.prefetch();
+  const later = <K extends keyof Methods>(k: K): Methods[K] =>
+    ((id: string) =>
+      closed
+        ? Promise.reject(closedError())
+        : methods.call((m) => (m[k] as (id: string) => Promise<unknown>)(id))) as Methods[K];
 
   const outbox: Outbox = {
     transcript: writer,
@@ -397,26 +421,10 @@ export async function openOutbox(
       return (await store.list()).map(toPublicEntry);
     },
 
-    async whenSettled(id) {
-      assertOpen();
-      const done = settled.get(id);
-      if (done !== undefined) return done;
-      const stored = await getEntry(id);
-      const settledMeanwhile = settled.get(id);
-      if (settledMeanwhile !== undefined) return settledMeanwhile;
-      if (stored === undefined) throw notFound(id);
-      if (stored.status === 'failed') return toPublicEntry(stored);
-      const release = hold(); // rule 12: the process waits for this answer
-      return new Promise<OutboxEntry>((resolve, reject) => {
-        const list = waiters.get(id) ?? [];
-        list.push({ resolve, reject });
-        waiters.set(id, list);
-        follow?.(); // a standby: what it waits for is settled by another process
-      }).finally(() => {
-        release();
-        follow?.();
-      });
-    },
+    whenSettled: later('whenSettled'),
+    retry: later('retry'),
+    discard: later('discard'),
+    flush: later('flush'),
 
     get online() {
       return wasOnline;
@@ -432,52 +440,6 @@ export async function openOutbox(
         listeners.delete(listener);
         follow?.();
       };
-    },
-
-    async retry(id) {
-      const entry = await existing(id);
-      if (entry.status !== 'failed') {
-        throw new OutboxError('invalid-state', `entry is ${entry.status}, not failed`);
-      }
-      const next: StoredEntry = {
-        ...entry,
-        status: 'pending',
-        attempts: 0,
-        offlineAttempts: 0,
-        retriedAt: clock.now(),
-      };
-      delete next.nextAttemptAt;
-      const saved = await store.update(next, { requeue: true });
-      settled.delete(id);
-      changed(saved);
-      requestSend(saved.conversationId);
-    },
-
-    async discard(id) {
-      const entry = await existing(id);
-      await store.remove(id);
-      // Its conversation may have a new head (read again, not the whole store).
-      if (coordinator.isLeader()) dispatcher.wakeFor(entry.conversationId);
-      emit({ type: 'discarded', id, conversationId: entry.conversationId });
-    },
-
-    async flush() {
-      assertOpen();
-      const release = hold();
-      try {
-        // A standby waits until the sender tried what was queued (or this one sends now).
-        if (
-          !coordinator.isLeader() &&
-          !(await (
-            await import('./dispatcher.js')
-          ).default(store, outbox.subscribe, coordinator, () => closed, clock))
-        )
-          return;
-        dispatcher.wake('flush');
-        await dispatcher.idle();
-      } finally {
-        release();
-      }
     },
 
     close() {
@@ -575,15 +537,6 @@ export async function openOutbox(
   return outbox;
 }
 
-interface Waiter {
-  resolve(entry: OutboxEntry): void;
-  reject(error: unknown): void;
-}
-
 function closedError(): OutboxError {
   return new OutboxError('closed', 'outbox closed');
-}
-
-function notFound(id: string): OutboxError {
-  return new OutboxError('not-found', `no entry ${String(id)}`);
 }

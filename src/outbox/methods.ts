@@ -1,0 +1,126 @@
+// The outbox's methods that storing a message does not need (whenSettled, retry, discard,
+// flush): a chunk fetched as soon as the outbox starts (issue 15), outside the first load. A call
+// made before it arrived waits for it; see createOutbox.ts.
+import { OutboxError } from '../errors/OutboxError.js';
+import type { Clock } from '../internal/clock.js';
+import type { Coordinator } from '../coordination/Coordinator.js';
+import type { OutboxStore } from '../store/OutboxStore.js';
+import type { Dispatcher } from './dispatcher.js';
+import { toPublicEntry } from './entry.js';
+import type { OutboxEntry, StoredEntry } from './entry.js';
+import type { OutboxEvent } from './events.js';
+import type { Outbox } from './createOutbox.js';
+
+/** One caller of `whenSettled`. */
+export interface Waiter {
+  resolve(entry: OutboxEntry): void;
+  reject(error: unknown): void;
+}
+
+/** What createOutbox lends these methods. */
+export interface MethodsHost {
+  store: OutboxStore;
+  clock: Clock;
+  coordinator: Coordinator;
+  dispatcher: Dispatcher;
+  /** Entries settled during this run. */
+  settled: Map<string, OutboxEntry>;
+  waiters: Map<string, Waiter[]>;
+  /** Keeps a Node process alive until the returned release is called (rule 12). */
+  hold(): () => void;
+  /** A standby's follower, told when waiters come and go. */
+  follow: (() => void) | undefined;
+  changed(entry: StoredEntry): void;
+  emit(event: OutboxEvent): void;
+  requestSend(conversationId?: string): void;
+  /** Throws `closed` once the outbox is closed. */
+  assertOpen(): void;
+  isClosed(): boolean;
+  subscribe: Outbox['subscribe'];
+}
+
+export type Methods = Pick<Outbox, 'whenSettled' | 'retry' | 'discard' | 'flush'>;
+
+export function outboxMethods(h: MethodsHost): Methods {
+  const { store, settled, waiters, coordinator, dispatcher } = h;
+  /** The stored entry; an id that is not a non-empty string is no entry (`retry({})`). */
+  const getEntry = (id: unknown): Promise<StoredEntry | undefined> =>
+    typeof id === 'string' && id !== '' ? store.get(id) : Promise.resolve(undefined);
+  const notFound = (id: unknown): OutboxError =>
+    new OutboxError('not-found', `no entry ${String(id)}`);
+  /** An entry by id, or `not-found`. */
+  const existing = async (id: string): Promise<StoredEntry> => {
+    h.assertOpen();
+    const entry = await getEntry(id);
+    if (entry === undefined) throw notFound(id);
+    return entry;
+  };
+  return {
+    async whenSettled(id) {
+      h.assertOpen();
+      const done = settled.get(id);
+      if (done !== undefined) return done;
+      const stored = await getEntry(id);
+      const settledMeanwhile = settled.get(id);
+      if (settledMeanwhile !== undefined) return settledMeanwhile;
+      if (stored === undefined) throw notFound(id);
+      if (stored.status === 'failed') return toPublicEntry(stored);
+      const release = h.hold(); // rule 12: the process waits for this answer
+      return new Promise<OutboxEntry>((resolve, reject) => {
+        const list = waiters.get(id) ?? [];
+        list.push({ resolve, reject });
+        waiters.set(id, list);
+        h.follow?.(); // a standby: what it waits for is settled by another process
+      }).finally(() => {
+        release();
+        h.follow?.();
+      });
+    },
+
+    async retry(id) {
+      const entry = await existing(id);
+      if (entry.status !== 'failed') {
+        throw new OutboxError('invalid-state', `entry is ${entry.status}, not failed`);
+      }
+      const next: StoredEntry = {
+        ...entry,
+        status: 'pending',
+        attempts: 0,
+        offlineAttempts: 0,
+        retriedAt: h.clock.now(),
+      };
+      delete next.nextAttemptAt;
+      const saved = await store.update(next, { requeue: true });
+      settled.delete(id);
+      h.changed(saved);
+      h.requestSend(saved.conversationId);
+    },
+
+    async discard(id) {
+      const entry = await existing(id);
+      await store.remove(id);
+      // Its conversation may have a new head (read again, not the whole store).
+      if (coordinator.isLeader()) dispatcher.wakeFor(entry.conversationId);
+      h.emit({ type: 'discarded', id, conversationId: entry.conversationId });
+    },
+
+    async flush() {
+      h.assertOpen();
+      const release = h.hold();
+      try {
+        // A standby waits until the sender tried what was queued (or this one sends now).
+        if (
+          !coordinator.isLeader() &&
+          !(await (
+            await import('./dispatcher.js')
+          ).default(store, h.subscribe, coordinator, h.isClosed, h.clock))
+        )
+          return;
+        dispatcher.wake('flush');
+        await dispatcher.idle();
+      } finally {
+        release();
+      }
+    },
+  };
+}
