@@ -2,7 +2,6 @@ import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 import type { Clock } from '../internal/clock.js';
 import { systemClock } from '../internal/clock.js';
 import type { Logger } from '../internal/logger.js';
-import { keepAlive } from '../internal/keepAlive.js';
 import { consoleLogger } from '../internal/logger.js';
 import { uuid } from '../internal/uuid.js';
 import { resolveRetryOptions } from '../retry/options.js';
@@ -239,7 +238,6 @@ export async function openOutbox(
   let batch: { entry: NewEntry; resolve(e: OutboxEntry): void; reject(e: unknown): void }[] = [];
   let closed = false;
   let closing: Promise<void> | undefined;
-  const hold = keepAlive();
   let unsubscribeConnectivity: () => void = () => {};
 
   const writer = transcriptWriter(store, retention, defaultConversationId, (record) =>
@@ -372,7 +370,6 @@ export async function openOutbox(
           dispatcher,
           settled,
           waiters,
-          hold,
           follow: follow || undefined,
           changed,
           emit,

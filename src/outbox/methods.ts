@@ -3,6 +3,7 @@
 // made before it arrived waits for it; see createOutbox.ts.
 import { OutboxError } from '../errors/OutboxError.js';
 import type { Clock } from '../internal/clock.js';
+import { keepAlive } from '../internal/keepAlive.js';
 import type { Coordinator } from '../coordination/Coordinator.js';
 import type { OutboxStore } from '../store/OutboxStore.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -26,8 +27,6 @@ export interface MethodsHost {
   /** Entries settled during this run. */
   settled: Map<string, OutboxEntry>;
   waiters: Map<string, Waiter[]>;
-  /** Keeps a Node process alive until the returned release is called (rule 12). */
-  hold(): () => void;
   /** A standby's follower, told when waiters come and go. */
   follow: (() => void) | undefined;
   changed(entry: StoredEntry): void;
@@ -43,6 +42,8 @@ export type Methods = Pick<Outbox, 'whenSettled' | 'retry' | 'discard' | 'flush'
 
 export function outboxMethods(h: MethodsHost): Methods {
   const { store, settled, waiters, coordinator, dispatcher } = h;
+  /** Keeps a Node process alive while someone awaits an answer (rule 12). */
+  const hold = keepAlive();
   /** The stored entry; an id that is not a non-empty string is no entry (`retry({})`). */
   const getEntry = (id: unknown): Promise<StoredEntry | undefined> =>
     typeof id === 'string' && id !== '' ? store.get(id) : Promise.resolve(undefined);
@@ -65,7 +66,7 @@ export function outboxMethods(h: MethodsHost): Methods {
       if (settledMeanwhile !== undefined) return settledMeanwhile;
       if (stored === undefined) throw notFound(id);
       if (stored.status === 'failed') return toPublicEntry(stored);
-      const release = h.hold(); // rule 12: the process waits for this answer
+      const release = hold(); // rule 12: the process waits for this answer
       return new Promise<OutboxEntry>((resolve, reject) => {
         const list = waiters.get(id) ?? [];
         list.push({ resolve, reject });
@@ -106,7 +107,7 @@ export function outboxMethods(h: MethodsHost): Methods {
 
     async flush() {
       h.assertOpen();
-      const release = h.hold();
+      const release = hold();
       try {
         // A standby waits until the sender tried what was queued (or this one sends now).
         if (

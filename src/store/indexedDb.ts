@@ -34,8 +34,6 @@ export interface IndexedDbStoreOptions {
 
 /** Current schema version; see {@link upgradeSchema}. */
 export const SCHEMA_VERSION = 5;
-/** Internal meta keys are arrays, so they never collide with the string keys of `setMeta`. */
-export const TRANSCRIPT_N_KEY = ['tn'];
 /**
  * The high-water mark: at least the `seq` of every removed entry, so that it and the last key of
  * each group in `heads` bound every key ever stored (v4 kept the highest `top` of a removed entry
@@ -155,11 +153,6 @@ export const toRecord = (entry: StoredEntry): EntryRecord => ({
   ...entry,
   queueConversationId: isQueued(entry.status) ? entry.conversationId : NOT_QUEUED,
 });
-
-export function fromRecord(r: EntryRecord): StoredEntry {
-  const { queueConversationId: _q, top: _t, ...entry } = r;
-  return entry;
-}
 
 function isQuota(e: unknown, depth = 0): boolean {
   if (typeof e !== 'object' || e === null || depth > 3) return false;

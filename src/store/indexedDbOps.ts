@@ -17,9 +17,7 @@ import {
   NOT_QUEUED,
   QUARANTINE,
   TRANSCRIPT,
-  TRANSCRIPT_N_KEY,
   finite,
-  fromRecord,
   isQueued,
   readMark,
   req,
@@ -29,6 +27,14 @@ import type { EntryRecord } from './indexedDb.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 type Bad = { key: IDBValidKey; reason: string };
+
+/** Internal meta keys are arrays, so they never collide with the string keys of `setMeta`. */
+const TRANSCRIPT_N_KEY = ['tn'];
+
+function fromRecord(r: EntryRecord): StoredEntry {
+  const { queueConversationId: _q, top: _t, ...entry } = r;
+  return entry;
+}
 
 /** What the store's first-load part (indexedDb.ts) lends the operations. */
 export interface IdbCore {
