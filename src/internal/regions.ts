@@ -1,26 +1,19 @@
 import { OutboxError } from '../errors/OutboxError.js';
 
-/** Genesys Cloud region → host (as the official JavaScript SDK's `PureCloudRegionHosts`). */
-export const regions: Readonly<Record<string, string>> = Object.freeze({
-  us_east_1: 'mypurecloud.com',
-  eu_west_1: 'mypurecloud.ie',
-  ap_southeast_2: 'mypurecloud.com.au',
-  ap_northeast_1: 'mypurecloud.jp',
-  eu_central_1: 'mypurecloud.de',
-  us_west_2: 'usw2.pure.cloud',
-  ca_central_1: 'cac1.pure.cloud',
-  ap_northeast_2: 'apne2.pure.cloud',
-  eu_west_2: 'euw2.pure.cloud',
-  ap_south_1: 'aps1.pure.cloud',
-  us_east_2: 'use2.us-gov-pure.cloud',
-  sa_east_1: 'sae1.pure.cloud',
-  me_central_1: 'mec1.pure.cloud',
-  ap_northeast_3: 'apne3.pure.cloud',
-  eu_central_2: 'euc2.pure.cloud',
-  mx_central_1: 'mxc1.pure.cloud',
-  ap_southeast_1: 'apse1.pure.cloud',
-  eusc_de_east_1: 'edee1.eusc-pure.cloud',
-});
+/**
+ * Genesys Cloud region → host (as the official JavaScript SDK's `PureCloudRegionHosts`). Written
+ * as one string for size: `region host` pairs, a host without a dot standing for `<it>.pure.cloud`.
+ */
+export const regions: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(
+    'us_east_1 mypurecloud.com,eu_west_1 mypurecloud.ie,ap_southeast_2 mypurecloud.com.au,ap_northeast_1 mypurecloud.jp,eu_central_1 mypurecloud.de,us_west_2 usw2,ca_central_1 cac1,ap_northeast_2 apne2,eu_west_2 euw2,ap_south_1 aps1,us_east_2 use2.us-gov-pure.cloud,sa_east_1 sae1,me_central_1 mec1,ap_northeast_3 apne3,eu_central_2 euc2,mx_central_1 mxc1,ap_southeast_1 apse1,eusc_de_east_1 edee1.eusc-pure.cloud'
+      .split(',')
+      .map((pair) => {
+        const [region = '', host = ''] = pair.split(' ');
+        return [region, host.includes('.') ? host : `${host}.pure.cloud`];
+      }),
+  ),
+);
 
 /** The endpoints of one Genesys Cloud region. */
 export interface ResolvedRegion {

@@ -30,17 +30,17 @@ export function validateSendInput(
     // null, undefined, or a getter that throws
   }
   if (typeof text !== 'string') {
-    throw new OutboxError('invalid-text', `send() takes { text: string }, got ${typeof text}`);
+    throw new OutboxError('invalid-text', 'text: string required');
   }
   if (BLANK.test(text)) {
     throw new OutboxError('invalid-text', 'text is blank');
   }
   // U+0000 and lone surrogates cannot be stored or sent faithfully (JSON, PostgreSQL, UTF-8).
   if (/[\0\p{Cs}]/u.test(text)) {
-    throw new OutboxError('invalid-text', 'text has U+0000 or a lone surrogate');
+    throw new OutboxError('invalid-text', 'text: U+0000 or lone surrogate');
   }
   if (text.length > maxTextLength) {
-    throw new OutboxError('text-too-long', `text too long (${text.length} > ${maxTextLength})`, {
+    throw new OutboxError('text-too-long', 'text too long', {
       details: { length: text.length, limit: maxTextLength },
     });
   }
@@ -60,10 +60,7 @@ export function assertConversationId(value: unknown): asserts value is string {
     throw new OutboxError('invalid-conversation-id', 'conversationId: non-empty string required');
   }
   if (value.length > MAX_CONVERSATION_ID_LENGTH) {
-    throw new OutboxError(
-      'invalid-conversation-id',
-      `conversationId too long (${value.length} > ${MAX_CONVERSATION_ID_LENGTH})`,
-    );
+    throw new OutboxError('invalid-conversation-id', 'conversationId too long');
   }
 }
 
@@ -84,7 +81,7 @@ function validateMetadata(value: unknown): Record<string, string> {
   let chars = 0;
   for (const [key, v] of entries) {
     if (typeof v !== 'string') {
-      throw new OutboxError('invalid-metadata', `metadata.${key} is ${typeof v}, not string`);
+      throw new OutboxError('invalid-metadata', `metadata.${key}: string required`);
     }
     // `__proto__` would set the prototype of the copy and vanish; '' names nothing.
     if (key === '' || key === '__proto__') {
@@ -94,10 +91,7 @@ function validateMetadata(value: unknown): Record<string, string> {
     out[key] = v;
   }
   if (entries.length > MAX_METADATA_KEYS || chars > MAX_METADATA_CHARS) {
-    throw new OutboxError(
-      'invalid-metadata',
-      `metadata too large (limits: ${MAX_METADATA_KEYS} keys, ${MAX_METADATA_CHARS} characters)`,
-    );
+    throw new OutboxError('invalid-metadata', 'metadata too large');
   }
   return out;
 }

@@ -26,27 +26,25 @@ export const DEFAULT_RETRY: ResolvedRetryOptions = Object.freeze({
 
 /** Fills in defaults and validates; throws `OutboxError('invalid-options')` on bad values. */
 export function resolveRetryOptions(options: RetryOptions | undefined): ResolvedRetryOptions {
+  const names = Object.keys(DEFAULT_RETRY) as (keyof RetryOptions)[];
   const o: RetryOptions =
-    options === undefined
-      ? {}
-      : readOptions(
-          'retry',
-          options,
-          'baseDelayMs maxDelayMs maxAttempts maxAgeMs maxRetryAfterMs',
-        );
-  const d = DEFAULT_RETRY;
-  const resolved: ResolvedRetryOptions = {
-    baseDelayMs: numberOption('retry.baseDelayMs', o.baseDelayMs, d.baseDelayMs, 0),
-    maxDelayMs: numberOption('retry.maxDelayMs', o.maxDelayMs, d.maxDelayMs, 0),
-    // Infinity: no limit of that kind (maxAgeMs: never expire by age; maxAttempts still applies).
-    maxAttempts: numberOption('retry.maxAttempts', o.maxAttempts, d.maxAttempts, 1, true, true),
-    maxAgeMs: numberOption('retry.maxAgeMs', o.maxAgeMs, d.maxAgeMs, 1, false, true),
-    maxRetryAfterMs: numberOption('retry.maxRetryAfterMs', o.maxRetryAfterMs, d.maxRetryAfterMs, 0),
-  };
-  if (resolved.maxDelayMs < resolved.baseDelayMs) {
-    throw invalidOptions(
-      `retry.maxDelayMs < retry.baseDelayMs (${resolved.maxDelayMs} < ${resolved.baseDelayMs})`,
+    options === undefined ? {} : readOptions('retry', options, names.join(' '));
+  const resolved = { ...DEFAULT_RETRY };
+  for (const k of names) {
+    // maxAttempts (whole) and maxAgeMs: at least 1, and Infinity is no limit of that kind
+    // (maxAgeMs: never expire by age; maxAttempts still applies); the others: at least 0.
+    const limit = k === 'maxAttempts' || k === 'maxAgeMs';
+    resolved[k] = numberOption(
+      `retry.${k}`,
+      o[k],
+      DEFAULT_RETRY[k],
+      +limit,
+      k === 'maxAttempts',
+      limit,
     );
+  }
+  if (resolved.maxDelayMs < resolved.baseDelayMs) {
+    throw invalidOptions('retry.maxDelayMs < retry.baseDelayMs');
   }
   return resolved;
 }
