@@ -75,3 +75,10 @@ export function copyEntry<T extends NewEntry>(entry: T): T {
   if (entry.lastError !== undefined) copy.lastError = { ...entry.lastError };
   return copy;
 }
+
+/**
+ * The transcript place of an entry's line (legacy entries: `createdAt × 1000`). Here rather than
+ * in transcript.ts so that the chunks using it (drain loop, transcript lines) share this module
+ * with the first load, not one more chunk of their own.
+ */
+export const orderOf = (entry: StoredEntry): number => entry.order ?? entry.createdAt * 1000;

@@ -2,7 +2,8 @@
 // as soon as the outbox starts, not in the first load.
 import { claimable } from '../store/OutboxStore.js';
 import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
-import { orderOf, type TranscriptWriter } from './transcript.js';
+import { orderOf } from '../outbox/entry.js';
+import type { TranscriptWriter } from './transcript.js';
 
 /** What the chunk adds to `nextOrder`. */
 export type TranscriptLines = Omit<TranscriptWriter, 'nextOrder'>;

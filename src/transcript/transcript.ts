@@ -1,4 +1,3 @@
-import type { StoredEntry } from '../outbox/entry.js';
 import type { TranscriptRecord } from '../store/OutboxStore.js';
 import type { OutboxStore } from '../store/OutboxStore.js';
 import type { TranscriptLines } from './lines.js';
@@ -45,9 +44,6 @@ export interface TranscriptWriter extends Transcript {
    */
   nextOrder(now: number): number;
 }
-
-/** The transcript place of an outbox entry's line (legacy entries: `createdAt × 1000`). */
-export const orderOf = (entry: StoredEntry): number => entry.order ?? entry.createdAt * 1000;
 
 /**
  * Writes transcript lines, prunes to the retention bound now and then, reports each line. Only

@@ -3,6 +3,7 @@ import { OutboxError } from '../errors/OutboxError.js';
 import type { OutboxEntry } from '../outbox/entry.js';
 import type { Logger } from '../internal/logger.js';
 import { resolveRegion } from '../internal/regions.js';
+import { uuid } from '../internal/uuid.js';
 import type { Transport, TransportContext } from './Transport.js';
 import type { guestSession } from './guest/session.js';
 
@@ -194,7 +195,7 @@ function checkUrl(name: string, value: string, protocols: RegExp): string {
       // offline and the next send() or resume() fetches it again.
       open = () =>
         (loading ??= import('./guest/session.js')
-          .then((m) => (closed ? undefined : m.guestSession(cfg, context)))
+          .then((m) => (closed ? undefined : m.guestSession(cfg, context, uuid)))
           .then(
             async (s) => {
               if (closed) await s?.close();

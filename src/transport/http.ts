@@ -3,6 +3,7 @@ import type { OutboxEntry } from '../outbox/entry.js';
 import { DEFAULT_RETRY } from '../retry/options.js';
 import { toTokenProvider, type TokenProvider, type TokenSource } from '../auth/tokenProvider.js';
 import type { Transport, TransportContext } from './Transport.js';
+import { systemClock } from '../internal/clock.js';
 
 /** Options shared by the HTTP transports. */
 export interface HttpCommonOptions {
@@ -124,7 +125,7 @@ export function postTransport(config: PostTransportConfig): Transport {
   const load = (): Promise<Transport | undefined> =>
     (loading ??= import('./post.js').then(
       (m) => {
-        live = m.postSender(config);
+        live = m.postSender(config, systemClock);
         if (ctx) void live.start?.(ctx);
         return live;
       },

@@ -2,10 +2,10 @@
 // first load): a chunk fetched as soon as the outbox starts the transport.
 import { isOutboxError, type OutboxError } from '../errors/OutboxError.js';
 import type { OutboxEntry } from '../outbox/entry.js';
-import { systemClock } from '../internal/clock.js';
 import { classifyHttpStatus, classifyNetworkError } from '../retry/classify.js';
 import type { SendContext, SendOutcome, Transport, TransportContext } from './Transport.js';
 import type { PostTransportConfig } from './http.js';
+import type { Clock } from '../internal/clock.js';
 
 function fail(
   kind: 'retry' | 'offline' | 'rejected',
@@ -15,7 +15,11 @@ function fail(
 }
 
 /** One JSON `POST` per entry with a Bearer token, the outcome classified by `retry/classify.ts`. */
-export function postSender(config: PostTransportConfig): Transport {
+/**
+ * `systemClock`, lent by the first load (http.ts) so that this chunk and the first load share no
+ * module for it.
+ */
+export function postSender(config: PostTransportConfig, systemClock: Clock): Transport {
   const { url, tokens, timeoutMs } = config;
   let ctx: TransportContext | undefined;
   const report = (online: boolean) => ctx?.reportConnectivity(online);

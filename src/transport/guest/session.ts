@@ -6,7 +6,6 @@ import type { OutboxEntry } from '../../outbox/entry.js';
 import type { TranscriptRecord } from '../../store/OutboxStore.js';
 import type { Logger } from '../../internal/logger.js';
 import type { TimerHandle } from '../../internal/clock.js';
-import { uuid } from '../../internal/uuid.js';
 import { backoffDelay } from '../../retry/backoff.js';
 import { classifyGuestError } from '../../retry/classify.js';
 import type { SendContext, SendOutcome, Transport, TransportContext } from '../Transport.js';
@@ -51,6 +50,8 @@ const notConnected = (): SendOutcome => outcome('offline', 'network', 'not conne
 export async function guestSession(
   c: GuestConfig,
   context: TransportContext,
+  /** The first load's `uuid` (lent, so that this chunk and the first load share no module for it). */
+  uuid: () => string,
 ): Promise<Required<Pick<Transport, 'send' | 'resume' | 'wipe' | 'close'>>> {
   const {
     o,
