@@ -29,6 +29,20 @@ export default async function globalSetup() {
   if (process.env.BROWSER_TEST_BUILD === '1' || !built) {
     execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
   }
+  // The package with code splitting, as an app's bundler serves it (the first load plus the
+  // chunks it fetches with import()): test/browser/lazy-chunks.spec.mjs, harness.js?lib=split.
+  await build({
+    entryPoints: { outbox: join(ROOT, 'dist/src/index.js') },
+    outdir: join(ROOT, 'test-results/browser-pages/split'),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['es2022'],
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
   await build({
     entryPoints: [join(ROOT, 'test/browser/pages/react/chat.jsx')],
     outfile: join(ROOT, 'test-results/browser-pages/react-chat.js'),

@@ -1,5 +1,11 @@
 // Test harness loaded by outbox.html: exposes `window.h` for test/browser/outbox.spec.mjs to drive.
-import * as lib from '/dist/browser/genesys-webmessaging-outbox.js';
+// `?lib=split`: the package built with code splitting (test/browser/global-setup.mjs), whose
+// chunks the outbox fetches with import() when it starts; else the one-file browser bundle.
+const lib = await import(
+  new URLSearchParams(location.search).get('lib') === 'split'
+    ? '/test-results/browser-pages/split/outbox.js'
+    : '/dist/browser/genesys-webmessaging-outbox.js'
+);
 
 const h = {
   lib,
