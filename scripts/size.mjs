@@ -33,9 +33,10 @@ export const BUDGET = { guest: 10 * 1024, http: 7 * 1024 };
  * measured) and the HTTP one 9344 B (9250 B) once the IndexedDB store's operations other than
  * open/append and the outbox's whenSettled/retry/discard/flush became chunks fetched at start and
  * the small modules the lazy chunks shared with the first load (one gzip stream each) were folded
- * back into it. The HTTP budget is still missed (see BENCHMARKS.md).
+ * back into it; 9216 B (9136 B; guest 9981 B) once the IndexedDB upgrade steps from older schemas
+ * became a chunk fetched at open. The HTTP budget is still missed (see BENCHMARKS.md).
  */
-export const LIMIT = { guest: BUDGET.guest, http: 9344 };
+export const LIMIT = { guest: BUDGET.guest, http: 9216 };
 
 /**
  * Modules that the outbox starts fetching as soon as it starts (`import()` at `createOutbox` or
@@ -52,6 +53,7 @@ export const PREFETCHED = [
   'src/transport/post.js',
   'src/store/indexedDbOps.js',
   'src/outbox/methods.js',
+  'src/store/indexedDbUpgrade.js',
 ];
 
 /** name → [named imports from the main entry, enforced gzip limit of the first load, budget] */

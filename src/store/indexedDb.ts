@@ -5,6 +5,7 @@ import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore } from './OutboxStore.js';
 import { chunk } from '../internal/chunk.js';
 import type { IdbOps } from './indexedDbOps.js';
+import type { upgradeSchema } from './indexedDbUpgrade.js';
 
 /** Options of {@link indexedDbStore}. */
 export interface IndexedDbStoreOptions {
@@ -52,7 +53,6 @@ export const QUARANTINE = 'quarantine';
 export const HEADS = 'heads';
 export const BY_ORDER = 'byOrder';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 /**
  * An entry as stored: `queueConversationId` (the `heads` index) is its conversation while it is
  * queued, else `NOT_QUEUED` (v5; absent in records written before); `top` is what v4 wrote on
@@ -80,69 +80,24 @@ const after = <T, R>(v: T | Promise<T>, then: (v: T) => Promise<R>): Promise<R> 
 export const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /**
- * Creates or upgrades the schema, step by step from `oldVersion`; no step ever deletes data.
- * - v1: `entries` (keyPath `id`, index `seq`), `meta` (out-of-line keys).
- * - v2: sparse index `heads` on `[queueConversationId, seq]` (the field was set only while an
- *   entry is pending or sending), `transcript` (keyPath `key`, index `byTime` on `[conversationId, time, n]`),
- *   `quarantine` (auto-increment; corrupt records moved aside).
- * - v3: index `byOrder` on `[conversationId, order, time, n]` of `transcript` (design rule 13: a
- *   line's place is fixed when written); existing records get `order = time × 1000`, their old
- *   place.
- * - v4: the `seq` index gave way to a sparse index `top` (one entry per write transaction);
- *   `byTime` (unused since v3) is dropped.
- * - v5: no index but `heads`, so a single-message write maintains one index entry; entries that
- *   are not queued are in it too, past every conversation (`NOT_QUEUED`). The highest key ever
- *   stored is the last key of a group of `heads` or the high-water mark in meta (`HIGH_KEY`,
- *   raised by every removal). The upgrade puts every entry in `heads` (it rewrites the failed
- *   ones, and v1's queued ones) and drops the `seq` or `top` index; v4's mark stays.
+ * A new database: the v5 layout at once (`entries` keyed by `id` with the `heads` index on
+ * `[queueConversationId, seq]`, `meta`, `transcript` keyed by `key` with `byOrder` on
+ * `[conversationId, order, time, n]`, `quarantine`). The steps from an older version are
+ * `upgradeSchema` in indexedDbUpgrade.ts, a chunk fetched when the store opens.
  */
-/** Rewrites, inside the upgrade transaction, every record of `store` for which `change` returns one. */
-function backfill(store: IDBObjectStore, change: (v: any) => object | undefined): void {
-  const request = store.openCursor();
-  request.onsuccess = () => {
-    const cursor = request.result;
-    if (!cursor) return;
-    const v: unknown = cursor.value;
-    const next = v && typeof v === 'object' ? change(v) : undefined;
-    if (next) cursor.update(next);
-    cursor.continue();
-  };
-}
-
-function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction): void {
-  const fresh = oldVersion < 1;
-  const entries = fresh
-    ? db.createObjectStore(ENTRIES, { keyPath: 'id' })
-    : tx.objectStore(ENTRIES);
-  if (fresh) db.createObjectStore(META);
-  if (oldVersion < 2) {
-    entries.createIndex(HEADS, ['queueConversationId', 'seq']);
-    db.createObjectStore(TRANSCRIPT, { keyPath: 'key' });
-    db.createObjectStore(QUARANTINE, { autoIncrement: true });
-  }
-  if (!fresh && oldVersion < 5) {
-    // Into `heads`: queued entries of v1, entries that are not queued (v5's NOT_QUEUED group).
-    backfill(entries, (v) =>
-      !isQueued(v.status)
-        ? { ...v, queueConversationId: NOT_QUEUED }
-        : v.queueConversationId === undefined
-          ? { ...v, queueConversationId: v.conversationId }
-          : undefined,
-    );
-  }
-  const transcript = tx.objectStore(TRANSCRIPT);
-  if (oldVersion < 3) {
-    transcript.createIndex(BY_ORDER, ['conversationId', 'order', 'time', 'n']);
-    if (oldVersion >= 2) {
-      backfill(transcript, (v) =>
-        v.order === undefined ? { ...v, order: v.time * 1000 } : undefined,
-      );
-    }
-  }
-  if (transcript.indexNames.contains('byTime')) transcript.deleteIndex('byTime');
-  for (const name of ['seq', 'top']) {
-    if (entries.indexNames.contains(name)) entries.deleteIndex(name);
-  }
+function createSchema(db: IDBDatabase): void {
+  db.createObjectStore(ENTRIES, { keyPath: 'id' }).createIndex(HEADS, [
+    'queueConversationId',
+    'seq',
+  ]);
+  db.createObjectStore(META);
+  db.createObjectStore(TRANSCRIPT, { keyPath: 'key' }).createIndex(BY_ORDER, [
+    'conversationId',
+    'order',
+    'time',
+    'n',
+  ]);
+  db.createObjectStore(QUARANTINE, { autoIncrement: true });
 }
 
 /**
@@ -308,9 +263,18 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         reject(storageError(e));
         return;
       }
+      /** An older schema was found before its upgrade steps (a chunk) arrived. */
+      let awaitUpgrade = false;
       request.onupgradeneeded = (event) => {
         try {
-          upgradeSchema(request.result, event.oldVersion, request.transaction as IDBTransaction);
+          if (event.oldVersion < 1) createSchema(request.result);
+          else if (upgradeSteps) {
+            upgradeSteps(request.result, event.oldVersion, request.transaction as IDBTransaction);
+          } else {
+            // Nothing changed: opened again once the steps are there (onerror).
+            awaitUpgrade = true;
+            request.transaction?.abort();
+          }
         } catch {
           request.transaction?.abort(); // the open request then fails: storage-failed
         }
@@ -325,7 +289,9 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       request.onerror = (event) => {
         clearTimeout(timer);
         event.preventDefault();
-        reject(storageError(request.error));
+        if (!awaitUpgrade || gaveUp) return reject(storageError(request.error));
+        // Unfetchable: storage-failed, and the next call opens (and fetches) again.
+        resolve(upgrade.call(async (steps) => ((upgradeSteps = steps), openDb(onLost))));
       };
       request.onsuccess = () => {
         clearTimeout(timer);
@@ -345,6 +311,13 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         resolve(db);
       };
     });
+
+  /** The upgrade steps from older schemas, once their chunk arrived. */
+  let upgradeSteps: typeof upgradeSchema | undefined;
+  const upgrade = chunk(
+    () => import('./indexedDbUpgrade.js').then((m) => m.upgradeSchema),
+    'storage-failed',
+  );
 
   const getConnection = (): Promise<IDBDatabase> => {
     if (closed) return Promise.reject(closedError());
@@ -486,6 +459,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     open: async () => {
       if (closed) throw closedError();
       ops.prefetch();
+      upgrade.prefetch();
       await getConnection();
       // The one read of the highest stored seq, here rather than in the first append.
       if (lastSeq === undefined) await allocate(0);

@@ -1,0 +1,77 @@
+// The IndexedDB store's upgrade steps from schemas v1-v4 (indexedDb.ts makes a new database
+// itself): a chunk fetched when the store opens (issue 15), needed only where a database of an
+// older version is found. Part of the store's private schema.
+import {
+  BY_ORDER,
+  ENTRIES,
+  HEADS,
+  NOT_QUEUED,
+  QUARANTINE,
+  TRANSCRIPT,
+  isQueued,
+} from './indexedDb.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
+/**
+ * Upgrades the schema of a database made by an older version, step by step from `oldVersion`
+ * (at least 1; a new database is made by `createSchema` in indexedDb.ts); no step ever deletes
+ * data.
+ * - v1: `entries` (keyPath `id`, index `seq`), `meta` (out-of-line keys).
+ * - v2: sparse index `heads` on `[queueConversationId, seq]` (the field was set only while an
+ *   entry is pending or sending), `transcript` (keyPath `key`, index `byTime` on `[conversationId, time, n]`),
+ *   `quarantine` (auto-increment; corrupt records moved aside).
+ * - v3: index `byOrder` on `[conversationId, order, time, n]` of `transcript` (design rule 13: a
+ *   line's place is fixed when written); existing records get `order = time × 1000`, their old
+ *   place.
+ * - v4: the `seq` index gave way to a sparse index `top` (one entry per write transaction);
+ *   `byTime` (unused since v3) is dropped.
+ * - v5: no index but `heads`, so a single-message write maintains one index entry; entries that
+ *   are not queued are in it too, past every conversation (`NOT_QUEUED`). The highest key ever
+ *   stored is the last key of a group of `heads` or the high-water mark in meta (`HIGH_KEY`,
+ *   raised by every removal). The upgrade puts every entry in `heads` (it rewrites the failed
+ *   ones, and v1's queued ones) and drops the `seq` or `top` index; v4's mark stays.
+ */
+/** Rewrites, inside the upgrade transaction, every record of `store` for which `change` returns one. */
+function backfill(store: IDBObjectStore, change: (v: any) => object | undefined): void {
+  const request = store.openCursor();
+  request.onsuccess = () => {
+    const cursor = request.result;
+    if (!cursor) return;
+    const v: unknown = cursor.value;
+    const next = v && typeof v === 'object' ? change(v) : undefined;
+    if (next) cursor.update(next);
+    cursor.continue();
+  };
+}
+
+export function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction): void {
+  const entries = tx.objectStore(ENTRIES);
+  if (oldVersion < 2) {
+    entries.createIndex(HEADS, ['queueConversationId', 'seq']);
+    db.createObjectStore(TRANSCRIPT, { keyPath: 'key' });
+    db.createObjectStore(QUARANTINE, { autoIncrement: true });
+  }
+  if (oldVersion < 5) {
+    // Into `heads`: queued entries of v1, entries that are not queued (v5's NOT_QUEUED group).
+    backfill(entries, (v) =>
+      !isQueued(v.status)
+        ? { ...v, queueConversationId: NOT_QUEUED }
+        : v.queueConversationId === undefined
+          ? { ...v, queueConversationId: v.conversationId }
+          : undefined,
+    );
+  }
+  const transcript = tx.objectStore(TRANSCRIPT);
+  if (oldVersion < 3) {
+    transcript.createIndex(BY_ORDER, ['conversationId', 'order', 'time', 'n']);
+    if (oldVersion >= 2) {
+      backfill(transcript, (v) =>
+        v.order === undefined ? { ...v, order: v.time * 1000 } : undefined,
+      );
+    }
+  }
+  if (transcript.indexNames.contains('byTime')) transcript.deleteIndex('byTime');
+  for (const name of ['seq', 'top']) {
+    if (entries.indexNames.contains(name)) entries.deleteIndex(name);
+  }
+}
