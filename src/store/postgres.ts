@@ -60,7 +60,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The schema version this code writes; a database at a newer one is refused on open. */
-export const POSTGRES_SCHEMA_VERSION = 4;
+export const POSTGRES_SCHEMA_VERSION = 5;
 const PG_PEER = { name: 'pg', range: '8', feature: 'postgresStore' };
 /** Lock key (pg_advisory_xact_lock) that serialises appends and requeues: seq order = commit order. */
 const APPEND_LOCK = 0x6f7574; // 'out'
@@ -385,6 +385,26 @@ const MIGRATIONS: ((S: string, channel: string) => string)[] = [
     END IF;
     PERFORM ${S}.refresh_head(c);
   END $$;`,
+  // 5: one statement per delivery. The removal of a delivered entry (with its transcript line)
+  // also claims this worker's next due heads, as claim_due would (p_limit of them; the attempt's
+  // start stored when p_codes is given): a busy worker needs no claim statement of its own. The
+  // rows are claim_due's, each with the removed entry's conversation (NULL: it was gone). No
+  // table changes; the v3/v4 functions stay.
+  (S) => `
+  CREATE FUNCTION ${S}.remove_and_claim(p_id text, p_records jsonb, p_owner text, p_now bigint,
+    p_until bigint, p_limit int, p_codes text[])
+  RETURNS TABLE (id text, seq bigint, data jsonb, next_due bigint, removed text)
+  LANGUAGE plpgsql AS $$
+  DECLARE c text;
+  BEGIN
+    c := ${S}.remove_queued(p_id, p_records);
+    RETURN QUERY SELECT d.id, d.seq, d.data, d.next_due, c
+      FROM ${S}.claim_due(p_owner, p_now, p_until, p_limit, false, p_codes) d;
+    -- No heads left at all (claim_due answers no row): the removal's row alone.
+    IF NOT FOUND THEN
+      RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::jsonb, NULL::bigint, c;
+    END IF;
+  END $$;`,
 ];
 
 interface EntryRow {
@@ -392,6 +412,21 @@ interface EntryRow {
   seq: string | number;
   data: Omit<StoredEntry, 'seq'>;
 }
+
+/** A row of claim_due: a claimed head, or (id NULL) the next due time. */
+type ClaimRow = (EntryRow | { id: null; seq: null; data: null }) & { next_due: string | null };
+
+/** How long a head claimed by a removal is handed out by the next claimDue without a check. */
+const PREFETCH_FRESH_MS = 1000;
+
+/** Heads a removal claimed, not handed out yet; `marked`: stored as their attempt's start. */
+interface Prefetched {
+  entries: StoredEntry[];
+  nextDueAt: number | undefined;
+  at: number;
+  marked: boolean;
+}
+const NONE_PREFETCHED: Prefetched = { entries: [], nextDueAt: undefined, at: 0, marked: false };
 
 const fromRow = (r: EntryRow): StoredEntry => ({ ...r.data, seq: Number(r.seq) });
 
@@ -495,6 +530,18 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
   /** The claimed entries of held conversations: entry id → conversation. */
   const claimedEntries = new Map<string, string>();
   let renewTimer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * The `sending` option of this worker's last claimDue (undefined before its first claim): a
+   * removal claims the next heads only for a worker that claims (a dispatcher), the same way.
+   */
+  let claiming: { codes: string[] | null } | undefined;
+  /**
+   * Heads a removal claimed for this worker (remove_and_claim), not handed out yet: the next
+   * claimDue answers them without a statement of its own. `at`: when claimed.
+   */
+  let prefetched: Prefetched = NONE_PREFETCHED;
+  /** Removals in flight that claim (remove_and_claim): a claimDue meanwhile waits for them. */
+  const removing = new Set<Promise<unknown>>();
 
   async function connect(): Promise<Pg.Pool> {
     const pg = await importOptionalPeer(PG_PEER, () => import('pg'));
@@ -613,9 +660,104 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
   /** Stops holding (renewing) a conversation's claim. */
   const letGo = (conversationId: string): void => {
     held.delete(conversationId);
+    prefetched.entries = prefetched.entries.filter((e) => e.conversationId !== conversationId);
     marked.delete(conversationId);
     for (const [id, c] of claimedEntries) if (c === conversationId) claimedEntries.delete(id);
     renewSoon();
+  };
+
+  /** Takes in the rows of claim_due / remove_and_claim: the claimed heads are held from now on. */
+  const claimed = (
+    rows: readonly ClaimRow[],
+    codes: string[] | null,
+  ): { entries: StoredEntry[]; nextDueAt: number | undefined } => {
+    const entries: StoredEntry[] = [];
+    let nextDueAt: number | undefined;
+    for (const r of rows) {
+      if (r.id === null) nextDueAt = r.next_due === null ? undefined : Number(r.next_due);
+      else {
+        entries.push(fromRow(r as EntryRow));
+        if (codes !== null) marked.set(r.data.conversationId, r.data);
+      }
+    }
+    for (const e of entries) {
+      held.add(e.conversationId);
+      claimedEntries.set(e.id, e.conversationId);
+    }
+    renewSoon();
+    return { entries, nextDueAt };
+  };
+
+  /**
+   * Removes a settled entry (with its transcript records). For a worker that claims, the same
+   * statement claims its next due head (remove_and_claim), kept for the next claimDue.
+   */
+  const removeEntry = async (id: string, records: string | null): Promise<void> => {
+    const conversationId = claimedEntries.get(id);
+    if (claiming === undefined || closed) {
+      const rows = await q<{ c: string | null }>(`SELECT ${S}.remove_queued($1, $2::jsonb) AS c`, [
+        id,
+        records,
+      ]).catch((e: unknown) => failedWrite(conversationId, e));
+      if (typeof rows[0]?.c === 'string') settledConversation(rows[0].c);
+      return;
+    }
+    const { codes } = claiming;
+    const now = Date.now();
+    const statement = q<ClaimRow & { removed: string | null }>(
+      `SELECT id, seq, data, next_due, removed
+         FROM ${S}.remove_and_claim($1, $2::jsonb, $3, $4, $5, 1, $6)`,
+      [id, records, owner, now, now + leaseMs, codes],
+    );
+    removing.add(statement);
+    const rows = await statement
+      .catch((e: unknown) => failedWrite(conversationId, e))
+      .finally(() => removing.delete(statement));
+    const removed = rows[0]?.removed;
+    if (typeof removed === 'string') settledConversation(removed);
+    const { entries, nextDueAt } = claimed(rows, codes);
+    if (closed) {
+      // Closed meanwhile: give them back (close has already handed back what it knew of).
+      for (const e of entries) await store.releaseClaim!(e.conversationId).catch(() => {});
+      return;
+    }
+    if (entries.length === 0 && prefetched.entries.length === 0) return;
+    prefetched = {
+      entries: [...prefetched.entries, ...entries],
+      nextDueAt,
+      at: prefetched.entries.length > 0 ? prefetched.at : now,
+      marked: codes !== null,
+    };
+    giveBackUnasked();
+  };
+
+  /** Gives `entries` (claimed, not attempted) back, and wakes the other workers for them. */
+  const giveBack = async (entries: readonly StoredEntry[]): Promise<void> => {
+    if (entries.length === 0) return;
+    for (const e of entries) await store.releaseClaim!(e.conversationId).catch(() => {});
+    await q(`SELECT pg_notify($1, '')`, [channel]).catch(() => {});
+  };
+
+  let giveBackTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Heads a removal claimed that no claimDue asked for within PREFETCH_FRESH_MS (this worker
+   * went offline, paused on a rate limit, or stopped claiming) go back, as they were, so that
+   * other workers can take them: a prefetched head is never held longer than that.
+   */
+  const giveBackUnasked = (): void => {
+    if (giveBackTimer !== undefined || prefetched.entries.length === 0) return;
+    giveBackTimer = setTimeout(
+      () => {
+        giveBackTimer = undefined;
+        if (closed) return;
+        if (Date.now() - prefetched.at <= PREFETCH_FRESH_MS) return giveBackUnasked();
+        const unasked = prefetched.entries;
+        prefetched = NONE_PREFETCHED;
+        void giveBack(unasked);
+      },
+      Math.max(1, prefetched.at + PREFETCH_FRESH_MS + 1 - Date.now()),
+    );
+    giveBackTimer.unref?.();
   };
 
   const settledConversation = (conversationId: string, status?: string): void => {
@@ -679,20 +821,9 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       return { ...copyEntry(entry), seq: Number(seq) };
     },
 
-    remove: async (id) => {
-      const rows = await q<{ c: string | null }>(`SELECT ${S}.remove_queued($1, NULL) AS c`, [
-        id,
-      ]).catch((e: unknown) => failedWrite(claimedEntries.get(id), e));
-      if (typeof rows[0]?.c === 'string') settledConversation(rows[0].c);
-    },
+    remove: (id) => removeEntry(id, null),
 
-    removeDelivered: async (id, records) => {
-      const rows = await q<{ c: string | null }>(`SELECT ${S}.remove_queued($1, $2::jsonb) AS c`, [
-        id,
-        JSON.stringify(dedupe(records)),
-      ]).catch((e: unknown) => failedWrite(claimedEntries.get(id), e));
-      if (typeof rows[0]?.c === 'string') settledConversation(rows[0].c);
-    },
+    removeDelivered: (id, records) => removeEntry(id, JSON.stringify(dedupe(records))),
 
     get: async (id) => {
       const rows = await q<EntryRow>(`SELECT id, seq, data FROM ${S}.entries WHERE id = $1`, [id]);
@@ -723,26 +854,49 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
     },
 
     claimDue: async (o: ClaimOptions): Promise<ClaimResult> => {
-      // One round trip: the claimed heads, then a row with only the next due time.
       const codes = o.sending === undefined ? null : [...o.sending.inDoubtCodes];
-      const rows = await q<EntryRow & { next_due: string | null }>(
+      claiming = { codes };
+      const limit = Math.max(0, Math.floor(o.limit));
+      // Heads the last removal claimed for us: handed out without a statement while fresh (a
+      // busy worker claims them within milliseconds). Older ones (this worker paused, or did
+      // not claim for a while) are given back and claimed anew: something may have changed them.
+      // A slot freed by a delivery whose removal is still running: that removal claims the
+      // next head for it, so wait for it rather than claim in a statement of our own.
+      if (removing.size > 0 && prefetched.entries.length < limit) {
+        await Promise.allSettled([...removing]);
+      }
+      const got = prefetched;
+      const ready = got.entries;
+      const readyNext = got.nextDueAt;
+      const stale = Date.now() - got.at > PREFETCH_FRESH_MS;
+      const usable = !stale && o.all !== true && got.marked === (codes !== null);
+      prefetched = NONE_PREFETCHED;
+      if (!usable)
+        for (const e of ready) await store.releaseClaim!(e.conversationId).catch(() => {});
+      const taken = usable ? ready.slice(0, limit) : [];
+      if (usable && ready.length > limit) {
+        // More than the free slots: the rest waits for the next claimDue (while fresh).
+        prefetched = { ...got, entries: ready.slice(limit) };
+      }
+      if (taken.length > 0 && taken.length >= limit) {
+        return codes === null
+          ? { entries: taken, nextDueAt: readyNext }
+          : { entries: taken, nextDueAt: readyNext, sending: true };
+      }
+      // One round trip: the claimed heads, then a row with only the next due time.
+      const rows = await q<ClaimRow>(
         `SELECT id, seq, data, next_due FROM ${S}.claim_due($1, $2, $3, $4, $5, $6)`,
-        [owner, o.now, o.now + leaseMs, Math.max(0, Math.floor(o.limit)), o.all === true, codes],
-      );
-      const entries: StoredEntry[] = [];
-      let nextDueAt: number | undefined;
-      for (const r of rows) {
-        if (r.id === null) nextDueAt = r.next_due === null ? undefined : Number(r.next_due);
-        else {
-          entries.push(fromRow(r));
-          if (codes !== null) marked.set(r.data.conversationId, r.data);
+        [owner, o.now, o.now + leaseMs, limit - taken.length, o.all === true, codes],
+      ).catch((e: unknown) => {
+        // Not handed out after all: kept for the next claimDue (or given back when stale).
+        if (taken.length > 0) {
+          prefetched = { ...got, entries: [...taken, ...prefetched.entries] };
+          giveBackUnasked();
         }
-      }
-      for (const e of entries) {
-        held.add(e.conversationId);
-        claimedEntries.set(e.id, e.conversationId);
-      }
-      renewSoon();
+        throw e;
+      });
+      const { entries, nextDueAt } = claimed(rows, codes);
+      entries.unshift(...taken);
       return codes === null ? { entries, nextDueAt } : { entries, nextDueAt, sending: true };
     },
 
@@ -881,12 +1035,19 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       held.clear();
       marked.clear();
       claimedEntries.clear();
+      prefetched = NONE_PREFETCHED;
       await store.close();
     },
 
     close: async () => {
       if (closed) return;
       const p = pool ?? (opening === undefined ? undefined : await opening.catch(() => undefined));
+      // Heads a removal claimed and nobody asked for: back as they were (not 'sending').
+      if (giveBackTimer !== undefined) clearTimeout(giveBackTimer);
+      giveBackTimer = undefined;
+      const unasked = prefetched.entries;
+      prefetched = NONE_PREFETCHED;
+      await giveBack(unasked);
       if (p !== undefined && held.size > 0) {
         // Hand the conversations this worker claimed but did not finish back at once.
         await p

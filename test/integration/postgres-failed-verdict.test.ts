@@ -31,7 +31,7 @@ describe('postgresStore claims: a verdict that could not be written', () => {
       (pool as unknown as { query: typeof query }).query = (sql, params) => {
         const verdict =
           failing === 'removeDelivered'
-            ? sql.includes('remove_queued') && params?.[0] === at.firstId
+            ? /remove_(queued|and_claim)\(/.test(sql) && params?.[0] === at.firstId
             : sql.includes('update_entry') &&
               params?.[0] === at.firstId &&
               String(params?.[1]).includes('"status":"pending"');

@@ -102,7 +102,7 @@ describe('postgresStore: opening', () => {
     const s = postgresStore({ connectionString: cluster.url, schema });
     await s.open();
     const v = await admin.query(`SELECT version FROM "${schema}".schema_version ORDER BY version`);
-    expect(v.rows.map((r: { version: number }) => r.version)).toEqual([1, 2, 3, 4]);
+    expect(v.rows.map((r: { version: number }) => r.version)).toEqual([1, 2, 3, 4, 5]);
     // every entry, in its order, as the v3 release stored it
     expect((await s.list()).map((e) => [e.id, e.conversationId, e.status, e.seq])).toEqual([
       [id(1), 'a', 'sending', 1],
@@ -225,9 +225,62 @@ describe('postgresStore: claims between workers', () => {
     await a.update({ ...ca.entries.find((e) => e.conversationId === 'x')!, status: 'sending' });
     expect((await b.claimDue!({ limit: 10, now })).entries).toEqual([]);
     await a.removeDelivered!(stored[0]!.id, []);
+    // The removal claimed x's next entry for a (a worker that claims gets its next head with
+    // the removal): b does not get it, a's next claim answers it without a statement.
+    expect((await b.claimDue!({ limit: 10, now })).entries).toEqual([]);
+    const ca2 = await a.claimDue!({ limit: 1, now });
+    expect(ca2.entries.map((e) => e.id)).toEqual([stored[1]!.id]);
+    expect(ca2.sending).toBeUndefined(); // claimed as a asked the last time (no start mark)
+    // given back (not attempted): free for anyone
+    await a.releaseClaim!('x');
     const cb2 = await b.claimDue!({ limit: 10, now });
     expect(cb2.entries.map((e) => e.id)).toEqual([stored[1]!.id]);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a head the removal claimed for a worker that then claims no more is given back within a second', async () => {
+    const schema = freshSchema();
+    const [a, b] = [await open(schema), await open(schema)];
+    const stored = await a.append([
+      newEntry({ conversationId: 'x' }),
+      newEntry({ conversationId: 'x' }),
+    ]);
+    const now = Date.now();
+    const ca = await a.claimDue!({ limit: 1, now, sending: { inDoubtCodes: ['timeout'] } });
+    expect(ca.entries.map((e) => e.id)).toEqual([stored[0]!.id]);
+    await a.removeDelivered!(stored[0]!.id, []);
+    // claimed for a with the attempt's start stored: 'sending' in the table for now
+    expect((await b.get(stored[1]!.id))?.status).toBe('sending');
+    expect((await b.claimDue!({ limit: 10, now: Date.now() })).entries).toEqual([]);
+    // a never asks: the claim goes back as it was (pending, not in doubt), and b gets it
+    const cb = await waitFor(
+      async () => {
+        const r = await b.claimDue!({ limit: 10, now: Date.now() });
+        return r.entries.length > 0 ? r : undefined;
+      },
+      { what: 'the head given back', timeoutMs: 5000 },
+    );
+    expect(cb.entries.map((e) => [e.id, e.status, e.inDoubtSince])).toEqual([
+      [stored[1]!.id, 'pending', undefined],
+    ]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('close gives back a head the removal claimed and nobody asked for, as it was', async () => {
+    const schema = freshSchema();
+    const [a, b] = [await open(schema), await open(schema)];
+    const stored = await a.append([
+      newEntry({ conversationId: 'x' }),
+      newEntry({ conversationId: 'x' }),
+    ]);
+    await a.claimDue!({ limit: 1, now: Date.now(), sending: { inDoubtCodes: ['timeout'] } });
+    await a.removeDelivered!(stored[0]!.id, []);
+    await a.close();
+    const cb = await b.claimDue!({ limit: 10, now: Date.now() });
+    expect(cb.entries.map((e) => [e.id, e.status, e.inDoubtSince])).toEqual([
+      [stored[1]!.id, 'pending', undefined],
+    ]);
+    await b.close();
   });
 
   it("a dead worker's claim is taken over when its lease ends; a rescheduled head is due at its time", async () => {
