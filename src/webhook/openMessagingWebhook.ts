@@ -39,11 +39,13 @@ export interface OpenMessagingWebhookOptions {
   /**
    * The outbox whose transcript gets each agent/bot message (conversation = `channel.to.id`, the
    * external user id, which is what openMessagingTransport sends as `from.id` by default), once
-   * per message id, and each receipt as the `receipt` of the line it is about.
+   * per message id, and each receipt as the `receipt` of the line it is about, once per message
+   * id and status (its mark is a line of the conversation `receipts/<external user id>`).
    */
   outbox?: Pick<Outbox, 'transcript'>;
   /**
-   * Called once per message id (Genesys retries are dropped), after it was recorded. With an
+   * Called once per message id (per id and status for receipts; Genesys retries are dropped),
+   * after it was recorded. With an
    * `outbox`, "once" holds across restarts and across worker processes sharing its store; a
    * handler that dies while `onMessage` runs leaves the hand-off pending, and a Genesys retry
    * that comes after `handoffTimeoutMs` calls `onMessage` again (at least once, never lost while
@@ -163,14 +165,50 @@ export function openMessagingWebhook(
   async function handle(message: OpenMessagingWebhookMessage): Promise<Verdict> {
     const conversationId = message.channel?.to?.id ?? message.channel?.from?.id;
     if (outbox !== undefined && typeof conversationId === 'string') {
-      if (message.type === 'Receipt') {
-        // A receipt about a line we have: keep the line, note the receipt.
-        const key = message.channel?.messageId ?? message.id;
-        const lines = await outbox.transcript.list(conversationId);
-        const line = lines.find((l) => l.key === key || l.serverId === message.id);
-        if (line !== undefined) {
-          await outbox.transcript.record([{ ...line, receipt: String(message.status) }]);
+      if (message.type === 'Receipt' || (typeof message.text !== 'string' && onMessage)) {
+        // A receipt (or a message without text, handed on only): de-duplicated durably by a
+        // mark of its own in the store, claimed as a text line is (below), in a conversation of
+        // marks beside the customer's (`receipts/<id>`: never listed with it, pruned to the
+        // same retention). The mark comes first, the receipt's effect on its line and the hand-
+        // on after: a retry of a receipt recorded before (to another worker, after a restart)
+        // changes nothing, so a late retry of an older status cannot overwrite a newer one.
+        const now = Date.now();
+        const mark: TranscriptRecord = {
+          key: `${message.type === 'Receipt' ? 'receipt' : 'message'}/${message.id}/${message.status ?? ''}`,
+          conversationId: `receipts/${conversationId}`,
+          direction: 'Outbound',
+          text: '',
+          time: now,
+          order: now * 1000,
+          handoff: { state: 'pending', since: now },
+        };
+        const claimed = await outbox.transcript.claim(mark, now - handoffTimeoutMs);
+        if (claimed === undefined) {
+          const known = await outbox.transcript.get(mark.key);
+          return known?.handoff?.state === 'pending' ? 'busy' : 'duplicate';
         }
+        try {
+          if (message.type === 'Receipt') {
+            // A receipt about a line we have: keep the line, note the receipt.
+            const key = message.channel?.messageId ?? message.id;
+            const lines = await outbox.transcript.list(conversationId);
+            const line = lines.find((l) => l.key === key || l.serverId === message.id);
+            if (line !== undefined) {
+              await outbox.transcript.record([{ ...line, receipt: String(message.status) }]);
+            }
+          }
+          await onMessage?.(message);
+        } catch (e: unknown) {
+          // Not done: the next retry (here or in another worker) takes it over at once.
+          await outbox.transcript
+            .record([{ ...claimed, handoff: { state: 'pending', since: 0 } }])
+            .catch(() => {});
+          throw e;
+        }
+        await outbox.transcript
+          .record([{ ...claimed, handoff: { state: 'done', since: now } }])
+          .catch(() => {});
+        return 'recorded';
       } else if (typeof message.text === 'string') {
         const now = Date.now();
         const time = Date.parse(message.channel?.time ?? '');

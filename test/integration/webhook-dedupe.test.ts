@@ -114,6 +114,14 @@ const agentMessage = (id: string, customer: string, text: string) => ({
   channel: { to: { id: customer }, time: '2026-01-02T03:04:05.000Z', messageId: id },
 });
 
+const receipt = (id: string, customer: string, status: string) => ({
+  id,
+  type: 'Receipt',
+  status,
+  direction: 'Outbound',
+  channel: { to: { id: customer }, time: '2026-01-02T03:04:06.000Z', messageId: id },
+});
+
 const linesOf = async (outbox: Outbox, customer: string, id: string) =>
   (await outbox.transcript.list(customer)).filter((l) => l.key === id);
 
@@ -213,5 +221,36 @@ describe.each(backends)('openMessagingWebhook de-duplication on %s', (_name, sto
     expect(other.handed.map((x) => x.id)).toEqual(['agent-msg-4']);
     expect(await linesOf(other.outbox, 'cust-e', 'agent-msg-4')).toHaveLength(1);
     await Promise.all([failing.close(), other.close()]);
+  });
+
+  it('receipts: a retry to another worker or after a restart is not handed on again; a late retry of an older status does not bring it back', async () => {
+    const open = storage();
+    const a = await worker(open());
+    const b = await worker(open());
+    expect(await a.post(agentMessage('agent-msg-5', 'cust-f', 'did you get it?'))).toBe(200);
+    const delivered = receipt('agent-msg-5', 'cust-f', 'Delivered');
+    expect(await a.post(delivered)).toBe(200);
+    expect((await linesOf(a.outbox, 'cust-f', 'agent-msg-5'))[0]?.receipt).toBe('Delivered');
+    // Genesys retries it to the other worker: recorded already, not handed on again
+    expect(await b.post(delivered)).toBe(200);
+    // after a restart of the first worker, the same
+    await a.close();
+    const restarted = await worker(open());
+    expect(await restarted.post(delivered)).toBe(200);
+    const receipts = (w: Worker) => w.handed.filter((m) => m.type === 'Receipt');
+    expect([...receipts(a), ...receipts(b), ...receipts(restarted)]).toHaveLength(1);
+    // a new status is recorded and handed on once
+    const failed = receipt('agent-msg-5', 'cust-f', 'Failed');
+    expect(await b.post(failed)).toBe(200);
+    expect(await restarted.post(failed)).toBe(200);
+    expect([...receipts(b), ...receipts(restarted)].map((m) => m.status)).toEqual(['Failed']);
+    // a late retry of the older receipt (to a worker that never saw it): the line keeps Failed
+    const c = await worker(open());
+    expect(await c.post(delivered)).toBe(200);
+    expect(receipts(c)).toEqual([]);
+    expect((await linesOf(c.outbox, 'cust-f', 'agent-msg-5'))[0]?.receipt).toBe('Failed');
+    // the transcript of the conversation holds the agent's line only
+    expect((await c.outbox.transcript.list('cust-f')).map((l) => l.key)).toEqual(['agent-msg-5']);
+    await Promise.all([b.close(), restarted.close(), c.close()]);
   });
 });
