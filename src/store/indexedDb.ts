@@ -515,6 +515,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       });
     },
     putTranscript: later('putTranscript'),
+    claimTranscript: later('claimTranscript'),
     removeDelivered: later('removeDelivered'),
     listTranscript: later('listTranscript'),
     sweep: later('sweep', true),

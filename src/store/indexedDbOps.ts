@@ -5,6 +5,7 @@
 import { OutboxError } from '../errors/OutboxError.js';
 import { copyEntry } from '../outbox/entry.js';
 import type { StoredEntry } from '../outbox/entry.js';
+import { claimable } from './OutboxStore.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 import type { Run } from './indexedDbSweep.js';
 import { invalidEntry } from './validate.js';
@@ -59,6 +60,7 @@ export type IdbOps = Required<
     | 'headOf'
     | 'count'
     | 'putTranscript'
+    | 'claimTranscript'
     | 'removeDelivered'
     | 'listTranscript'
     | 'sweep'
@@ -269,6 +271,18 @@ export function idbOps(core: IdbCore): IdbOps {
       if (records.length === 0) return;
       await core.run([TRANSCRIPT, META], 'readwrite', (tx) => writeTranscript(tx, records));
     },
+
+    // The read of the stored line and the write in ONE readwrite transaction (awaiting only its
+    // own requests in between): two tabs claiming one key at once cannot both win, IndexedDB
+    // runs readwrite transactions on the same store one after the other.
+    claimTranscript: (record: TranscriptRecord, staleBefore: number) =>
+      core.run([TRANSCRIPT, META], 'readwrite', async (tx) => {
+        const stored = (await req(tx.objectStore(TRANSCRIPT).get(record.key))) as
+          TranscriptRecord | undefined;
+        const ok = claimable(stored, staleBefore);
+        if (ok) await writeTranscript(tx, [record]);
+        return ok;
+      }),
 
     removeDelivered: async (id: string, records: readonly TranscriptRecord[]) => {
       await core.run([ENTRIES, TRANSCRIPT, META], 'readwrite', (tx) =>

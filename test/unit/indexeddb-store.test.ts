@@ -14,10 +14,11 @@ import {
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { indexedDbStore, SCHEMA_VERSION } from '../../src/store/indexedDb.js';
-import type { OutboxStore } from '../../src/store/OutboxStore.js';
+import type { OutboxStore, TranscriptRecord } from '../../src/store/OutboxStore.js';
+import { transcriptLines } from '../../src/transcript/lines.js';
 import type { StoredEntry } from '../../src/outbox/entry.js';
 import { propertyParams } from '../helpers/property.js';
-import { codeOf, newEntry } from './store-contract.js';
+import { codeOf, line, newEntry } from './store-contract.js';
 
 const NAME = 'genesys-webmessaging-outbox';
 
@@ -806,5 +807,44 @@ describe('indexedDbStore: schema upgrade', () => {
       ['c', 20_000],
     ]);
     expect(lines.map((l) => l.text)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('indexedDbStore: transcript claims across tabs', () => {
+  // The Open Messaging de-duplication (and `outbox.transcript.claim`): two tabs (two store
+  // instances on one database) given the same key at once: exactly one of them writes it.
+  it('two instances claiming the same keys at once: one winner per key, through the transcript writer', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    const tabB = indexedDbStore({ indexedDB });
+    const writer = (s: OutboxStore) =>
+      transcriptLines(
+        s,
+        1000,
+        'c1',
+        () => {},
+        () => {},
+      );
+    const [a, b] = [writer(store), writer(tabB)];
+    const keys = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    const pending = (key: string, tab: string): TranscriptRecord =>
+      line(key, 10, { order: 1, text: tab, handoff: { state: 'pending', since: 100 } });
+    const results = await Promise.all(
+      keys.flatMap((k) => [a.claim(pending(k, 'A'), 50), b.claim(pending(k, 'B'), 50)]),
+    );
+    for (let i = 0; i < keys.length; i++) {
+      const won = [results[2 * i], results[2 * i + 1]].filter((r) => r !== undefined);
+      expect(won).toHaveLength(1);
+      expect((await tabB.getTranscript(keys[i]!))?.text).toBe(won[0]!.text);
+    }
+    // a stale pending hand-off is taken over by one tab only, too (the taker's hand-off is new)
+    const takeover = (tab: string): TranscriptRecord =>
+      line('m0', 10, { text: tab, handoff: { state: 'pending', since: 300 } });
+    const stale = await Promise.all([
+      store.claimTranscript!(takeover('A2'), 101),
+      tabB.claimTranscript!(takeover('B2'), 101),
+    ]);
+    expect(stale.filter(Boolean)).toHaveLength(1);
+    await tabB.close();
   });
 });

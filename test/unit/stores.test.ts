@@ -41,7 +41,7 @@ runStoreContract(
       cleanup: () => current.close(),
     };
   },
-  { claimTranscript: false, sweep: true },
+  { sweep: true },
 );
 
 runStoreContract(
@@ -88,24 +88,20 @@ runStoreContract(
   { persistent: false, removeDelivered: false },
 );
 
-runStoreContract(
-  'encrypted(indexedDb)',
-  async () => {
-    const indexedDB = new IDBFactory();
-    const key = await aesKey();
-    let current = encryptedStore(indexedDbStore({ indexedDB }), { key });
-    return {
-      store: current,
-      reopen: async () => {
-        await current.close();
-        current = encryptedStore(indexedDbStore({ indexedDB }), { key });
-        return current;
-      },
-      cleanup: () => current.close(),
-    };
-  },
-  { claimTranscript: false },
-);
+runStoreContract('encrypted(indexedDb)', async () => {
+  const indexedDB = new IDBFactory();
+  const key = await aesKey();
+  let current = encryptedStore(indexedDbStore({ indexedDB }), { key });
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = encryptedStore(indexedDbStore({ indexedDB }), { key });
+      return current;
+    },
+    cleanup: () => current.close(),
+  };
+});
 
 runStoreContract('encrypted(sqlite)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'outbox-sqlite-'));
