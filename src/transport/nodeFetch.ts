@@ -46,7 +46,11 @@ const send = (
   reuse: boolean,
 ): Promise<LeanResponse> =>
   new Promise<LeanResponse>((resolve, reject) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
+    // Neither Request nor Headers is touched for the plain inputs the transports pass: in Node
+    // both are undici's, and building one per request cost CPU on every delivery.
+    const url = new URL(
+      typeof input === 'object' && !(input instanceof URL) ? input.url : String(input),
+    );
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       reject(fetchFailed(new Error(`unsupported protocol ${url.protocol}`)));
       return;
@@ -56,9 +60,16 @@ const send = (
       https: new HttpsAgent({ keepAlive: true }),
     };
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((value, name) => {
-      headers[name] = value;
-    });
+    const given = init.headers;
+    if (given === undefined || (given.constructor === Object && !Array.isArray(given))) {
+      for (const [name, value] of Object.entries((given ?? {}) as Record<string, string>)) {
+        headers[name.toLowerCase()] = String(value);
+      }
+    } else {
+      new Headers(given).forEach((value, name) => {
+        headers[name] = value;
+      });
+    }
     const body =
       init.body === undefined || init.body === null ? undefined : Buffer.from(init.body as string);
     if (body !== undefined) headers['content-length'] = String(body.length);

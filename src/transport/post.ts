@@ -90,9 +90,15 @@ export function postSender(config: PostTransportConfig, systemClock: Clock): Tra
     const onAbort = () => controller.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) controller.abort();
-    const headers = new Headers({ 'content-type': 'application/json', accept: 'application/json' });
-    for (const [k, v] of Object.entries(config.headers)) headers.set(k, v);
-    if (bearer !== undefined) headers.set('authorization', `Bearer ${bearer}`);
+    // A plain record, names lowercased (a later one replaces an earlier one, as Headers.set
+    // does): no WHATWG Headers object per request (in Node, undici's, a measurable part of a
+    // server worker's CPU per delivery).
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+    };
+    for (const [k, v] of Object.entries(config.headers)) headers[k.toLowerCase()] = v;
+    if (bearer !== undefined) headers['authorization'] = `Bearer ${bearer}`;
     try {
       const response = await (config.fetch ?? globalThis.fetch)(url, {
         method: 'POST',
