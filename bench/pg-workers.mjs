@@ -9,7 +9,8 @@
 // BENCH_QUICK=1: 2,000 messages, 1/2/4 workers, 100,000 rows. Run alone: node bench/pg-workers.mjs
 // BENCH_PROF=dir: a CPU profile (.cpuprofile) of every worker and of the simulator, written when
 // they exit; BENCH_WORKERS=1,4 and BENCH_MESSAGES=n choose the runs, BENCH_VERBOSE=1 lists the
-// statements PostgreSQL ran.
+// statements PostgreSQL ran, BENCH_WARMUP=n the unmeasured messages per worker drained first
+// (default 200).
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ const CONVERSATIONS = 1000;
 const WORKERS = (process.env.BENCH_WORKERS ?? (quick ? '1,2,4' : '1,2,4,8')).split(',').map(Number);
 const BIG = Number(process.env.BENCH_CLAIM_ROWS ?? (quick ? 100_000 : 1_000_000));
 const CONCURRENCY = 4; // the transport's default
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 200);
 const LATENCY_MS = 20;
 const WORKER = fileURLToPath(new URL('../test/integration/postgres/worker.mjs', import.meta.url));
 
@@ -45,6 +47,24 @@ function cpuOf(pid, children = false) {
     // fields after "(comm) ": state=0 … utime=11 stime=12 cutime=13 cstime=14
     const t = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
     return t / 100;
+  } catch {
+    return 0;
+  }
+}
+/**
+ * Times the process went to sleep waiting for something (voluntary context switches, summed over
+ * its threads): one per wake-up of its event loop, roughly. A count, not a timing.
+ */
+function wakeupsOf(pid) {
+  try {
+    let n = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(
+        readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'),
+      );
+      n += Number(m?.[1] ?? 0);
+    }
+    return n;
   } catch {
     return 0;
   }
@@ -71,6 +91,7 @@ const result = {
   messages: MESSAGES,
   conversations: CONVERSATIONS,
   concurrency: CONCURRENCY,
+  warmupPerWorker: WARMUP,
   workers: {},
 };
 try {
@@ -148,13 +169,35 @@ try {
       });
     }
     await Promise.all(workers.map((w) => w.ready));
+    const producer = lib.postgresStore({ connectionString: cluster.url, schema });
+    // Warm-up, not measured: WARMUP messages per worker (200 conversations of their own) drained
+    // first, so the figures are a running relay's, not a fresh process's. A worker's first
+    // ~hundred deliveries cost it ~0.3 CPU-seconds more than later ones (JIT tiers, the pool's
+    // first connections, the token fetch): over 2,000 messages that was 1.95 against 1.52 ms per
+    // message at 4 workers (BENCHMARKS.md). BENCH_WARMUP=0 measures from the first message.
+    if (WARMUP > 0) {
+      const warm = [];
+      for (let k = 0; k < WARMUP * n; k++) {
+        warm.push({
+          id: crypto.randomUUID(),
+          conversationId: `warm${k % 200}`,
+          text: 'x'.repeat(200),
+          status: 'pending',
+          attempts: 0,
+          createdAt: Date.now(),
+        });
+      }
+      await producer.append(warm);
+      while ((await producer.count()) > 0) await sleep(100);
+      await sleep(200); // the last removals' claims settle
+    }
     await stats.query('SELECT pg_stat_statements_reset()');
+    const wake0 = workers.reduce((t, w) => t + wakeupsOf(w.child.pid), 0);
     const cpu0 = {
       workers: workers.reduce((t, w) => t + cpuOf(w.child.pid), 0),
       simulator: cpuOf(sim.pid),
       postgres: postgresCpu(),
     };
-    const producer = lib.postgresStore({ connectionString: cluster.url, schema });
     const sent = new Map();
     for (let i = 0; i < MESSAGES; i += 1000) {
       const batch = [];
@@ -173,6 +216,7 @@ try {
       await producer.append(batch);
     }
     while ((await producer.count()) > 0) await sleep(100);
+    const wakeups = workers.reduce((t, w) => t + wakeupsOf(w.child.pid), 0) - wake0;
     const cpu = {
       workers: workers.reduce((t, w) => t + cpuOf(w.child.pid), 0) - cpu0.workers,
       simulator: cpuOf(sim.pid) - cpu0.simulator,
@@ -233,6 +277,8 @@ try {
         2,
       ),
       cores: cpus().length,
+      // Workers' wake-ups (voluntary context switches, all threads) per delivered message.
+      workerWakeupsPerMessage: round(wakeups / MESSAGES, 2),
       statementsPerMessage: round(
         statements.filter((s) => s.toplevel).reduce((t, s) => t + Number(s.calls), 0) / MESSAGES,
         2,
