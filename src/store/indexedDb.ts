@@ -156,7 +156,10 @@ const connectionLost = (e: unknown): boolean =>
  * Runs `body` in one transaction and resolves with its result once the transaction committed.
  * `body` issues its requests (synchronously, or awaiting only requests of this transaction); if
  * it throws, the transaction is aborted. A failed request is reported as itself (ConstraintError,
- * QuotaExceededError), not as the abort it caused.
+ * QuotaExceededError), not as the abort it caused. A body that returns a plain value (not a
+ * promise) must have issued every request it will make: the transaction is committed at once
+ * (`commit()`), so a request issued later, from a request's callback, would throw; a body that
+ * walks a cursor returns the walk's promise.
  */
 function transact<T>(
   db: IDBDatabase,
