@@ -31,8 +31,9 @@ export interface TranscriptWriter extends Transcript {
   /**
    * Writes `record` (placed as `record` does) only when no line has its key yet, or the line
    * there is a hand-off left pending since before `staleBefore` (epoch ms); resolves with the
-   * line as written (placed), or `undefined` when it wrote nothing. Atomic across processes on a store with `claimTranscript` (memory, SQLite,
-   * PostgreSQL, and encrypted ones of them); elsewhere a read then a write.
+   * line as written (placed), or `undefined` when it wrote nothing. Atomic across processes
+   * and tabs on a store with `claimTranscript` (memory, SQLite, PostgreSQL, IndexedDB, and
+   * encrypted ones of them); elsewhere a read then a write.
    */
   claim(record: TranscriptRecord, staleBefore: number): Promise<TranscriptRecord | undefined>;
   /** The stored line with this key (delivered lines and others; not the outbox's entries). */
