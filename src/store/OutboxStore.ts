@@ -197,6 +197,15 @@ export interface StoreSweep {
   /** The keys of every value stored with `setMeta`. */
   metaKeys(): Promise<string[]>;
   /**
+   * Optional: replaces the value of each record the store itself moved aside (its own quarantine
+   * of unreadable entries, kept as they were read) by what `seal(n, value)` returns for it, where
+   * it is still that value; `undefined` keeps it. The encryption sweep seals them: a record
+   * quarantined before encryption was turned on holds plaintext.
+   */
+  sealQuarantine?(
+    seal: (n: number, value: string) => string | undefined | Promise<string | undefined>,
+  ): Promise<void>;
+  /**
    * Rewrites the storage so that content replaced or removed earlier no longer lingers in it
    * (SQLite: `VACUUM` and a WAL checkpoint; free pages keep old rows otherwise).
    */

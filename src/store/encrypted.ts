@@ -506,6 +506,12 @@ export function encryptedStoreWith(
       }
     }
     if (stopping || !plaintextPass || scan === undefined || replace === undefined) return;
+    // The store's own quarantine (entries it could not read, kept as read): from before
+    // encryption, plaintext. Sealed before the compaction, so the old values go with it.
+    await access?.sealQuarantine?.((n, value) =>
+      isSealed(value) ? undefined : seal(`Q\u0000${n}`, value),
+    );
+    if (stopping) return;
     await access?.compact?.();
     await saveState({ swept: true, after: undefined });
   }

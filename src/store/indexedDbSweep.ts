@@ -57,11 +57,50 @@ function keys(run: Run): Promise<string[]> {
   );
 }
 
+const QUARANTINE = 'quarantine';
+
+/**
+ * The store's own quarantine (`{ key, reason, value, at }`, `value` the record as read): each
+ * `value` becomes what `seal` makes of its JSON, where it is still the same. Read in one
+ * transaction, sealed outside (WebCrypto is async: a transaction would commit meanwhile), written
+ * in a second one.
+ */
+async function sealQuarantine(
+  run: Run,
+  seal: (n: number, value: string) => string | undefined | Promise<string | undefined>,
+): Promise<void> {
+  const rows = await run([QUARANTINE], 'readonly', async (tx) => {
+    const store = tx.objectStore(QUARANTINE);
+    const [keys, values] = await Promise.all([req(store.getAllKeys()), req(store.getAll())]);
+    return keys.map((k, i) => [k, values[i] as { value?: unknown }] as const);
+  });
+  const changes: [IDBValidKey, string, string][] = [];
+  for (const [k, row] of rows) {
+    if (typeof k !== 'number' || row.value === undefined) continue;
+    const from = typeof row.value === 'string' ? row.value : JSON.stringify(row.value);
+    const to = await seal(k, from);
+    if (to !== undefined) changes.push([k, from, to]);
+  }
+  if (changes.length === 0) return;
+  await run([QUARANTINE], 'readwrite', async (tx) => {
+    const store = tx.objectStore(QUARANTINE);
+    await Promise.all(
+      changes.map(async ([k, from, to]) => {
+        const row = (await req(store.get(k))) as { value?: unknown } | undefined;
+        if (row === undefined) return;
+        const now = typeof row.value === 'string' ? row.value : JSON.stringify(row.value);
+        if (now === from) store.put({ ...row, value: to }, k);
+      }),
+    );
+  });
+}
+
 /** The store's {@link StoreSweep}, over its transaction runner. */
 export function sweepOf(run: Run): StoreSweep {
   return {
     scanTranscript: (after, limit) => scan(run, after, limit),
     replaceTranscriptText: (changes) => replace(run, changes),
     metaKeys: () => keys(run),
+    sealQuarantine: (seal) => sealQuarantine(run, seal),
   };
 }

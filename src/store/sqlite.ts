@@ -737,6 +737,32 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
           ),
         ),
 
+      sealQuarantine: async (
+        seal: (n: number, value: string) => string | undefined | Promise<string | undefined>,
+      ) => {
+        const rows = await run(
+          (d) =>
+            prep(d, 'SELECT n, value FROM quarantine WHERE value IS NOT NULL ORDER BY n').all() as {
+              n: number;
+              value: string;
+            }[],
+        );
+        const changes: { n: number; from: string; to: string }[] = [];
+        for (const r of rows) {
+          const to = await seal(r.n, r.value);
+          if (to !== undefined) changes.push({ n: r.n, from: r.value, to });
+        }
+        if (changes.length === 0) return;
+        await run((d) =>
+          d
+            .transaction(() => {
+              const write = prep(d, 'UPDATE quarantine SET value = ? WHERE n = ? AND value = ?');
+              for (const c of changes) write.run(c.to, c.n, c.from);
+            })
+            .immediate(),
+        );
+      },
+
       compact: async () => {
         await run((d) => {
           // Replaced rows stay in free pages and in the WAL until these rewrite them.

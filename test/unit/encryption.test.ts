@@ -4,6 +4,7 @@ import 'fake-indexeddb/auto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createOutbox } from '../../src/outbox/createOutbox.js';
 import type { OutboxEvent } from '../../src/outbox/events.js';
@@ -580,6 +581,54 @@ describe('turning encryption on for an existing store: everything is sealed, in 
     }
   });
 
+  it('SQLite: an entry the store quarantined before encryption (its own quarantine table, kept as read) is sealed by the sweep, and the file holds no plaintext', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'outbox-enc-sq-'));
+    try {
+      const path = join(dir, 'o.db');
+      const plain = sqliteStore({ path });
+      await plain.open();
+      const [bad] = await plain.append([
+        newEntry({ conversationId: 'c9', text: `unreadable ${SECRET}` }),
+      ]);
+      await plain.close();
+      // Made unreadable (an unknown status): the next read moves it to the quarantine table.
+      const db = new Database(path);
+      const row = db.prepare('SELECT data FROM entries WHERE id = ?').get(bad!.id) as {
+        data: string;
+      };
+      db.prepare('UPDATE entries SET data = ? WHERE id = ?').run(
+        JSON.stringify({ ...(JSON.parse(row.data) as object), status: 'bogus' }),
+        bad!.id,
+      );
+      db.close();
+      const reader = sqliteStore({ path });
+      await reader.open();
+      expect(await reader.list()).toEqual([]);
+      await reader.close();
+      const rawFiles = async (): Promise<string> =>
+        (await Promise.all((await readdir(dir)).map((f) => readFile(join(dir, f))))).join('');
+      expect(await rawFiles()).toContain('4111');
+
+      const outbox = await openEncrypted(sqliteStore({ path }), await aesKey());
+      await waitFor(async () => !(await rawFiles()).includes('4111'), {
+        what: 'no plaintext in the SQLite files',
+      });
+      await outbox.close();
+      const check = new Database(path, { readonly: true });
+      const q = check.prepare('SELECT key, reason, value FROM quarantine').all() as {
+        key: string;
+        reason: string;
+        value: string;
+      }[];
+      check.close();
+      expect(q).toEqual([
+        { key: bad!.id, reason: expect.any(String), value: expect.stringContaining('gwo1:') },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('IndexedDB: read with plain IndexedDB calls, no record holds plaintext', async () => {
     const name = `enc-sweep-${Math.random().toString(36).slice(2)}`;
     const plain = indexedDbStore({ name });
@@ -607,6 +656,62 @@ describe('turning encryption on for an existing store: everything is sealed, in 
     await waitFor(async () => !plaintext(await rawIdb()), { what: 'no plaintext in IndexedDB' });
     expect((await outbox.transcript.list('never-listed'))[0]?.text).toBe(`agent said ${SECRET}`);
     await outbox.close();
+  });
+
+  it('IndexedDB: an entry the store quarantined before encryption (its own quarantine store) is sealed by the sweep', async () => {
+    const name = `enc-sq-${Math.random().toString(36).slice(2)}`;
+    const plain = indexedDbStore({ name });
+    await plain.open();
+    const [bad] = await plain.append([
+      newEntry({ conversationId: 'c9', text: `unreadable ${SECRET}` }),
+    ]);
+    await plain.close();
+    const withDb = <T>(body: (db: IDBDatabase) => Promise<T>): Promise<T> =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          body(db).then(
+            (x) => (db.close(), resolve(x)),
+            (e: unknown) => (db.close(), reject(e)),
+          );
+        };
+      });
+    const all = (store: string): Promise<unknown[]> =>
+      withDb(
+        (db) =>
+          new Promise((resolve, reject) => {
+            const r = db.transaction(store).objectStore(store).getAll();
+            r.onsuccess = () => resolve(r.result);
+            r.onerror = () => reject(r.error);
+          }),
+      );
+    // Made unreadable (an unknown status): the next read moves it to the quarantine store.
+    await withDb(
+      (db) =>
+        new Promise<void>((resolve, reject) => {
+          const tx = db.transaction('entries', 'readwrite');
+          const get = tx.objectStore('entries').get(bad!.id);
+          get.onsuccess = () =>
+            tx.objectStore('entries').put({ ...(get.result as object), status: 'bogus' });
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error);
+        }),
+    );
+    const reader = indexedDbStore({ name });
+    await reader.open();
+    expect(await reader.list()).toEqual([]);
+    await reader.close();
+    expect(JSON.stringify(await all('quarantine'))).toContain('4111');
+
+    const outbox = await openEncrypted(indexedDbStore({ name }), await aesKey());
+    await waitFor(async () => !JSON.stringify(await all('quarantine')).includes('4111'), {
+      what: 'the quarantined entry sealed',
+    });
+    await outbox.close();
+    const [q] = (await all('quarantine')) as { key: string; value: unknown }[];
+    expect(q).toMatchObject({ key: bad!.id, value: expect.stringContaining('gwo1:') });
   });
 
   it('memory: the sweep resumes where a crash stopped it; send() does not wait for it; a line written meanwhile keeps its newer text', async () => {
