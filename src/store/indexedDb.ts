@@ -343,7 +343,8 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     stores: string[],
     mode: IDBTransactionMode,
     body: (tx: IDBTransaction) => T | Promise<T>,
-    retried = false,
+    // true: retried already (or never to be); a function: retry only while it says yes
+    retried: boolean | (() => boolean) = false,
   ): Promise<T> => {
     const pending = getConnection();
     const go = (db: IDBDatabase): Promise<T> =>
@@ -352,7 +353,13 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
           if (closed) throw closedError();
           const err = storageError(e);
           // Only a failure that looks like a lost connection is retried (never quota, not-found…).
-          if (retried || err.code !== 'storage-failed' || !connectionLost(err.cause)) throw err;
+          if (
+            retried === true ||
+            (retried !== false && !retried()) ||
+            err.code !== 'storage-failed' ||
+            !connectionLost(err.cause)
+          )
+            throw err;
           // Drop the connection we used and retry once on a fresh one.
           if (connection === pending) connection = undefined;
           try {
@@ -367,6 +374,8 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     return opened?.[0] === pending ? go(opened[1]) : pending.then(go);
   };
 
+  /** `append` calls so far (see there). */
+  let appends = 0;
   /** Highest `seq` this instance handed out; `undefined` until first read from the database. */
   let lastSeq: number | undefined;
   /**
@@ -475,20 +484,29 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       // existing record that `add` makes for each entry. Any other id: `add`, which refuses one
       // already stored (ConstraintError → invalid-id, see storageError).
       const write = opts?.generatedIds ? 'put' : 'add';
+      // A failed append is retried only if no append was called after it: a retry commits after
+      // that later one (a higher key), which other tabs' senders would see, and send, alone first.
+      // Rejected instead (send() rejects: not stored), so committed entries appear in key order.
+      const mine = ++appends;
       // The keys are taken now, at the call (see allocate), not when the transaction runs.
       // Awaited before the transaction starts: a transaction must not wait on anything else.
       return after(allocate(batch.length), (first) =>
-        run([ENTRIES], 'readwrite', (tx) => {
-          // One request per entry, no promise per request. The first failing request
-          // (ConstraintError, quota) is what is reported.
-          const entries = tx.objectStore(ENTRIES);
-          return batch.map((e, i): StoredEntry => {
-            const stored = copyEntry(e) as StoredEntry;
-            stored.seq = first + i + 1;
-            entries[write](toRecord(stored));
-            return stored;
-          });
-        }),
+        run(
+          [ENTRIES],
+          'readwrite',
+          (tx) => {
+            // One request per entry, no promise per request. The first failing request
+            // (ConstraintError, quota) is what is reported.
+            const entries = tx.objectStore(ENTRIES);
+            return batch.map((e, i): StoredEntry => {
+              const stored = copyEntry(e) as StoredEntry;
+              stored.seq = first + i + 1;
+              entries[write](toRecord(stored));
+              return stored;
+            });
+          },
+          () => mine === appends,
+        ),
       );
     },
 

@@ -190,6 +190,57 @@ describe('indexedDbStore: errors', () => {
     expect(await store.getMeta('k')).toBeUndefined();
   });
 
+  it('an append whose transaction aborts is not retried behind a later append: committed appends become visible in key order', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.open();
+    const original = IDBObjectStore.prototype.add;
+    let adds = 0;
+    const add = vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['add']>
+    ) {
+      const request = original.apply(this, args);
+      if (adds++ === 0) this.transaction.abort(); // the first append's transaction, once
+      return request;
+    });
+    const a = newEntry({ conversationId: 'c', text: 'a' });
+    const b = newEntry({ conversationId: 'c', text: 'b' });
+    const committed: string[] = [];
+    const outcome = (p: Promise<unknown>, text: string) =>
+      p.then(
+        () => committed.push(text),
+        (e: unknown) => (e as { code?: string }).code,
+      );
+    // Two sends of one conversation in separate tasks: a's key is below b's.
+    const [ra, rb] = await Promise.all([
+      outcome(store.append([a]), 'a'),
+      outcome(store.append([b]), 'b'),
+    ]);
+    add.mockRestore();
+    // Before: a was retried on a fresh connection after b had committed, so for a moment b was
+    // its conversation's head (another tab's sender could send it first): committed b, a.
+    // Now a is not retried behind b: it rejects (the caller knows it is not stored).
+    expect(committed).toEqual(['b']);
+    expect(ra).toBe('storage-failed');
+    expect(rb).toBe(1);
+    expect((await store.list()).map((e) => e.text)).toEqual(['b']);
+    // Alone, an aborted append is still retried once and committed.
+    let again = 0;
+    const once = vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['add']>
+    ) {
+      const request = original.apply(this, args);
+      if (again++ === 0) this.transaction.abort();
+      return request;
+    });
+    const c = newEntry({ conversationId: 'c', text: 'c' });
+    await store.append([c]);
+    once.mockRestore();
+    expect((await store.list()).map((e) => e.text)).toEqual(['b', 'c']);
+  });
+
   it('a failing open rejects with storage-failed, and the next call tries again', async () => {
     const { indexedDB } = factory();
     // A newer version on disk (e.g. after a library downgrade): VersionError.
