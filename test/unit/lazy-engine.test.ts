@@ -4,10 +4,8 @@
 // The chunk's arrival is held back by mocking the module behind a gate.
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
-import { indexedDbStore } from '../../src/store/indexedDb.js';
-import { silentLogger } from '../../src/internal/logger.js';
 import { storedEntries } from '../helpers/storedEntries.js';
-import { ScriptedTransport } from '../helpers/scriptedTransport.js';
+import { lazyOutbox } from '../helpers/lazyOutbox.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const chunk = vi.hoisted(() => {
@@ -24,17 +22,7 @@ vi.mock('../../src/outbox/dispatcher.js', async (importOriginal) => {
 
 describe('the drain loop as a chunk fetched at start', () => {
   it('send() commits to IndexedDB before the chunk arrived; the chunk was requested at start; delivery follows its arrival', async () => {
-    // Imported here, not at the top: with the drain loop in the first load, this import itself
-    // waits for the gated module and the test times out.
-    const { createOutbox } = await import('../../src/outbox/createOutbox.js');
-    const transport = new ScriptedTransport();
-    const name = 'lazy-engine';
-    const outbox = await createOutbox({
-      transport,
-      store: indexedDbStore({ name }),
-      coordinator: false,
-      logger: silentLogger,
-    });
+    const { outbox, transport, name } = await lazyOutbox('lazy-engine');
     expect(chunk.requested).toBe(true); // fetched when the outbox started, before any send
 
     const entry = await outbox.send({ text: 'written before the drain loop arrived' });

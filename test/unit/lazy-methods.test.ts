@@ -4,11 +4,9 @@
 // fetches it again; calls made while it is on its way wait for it.
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
-import { indexedDbStore } from '../../src/store/indexedDb.js';
-import { silentLogger } from '../../src/internal/logger.js';
 import { rejectionCode } from '../helpers/errorCode.js';
 import { rawEntries } from '../helpers/storedEntries.js';
-import { ScriptedTransport } from '../helpers/scriptedTransport.js';
+import { lazyOutbox } from '../helpers/lazyOutbox.js';
 
 const chunk = vi.hoisted(() => {
   let open!: () => void;
@@ -25,15 +23,7 @@ vi.mock('../../src/outbox/methods.js', async (importOriginal) => {
 
 describe('the outbox methods as a chunk fetched at start', () => {
   it('send() works without it; unfetchable: load-failed, then fetched again; calls made meanwhile wait for it', async () => {
-    const { createOutbox } = await import('../../src/outbox/createOutbox.js');
-    const transport = new ScriptedTransport();
-    const name = 'lazy-methods';
-    const outbox = await createOutbox({
-      transport,
-      store: indexedDbStore({ name }),
-      coordinator: false,
-      logger: silentLogger,
-    });
+    const { outbox, transport, name } = await lazyOutbox('lazy-methods');
     expect(chunk.fetches).toBe(1); // asked for when the outbox started
 
     const entry = await outbox.send({ text: 'sent without the methods chunk' });

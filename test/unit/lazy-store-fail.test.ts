@@ -4,11 +4,9 @@
 // the chunk again: the stored message is then listed and delivered.
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
-import { indexedDbStore } from '../../src/store/indexedDb.js';
-import { silentLogger } from '../../src/internal/logger.js';
 import { rawEntries } from '../helpers/storedEntries.js';
 import { rejectionCode } from '../helpers/errorCode.js';
-import { ScriptedTransport } from '../helpers/scriptedTransport.js';
+import { lazyOutbox } from '../helpers/lazyOutbox.js';
 
 const chunk = vi.hoisted(() => ({ fetches: 0, failing: true }));
 
@@ -20,15 +18,7 @@ vi.mock('../../src/store/indexedDbOps.js', async (importOriginal) => {
 
 describe('the IndexedDB store operations chunk failing to load', () => {
   it('rejects with storage-failed, then loads on the next call; the message stored meanwhile is delivered', async () => {
-    const { createOutbox } = await import('../../src/outbox/createOutbox.js');
-    const transport = new ScriptedTransport();
-    const name = 'lazy-store-fail';
-    const outbox = await createOutbox({
-      transport,
-      store: indexedDbStore({ name }),
-      coordinator: false,
-      logger: silentLogger,
-    });
+    const { outbox, transport, name } = await lazyOutbox('lazy-store-fail');
     const entry = await outbox.send({ text: 'stored while the chunk was unreachable' });
     expect((await rawEntries(name)).map((r) => r.id)).toEqual([entry.id]);
     expect(await rejectionCode(outbox.list())).toBe('storage-failed');

@@ -5,10 +5,8 @@
 // those calls with `storage-failed` and the next call fetches it again. Nothing is lost either way.
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
-import { indexedDbStore } from '../../src/store/indexedDb.js';
-import { silentLogger } from '../../src/internal/logger.js';
 import { rawEntries } from '../helpers/storedEntries.js';
-import { ScriptedTransport } from '../helpers/scriptedTransport.js';
+import { lazyOutbox } from '../helpers/lazyOutbox.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const chunk = vi.hoisted(() => {
@@ -25,15 +23,7 @@ vi.mock('../../src/store/indexedDbOps.js', async (importOriginal) => {
 
 describe('the IndexedDB store operations as a chunk fetched at open', () => {
   it('send() commits before the chunk arrived; list() and delivery wait for it, in order', async () => {
-    const { createOutbox } = await import('../../src/outbox/createOutbox.js');
-    const transport = new ScriptedTransport();
-    const name = 'lazy-store';
-    const outbox = await createOutbox({
-      transport,
-      store: indexedDbStore({ name }),
-      coordinator: false,
-      logger: silentLogger,
-    });
+    const { outbox, transport, name } = await lazyOutbox('lazy-store');
     expect(chunk.requested).toBe(1); // fetched when the store opened, before any send
 
     const a = await outbox.send({ text: 'first, before the store chunk' });

@@ -5,10 +5,8 @@
 // chunk's arrival is held back by mocking the module behind a gate.
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
-import { indexedDbStore } from '../../src/store/indexedDb.js';
-import { silentLogger } from '../../src/internal/logger.js';
 import { storedEntries } from '../helpers/storedEntries.js';
-import { ScriptedTransport } from '../helpers/scriptedTransport.js';
+import { lazyOutbox } from '../helpers/lazyOutbox.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const chunk = vi.hoisted(() => {
@@ -25,15 +23,7 @@ vi.mock('../../src/transcript/lines.js', async (importOriginal) => {
 
 describe('the transcript as a chunk fetched at start', () => {
   it('send() commits and is attempted before the chunk arrived; the delivery is recorded after', async () => {
-    const { createOutbox } = await import('../../src/outbox/createOutbox.js');
-    const transport = new ScriptedTransport();
-    const name = 'lazy-transcript';
-    const outbox = await createOutbox({
-      transport,
-      store: indexedDbStore({ name }),
-      coordinator: false,
-      logger: silentLogger,
-    });
+    const { outbox, transport, name } = await lazyOutbox('lazy-transcript');
     await vi.waitFor(() => expect(chunk.requested).toBe(true)); // fetched at start
 
     const entry = await outbox.send({ text: 'before the transcript chunk' });
