@@ -80,7 +80,13 @@ const c = {
     else for (const m of messages) setTimeout(() => one(m), 0);
   },
   async list() {
-    return (await c.outbox.list()).map((e) => ({ id: e.id, text: e.text, status: e.status }));
+    // lastError: the judge tells a failed-by-design entry (conversation-ended) from a stuck one
+    return (await c.outbox.list()).map((e) => ({
+      id: e.id,
+      text: e.text,
+      status: e.status,
+      lastError: e.lastError,
+    }));
   },
 };
 window.c = c;
