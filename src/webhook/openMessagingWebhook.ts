@@ -154,6 +154,40 @@ export function openMessagingWebhook(
   }
 
   /**
+   * Claims `line` (a transcript line or a mark) in the store and runs `handOn` once: for every
+   * process sharing the store, only the claim's winner runs it. A line claimed before is
+   * 'duplicate' when its hand-on finished, 'busy' while one runs (within handoffTimeoutMs).
+   * `handOn` failing leaves the mark pending with no age, so the next retry (here or in another
+   * worker) takes it over at once; succeeding marks it done (a failure to note that only matters
+   * if Genesys retries, which the 200 stops). Without `handOn`, the claim alone records it.
+   */
+  async function handOff(
+    box: Pick<Outbox, 'transcript'>,
+    line: TranscriptRecord,
+    now: number,
+    handOn: (() => Promise<void> | void) | undefined,
+  ): Promise<Verdict> {
+    const claimed = await box.transcript.claim(line, now - handoffTimeoutMs);
+    if (claimed === undefined) {
+      const known = await box.transcript.get(line.key);
+      return known?.handoff?.state === 'pending' ? 'busy' : 'duplicate';
+    }
+    if (handOn === undefined) return 'recorded';
+    try {
+      await handOn();
+    } catch (e: unknown) {
+      await box.transcript
+        .record([{ ...claimed, handoff: { state: 'pending', since: 0 } }])
+        .catch(() => {});
+      throw e;
+    }
+    await box.transcript
+      .record([{ ...claimed, handoff: { state: 'done', since: now } }])
+      .catch(() => {});
+    return 'recorded';
+  }
+
+  /**
    * Records and hands on one message; resolves with what to answer. A text message with an
    * outbox is de-duplicated durably: its transcript line (key = the message id) is claimed in the
    * store, atomically for every process sharing it, before `onMessage` runs, with a `handoff`
@@ -182,12 +216,7 @@ export function openMessagingWebhook(
           order: now * 1000,
           handoff: { state: 'pending', since: now },
         };
-        const claimed = await outbox.transcript.claim(mark, now - handoffTimeoutMs);
-        if (claimed === undefined) {
-          const known = await outbox.transcript.get(mark.key);
-          return known?.handoff?.state === 'pending' ? 'busy' : 'duplicate';
-        }
-        try {
+        return handOff(outbox, mark, now, async () => {
           if (message.type === 'Receipt') {
             // A receipt about a line we have: keep the line, note the receipt.
             const key = message.channel?.messageId ?? message.id;
@@ -198,17 +227,7 @@ export function openMessagingWebhook(
             }
           }
           await onMessage?.(message);
-        } catch (e: unknown) {
-          // Not done: the next retry (here or in another worker) takes it over at once.
-          await outbox.transcript
-            .record([{ ...claimed, handoff: { state: 'pending', since: 0 } }])
-            .catch(() => {});
-          throw e;
-        }
-        await outbox.transcript
-          .record([{ ...claimed, handoff: { state: 'done', since: now } }])
-          .catch(() => {});
-        return 'recorded';
+        });
       } else if (typeof message.text === 'string') {
         const now = Date.now();
         const time = Date.parse(message.channel?.time ?? '');
@@ -224,27 +243,8 @@ export function openMessagingWebhook(
             : {}),
           ...(onMessage === undefined ? {} : { handoff: { state: 'pending', since: now } }),
         };
-        const placed = await outbox.transcript.claim(record, now - handoffTimeoutMs);
-        if (placed === undefined) {
-          // Recorded before (a retry, a restart, another worker): hand-off finished or running.
-          const line = await outbox.transcript.get(message.id);
-          return line?.handoff?.state === 'pending' ? 'busy' : 'duplicate';
-        }
-        if (onMessage === undefined) return 'recorded';
-        try {
-          await onMessage(message);
-        } catch (e: unknown) {
-          // Not handed on: the next retry (here or in another worker) takes it over at once.
-          await outbox.transcript
-            .record([{ ...placed, handoff: { state: 'pending', since: 0 } }])
-            .catch(() => {});
-          throw e;
-        }
-        // Handed on: a failure to note it only matters if Genesys retries, which a 200 stops.
-        await outbox.transcript
-          .record([{ ...placed, handoff: { state: 'done', since: now } }])
-          .catch(() => {});
-        return 'recorded';
+        const handOn = onMessage;
+        return handOff(outbox, record, now, handOn && (() => handOn(message)));
       }
     }
     await onMessage?.(message);
