@@ -128,6 +128,18 @@ export function watchPage(page) {
   return page;
 }
 
+/** Navigates `page` to the harness page (`url`: origin.page, maybe with a query) and waits for it. */
+export async function loadHarness(page, url) {
+  await page.goto(url);
+  await page.waitForFunction(() => window.h !== undefined);
+  return page;
+}
+
+/** A new, watched tab of `context` with the harness page loaded. */
+export async function harnessPage(context, url) {
+  return loadHarness(watchPage(await context.newPage()), url);
+}
+
 /** The simulator's delivery records for these ids (any endpoint), in arrival order. */
 export function deliveredFor(sim, ids) {
   const wanted = new Set(ids);

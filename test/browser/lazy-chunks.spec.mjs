@@ -8,6 +8,7 @@ import {
   assertDeliveredOnce,
   deliveredFor,
   expect,
+  loadHarness,
   test,
   texts,
   uniqueName,
@@ -43,8 +44,7 @@ for (const kind of ['http', 'guest']) {
         if (path.startsWith(SPLIT))
           fetched.add(path.slice(SPLIT.length).replace(/(-\w+)?\.js$/, ''));
       });
-      await page.goto(`${origin.page}?lib=split`);
-      await page.waitForFunction(() => window.h !== undefined);
+      await loadHarness(page, `${origin.page}?lib=split`);
       await page.evaluate((o) => window.h.start(o), options);
       // Fetched because the outbox started, before anything was sent.
       const atStart = ['dispatcher', 'indexedDbOps', 'methods', 'lines'].concat(
@@ -56,8 +56,7 @@ for (const kind of ['http', 'guest']) {
       await context.setOffline(true);
       const n = 5;
       const ids = await page.evaluate((t) => window.h.send(t), texts(`split ${kind}`, n));
-      await page.goto(`${origin.page}?lib=split`); // a fresh document, offline: the HTTP cache
-      await page.waitForFunction(() => window.h !== undefined);
+      await loadHarness(page, `${origin.page}?lib=split`); // a fresh document, offline: the HTTP cache
       await page.evaluate((o) => window.h.start(o), options);
       const pending = await page.evaluate(() => window.h.list());
       expect(

@@ -13,12 +13,13 @@ import {
   assertSubsequenceInOrder,
   deliveredFor,
   expect,
+  harnessPage,
+  loadHarness,
   sleep,
   test,
   texts,
   uniqueName,
   waitFor,
-  watchPage,
 } from './fixtures.mjs';
 
 /** What a page needs to start an outbox on this transport. */
@@ -39,9 +40,7 @@ const startOptions = ({ sim, token }, name, extra = {}) => ({
 
 /** Opens the harness page in `context` and starts an outbox named `name` in it. */
 async function openOutbox(env, context, name, extra = {}) {
-  const page = watchPage(await context.newPage());
-  await page.goto(env.origin.page);
-  await page.waitForFunction(() => window.h !== undefined);
+  const page = await harnessPage(context, env.origin.page);
   await page.evaluate((o) => window.h.start(o), startOptions(env, name, extra));
   return page;
 }
@@ -97,8 +96,7 @@ function offlineReload(kind, n) {
       // The page goes away and comes back while offline (a fresh document: nothing in memory
       // survives). A navigation, not page.reload(): a reload revalidates the document, which
       // fails offline without a service worker.
-      await page.goto(origin.page);
-      await page.waitForFunction(() => window.h !== undefined);
+      await loadHarness(page, origin.page);
       await page.evaluate((o) => window.h.start(o), startOptions(env, name, transports[kind](sim)));
       const pending = await page.evaluate(() => window.h.list());
       expect(
@@ -137,6 +135,16 @@ function offlineReload(kind, n) {
   });
 }
 
+/**
+ * Two tabs of one outbox (one new name) in `context`. `lease`: without navigator.locks (Safari
+ * before 15.4), so the outbox falls back to the IndexedDB lease.
+ */
+async function openTwoTabs(env, context, lease) {
+  if (lease) await context.addInitScript(() => delete Navigator.prototype.locks);
+  const name = uniqueName();
+  return [await openOutbox(env, context, name), await openOutbox(env, context, name)];
+}
+
 /** Two tabs of one outbox: one sender, every status everywhere, hand-over when the leader closes. */
 function twoTabs(lease) {
   test(`two tabs during an outage (${lease ? 'IndexedDB lease, no Web Locks' : 'Web Locks'}): one tab drains, both see every status, the other takes over when it closes`, async ({
@@ -149,11 +157,7 @@ function twoTabs(lease) {
     const env = { sim, token, origin };
     const context = await browser.newContext();
     try {
-      // Safari before 15.4: no navigator.locks, so the outbox falls back to the lease.
-      if (lease) await context.addInitScript(() => delete Navigator.prototype.locks);
-      const name = uniqueName();
-      const a = await openOutbox(env, context, name);
-      const b = await openOutbox(env, context, name);
+      const [a, b] = await openTwoTabs(env, context, lease);
       const reqA = countRequests(env, a);
       const reqB = countRequests(env, b);
 
@@ -366,10 +370,7 @@ function standbyFlush(lease) {
     const env = { sim, token, origin };
     const context = await browser.newContext();
     try {
-      if (lease) await context.addInitScript(() => delete Navigator.prototype.locks);
-      const name = uniqueName();
-      const a = await openOutbox(env, context, name);
-      const b = await openOutbox(env, context, name);
+      const [a, b] = await openTwoTabs(env, context, lease);
       const reqA = countRequests(env, a);
       // Which tab sends: the one whose request carries a first message.
       const [warm] = await a.evaluate((t) => window.h.send(t), ['warm']);
@@ -477,9 +478,7 @@ test('tutorial queue present at start: migrated, then delivered once, oldest fir
   test.setTimeout(20_000);
   const context = await browser.newContext();
   try {
-    const page = watchPage(await context.newPage());
-    await page.goto(origin.page);
-    await page.waitForFunction(() => window.h !== undefined);
+    const page = await harnessPage(context, origin.page);
     // What the tutorial's OfflineMessageQueue left behind (stored in random key order).
     const now = Date.now();
     const records = [3, 1, 2].map((i) => ({

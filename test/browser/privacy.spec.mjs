@@ -1,14 +1,12 @@
 // Privacy in real Chromium (docs/privacy.md): encrypted records are unreadable in the raw
 // IndexedDB; wipe() in one tab empties the database and closes the other tab's outbox; a reload
 // after wipe() starts fresh, with a new Genesys session.
-import { expect, test, uniqueName, waitFor, watchPage } from './fixtures.mjs';
+import { expect, harnessPage, loadHarness, test, uniqueName, waitFor } from './fixtures.mjs';
 
 const guest = (sim) => ({ wsUrl: sim.wsUrl, apiBaseUrl: sim.url, deploymentId: 'sim-deployment' });
 
 async function openOutbox({ sim, origin }, context, name, extra = {}) {
-  const page = watchPage(await context.newPage());
-  await page.goto(origin.page);
-  await page.waitForFunction(() => window.h !== undefined);
+  const page = await harnessPage(context, origin.page);
   await page.evaluate((o) => window.h.start(o), { name, guest: guest(sim), ...extra });
   return page;
 }
@@ -66,9 +64,7 @@ test('turning encryption on for an existing IndexedDB store: after the sweep no 
   const context = await browser.newContext();
   try {
     const name = uniqueName();
-    const page = watchPage(await context.newPage());
-    await page.goto(origin.page);
-    await page.waitForFunction(() => window.h !== undefined);
+    const page = await harnessPage(context, origin.page);
     const secret = marker('before-encryption');
     // 450 lines of a conversation nobody lists: more than two of the sweep's steps of 200.
     await page.evaluate(([n, m]) => window.h.seedPlaintext(n, m, 450), [name, secret]);
@@ -138,8 +134,7 @@ test('wipe() in one tab: Genesys session cleared, database deleted, the other ta
     expect(await a.evaluate((n) => window.h.rawDatabase(n), name)).toBeNull();
 
     // A reload: a fresh outbox, an empty transcript, a new Genesys session and conversation.
-    await a.goto(origin.page);
-    await a.waitForFunction(() => window.h !== undefined);
+    await loadHarness(a, origin.page);
     await a.evaluate((o) => window.h.start(o), { name, guest: guest(sim), encryption: {} });
     expect(await a.evaluate(() => window.h.list())).toEqual([]);
     expect(await a.evaluate(() => window.h.outbox.transcript.list('c1'))).toEqual([]);

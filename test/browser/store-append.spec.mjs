@@ -4,7 +4,7 @@
 // stored), an append resolves only once its entries are readable from another connection, and a
 // generated-id batch is stored and ordered like any other. Unit tests check the same on
 // fake-indexeddb; this checks Chromium's own commit() with a request that fails after it.
-import { expect, test, uniqueName, watchPage } from './fixtures.mjs';
+import { expect, harnessPage, test, uniqueName } from './fixtures.mjs';
 
 test('append in Chromium: explicit commit keeps a batch atomic, durable on resolve; generated ids stored in order', async ({
   browser,
@@ -12,9 +12,7 @@ test('append in Chromium: explicit commit keeps a batch atomic, durable on resol
 }) => {
   const context = await browser.newContext();
   try {
-    const page = watchPage(await context.newPage());
-    await page.goto(origin.page);
-    await page.waitForFunction(() => window.h !== undefined);
+    const page = await harnessPage(context, origin.page);
     const r = await page.evaluate(async (name) => {
       const done = (x) =>
         new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@
 // every key the old database held, even after all of its entries are gone (the high-water mark the
 // upgrade keeps). Unit tests cover the same on fake-indexeddb; this checks Chromium's own
 // versionchange and deleteIndex-inside-the-upgrade behaviour.
-import { expect, test, uniqueName, watchPage } from './fixtures.mjs';
+import { expect, harnessPage, test, uniqueName } from './fixtures.mjs';
 
 test('schema v3 → v5 in Chromium: entries, meta, transcript kept; keys stay above the old ones', async ({
   browser,
@@ -12,9 +12,7 @@ test('schema v3 → v5 in Chromium: entries, meta, transcript kept; keys stay ab
 }) => {
   const context = await browser.newContext();
   try {
-    const page = watchPage(await context.newPage());
-    await page.goto(origin.page);
-    await page.waitForFunction(() => window.h !== undefined);
+    const page = await harnessPage(context, origin.page);
     const r = await page.evaluate(async (name) => {
       const done = (x) =>
         new Promise((resolve, reject) => {
@@ -157,9 +155,7 @@ test('schema v4 → v5 in Chromium: the top index goes; keys stay above a failed
 }) => {
   const context = await browser.newContext();
   try {
-    const page = watchPage(await context.newPage());
-    await page.goto(origin.page);
-    await page.waitForFunction(() => window.h !== undefined);
+    const page = await harnessPage(context, origin.page);
     const r = await page.evaluate(async (name) => {
       const done = (x) =>
         new Promise((resolve, reject) => {

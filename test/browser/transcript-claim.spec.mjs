@@ -2,7 +2,7 @@
 // the Open Messaging de-duplication): the IndexedDB store reads and writes each claim in one
 // readwrite transaction, so exactly one tab wins each key. Each tab opens its own store on one
 // database and fires its claims at the same wall-clock moment.
-import { expect, test, uniqueName, watchPage } from './fixtures.mjs';
+import { expect, harnessPage, test, uniqueName } from './fixtures.mjs';
 
 test('two tabs claiming 30 keys at once: one winner per key', async ({ browser, origin }) => {
   const context = await browser.newContext();
@@ -10,10 +10,7 @@ test('two tabs claiming 30 keys at once: one winner per key', async ({ browser, 
     const name = uniqueName();
     const tabs = [];
     for (let i = 0; i < 2; i++) {
-      const page = watchPage(await context.newPage());
-      await page.goto(origin.page);
-      await page.waitForFunction(() => window.h !== undefined);
-      tabs.push(page);
+      tabs.push(await harnessPage(context, origin.page));
     }
     const at = Date.now() + 1500;
     const results = await Promise.all(
