@@ -241,6 +241,64 @@ describe('indexedDbStore: errors', () => {
     expect((await store.list()).map((e) => e.text)).toEqual(['b', 'c']);
   });
 
+  it('property: appends of one conversation, any of them aborted once like a lost connection, commit in call order; a rejected one stores nothing', async () => {
+    // Each program: appends issued one after the other, some after awaiting what came before
+    // (separate bursts), each one's transaction maybe aborted once at its first write.
+    const step = fc.record({ abort: fc.boolean(), settleFirst: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+        const { indexedDB } = factory();
+        const s = indexedDbStore({ indexedDB });
+        await s.open();
+        const toAbort = new Set<string>();
+        const spy = (method: 'add' | 'put') => {
+          const original = IDBObjectStore.prototype[method];
+          return vi.spyOn(IDBObjectStore.prototype, method).mockImplementation(function (
+            this: IDBObjectStore,
+            ...args: Parameters<IDBObjectStore['add']>
+          ) {
+            const request = original.apply(this, args);
+            const text = (args[0] as { text?: unknown }).text;
+            if (typeof text === 'string' && toAbort.delete(text)) this.transaction.abort();
+            return request;
+          });
+        };
+        const spies = [spy('add'), spy('put')];
+        try {
+          const committed: string[] = [];
+          const rejected: string[] = [];
+          const calls: Promise<unknown>[] = [];
+          const texts: string[] = [];
+          for (const [i, { abort, settleFirst }] of steps.entries()) {
+            if (settleFirst) await Promise.allSettled(calls);
+            const text = `m${i}`;
+            texts.push(text);
+            if (abort) toAbort.add(text);
+            calls.push(
+              s.append([newEntry({ conversationId: 'c', text })]).then(
+                () => committed.push(text),
+                (e: unknown) => rejected.push(`${text}:${(e as { code?: string }).code}`),
+              ),
+            );
+          }
+          await Promise.allSettled(calls);
+          // Every append answered, and committed ones became visible in the order they were called.
+          expect([...committed, ...rejected.map((r) => r.split(':')[0])].sort()).toEqual(
+            [...texts].sort(),
+          );
+          for (const r of rejected) expect(r).toMatch(/:storage-failed$/);
+          const inCallOrder = texts.filter((t) => committed.includes(t));
+          expect(committed).toEqual(inCallOrder);
+          expect((await s.list()).map((e) => e.text)).toEqual(inCallOrder);
+        } finally {
+          for (const x of spies) x.mockRestore();
+          await s.close();
+        }
+      }),
+      propertyParams(60),
+    );
+  });
+
   it('a failing open rejects with storage-failed, and the next call tries again', async () => {
     const { indexedDB } = factory();
     // A newer version on disk (e.g. after a library downgrade): VersionError.
