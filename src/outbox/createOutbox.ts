@@ -21,7 +21,7 @@ import type { TranscriptOptions, TranscriptWriter } from '../transcript/transcri
 import { lazyDispatcher } from './lazyDispatcher.js';
 import type { Methods, Waiter } from './methods.js';
 import { chunk } from '../internal/chunk.js';
-import { toPublicEntry } from './entry.js';
+import { orderOf, toPublicEntry } from './entry.js';
 import type { NewEntry, OutboxEntry, StoredEntry } from './entry.js';
 import type { OutboxEvent } from './events.js';
 import { checkMethods, numberOption, readOptions } from '../internal/options.js';
@@ -261,6 +261,7 @@ export async function openOutbox(
     changed,
     broadcast: (event) => coordinator.broadcast(event),
     record: retention === 0 ? undefined : writer.record,
+    lib: { isOutboxError, toPublicEntry, orderOf },
   });
 
   function changed(entry: StoredEntry): void {
@@ -377,6 +378,7 @@ export async function openOutbox(
           assertOpen,
           isClosed: () => closed,
           subscribe: (listener) => outbox.subscribe(listener),
+          lib: { OutboxError, toPublicEntry },
         }),
       ),
     'load-failed',

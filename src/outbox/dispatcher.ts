@@ -1,12 +1,11 @@
-import { isOutboxError } from '../errors/OutboxError.js';
-import type { ErrorInfo } from '../errors/OutboxError.js';
+import type { ErrorInfo, isOutboxError } from '../errors/OutboxError.js';
 import type { Clock, TimerHandle } from '../internal/clock.js';
 import type { Logger } from '../internal/logger.js';
 import { backoffDelay } from '../retry/backoff.js';
 import type { ResolvedRetryOptions } from '../retry/options.js';
 import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
 import type { SendOutcome, Transport } from '../transport/Transport.js';
-import { orderOf, toPublicEntry } from './entry.js';
+import type { orderOf, toPublicEntry } from './entry.js';
 import type { HeadBook } from './headBook.js';
 import type { StoredEntry } from './entry.js';
 import type { OutboxEvent } from './events.js';
@@ -35,6 +34,15 @@ export interface DispatcherHost {
    */
   record:
     ((records: readonly TranscriptRecord[], removeEntry: string) => Promise<void>) | undefined;
+  /**
+   * Helpers of the first load, lent rather than imported: a module that the first load and this
+   * chunk both import is a file of its own in the user's build, gzipped apart (issue 15).
+   */
+  lib: {
+    isOutboxError: typeof isOutboxError;
+    toPublicEntry: typeof toPublicEntry;
+    orderOf: typeof orderOf;
+  };
 }
 
 /** Shortest wait after a rate limit, whatever `Retry-After` said (0, a past date). */
@@ -76,6 +84,8 @@ export interface Dispatcher {
  * every pass reads `heads()`.
  */
 export function createDispatcher(host: DispatcherHost): Dispatcher {
+  const { isOutboxError, toPublicEntry, orderOf } = host.lib;
+  const codeOf = (error: unknown): string => (isOutboxError(error) ? error.code : 'unknown');
   const { store, clock, logger, retry, signal } = host;
   const expiresAt = (head: StoredEntry): number =>
     (head.retriedAt ?? head.createdAt) + retry.maxAgeMs;
@@ -529,8 +539,6 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
     stop: clearTimer,
   };
 }
-
-const codeOf = (error: unknown): string => (isOutboxError(error) ? error.code : 'unknown');
 
 /**
  * What a thrown value is, never what it says: its message may quote the entry it was sending

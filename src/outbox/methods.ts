@@ -1,13 +1,13 @@
 // The outbox's methods that storing a message does not need (whenSettled, retry, discard,
 // flush): a chunk fetched as soon as the outbox starts (issue 15), outside the first load. A call
 // made before it arrived waits for it; see createOutbox.ts.
-import { OutboxError } from '../errors/OutboxError.js';
+import type { OutboxError } from '../errors/OutboxError.js';
 import type { Clock } from '../internal/clock.js';
 import { keepAlive } from '../internal/keepAlive.js';
 import type { Coordinator } from '../coordination/Coordinator.js';
 import type { OutboxStore } from '../store/OutboxStore.js';
 import type { Dispatcher } from './dispatcher.js';
-import { toPublicEntry } from './entry.js';
+import type { toPublicEntry } from './entry.js';
 import type { OutboxEntry, StoredEntry } from './entry.js';
 import type { OutboxEvent } from './events.js';
 import type { Outbox } from './createOutbox.js';
@@ -36,12 +36,15 @@ export interface MethodsHost {
   assertOpen(): void;
   isClosed(): boolean;
   subscribe: Outbox['subscribe'];
+  /** Lent by the first load rather than imported (see `DispatcherHost.lib`). */
+  lib: { OutboxError: typeof OutboxError; toPublicEntry: typeof toPublicEntry };
 }
 
 export type Methods = Pick<Outbox, 'whenSettled' | 'retry' | 'discard' | 'flush'>;
 
 export function outboxMethods(h: MethodsHost): Methods {
   const { store, settled, waiters, coordinator, dispatcher } = h;
+  const { OutboxError, toPublicEntry } = h.lib;
   /** Keeps a Node process alive while someone awaits an answer (rule 12). */
   const hold = keepAlive();
   /** The stored entry; an id that is not a non-empty string is no entry (`retry({})`). */

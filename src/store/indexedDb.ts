@@ -109,6 +109,31 @@ export const toRecord = (entry: StoredEntry): EntryRecord => ({
   queueConversationId: isQueued(entry.status) ? entry.conversationId : NOT_QUEUED,
 });
 
+/**
+ * What the store's chunks (operations, upgrade steps) use of the first load, handed to them
+ * rather than imported: a module that the first load and a chunk both import becomes a file of
+ * its own in the user's build, gzipped apart (issue 15).
+ */
+const lib = {
+  ENTRIES,
+  META,
+  TRANSCRIPT,
+  QUARANTINE,
+  HEADS,
+  BY_ORDER,
+  HIGH_KEY,
+  NOT_QUEUED,
+  isQueued,
+  req,
+  readMark,
+  finite,
+  toRecord,
+  copyEntry,
+  OutboxError,
+};
+/** @internal See `lib`. */
+export type IdbLib = typeof lib;
+
 function isQuota(e: unknown, depth = 0): boolean {
   if (typeof e !== 'object' || e === null || depth > 3) return false;
   const x = e as { name?: unknown; code?: unknown; cause?: unknown; inner?: unknown };
@@ -272,7 +297,12 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         try {
           if (event.oldVersion < 1) createSchema(request.result);
           else if (upgradeSteps) {
-            upgradeSteps(request.result, event.oldVersion, request.transaction as IDBTransaction);
+            upgradeSteps(
+              request.result,
+              event.oldVersion,
+              request.transaction as IDBTransaction,
+              lib,
+            );
           } else {
             // Nothing changed: opened again once the steps are there (onerror).
             awaitUpgrade = true;
@@ -449,6 +479,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     () =>
       import('./indexedDbOps.js').then((m) =>
         m.idbOps({
+          lib,
           run,
           reserve,
           onCorrupt: options.onCorrupt,

@@ -2,29 +2,12 @@
 // updating and removing entries, the heads, the transcript, quarantine, sweep and wipe. A chunk
 // of its own (issue 15), fetched when the store opens; storing a message durably does not need
 // it. Part of the store's private schema: the names and helpers come from indexedDb.ts.
-import { OutboxError } from '../errors/OutboxError.js';
-import { copyEntry } from '../outbox/entry.js';
 import type { StoredEntry } from '../outbox/entry.js';
 import { claimable } from './OutboxStore.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 import type { Run } from './indexedDbSweep.js';
 import { invalidEntry } from './validate.js';
-import {
-  BY_ORDER,
-  ENTRIES,
-  HEADS,
-  HIGH_KEY,
-  META,
-  NOT_QUEUED,
-  QUARANTINE,
-  TRANSCRIPT,
-  finite,
-  isQueued,
-  readMark,
-  req,
-  toRecord,
-} from './indexedDb.js';
-import type { EntryRecord } from './indexedDb.js';
+import type { EntryRecord, IdbLib } from './indexedDb.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 type Bad = { key: IDBValidKey; reason: string };
@@ -39,6 +22,8 @@ function fromRecord(r: EntryRecord): StoredEntry {
 
 /** What the store's first-load part (indexedDb.ts) lends the operations. */
 export interface IdbCore {
+  /** The schema's names and the helpers of indexedDb.ts (handed over, not imported). */
+  lib: IdbLib;
   run: Run;
   /** Order keys from the hybrid clock once the highest stored key is known (`reserve`). */
   reserve(n: number): number;
@@ -95,6 +80,23 @@ function fromTranscript(r: TranscriptRecord & { n?: number }): TranscriptRecord 
 
 /** The operations of one store. */
 export function idbOps(core: IdbCore): IdbOps {
+  const {
+    BY_ORDER,
+    ENTRIES,
+    HEADS,
+    HIGH_KEY,
+    META,
+    NOT_QUEUED,
+    QUARANTINE,
+    TRANSCRIPT,
+    finite,
+    isQueued,
+    readMark,
+    req,
+    toRecord,
+    copyEntry,
+    OutboxError,
+  } = core.lib;
   /**
    * Deletes an entry inside the caller's transaction (`entries` and `meta` in scope); the mark
    * keeps its key, so a reopen never hands it out again.

@@ -1,15 +1,7 @@
 // The IndexedDB store's upgrade steps from schemas v1-v4 (indexedDb.ts makes a new database
 // itself): a chunk fetched when the store opens (issue 15), needed only where a database of an
 // older version is found. Part of the store's private schema.
-import {
-  BY_ORDER,
-  ENTRIES,
-  HEADS,
-  NOT_QUEUED,
-  QUARANTINE,
-  TRANSCRIPT,
-  isQueued,
-} from './indexedDb.js';
+import type { IdbLib } from './indexedDb.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 /**
@@ -44,7 +36,13 @@ function backfill(store: IDBObjectStore, change: (v: any) => object | undefined)
   };
 }
 
-export function upgradeSchema(db: IDBDatabase, oldVersion: number, tx: IDBTransaction): void {
+export function upgradeSchema(
+  db: IDBDatabase,
+  oldVersion: number,
+  tx: IDBTransaction,
+  lib: IdbLib,
+): void {
+  const { BY_ORDER, ENTRIES, HEADS, NOT_QUEUED, QUARANTINE, TRANSCRIPT, isQueued } = lib;
   const entries = tx.objectStore(ENTRIES);
   if (oldVersion < 2) {
     entries.createIndex(HEADS, ['queueConversationId', 'seq']);

@@ -2,7 +2,7 @@
 // as soon as the outbox starts, not in the first load.
 import { claimable } from '../store/OutboxStore.js';
 import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
-import { orderOf } from '../outbox/entry.js';
+import type { orderOf as OrderOf } from '../outbox/entry.js';
 import type { TranscriptWriter } from './transcript.js';
 
 /** What the chunk adds to `nextOrder`. */
@@ -22,6 +22,8 @@ export function transcriptLines(
   defaultConversationId: string,
   onRecord: (record: TranscriptRecord) => void,
   saw: (order: number) => void,
+  /** Lent by the first load rather than imported (a shared module is a file of its own). */
+  orderOf: typeof OrderOf,
 ): TranscriptLines {
   const writesSincePrune = new Map<string, number>();
 

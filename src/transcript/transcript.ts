@@ -1,6 +1,7 @@
 import type { TranscriptRecord } from '../store/OutboxStore.js';
 import type { OutboxStore } from '../store/OutboxStore.js';
 import type { TranscriptLines } from './lines.js';
+import { orderOf } from '../outbox/entry.js';
 
 /** Reads the local transcript of a conversation. */
 export interface Transcript {
@@ -67,7 +68,7 @@ export function transcriptWriter(
   let loading: Promise<TranscriptLines> | undefined;
   const lines = (): Promise<TranscriptLines> =>
     (loading ??= import('./lines.js').then(
-      (m) => m.transcriptLines(store, retention, defaultConversationId, onRecord, saw),
+      (m) => m.transcriptLines(store, retention, defaultConversationId, onRecord, saw, orderOf),
       (error: unknown) => {
         loading = undefined;
         throw error;

@@ -4,6 +4,7 @@ import { DEFAULT_RETRY } from '../retry/options.js';
 import { toTokenProvider, type TokenProvider, type TokenSource } from '../auth/tokenProvider.js';
 import type { Transport, TransportContext } from './Transport.js';
 import { systemClock } from '../internal/clock.js';
+import { isOutboxError } from '../errors/OutboxError.js';
 
 /** Options shared by the HTTP transports. */
 export interface HttpCommonOptions {
@@ -125,7 +126,7 @@ export function postTransport(config: PostTransportConfig): Transport {
   const load = (): Promise<Transport | undefined> =>
     (loading ??= import('./post.js').then(
       (m) => {
-        live = m.postSender(config, systemClock);
+        live = m.postSender(config, systemClock, isOutboxError);
         if (ctx) void live.start?.(ctx);
         return live;
       },

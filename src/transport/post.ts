@@ -1,25 +1,29 @@
 // The HTTP transports' sender (see postTransport in ../http.ts, which checks the options in the
 // first load): a chunk fetched as soon as the outbox starts the transport.
-import { isOutboxError, type OutboxError } from '../errors/OutboxError.js';
+import type { OutboxError, isOutboxError as IsOutboxError } from '../errors/OutboxError.js';
 import type { OutboxEntry } from '../outbox/entry.js';
 import { classifyHttpStatus, classifyNetworkError } from '../retry/classify.js';
 import type { SendContext, SendOutcome, Transport, TransportContext } from './Transport.js';
 import type { PostTransportConfig } from './http.js';
 import type { Clock } from '../internal/clock.js';
 
-function fail(
-  kind: 'retry' | 'offline' | 'rejected',
-  error: OutboxError | { code: 'timeout' | 'auth-failed' | 'invalid-options'; message: string },
-): SendOutcome {
-  return { kind, error: isOutboxError(error) ? error.toInfo() : error };
-}
-
 /** One JSON `POST` per entry with a Bearer token, the outcome classified by `retry/classify.ts`. */
 /**
- * `systemClock`, lent by the first load (http.ts) so that this chunk and the first load share no
- * module for it.
+ * `systemClock` and `isOutboxError`, lent by the first load (http.ts) so that this chunk and the
+ * first load share no module (a shared module is a file of its own in the user's build).
  */
-export function postSender(config: PostTransportConfig, systemClock: Clock): Transport {
+export function postSender(
+  config: PostTransportConfig,
+  systemClock: Clock,
+  isOutboxError: typeof IsOutboxError,
+): Transport {
+  function fail(
+    kind: 'retry' | 'offline' | 'rejected',
+    error: OutboxError | { code: 'timeout' | 'auth-failed' | 'invalid-options'; message: string },
+  ): SendOutcome {
+    return { kind, error: isOutboxError(error) ? error.toInfo() : error };
+  }
+
   const { url, tokens, timeoutMs } = config;
   let ctx: TransportContext | undefined;
   const report = (online: boolean) => ctx?.reportConnectivity(online);

@@ -17,6 +17,7 @@ import { indexedDbStore, SCHEMA_VERSION } from '../../src/store/indexedDb.js';
 import type { OutboxStore, TranscriptRecord } from '../../src/store/OutboxStore.js';
 import { transcriptLines } from '../../src/transcript/lines.js';
 import type { StoredEntry } from '../../src/outbox/entry.js';
+import { orderOf } from '../../src/outbox/entry.js';
 import { propertyParams } from '../helpers/property.js';
 import { codeOf, line, newEntry } from './store-contract.js';
 
@@ -933,6 +934,7 @@ describe('indexedDbStore: transcript claims across tabs', () => {
         'c1',
         () => {},
         () => {},
+        orderOf,
       );
     const [a, b] = [writer(store), writer(tabB)];
     const keys = Array.from({ length: 20 }, (_, i) => `m${i}`);
