@@ -1,4 +1,5 @@
 import { OutboxError } from '../errors/OutboxError.js';
+import { tokenCache } from './tokenCache.js';
 
 /**
  * Supplies access tokens to a transport. Tokens live in memory only (design rule 10).
@@ -28,31 +29,7 @@ export type TokenSource = TokenProvider | (() => string | Promise<string>);
 export function callbackTokenProvider(fn: () => string | Promise<string>): TokenProvider {
   if (typeof fn !== 'function')
     throw new OutboxError('invalid-options', 'token callback must be a function');
-  let cached: string | undefined;
-  let pending: Promise<string> | undefined;
-  return {
-    getToken() {
-      if (cached !== undefined) return Promise.resolve(cached);
-      if (pending !== undefined) return pending;
-      const p = Promise.resolve()
-        .then(fn)
-        .then((token) => {
-          if (typeof token !== 'string' || token === '') {
-            throw new OutboxError('auth-failed', 'token callback returned no token');
-          }
-          return (cached = token);
-        });
-      // Cleared asynchronously, so a callback that throws synchronously cannot leave a stale promise.
-      const clear = () => {
-        if (pending === p) pending = undefined;
-      };
-      p.then(clear, clear);
-      return (pending = p);
-    },
-    invalidate(token) {
-      if (token === undefined || token === cached) cached = undefined;
-    },
-  };
+  return tokenCache(fn, OutboxError);
 }
 
 /**

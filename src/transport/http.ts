@@ -1,10 +1,10 @@
-import { invalidOptions, numberOption, readOptions } from '../internal/options.js';
+import { checkMethods, invalidOptions, numberOption, readOptions } from '../internal/options.js';
 import type { OutboxEntry } from '../outbox/entry.js';
 import { DEFAULT_RETRY } from '../retry/options.js';
-import { toTokenProvider, type TokenProvider, type TokenSource } from '../auth/tokenProvider.js';
+import type { TokenSource } from '../auth/tokenProvider.js';
 import type { Transport, TransportContext } from './Transport.js';
 import { systemClock } from '../internal/clock.js';
-import { isOutboxError } from '../errors/OutboxError.js';
+import { OutboxError, isOutboxError } from '../errors/OutboxError.js';
 
 /** Options shared by the HTTP transports. */
 export interface HttpCommonOptions {
@@ -52,7 +52,8 @@ export function tutorialBody(entry: OutboxEntry): unknown {
 export interface PostTransportConfig {
   name: string;
   url: string;
-  tokens: TokenProvider | undefined;
+  /** Checked: a function (the sender caches its token, as `callbackTokenProvider` does) or a provider. */
+  tokens: TokenSource | undefined;
   headers: Record<string, string>;
   fetch: typeof globalThis.fetch | undefined;
   timeoutMs: number;
@@ -126,7 +127,7 @@ export function postTransport(config: PostTransportConfig): Transport {
   const load = (): Promise<Transport | undefined> =>
     (loading ??= import('./post.js').then(
       (m) => {
-        live = m.postSender(config, systemClock, isOutboxError);
+        live = m.postSender(config, systemClock, isOutboxError, OutboxError);
         if (ctx) void live.start?.(ctx);
         return live;
       },
@@ -165,11 +166,12 @@ export function httpTransport(input: HttpTransportOptions): Transport {
   const { url, body = tutorialBody, name = 'http' } = options;
   checkUrl('url', url, options.fetch);
   if (typeof body !== 'function') throw invalid('body must be a function');
-  return postTransport({
-    ...resolveCommon(options),
-    name,
-    url,
-    body,
-    tokens: toTokenProvider(options.getAccessToken),
-  });
+  const tokens = options.getAccessToken;
+  // A function is wrapped by the sender's chunk; anything else must be a provider.
+  checkMethods(
+    'getAccessToken',
+    typeof tokens === 'function' ? undefined : tokens,
+    'getToken invalidate',
+  );
+  return postTransport({ ...resolveCommon(options), name, url, body, tokens });
 }

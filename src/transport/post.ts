@@ -1,6 +1,7 @@
 // The HTTP transports' sender (see postTransport in ../http.ts, which checks the options in the
 // first load): a chunk fetched as soon as the outbox starts the transport.
 import type { OutboxError, isOutboxError as IsOutboxError } from '../errors/OutboxError.js';
+import { tokenCache } from '../auth/tokenCache.js';
 import type { OutboxEntry } from '../outbox/entry.js';
 import { classifyHttpStatus, classifyNetworkError } from '../retry/classify.js';
 import type { SendContext, SendOutcome, Transport, TransportContext } from './Transport.js';
@@ -9,13 +10,15 @@ import type { Clock } from '../internal/clock.js';
 
 /** One JSON `POST` per entry with a Bearer token, the outcome classified by `retry/classify.ts`. */
 /**
- * `systemClock` and `isOutboxError`, lent by the first load (http.ts) so that this chunk and the
- * first load share no module (a shared module is a file of its own in the user's build).
+ * `systemClock`, `isOutboxError` and `OutboxError`, lent by the first load (http.ts) so that this
+ * chunk and the first load share no module (a shared module is a file of its own in the user's
+ * build).
  */
 export function postSender(
   config: PostTransportConfig,
   systemClock: Clock,
   isOutboxError: typeof IsOutboxError,
+  OutboxErrorClass: typeof OutboxError,
 ): Transport {
   function fail(
     kind: 'retry' | 'offline' | 'rejected',
@@ -24,7 +27,12 @@ export function postSender(
     return { kind, error: isOutboxError(error) ? error.toInfo() : error };
   }
 
-  const { url, tokens, timeoutMs } = config;
+  const { url, timeoutMs } = config;
+  // A function (httpTransport's getAccessToken) gets callbackTokenProvider's cache, here.
+  const tokens =
+    typeof config.tokens === 'function'
+      ? tokenCache(config.tokens, OutboxErrorClass)
+      : config.tokens;
   let ctx: TransportContext | undefined;
   const report = (online: boolean) => ctx?.reportConnectivity(online);
 

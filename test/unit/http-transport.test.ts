@@ -203,6 +203,29 @@ describe.each(clients)('httpTransport: outcomes (%s)', (_label, c) => {
     expect(s.requests.map((r) => r.headers.authorization)).toEqual(['Bearer t1', 'Bearer t2']);
   });
 
+  it('a getAccessToken function is cached by the sender: one call for two posts, one more after a 401', async () => {
+    const s = await serve(
+      (res) => json(res, 200, {}),
+      (res) => json(res, 401, {}),
+      (res) => json(res, 200, {}),
+    );
+    let calls = 0;
+    const t = transportFor(s, { getAccessToken: () => `f${++calls}` });
+    expect(await t.send(entry(), sendContext())).toEqual({ kind: 'delivered' });
+    expect(await t.send(entry(), sendContext())).toEqual({ kind: 'delivered' });
+    expect(calls).toBe(2);
+    expect(s.requests.map((r) => r.headers.authorization)).toEqual([
+      'Bearer f1',
+      'Bearer f1',
+      'Bearer f2',
+    ]);
+    expect(
+      thrownCode(() =>
+        httpTransport({ url: '/x', getAccessToken: { getToken: () => 'x' } as never }),
+      ),
+    ).toBe('invalid-options');
+  });
+
   it('401 twice: outcome reauth (and the second token is invalidated too)', async () => {
     const s = await serve((res) => json(res, 401, { code: 'bad.credentials', message: 'nope' }));
     const tokens = countingTokens();
