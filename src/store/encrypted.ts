@@ -224,28 +224,43 @@ export function encryptedStoreWith(
   const metaAad = (k: string): string => `m\u0000${k}`;
   const quarantineAad = (k: unknown): string => `q\u0000${String(k)}`;
 
-  function sealEntry<T extends NewEntry>(e: T): T | Promise<T> {
+  /**
+   * The entry as the wrapped store gets it. `keep`: remember its ciphertext for a later update of
+   * unchanged text (updates do; an append does not: the outbox reads an entry back through
+   * `heads`/`headOf`/`get` before it updates it, and that read fills the cache, so priming it at
+   * append only kept ~500 bytes per send alive for the garbage collector to copy).
+   */
+  function sealEntry<T extends NewEntry>(e: T, keep = true): T | Promise<T> {
     const payload = JSON.stringify(e.metadata === undefined ? [e.text] : [e.text, e.metadata]);
-    const hit = cache.get(e.id);
-    if (hit !== undefined && hit[0] === payload) return sealedEntry(e, payload, hit[1]);
+    const hit = keep ? cache.get(e.id) : undefined;
+    if (hit !== undefined && hit[0] === payload) return sealedEntry(e, payload, hit[1], true);
     const sealed = seal(entryAad(e), payload);
     return typeof sealed === 'string'
-      ? sealedEntry(e, payload, sealed)
-      : sealed.then((s) => sealedEntry(e, payload, s));
+      ? sealedEntry(e, payload, sealed, keep)
+      : sealed.then((s) => sealedEntry(e, payload, s, keep));
   }
 
   /** What the wrapped store gets: `text` sealed (with the metadata), no `metadata`. */
-  function sealedEntry<T extends NewEntry>(e: T, payload: string, sealed: string): T {
-    remember(e.id, payload, sealed);
+  function sealedEntry<T extends NewEntry>(
+    e: T,
+    payload: string,
+    sealed: string,
+    keep: boolean,
+  ): T {
+    if (keep) remember(e.id, payload, sealed);
     if (e.metadata === undefined) return { ...e, text: sealed };
     const { metadata: _, ...rest } = e;
     rest.text = sealed;
     return rest as T;
   }
 
-  /** Seals every entry: synchronously when every seal was. */
+  /** Seals every entry of an append: synchronously when every seal was. */
   function sealEntries<T extends NewEntry>(entries: readonly T[]): T[] | Promise<T[]> {
-    const sealed = entries.map(sealEntry);
+    if (entries.length === 1) {
+      const one = sealEntry(entries[0] as T, false);
+      return one instanceof Promise ? one.then((x) => [x]) : [one];
+    }
+    const sealed = entries.map((e) => sealEntry(e, false));
     return sealed.some((x) => x instanceof Promise) ? Promise.all(sealed) : (sealed as T[]);
   }
 
