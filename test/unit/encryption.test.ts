@@ -503,6 +503,29 @@ describe('Node: sealing with node:crypto (same format as WebCrypto)', () => {
     }
   });
 
+  it('IVs come from a pool of 256: 600 seals in flight at once (WebCrypto) or in a row (node:crypto) all open, each with an IV of its own', async () => {
+    const key = await aesKey();
+    const node = nodeCryptoKey(key)!;
+    const web = webCryptoKey(key, crypto.subtle);
+    const aad = (i: number): string => `e\u0000id-${i}\u0000c1`;
+    const n = 600; // more than two refills of the pool while the first seals are still pending
+    const fromWeb = await Promise.all(
+      Array.from({ length: n }, (_, i) => web.seal(aad(i), `message ${i}`)),
+    );
+    const fromNode = Array.from(
+      { length: n },
+      (_, i) => node.seal(aad(i), `message ${i}`) as string,
+    );
+    for (const sealed of [fromWeb, fromNode]) {
+      for (const [i, s] of sealed.entries()) {
+        expect(node.open(aad(i), s)).toBe(`message ${i}`);
+        expect(await web.open(aad(i), s)).toBe(`message ${i}`);
+      }
+    }
+    // The first 16 base64 characters are the 12-byte IV.
+    expect(new Set([...fromWeb, ...fromNode].map((s) => s.slice(0, 16))).size).toBe(2 * n);
+  });
+
   it('a key that is not a Node CryptoKey gets no node:crypto backend (WebCrypto is used instead)', () => {
     const foreign = { algorithm: { name: 'AES-GCM', length: 256 }, usages: ['encrypt', 'decrypt'] };
     expect(nodeCryptoKey(foreign as unknown as CryptoKey)).toBeUndefined();
