@@ -1,5 +1,6 @@
 import type { Connectivity } from './Connectivity.js';
 import { systemClock, type Clock } from '../internal/clock.js';
+import type * as ProbeChunk from './browserProbe.js';
 
 /** Options for {@link browserConnectivity}. */
 export interface BrowserConnectivityOptions {
@@ -23,67 +24,57 @@ export interface BrowserConnectivityOptions {
  * "Can we reach the network?" in a browser: `navigator.onLine` and its `online`/`offline`
  * events, evidence from the transport (`report`), an optional probe, and a wake-up (listeners
  * called with `true`) when the page becomes visible again or is restored from the back/forward
- * cache, since timers may have been frozen meanwhile.
+ * cache, since timers may have been frozen meanwhile. The probe and the wake-ups are a chunk
+ * (browserProbe.ts) fetched at once; until it arrives the online/offline events alone count.
  *
  * @example
  * const outbox = await createOutbox({ transport, connectivity: browserConnectivity({ probeUrl: '/ping' }) });
  */
 export function browserConnectivity(options: BrowserConnectivityOptions = {}): Connectivity {
+  return browserShell(options, () => import('./browserProbe.js'));
+}
+
+/**
+ * @internal {@link browserConnectivity} with the probe chunk's loader given (tests pass one that
+ * is already there, or one that fails). A chunk that could not be fetched is fetched again at the
+ * next transport failure while the browser claims online (the only time the probe is needed).
+ */
+export function browserShell(
+  options: BrowserConnectivityOptions,
+  load: () => Promise<typeof ProbeChunk>,
+): Connectivity {
   const win = options.window ?? globalThis.window;
-  const { probeUrl, probeIntervalMs = 5000, clock = systemClock } = options;
-  const doFetch = options.fetch ?? ((...a: Parameters<typeof fetch>) => globalThis.fetch(...a));
   const nav = () => win.navigator?.onLine !== false;
   const listeners = new Set<(online: boolean) => void>();
   let online = nav();
-  let timer: unknown;
-  let probing = false;
   let closed = false;
+  let extra: ProbeChunk.BrowserProbe | undefined;
+  let loading: Promise<void> | undefined;
 
   const emit = () => {
     for (const l of [...listeners]) l(online);
   };
   const set = (value: boolean) => {
-    if (value) stopProbe();
+    extra?.stop();
     if (value === online) return;
     online = value;
     emit();
   };
-  const stopProbe = () => {
-    probing = false;
-    clock.clearTimeout(timer);
-  };
-  const schedule = (delay: number) => {
-    probing = true;
-    clock.clearTimeout(timer);
-    timer = clock.setTimeout(probe, delay);
-  };
-  const probe = () => {
-    // While the browser says offline, its `online` event is what we wait for.
-    if (closed || !probing || !nav()) return stopProbe();
-    doFetch(probeUrl as string, { method: 'HEAD', cache: 'no-store' }).then(
-      () => probing && !closed && set(true),
-      () => probing && !closed && schedule(probeIntervalMs),
-    );
-  };
-  const onOffline = () => {
-    stopProbe();
-    set(false);
-  };
-  const onWake = () => {
-    if (closed || win.document?.visibilityState === 'hidden') return;
-    if (!nav()) return onOffline();
-    if (online) return emit();
-    // Suspected offline: timers may have been frozen, so look now.
-    if (probeUrl !== undefined) schedule(0);
-    else set(true);
-  };
-  const events: [EventTarget, string, () => void][] = [
-    [win, 'online', () => set(true)],
-    [win, 'offline', onOffline],
-    [win, 'pageshow', onWake],
-  ];
-  if (win.document !== undefined) events.push([win.document, 'visibilitychange', onWake]);
-  for (const [t, n, f] of events) t.addEventListener(n, f);
+  const onOnline = () => set(true);
+  const onOffline = () => set(false);
+  const fetchExtra = () =>
+    (loading ??= load().then(
+      (m) => {
+        if (!closed) {
+          const host = { win, nav, set, emit, online: () => online, closed: () => closed };
+          extra = m.browserProbe(options, host, options.clock ?? systemClock);
+        }
+      },
+      () => (loading = undefined),
+    ));
+  win.addEventListener('online', onOnline);
+  win.addEventListener('offline', onOffline);
+  void fetchExtra();
 
   return {
     isOnline: () => online,
@@ -93,20 +84,16 @@ export function browserConnectivity(options: BrowserConnectivityOptions = {}): C
     },
     report(value) {
       if (closed) return;
-      if (value) return set(true);
-      if (!nav()) return onOffline();
-      if (probeUrl === undefined || probing) return;
-      // The browser claims online but the transport could not get through: suspect offline and
-      // let the probe decide. The first probe waits an interval, so that a probe which succeeds
-      // while the service stays unreachable cannot turn into a tight retry loop.
-      set(false);
-      schedule(probeIntervalMs);
+      if (value || !nav()) return set(value);
+      if (extra) extra.suspect();
+      else void fetchExtra();
     },
     close() {
       closed = true;
-      stopProbe();
+      extra?.close();
       listeners.clear();
-      for (const [t, n, f] of events) t.removeEventListener(n, f);
+      win.removeEventListener('online', onOnline);
+      win.removeEventListener('offline', onOffline);
     },
   };
 }

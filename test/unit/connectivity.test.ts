@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { browserConnectivity } from '../../src/connectivity/browser.js';
+import { browserConnectivity, browserShell } from '../../src/connectivity/browser.js';
+import * as probeChunk from '../../src/connectivity/browserProbe.js';
+import type { BrowserConnectivityOptions } from '../../src/connectivity/browser.js';
 import { alwaysOnline } from '../../src/connectivity/always.js';
 import { defaultConnectivity } from '../../src/connectivity/auto.js';
 import type { Clock } from '../../src/internal/clock.js';
@@ -64,6 +66,13 @@ function fakeFetch() {
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
+/** browserConnectivity once its probe chunk (browserProbe.ts) is there. */
+async function withProbe(options: BrowserConnectivityOptions) {
+  const c = browserShell(options, () => Promise.resolve(probeChunk));
+  await flush();
+  return c;
+}
+
 describe('browserConnectivity', () => {
   it('starts from navigator.onLine and follows online/offline events', () => {
     const w = fakeWindow(false);
@@ -97,9 +106,9 @@ describe('browserConnectivity', () => {
     expect(c.isOnline()).toBe(true);
   });
 
-  it('wakes listeners (with true) when the page becomes visible or is shown again', () => {
+  it('wakes listeners (with true) when the page becomes visible or is shown again', async () => {
     const w = fakeWindow();
-    const c = browserConnectivity({ window: w.asWindow });
+    const c = await withProbe({ window: w.asWindow });
     const seen: boolean[] = [];
     c.subscribe((v) => seen.push(v));
     w.show('hidden');
@@ -130,7 +139,7 @@ describe('browserConnectivity', () => {
     const w = fakeWindow();
     const clock = manualClock();
     const f = fakeFetch();
-    const c = browserConnectivity({
+    const c = await withProbe({
       window: w.asWindow,
       clock,
       fetch: f.fetch,
@@ -162,11 +171,11 @@ describe('browserConnectivity', () => {
     c.close?.();
   });
 
-  it('with a probe: stops probing when the browser goes offline and recovers on its online event', () => {
+  it('with a probe: stops probing when the browser goes offline and recovers on its online event', async () => {
     const w = fakeWindow();
     const clock = manualClock();
     const f = fakeFetch();
-    const c = browserConnectivity({ window: w.asWindow, clock, fetch: f.fetch, probeUrl: '/p' });
+    const c = await withProbe({ window: w.asWindow, clock, fetch: f.fetch, probeUrl: '/p' });
     c.report?.(false);
     w.go(false);
     expect(clock.pending()).toBe(0);
@@ -177,11 +186,11 @@ describe('browserConnectivity', () => {
     c.close?.();
   });
 
-  it('with a probe: becoming visible while offline is suspected probes at once', () => {
+  it('with a probe: becoming visible while offline is suspected probes at once', async () => {
     const w = fakeWindow();
     const clock = manualClock();
     const f = fakeFetch();
-    const c = browserConnectivity({ window: w.asWindow, clock, fetch: f.fetch, probeUrl: '/p' });
+    const c = await withProbe({ window: w.asWindow, clock, fetch: f.fetch, probeUrl: '/p' });
     c.report?.(false);
     w.show('visible');
     clock.advance(0);
@@ -190,17 +199,105 @@ describe('browserConnectivity', () => {
     expect(clock.pending()).toBe(0);
   });
 
-  it('a transport success cancels a pending probe', () => {
+  it('a transport success cancels a pending probe', async () => {
     const w = fakeWindow();
     const clock = manualClock();
     const f = fakeFetch();
-    const c = browserConnectivity({ window: w.asWindow, clock, fetch: f.fetch, probeUrl: '/p' });
+    const c = await withProbe({ window: w.asWindow, clock, fetch: f.fetch, probeUrl: '/p' });
     c.report?.(false);
     c.report?.(true);
     expect(c.isOnline()).toBe(true);
     expect(clock.pending()).toBe(0);
     clock.advance(10_000);
     expect(f.calls).toHaveLength(0);
+    c.close?.();
+  });
+});
+
+describe('browserConnectivity: the probe chunk (issue 15)', () => {
+  it('before the chunk arrives it answers navigator.onLine, follows online/offline and a success; after it, the probe and wake-ups work', async () => {
+    const w = fakeWindow();
+    const clock = manualClock();
+    const f = fakeFetch();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const c = browserShell({ window: w.asWindow, clock, fetch: f.fetch, probeUrl: '/p' }, () =>
+      gate.then(() => probeChunk),
+    );
+    const seen: boolean[] = [];
+    c.subscribe((v) => seen.push(v));
+    expect(c.isOnline()).toBe(true);
+    w.go(false);
+    expect(c.isOnline()).toBe(false);
+    w.go(true);
+    c.report?.(false); // the browser claims online: no probe yet, nothing changes
+    expect(c.isOnline()).toBe(true);
+    w.show('visible'); // no wake-up before the chunk
+    w.win.navigator.onLine = false;
+    c.report?.(false); // the browser agrees: offline
+    w.win.navigator.onLine = true;
+    c.report?.(true);
+    expect(seen).toEqual([false, true, false, true]);
+    expect(clock.pending()).toBe(0);
+
+    open();
+    await flush();
+    w.show('visible');
+    expect(seen).toEqual([false, true, false, true, true]);
+    c.report?.(false);
+    expect(c.isOnline()).toBe(false);
+    clock.advance(5000);
+    expect(f.calls).toHaveLength(1);
+    f.calls[0]?.ok();
+    await flush();
+    expect(c.isOnline()).toBe(true);
+    c.close?.();
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('a chunk that could not be fetched is fetched again at the next failure while online', async () => {
+    const w = fakeWindow();
+    const clock = manualClock();
+    let loads = 0;
+    const c = browserShell({ window: w.asWindow, clock, probeUrl: '/p' }, () =>
+      ++loads === 1
+        ? Promise.reject(new TypeError('Failed to fetch'))
+        : Promise.resolve(probeChunk),
+    );
+    await flush();
+    expect(loads).toBe(1);
+    c.report?.(false); // not there: fetched again, this failure changes nothing
+    expect(loads).toBe(2);
+    expect(c.isOnline()).toBe(true);
+    await flush();
+    c.report?.(false);
+    expect(c.isOnline()).toBe(false);
+    expect(clock.pending()).toBe(1);
+    c.close?.();
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('closed before the chunk arrived: it attaches nothing', async () => {
+    const w = fakeWindow();
+    const add = vi.spyOn(w.win, 'addEventListener');
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const c = browserShell({ window: w.asWindow }, () => gate.then(() => probeChunk));
+    c.close?.();
+    open();
+    await flush();
+    expect(add.mock.calls.map((x) => x[0])).toEqual(['online', 'offline']);
+  });
+
+  it('the real chunk arrives by itself', async () => {
+    const w = fakeWindow();
+    const c = browserConnectivity({ window: w.asWindow });
+    const seen: boolean[] = [];
+    c.subscribe((v) => seen.push(v));
+    await vi.waitFor(() => {
+      w.win.dispatchEvent(new Event('pageshow'));
+      expect(seen.length).toBeGreaterThan(0);
+    });
     c.close?.();
   });
 });
