@@ -3,7 +3,7 @@
 // injects seeded faults; restarts; two processes on one store. A seed gives the whole schedule (what is sent, when, which faults, which kills); the
 // interleaving with real time is what varies between replays.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -213,6 +213,7 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
       },
     );
     p.child = child;
+    (p.pids ??= []).push({ pid: child.pid, at: Date.now() });
     p.needsRestart = false;
     p.alive = true;
     p.idle = false;
@@ -236,6 +237,7 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
           committed.add(p.plan[m.i].text);
           ids.set(p.plan[m.i].text, m.id);
         } else if (m.t === 'idle') p.idle = true;
+        else if (m.t === 'ready') p.ready = true;
         else if (m.t === 'req-start')
           requests.set(`${incarnation}/${m.n}`, { key: m.key, proc: incarnation, start: m.at });
         else if (m.t === 'req-end') {
@@ -352,8 +354,15 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
   let stuckTimeout = false;
   try {
     for (const p of procs) spawnSlot(p);
-    for (const e of schedule.events) later(e.at, () => inject(e));
-    await sleep(schedule.durationMs + 50);
+    // Debugging a race: CHAOS_AFTER_READY=1 starts the schedule's clock once every process is
+    // ready (a loaded machine starts them seconds late), CHAOS_SHIFT_MS=n moves every event by n ms.
+    if (process.env.CHAOS_AFTER_READY === '1') {
+      const t0 = Date.now();
+      while (procs.some((p) => !p.ready) && Date.now() - t0 < 30_000) await sleep(5);
+    }
+    const shift = Number(process.env.CHAOS_SHIFT_MS ?? 0);
+    for (const e of schedule.events) later(Math.max(0, e.at + shift), () => inject(e));
+    await sleep(schedule.durationMs + Math.max(0, shift) + 50);
     // The end of the chaos: every fault off, every process up, then the drain.
     for (const t of timers) clearTimeout(t);
     timers.clear();
@@ -408,6 +417,20 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
         slot: p.slot,
       })),
     );
+    if (process.env.CHAOS_LOG_DIR) {
+      // debugging a schedule: what the simulator stored and received, beside the children's logs
+      writeFileSync(
+        join(process.env.CHAOS_LOG_DIR, `${new URL(sim.url).port}-sim.json`),
+        JSON.stringify({
+          started,
+          ids: Object.fromEntries(ids),
+          deliveries: sim.control.delivered(),
+          attempts: sim.control.attempts(),
+          disruptions,
+          pids: procs.map((p) => p.pids),
+        }),
+      );
+    }
     const counts = analyse({
       plan,
       committed,

@@ -28,6 +28,54 @@ const quietLogger = logTo
   ? { debug: line('debug'), warn: line('warn'), error: line('error') }
   : { debug() {}, warn() {}, error() {} };
 
+/**
+ * With CHAOS_LOG_DIR, the guest transport's socket also writes every frame it sends and receives
+ * (action / class, tracingId, text) to the log: which process sent which copy of a message.
+ */
+class TracedWebSocket extends WebSocket {
+  constructor(...args) {
+    super(...args);
+    const id = Math.random().toString(36).slice(2, 8);
+    line('ws')('open', { sock: id });
+    this.on('message', (data) => {
+      let f;
+      try {
+        f = JSON.parse(String(data));
+      } catch {
+        f = {};
+      }
+      line('ws')('in', {
+        sock: id,
+        type: f.type,
+        cls: f.class,
+        code: f.code,
+        tracingId: f.tracingId,
+        text: f.body?.text,
+        direction: f.body?.direction,
+        newSession: f.body?.newSession,
+        name: f.body?.name,
+      });
+    });
+    this.on('close', () => line('ws')('closed', { sock: id }));
+    this.traceId = id;
+  }
+  send(data, ...rest) {
+    let f;
+    try {
+      f = JSON.parse(String(data));
+    } catch {
+      f = {};
+    }
+    line('ws')('out', {
+      sock: this.traceId,
+      action: f.action,
+      tracingId: f.tracingId,
+      text: f.message?.text,
+    });
+    return super.send(data, ...rest);
+  }
+}
+
 process.on('unhandledRejection', (reason) => {
   out({ t: 'unhandled', kind: 'unhandledRejection', message: String(reason?.stack ?? reason) });
 });
@@ -105,7 +153,7 @@ function makeTransport() {
         apiBaseUrl: config.url,
         deploymentId: 'sim-deployment',
         conversationId: 'c0',
-        WebSocket,
+        WebSocket: logTo ? TracedWebSocket : WebSocket,
         reconnect: { baseDelayMs: 50, maxDelayMs: 500 },
         echoTimeoutMs: config.timeoutMs,
         connectWaitMs: 1000,

@@ -334,6 +334,10 @@ export async function guestSession(
     // returns when ready) and every send (no JWT, no socket) for good: chaos seed node/guest 1185.
     const stale = (): boolean => ws !== sock || closed();
     phase = 'connecting';
+    // Another process on the store may have started a new conversation since we read the
+    // boundary: never write the older one back over it (chaos seed node/guest 1097).
+    await adoptStored();
+    if (stale()) return false;
     // Stored before asking: if no answer is read, the next run knows the boundary may have moved.
     if (startKnown) await saveStart(asked ?? now());
     if (stale()) return false;
@@ -347,6 +351,9 @@ export async function guestSession(
       // Answered: only an earlier run's unanswered ask stays a suspect (a newSession clears it).
       const fresh = f.newSession && startKnown;
       if (fresh) asked = undefined;
+      // Not new to us: it may be new all the same, started by another process on this store
+      // while we asked (its configure came first). Its boundary is in the store.
+      else await adoptStored();
       await setStart(fresh ? now() : conversationStart);
       // The visitor sees where the new conversation begins; the old one's lines stay above.
       if (fresh)
@@ -528,6 +535,26 @@ export async function guestSession(
       }
     });
     return jwtPending;
+  }
+
+  /**
+   * Takes the stored boundary when it is newer than ours: several processes share one store (a
+   * SQLite file) and one session token, and a session answers `newSession: true` only to the
+   * configure that started the new conversation. A process whose socket joined later (or that was
+   * starting while the session expired) learns of that conversation only from the store.
+   */
+  async function adoptStored(): Promise<void> {
+    const kept = (await cx?.store.getMeta(startKey).catch(() => undefined)) as
+      { token?: unknown; at?: unknown } | undefined;
+    if (
+      kept !== undefined &&
+      kept.token === token &&
+      typeof kept.at === 'number' &&
+      kept.at > conversationStart
+    ) {
+      conversationStart = kept.at;
+      startKnown = true;
+    }
   }
 
   /** Stores when the current conversation began (the in-doubt boundary), and `asked` (see there). */
@@ -733,6 +760,7 @@ export async function guestSession(
           return delivered(entry, found);
         }
         doubt.delete(entry.id);
+        await adoptStored();
         if (since < conversationStart || (asked !== undefined && since < asked && !older.seen)) {
           // The unanswered attempt may have gone into a conversation that has ended since
           // (session expired, logout): that history cannot be read any more, and a resend would
