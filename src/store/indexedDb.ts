@@ -34,9 +34,10 @@ export interface IndexedDbStoreOptions {
 }
 
 /** Current schema version; see {@link upgradeSchema}. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 /**
- * The high-water mark: at least the `seq` of every removed entry, so that it and the last key of
+ * The high-water mark: at least the `seq` of every removed entry and of every run member (v6, not
+ * in `heads`: raised by the append that wrote the run), so that it and the last key of
  * each group in `heads` bound every key ever stored (v4 kept the highest `top` of a removed entry
  * under this key, and wrote the highest `seq` of the v3 index here on upgrade).
  */
@@ -55,10 +56,15 @@ export const BY_ORDER = 'byOrder';
 
 /**
  * An entry as stored: `queueConversationId` (the `heads` index) is its conversation while it is
- * queued, else `NOT_QUEUED` (v5; absent in records written before); `top` is what v4 wrote on
- * the highest entry of each write (no index since v5, dropped when read).
+ * queued, else `NOT_QUEUED` (v5); absent (v6) on the members of a run, which its first entry
+ * holds in `rest` (ids, in key order; see `writeRuns` in indexedDbOps.ts); `top` is what v4
+ * wrote on the highest entry of each write (no index since v5, dropped when read).
  */
-export type EntryRecord = StoredEntry & { queueConversationId?: string | never[]; top?: number };
+export type EntryRecord = StoredEntry & {
+  queueConversationId?: string | never[];
+  top?: number;
+  rest?: string[];
+};
 
 export const isQueued = (status: unknown): boolean => status === 'pending' || status === 'sending';
 
@@ -80,7 +86,7 @@ const after = <T, R>(v: T | Promise<T>, then: (v: T) => Promise<R>): Promise<R> 
 export const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /**
- * A new database: the v5 layout at once (`entries` keyed by `id` with the `heads` index on
+ * A new database: the current layout at once (v6's is v5's) (`entries` keyed by `id` with the `heads` index on
  * `[queueConversationId, seq]`, `meta`, `transcript` keyed by `key` with `byOrder` on
  * `[conversationId, order, time, n]`, `quarantine`). The steps from an older version are
  * `upgradeSchema` in indexedDbUpgrade.ts, a chunk fetched when the store opens.
@@ -475,19 +481,22 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
    * (in call order); one that finds it unfetchable rejects with `storage-failed`, and the next
    * call fetches it again.
    */
+  /** The operations once their chunk arrived (append writes runs with them). */
+  let opsNow: IdbOps | undefined;
   const ops = chunk(
     () =>
-      import('./indexedDbOps.js').then((m) =>
-        m.idbOps({
-          lib,
-          run,
-          reserve,
-          onCorrupt: options.onCorrupt,
-          close: () => store.close(),
-          factory,
-          name,
-          blockedTimeoutMs,
-        }),
+      import('./indexedDbOps.js').then(
+        (m) =>
+          (opsNow = m.idbOps({
+            lib,
+            run,
+            reserve,
+            onCorrupt: options.onCorrupt,
+            close: () => store.close(),
+            factory,
+            name,
+            blockedTimeoutMs,
+          })),
       ),
     'storage-failed',
   );
@@ -521,11 +530,14 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       const mine = ++appends;
       // The keys are taken now, at the call (see allocate), not when the transaction runs.
       // Awaited before the transaction starts: a transaction must not wait on anything else.
+      // Once the operations chunk is here, a batch is written as runs (see `writeRuns`).
+      const runs = batch.length > 1 ? opsNow : undefined;
       return after(allocate(batch.length), (first) =>
         run(
-          [ENTRIES],
+          runs ? [ENTRIES, META] : [ENTRIES],
           'readwrite',
           (tx) => {
+            if (runs) return runs.writeRuns(tx, batch, first, write);
             // One request per entry, no promise per request. The first failing request
             // (ConstraintError, quota) is what is reported.
             const entries = tx.objectStore(ENTRIES);

@@ -2,7 +2,7 @@
 // updating and removing entries, the heads, the transcript, quarantine, sweep and wipe. A chunk
 // of its own (issue 15), fetched when the store opens; storing a message durably does not need
 // it. Part of the store's private schema: the names and helpers come from indexedDb.ts.
-import type { StoredEntry } from '../outbox/entry.js';
+import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import { claimable } from './OutboxStore.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 import type { Run } from './indexedDbSweep.js';
@@ -16,7 +16,7 @@ type Bad = { key: IDBValidKey; reason: string };
 const TRANSCRIPT_N_KEY = ['tn'];
 
 function fromRecord(r: EntryRecord): StoredEntry {
-  const { queueConversationId: _q, top: _t, ...entry } = r;
+  const { queueConversationId: _q, top: _t, rest: _r, ...entry } = r;
   return entry;
 }
 
@@ -59,6 +59,23 @@ export type IdbOps = Required<
    * (call order, like an append's, whenever this chunk arrived).
    */
   update(entry: StoredEntry, requeueKey?: number | Promise<number>): Promise<StoredEntry>;
+  /**
+   * An append's writes (`batch`, its keys after `first`), inside its transaction (`entries`
+   * and `meta` in scope), as runs: the queued entries of one conversation in a batch of more than
+   * one are a run, and only its first entry (the holder) is in `heads`, with the ids of the
+   * others in `rest` (key order); the others, the members, are not indexed at all (a burst of n
+   * sends writes one index entry, not n). The high-water mark is raised to the highest member's
+   * key (members are not in `heads`, where `readTopSeq` looks). When a holder leaves its place
+   * (removed, failed, requeued), the next member still stored becomes the holder of the rest;
+   * a member that leaves is taken out of its holder's `rest` (see `leave`). So the first queued
+   * entry of every conversation is always in `heads`.
+   */
+  writeRuns(
+    tx: IDBTransaction,
+    batch: readonly NewEntry[],
+    first: number,
+    write: 'put' | 'add',
+  ): StoredEntry[] | Promise<StoredEntry[]>;
 };
 
 /** Calls `step` at every position of a cursor; `step` moves the cursor, or returns false to stop. */
@@ -110,6 +127,48 @@ export function idbOps(core: IdbCore): IdbOps {
     ]);
     const seq = finite(old?.seq);
     if (seq > finite(mark)) tx.objectStore(META).put(seq, HIGH_KEY);
+    await leave(tx, old);
+  };
+
+  /**
+   * `old` (as stored) leaves its place in the queue (removed, failed, requeued), inside the
+   * caller's transaction (`entries` in scope): a run's holder hands `rest` to the next of its
+   * members still stored, which goes into `heads`; a member is taken out of its holder's `rest`
+   * (the holder: an entry of `heads` of the same conversation, below it).
+   */
+  const leave = async (tx: IDBTransaction, old: EntryRecord | undefined): Promise<void> => {
+    if (typeof old !== 'object' || old === null) return;
+    const entries = tx.objectStore(ENTRIES);
+    const rest = Array.isArray(old.rest) ? old.rest : undefined;
+    if (rest !== undefined) {
+      for (let i = 0; i < rest.length; i++) {
+        const next = (await req(entries.get(rest[i] as string))) as EntryRecord | undefined;
+        // Gone (quarantined), or not queued (a member that failed is no longer listed here).
+        if (typeof next !== 'object' || next === null || !isQueued(next.status)) continue;
+        const record: EntryRecord = toRecord(fromRecord(next));
+        if (i + 1 < rest.length) record.rest = rest.slice(i + 1);
+        entries.put(record);
+        return;
+      }
+    } else if (
+      old.queueConversationId === undefined &&
+      isQueued(old.status) &&
+      typeof old.conversationId === 'string'
+    ) {
+      const below = typeof old.seq === 'number' ? old.seq : [];
+      const range = IDBKeyRange.bound([old.conversationId], [old.conversationId, below]);
+      await walk(entries.index(HEADS).openCursor(range, 'prev'), (cursor) => {
+        const holder = cursor.value as EntryRecord;
+        if (!Array.isArray(holder.rest) || !holder.rest.includes(old.id)) {
+          cursor.continue();
+          return true;
+        }
+        const record: EntryRecord = { ...holder, rest: holder.rest.filter((id) => id !== old.id) };
+        if (record.rest?.length === 0) delete record.rest;
+        cursor.update(record);
+        return false;
+      });
+    }
   };
 
   const quarantine = async (bad: Bad[]): Promise<void> => {
@@ -207,6 +266,59 @@ export function idbOps(core: IdbCore): IdbOps {
   };
 
   return {
+    writeRuns: (tx, batch, first, write) => {
+      const stored = batch.map((e, i): StoredEntry => {
+        const s = copyEntry(e) as StoredEntry;
+        s.seq = first + i + 1;
+        return s;
+      });
+      const runs = new Map<string, StoredEntry[]>();
+      for (const s of stored) {
+        if (!isQueued(s.status)) continue;
+        const run = runs.get(s.conversationId);
+        if (run) run.push(s);
+        else runs.set(s.conversationId, [s]);
+      }
+      const holders = new Map<StoredEntry, string[]>();
+      const members = new Set<StoredEntry>();
+      let top = 0;
+      for (const run of runs.values()) {
+        if (run.length < 2) continue;
+        const rest = run.slice(1);
+        holders.set(
+          run[0] as StoredEntry,
+          rest.map((s) => s.id),
+        );
+        for (const s of rest) members.add(s);
+        top = Math.max(top, (run.at(-1) as StoredEntry).seq);
+      }
+      const meta = tx.objectStore(META);
+      // Read before the entries are written, so that it comes back while they are.
+      const mark = top > 0 ? meta.get(HIGH_KEY) : undefined;
+      const entries = tx.objectStore(ENTRIES);
+      for (const s of stored) {
+        // A member as it is (no index field): the request clones it.
+        if (members.has(s)) entries[write](s);
+        else {
+          const rest = holders.get(s);
+          entries[write](rest ? { ...toRecord(s), rest } : toRecord(s));
+        }
+      }
+      if (mark === undefined) return stored;
+      return new Promise((resolve, reject) => {
+        mark.onsuccess = () => {
+          if (finite(mark.result) < top) meta.put(top, HIGH_KEY);
+          try {
+            tx.commit?.(); // every request issued (see transact)
+          } catch {
+            // aborted meanwhile: its own events tell
+          }
+          resolve(stored);
+        };
+        mark.onerror = () => reject(mark.error);
+      });
+    },
+
     update: async (entry, requeueKey) => {
       const fresh = requeueKey === undefined ? undefined : (await requeueKey) + 1;
       return core.run([ENTRIES], 'readwrite', async (tx) => {
@@ -221,7 +333,20 @@ export function idbOps(core: IdbCore): IdbOps {
         if (fresh !== undefined) seq = fresh;
         else if (typeof seq !== 'number') seq = core.reserve(1) + 1;
         const stored: StoredEntry = { ...copyEntry(entry), seq };
-        entries.put(toRecord(stored));
+        let record: EntryRecord = toRecord(stored);
+        if (
+          seq === old.seq &&
+          isQueued(stored.status) &&
+          isQueued(old.status) &&
+          stored.conversationId === old.conversationId
+        ) {
+          // Keeps its place in its run: a member stays out of `heads`, a holder keeps `rest`.
+          if (old.queueConversationId === undefined) record = stored;
+          else if (Array.isArray(old.rest)) record.rest = old.rest;
+        } else {
+          await leave(tx, old);
+        }
+        entries.put(record);
         return stored;
       });
     },

@@ -22,6 +22,11 @@ import type { IdbLib } from './indexedDb.js';
  *   stored is the last key of a group of `heads` or the high-water mark in meta (`HIGH_KEY`,
  *   raised by every removal). The upgrade puts every entry in `heads` (it rewrites the failed
  *   ones, and v1's queued ones) and drops the `seq` or `top` index; v4's mark stays.
+ * - v6: the same stores and indexes; the queued entries of one conversation written by one
+ *   append are a run, of which only the first is in `heads` (see `writeRuns` in
+ *   indexedDbOps.ts). A v5 database is a valid v6 one as it is (every entry its own run), so the
+ *   step changes nothing; the version says that older code, which would not see a run's members,
+ *   must not open it.
  */
 /** Rewrites, inside the upgrade transaction, every record of `store` for which `change` returns one. */
 function backfill(store: IDBObjectStore, change: (v: any) => object | undefined): void {

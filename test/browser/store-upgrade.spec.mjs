@@ -1,12 +1,12 @@
 // The IndexedDB store's schema upgrade in real Chromium: a database as an earlier release (schema
-// v3, v4) left it, with a tab of that release still holding it open, is upgraded to v5 by the
+// v3, v4, v5) left it, with a tab of that release still holding it open, is upgraded to v6 by the
 // current store without losing an entry, a meta value or a transcript line; order keys stay above
 // every key the old database held, even after all of its entries are gone (the high-water mark the
 // upgrade keeps). Unit tests cover the same on fake-indexeddb; this checks Chromium's own
 // versionchange and deleteIndex-inside-the-upgrade behaviour.
 import { expect, harnessPage, test, uniqueName } from './fixtures.mjs';
 
-test('schema v3 → v5 in Chromium: entries, meta, transcript kept; keys stay above the old ones', async ({
+test('schema v3 → v6 in Chromium: entries, meta, transcript kept; keys stay above the old ones', async ({
   browser,
   origin,
 }) => {
@@ -140,7 +140,7 @@ test('schema v3 → v5 in Chromium: entries, meta, transcript kept; keys stay ab
         ['l2', 950, '2'],
       ],
       addedAbove: true,
-      indexes: { version: 5, entries: ['heads'], transcript: ['byOrder'] },
+      indexes: { version: 6, entries: ['heads'], transcript: ['byOrder'] },
       left: 0,
       laterAbove: true,
     });
@@ -149,7 +149,7 @@ test('schema v3 → v5 in Chromium: entries, meta, transcript kept; keys stay ab
   }
 });
 
-test('schema v4 → v5 in Chromium: the top index goes; keys stay above a failed entry and a removed one', async ({
+test('schema v4 → v6 in Chromium: the top index goes; keys stay above a failed entry and a removed one', async ({
   browser,
   origin,
 }) => {
@@ -235,7 +235,132 @@ test('schema v4 → v5 in Chromium: the top index goes; keys stay above a failed
         ['3', 'failed', false, false],
       ],
       heads: ['1'],
-      indexes: { version: 5, entries: ['heads'] },
+      indexes: { version: 6, entries: ['heads'] },
+      meta: 'tok',
+      laterAbove: true,
+    });
+  } finally {
+    await context.close();
+  }
+});
+
+test('schema v5 → v6 in Chromium: entries kept; a burst is one entry of `heads`, delivered in order after a reopen', async ({
+  browser,
+  origin,
+}) => {
+  const context = await browser.newContext();
+  try {
+    const page = await harnessPage(context, origin.page);
+    const r = await page.evaluate(async (name) => {
+      const done = (x) =>
+        new Promise((resolve, reject) => {
+          x.onsuccess = x.oncomplete = () => resolve(x.result);
+          x.onerror = () => reject(x.error);
+        });
+      const t0 = (Date.now() + 3_600_000) * 1000; // keys an hour ahead of the clock
+      const entry = (i, conversationId, status) => ({
+        id: `00000000-0000-4000-8000-00000000000${i}`,
+        conversationId,
+        text: `m${i}`,
+        status,
+        attempts: 0,
+        createdAt: 1_764_600_000_000 + i,
+        seq: t0 + i,
+        // v5: every entry in `heads`, the failed ones past every conversation ([]).
+        queueConversationId: status === 'failed' ? [] : conversationId,
+      });
+      const old = [entry(1, 'a', 'pending'), entry(2, 'b', 'failed'), entry(3, 'a', 'pending')];
+      const open = indexedDB.open(name, 5);
+      open.onupgradeneeded = () => {
+        const db = open.result;
+        const entries = db.createObjectStore('entries', { keyPath: 'id' });
+        entries.createIndex('heads', ['queueConversationId', 'seq']);
+        db.createObjectStore('meta');
+        const transcript = db.createObjectStore('transcript', { keyPath: 'key' });
+        transcript.createIndex('byOrder', ['conversationId', 'order', 'time', 'n']);
+        db.createObjectStore('quarantine', { autoIncrement: true });
+      };
+      const oldTab = await done(open);
+      let oldTabClosed = false;
+      oldTab.onversionchange = () => {
+        oldTabClosed = true;
+        oldTab.close();
+      };
+      const tx = oldTab.transaction(['entries', 'meta'], 'readwrite');
+      for (const e of old) tx.objectStore('entries').put(e);
+      tx.objectStore('meta').put('tok', 'session');
+      await done(tx);
+
+      const s = window.h.lib.indexedDbStore({ name });
+      const list = await s.list();
+      const heads = await s.heads();
+      await s.heads(); // the operations chunk is here: the burst is written as runs
+      const fresh = (i) => ({
+        id: `00000000-0000-4000-8000-1${String(i).padStart(11, '0')}`,
+        conversationId: i % 2 ? 'a' : 'c',
+        text: `burst ${i}`,
+        status: 'pending',
+        attempts: 0,
+        createdAt: Date.now(),
+      });
+      const burst = await s.append(
+        Array.from({ length: 200 }, (_, i) => fresh(i)),
+        { generatedIds: true },
+      );
+      await s.close();
+      const raw = await done(indexedDB.open(name));
+      const rtx = raw.transaction('entries');
+      const version = raw.version;
+      const indexed = await done(rtx.objectStore('entries').index('heads').count());
+      raw.close();
+      // A reopened store (a new page) drains every conversation in key order: head, remove, head…
+      const s2 = window.h.lib.indexedDbStore({ name });
+      const delivered = { a: [], c: [] };
+      for (;;) {
+        const hs = await s2.heads();
+        const h = hs.find((e) => e.conversationId !== 'b');
+        if (h === undefined) break;
+        delivered[h.conversationId].push(h.id);
+        await s2.remove(h.id);
+      }
+      const left = (await s2.list()).map((e) => e.id.slice(-1));
+      const meta = await s2.getMeta('session');
+      const [later] = await s2.append(
+        [fresh(1)].map((e) => ({ ...e, id: `${e.id.slice(0, -1)}x` })),
+      );
+      await s2.close();
+      await done(indexedDB.deleteDatabase(name));
+      const ids = (c) =>
+        [...old, ...burst]
+          .filter((e) => e.conversationId === c && e.status === 'pending')
+          .map((e) => e.id);
+      return {
+        oldTabClosed,
+        list: list.map((e) => [e.id.slice(-1), e.status]),
+        heads: heads.map((e) => e.id.slice(-1)),
+        version,
+        // 3 old entries, one holder per conversation of the burst
+        indexed,
+        inOrder: JSON.stringify(delivered) === JSON.stringify({ a: ids('a'), c: ids('c') }),
+        delivered: delivered.a.length + delivered.c.length,
+        left,
+        meta,
+        laterAbove: later.seq > burst.at(-1).seq,
+      };
+    }, uniqueName());
+    expect(r).toEqual({
+      oldTabClosed: true,
+      list: [
+        ['1', 'pending'],
+        ['2', 'failed'],
+        ['3', 'pending'],
+      ],
+      heads: ['1'],
+      version: 6,
+      indexed: 5,
+      inOrder: true,
+      delivered: 202,
+      left: ['2'],
       meta: 'tok',
       laterAbove: true,
     });

@@ -14,6 +14,7 @@ import {
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { indexedDbStore, SCHEMA_VERSION } from '../../src/store/indexedDb.js';
+import { memoryStore } from '../../src/store/memory.js';
 import type { OutboxStore, TranscriptRecord } from '../../src/store/OutboxStore.js';
 import { transcriptLines } from '../../src/transcript/lines.js';
 import type { StoredEntry } from '../../src/outbox/entry.js';
@@ -421,19 +422,142 @@ describe('indexedDbStore: connection life', () => {
     ]);
   });
 
-  it('an append maintains one index entry per message (`heads`) and writes nothing but its entries', async () => {
+  it('an append writes one index entry (`heads`) per conversation of a batch, not per message; a single write touches `entries` alone', async () => {
     const { indexedDB, connections } = factory();
     store = indexedDbStore({ indexedDB });
     await store.open();
+    await store.heads(); // the operations chunk is here (a batch before it: one entry per message)
     const tx = vi.spyOn(IDBDatabase.prototype, 'transaction');
     const puts = vi.spyOn(IDBObjectStore.prototype, 'put');
-    await store.append(Array.from({ length: 100 }, () => newEntry()));
+    const batch = Array.from({ length: 100 }, (_, i) => newEntry({ conversationId: `c${i % 2}` }));
+    const stored = await store.append(batch);
     await store.append([newEntry()]);
-    expect(tx.mock.calls.map((c) => c[0])).toEqual([['entries'], ['entries']]);
+    expect(tx.mock.calls.map((c) => c[0])).toEqual([['entries', 'meta'], ['entries']]);
     const raw = connections[0]!;
     expect(indexNames(raw)['entries']).toEqual(['heads']);
-    expect(await countRaw(raw, 'entries', 'heads')).toBe(101);
-    expect(puts).not.toHaveBeenCalled(); // no high-water mark on the append path
+    expect(await countRaw(raw, 'entries', 'heads')).toBe(3);
+    expect(await countRaw(raw, 'entries')).toBe(101);
+    // The one write beside the entries: the mark, raised to the highest member's key.
+    expect(puts.mock.contexts.map((s) => (s as IDBObjectStore).name)).toEqual(['meta']);
+    expect(puts.mock.calls[0]?.[0]).toBe(stored.at(-1)!.seq);
+  });
+
+  it('a burst of 1,000 to one conversation: one entry in `heads`; heads, list and reopen keys as before', async () => {
+    const { indexedDB, connections } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.open();
+    await store.heads();
+    const stored = await store.append(
+      Array.from({ length: 1000 }, () => newEntry()),
+      { generatedIds: true },
+    );
+    expect(await countRaw(connections[0]!, 'entries', 'heads')).toBe(1);
+    expect((await store.heads()).map((e) => e.id)).toEqual([stored[0]!.id]);
+    expect((await store.list()).map((e) => e.id)).toEqual(stored.map((e) => e.id));
+    await store.close();
+    clockBack(60_000); // the members' keys are known only from the mark
+    store = indexedDbStore({ indexedDB });
+    const [next] = await store.append([newEntry()]);
+    expect(next!.seq).toBe(stored.at(-1)!.seq + 1);
+  });
+
+  it('runs: the first queued entry of each conversation stays the head whatever leaves (removed, failed, requeued, discarded in the middle)', async () => {
+    const { indexedDB } = factory();
+    store = indexedDbStore({ indexedDB });
+    await store.open();
+    await store.heads();
+    const s = store;
+    const a = await s.append(
+      Array.from({ length: 6 }, (_, i) => newEntry({ conversationId: i % 3 === 2 ? 'y' : 'x' })),
+    );
+    // x: a0 a1 a3 a4 (a run held by a0), y: a2 a5
+    const head = async (c: string) => (await s.headOf!(c))?.id;
+    const ids = (es: StoredEntry[]) => es.map((e) => e.id);
+    expect(ids(await s.heads())).toEqual([a[0]!.id, a[2]!.id]);
+    await s.update({ ...a[0]!, status: 'sending', attempts: 1 }); // the holder stays
+    expect(await head('x')).toBe(a[0]!.id);
+    await s.update({ ...a[3]!, text: 'edited' }); // a member stays a member
+    expect(await head('x')).toBe(a[0]!.id);
+    await s.remove(a[3]!.id); // a member leaves: its holder forgets it
+    await s.remove(a[0]!.id); // the holder leaves: a1 holds a4
+    expect(await head('x')).toBe(a[1]!.id);
+    await s.update({ ...a[1]!, status: 'failed' }); // failed: a4 is the head
+    expect(await head('x')).toBe(a[4]!.id);
+    await s.update({ ...a[2]!, status: 'pending', attempts: 1 }, { requeue: true }); // y: to the back
+    expect(await head('y')).toBe(a[5]!.id);
+    await s.remove(a[5]!.id);
+    expect(await head('y')).toBe(a[2]!.id);
+    await s.remove(a[4]!.id);
+    expect(await head('x')).toBeUndefined();
+    expect(ids(await s.list())).toEqual([a[1]!.id, a[2]!.id]);
+    // A member that failed is out of its run: when the holder goes, the next queued one holds.
+    const b = await s.append([newEntry(), newEntry(), newEntry(), newEntry()]);
+    await s.update({ ...b[1]!, status: 'failed' });
+    await s.remove(b[0]!.id);
+    expect(await head('c1')).toBe(b[2]!.id);
+    await s.remove(b[2]!.id);
+    expect(await head('c1')).toBe(b[3]!.id);
+  });
+
+  it('property: over batches, removals, failures and requeues, heads and list are those of the memory store', async () => {
+    const op = fc.oneof(
+      fc.record({
+        k: fc.constant('append' as const),
+        convs: fc.array(fc.nat(2), { minLength: 1, maxLength: 5 }),
+      }),
+      fc.record({
+        k: fc.constantFrom(
+          'remove' as const,
+          'fail' as const,
+          'requeue' as const,
+          'touch' as const,
+        ),
+        pick: fc.nat(30),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 20 }), async (ops) => {
+        const { indexedDB } = factory();
+        const idb = indexedDbStore({ indexedDB });
+        const mem = memoryStore();
+        await idb.open();
+        await idb.heads();
+        const order = (es: StoredEntry[]) => es.map((e) => e.id);
+        try {
+          for (const o of ops) {
+            if (o.k === 'append') {
+              const batch = o.convs.map((c) => newEntry({ conversationId: `c${c}` }));
+              await idb.append(batch);
+              await mem.append(batch);
+              continue;
+            }
+            const all = await mem.list();
+            const e = all[o.pick % Math.max(1, all.length)];
+            if (e === undefined) continue;
+            if (o.k === 'remove') {
+              await idb.remove(e.id);
+              await mem.remove(e.id);
+            } else {
+              const changed = {
+                ...e,
+                status: o.k === 'fail' ? ('failed' as const) : ('pending' as const),
+                attempts: e.attempts + 1,
+              };
+              const opts = o.k === 'requeue' ? { requeue: true } : undefined;
+              await idb.update({ ...changed, seq: (await idb.get(e.id))!.seq }, opts);
+              await mem.update(changed, opts);
+            }
+            expect(order(await idb.heads())).toEqual(order(await mem.heads()));
+            expect(order(await idb.list())).toEqual(order(await mem.list()));
+          }
+          expect(order(await idb.heads())).toEqual(order(await mem.heads()));
+        } finally {
+          await idb.close();
+          await mem.close();
+        }
+      }),
+      propertyParams(300),
+    );
   });
 
   it('open finds the highest key with one seek per conversation from the end of `heads`', async () => {
@@ -469,14 +593,16 @@ describe('indexedDbStore: connection life', () => {
     store = indexedDbStore({ indexedDB });
     await store.open();
     const commit = vi.spyOn(IDBTransaction.prototype, 'commit');
-    const appended = store.append([newEntry(), newEntry()]);
+    const appended = store.append([newEntry()]);
     expect(commit).toHaveBeenCalledTimes(1); // at the call, not after the requests came back
     await appended;
+    // A batch (a run, once the operations chunk is here) commits once the mark was read.
+    await store.append([newEntry()]);
     // The commit is asked for before the requests ran: a failing add still aborts the batch.
     const [a] = await store.list();
     const b = newEntry();
     expect(await codeOf(store.append([b, { ...a!, text: 'again' }]))).toBe('invalid-id');
-    expect(commit).toHaveBeenCalledTimes(2);
+    expect(commit).toHaveBeenCalledTimes(3);
     expect(await store.get(b.id)).toBeUndefined();
     expect((await store.get(a!.id))?.text).toBe(a!.text);
     expect(await store.count()).toBe(2);
@@ -488,10 +614,12 @@ describe('indexedDbStore: connection life', () => {
     await store.open();
     const puts = vi.spyOn(IDBObjectStore.prototype, 'put');
     const adds = vi.spyOn(IDBObjectStore.prototype, 'add');
+    const onEntries = (m: typeof puts | typeof adds) =>
+      m.mock.contexts.filter((s) => (s as IDBObjectStore).name === 'entries').length;
     await store.append([newEntry(), newEntry()], { generatedIds: true });
-    expect([puts.mock.calls.length, adds.mock.calls.length]).toEqual([2, 0]);
+    expect([onEntries(puts), onEntries(adds)]).toEqual([2, 0]);
     await store.append([newEntry()]);
-    expect([puts.mock.calls.length, adds.mock.calls.length]).toEqual([2, 1]);
+    expect([onEntries(puts), onEntries(adds)]).toEqual([2, 1]);
     expect(await store.count()).toBe(3);
   });
 
@@ -842,7 +970,7 @@ describe('indexedDbStore: schema upgrade', () => {
       expect(await store.heads()).toEqual([plain(a)]);
       expect(await store.getMeta('session')).toBe('tok');
       const raw = connections.at(-1)!;
-      expect(raw.version).toBe(5);
+      expect(raw.version).toBe(SCHEMA_VERSION);
       expect(indexNames(raw)['entries']).toEqual(['heads']);
       await store.close();
       // f is in `heads` now (past every conversation); the removed key only in the mark.
