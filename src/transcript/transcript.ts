@@ -1,6 +1,6 @@
 import type { TranscriptRecord } from '../store/OutboxStore.js';
 import type { OutboxStore } from '../store/OutboxStore.js';
-import type { TranscriptLines } from './lines.js';
+import { chunk } from '../internal/chunk.js';
 import { orderOf } from '../outbox/entry.js';
 
 /** Reads the local transcript of a conversation. */
@@ -65,21 +65,21 @@ export function transcriptWriter(
   const saw = (order: number): void => {
     highest = Math.max(highest, order);
   };
-  let loading: Promise<TranscriptLines> | undefined;
-  const lines = (): Promise<TranscriptLines> =>
-    (loading ??= import('./lines.js').then(
-      (m) => m.transcriptLines(store, retention, defaultConversationId, onRecord, saw, orderOf),
-      (error: unknown) => {
-        loading = undefined;
-        throw error;
-      },
-    ));
-  lines().catch(() => {}); // fetched now; a later call reports a failure
+  // Fetched now; a call made before it arrived waits for it (in call order), one that finds it
+  // unfetchable rejects with `load-failed` and the next call fetches it again.
+  const lines = chunk(
+    () =>
+      import('./lines.js').then((m) =>
+        m.transcriptLines(store, retention, defaultConversationId, onRecord, saw, orderOf),
+      ),
+    'load-failed',
+  );
+  lines.prefetch();
   return {
     nextOrder: (now) => (highest = Math.floor(Math.max(highest + 1, now * 1000))),
-    record: async (records, removeEntry) => (await lines()).record(records, removeEntry),
-    claim: async (record, staleBefore) => (await lines()).claim(record, staleBefore),
-    get: async (key) => (await lines()).get(key),
-    list: async (conversationId, options) => (await lines()).list(conversationId, options),
+    record: (records, removeEntry) => lines.call((l) => l.record(records, removeEntry)),
+    claim: (record, staleBefore) => lines.call((l) => l.claim(record, staleBefore)),
+    get: (key) => lines.call((l) => l.get(key)),
+    list: (conversationId, options) => lines.call((l) => l.list(conversationId, options)),
   };
 }
