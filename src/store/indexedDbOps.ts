@@ -12,6 +12,13 @@ import type { EntryRecord, IdbLib } from './indexedDb.js';
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 type Bad = { key: IDBValidKey; reason: string };
 
+/**
+ * Entries per run at most (see `writeRuns`): a holder that leaves rewrites the next one with the
+ * rest of the ids, so a delivery writes at most RUN - 1 ids more and draining a burst of n costs
+ * O(n), not O(n²); a burst of 1,000 is 16 entries of `heads` instead of 1,000.
+ */
+const RUN = 64;
+
 /** Internal meta keys are arrays, so they never collide with the string keys of `setMeta`. */
 const TRANSCRIPT_N_KEY = ['tn'];
 
@@ -62,9 +69,9 @@ export type IdbOps = Required<
   /**
    * An append's writes (`batch`, its keys after `first`), inside its transaction (`entries`
    * and `meta` in scope), as runs: the queued entries of one conversation in a batch of more than
-   * one are a run, and only its first entry (the holder) is in `heads`, with the ids of the
+   * one are a run (up to RUN entries), and only its first entry (the holder) is in `heads`, with the ids of the
    * others in `rest` (key order); the others, the members, are not indexed at all (a burst of n
-   * sends writes one index entry, not n). The high-water mark is raised to the highest member's
+   * sends to one conversation writes n / RUN index entries, not n). The high-water mark is raised to the highest member's
    * key (members are not in `heads`, where `readTopSeq` looks). When a holder leaves its place
    * (removed, failed, requeued), the next member still stored becomes the holder of the rest;
    * a member that leaves is taken out of its holder's `rest` (see `leave`). So the first queued
@@ -252,7 +259,11 @@ export function idbOps(core: IdbCore): IdbOps {
         const reason = invalidEntry(v);
         if (reason !== undefined) skipped.push({ key: cursor.primaryKey, reason });
         if (reason !== undefined || !isQueued(v.status)) {
-          from = past(key); // the next one of the same conversation
+          // The next one of the same conversation; but a corrupt holder's members come before
+          // that one: none of this conversation until the quarantine below hands them on.
+          const held =
+            reason !== undefined && Array.isArray((v as { rest?: unknown } | null)?.rest);
+          from = past(held ? [key[0] as IDBValidKey, []] : key);
           continue;
         }
         found.push(fromRecord(v));
@@ -272,17 +283,22 @@ export function idbOps(core: IdbCore): IdbOps {
         s.seq = first + i + 1;
         return s;
       });
-      const runs = new Map<string, StoredEntry[]>();
+      const runs: StoredEntry[][] = [];
+      const last = new Map<string, StoredEntry[]>();
       for (const s of stored) {
         if (!isQueued(s.status)) continue;
-        const run = runs.get(s.conversationId);
-        if (run) run.push(s);
-        else runs.set(s.conversationId, [s]);
+        let run = last.get(s.conversationId);
+        if (!run || run.length >= RUN) {
+          run = [];
+          last.set(s.conversationId, run);
+          runs.push(run);
+        }
+        run.push(s);
       }
       const holders = new Map<StoredEntry, string[]>();
       const members = new Set<StoredEntry>();
       let top = 0;
-      for (const run of runs.values()) {
+      for (const run of runs) {
         if (run.length < 2) continue;
         const rest = run.slice(1);
         holders.set(

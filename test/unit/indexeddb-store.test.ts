@@ -442,7 +442,7 @@ describe('indexedDbStore: connection life', () => {
     expect(puts.mock.calls[0]?.[0]).toBe(stored.at(-1)!.seq);
   });
 
-  it('a burst of 1,000 to one conversation: one entry in `heads`; heads, list and reopen keys as before', async () => {
+  it('a burst of 1,000 to one conversation: one entry of `heads` per 64 messages; heads, list and reopen keys as before', async () => {
     const { indexedDB, connections } = factory();
     store = indexedDbStore({ indexedDB });
     await store.open();
@@ -451,9 +451,14 @@ describe('indexedDbStore: connection life', () => {
       Array.from({ length: 1000 }, () => newEntry()),
       { generatedIds: true },
     );
-    expect(await countRaw(connections[0]!, 'entries', 'heads')).toBe(1);
+    expect(await countRaw(connections[0]!, 'entries', 'heads')).toBe(16);
     expect((await store.heads()).map((e) => e.id)).toEqual([stored[0]!.id]);
-    expect((await store.list()).map((e) => e.id)).toEqual(stored.map((e) => e.id));
+    // Runs of 64: the 64th is held by the first, the 65th holds the next ones.
+    for (const e of stored.slice(0, 70)) {
+      expect((await store.headOf!('c1'))?.id).toBe(e.id);
+      await store.remove(e.id);
+    }
+    expect((await store.list()).map((e) => e.id)).toEqual(stored.slice(70).map((e) => e.id));
     await store.close();
     clockBack(60_000); // the members' keys are known only from the mark
     store = indexedDbStore({ indexedDB });
@@ -505,6 +510,12 @@ describe('indexedDbStore: connection life', () => {
         k: fc.constant('append' as const),
         convs: fc.array(fc.nat(2), { minLength: 1, maxLength: 5 }),
       }),
+      // a burst longer than a run (64): one conversation's entries over two or three runs
+      fc.record({
+        k: fc.constant('burst' as const),
+        n: fc.integer({ min: 60, max: 140 }),
+        c: fc.nat(2),
+      }),
       fc.record({
         k: fc.constantFrom(
           'remove' as const,
@@ -512,7 +523,7 @@ describe('indexedDbStore: connection life', () => {
           'requeue' as const,
           'touch' as const,
         ),
-        pick: fc.nat(30),
+        pick: fc.nat(300),
       }),
     );
     await fc.assert(
@@ -525,8 +536,11 @@ describe('indexedDbStore: connection life', () => {
         const order = (es: StoredEntry[]) => es.map((e) => e.id);
         try {
           for (const o of ops) {
-            if (o.k === 'append') {
-              const batch = o.convs.map((c) => newEntry({ conversationId: `c${c}` }));
+            if (o.k === 'append' || o.k === 'burst') {
+              const batch =
+                o.k === 'burst'
+                  ? Array.from({ length: o.n }, () => newEntry({ conversationId: `c${o.c}` }))
+                  : o.convs.map((c) => newEntry({ conversationId: `c${c}` }));
               await idb.append(batch);
               await mem.append(batch);
               continue;
@@ -558,7 +572,7 @@ describe('indexedDbStore: connection life', () => {
       }),
       propertyParams(300),
     );
-  });
+  }, 120_000);
 
   it('open finds the highest key with one seek per conversation from the end of `heads`', async () => {
     const { indexedDB } = factory();
@@ -692,6 +706,24 @@ describe('indexedDbStore: reading', () => {
     expect(onCorrupt).toHaveBeenLastCalledWith({ key: 'bad-2', reason: 'seq is not a number' });
     expect(await store.count()).toBe(2);
     expect(onCorrupt).toHaveBeenCalledTimes(2);
+  });
+
+  it('a corrupt run holder: heads() gives none of its conversation rather than an entry after its members, then its members go on', async () => {
+    const { indexedDB, connections } = factory();
+    store = indexedDbStore({ indexedDB, onCorrupt: () => {} });
+    await store.open();
+    await store.heads();
+    const run = await store.append([newEntry(), newEntry(), newEntry()]);
+    const [later] = await store.append([newEntry()]);
+    const raw = connections[0]!;
+    const [holder] = (await getAllRaw(raw, 'entries')).filter(
+      (r) => (r as { id: string }).id === run[0]!.id,
+    ) as Record<string, unknown>[];
+    expect(holder?.['rest']).toEqual([run[1]!.id, run[2]!.id]);
+    await putRaw(raw, 'entries', [{ ...holder, text: 42 }]);
+    const first = (await store.heads()).map((e) => e.id);
+    expect(first).not.toContain(later!.id);
+    expect((await store.heads()).map((e) => e.id)).toEqual([run[1]!.id]);
   });
 
   it('a throwing onCorrupt does not break reads', async () => {
