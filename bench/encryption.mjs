@@ -12,6 +12,16 @@
 // The result gives each ratio's median over the runs and its range (min-max), each run's figures
 // and the load average before and after each run. `BENCH_ONLY=node` or `=browser`: one half.
 // `BENCH_RUNS`, `BENCH_N` (counted sends per contender per run) override the defaults.
+//
+// Two sets of texts, each half measured with both (`BENCH_TEXTS=default` or `=chat`: one):
+//   default: one text for every send, the worst case. Chromium: 'x'.repeat(200) (the page's
+//            TEXT), which Chromium's IndexedDB compresses to almost nothing in the plain outbox
+//            while ciphertext does not compress; Node: TEXT below (SQLite compresses nothing).
+//   chat:    bench/lib/chatText.mjs, 512 fixed chat messages of 10-300 characters (seeded), send
+//            i of each contender sends message i: the same texts for plain and encrypted.
+// The result's `chromiumIndexedDb` / `nodeSqlite` are the default texts, `…Chat` the chat texts.
+// The browser page is served cross-origin isolated: its performance.now() steps are 5 µs, not
+// 100 µs (a p50 of 0.3-0.5 ms was 3-5 steps, so its ratio could only be 1.25, 1.33, 1.5, ...).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +29,7 @@ import { pathToFileURL } from 'node:url';
 import { openBench } from './lib/browser.mjs';
 import { compileNode } from './lib/compile.mjs';
 import { emit, median, quantile, round } from './lib/stats.mjs';
+import { CHAT_TEXTS } from './lib/chatText.mjs';
 
 const quick = process.env.BENCH_QUICK === '1';
 const RUNS = Number(process.env.BENCH_RUNS ?? (quick ? 1 : 5));
@@ -26,6 +37,7 @@ const N = Number(process.env.BENCH_N ?? (quick ? 400 : 3000));
 const CHUNK = 100;
 const WARMUP = quick ? 100 : 300;
 const only = process.env.BENCH_ONLY;
+const TEXT_SETS = (process.env.BENCH_TEXTS ?? 'default,chat').split(',');
 const TEXT = 'Hello, I would like to know where my order is. '.repeat(3);
 
 const load = () => loadavg().map((x) => round(x, 1));
@@ -94,7 +106,20 @@ async function alternate(kinds, chunkOf) {
 
 // ---- browser ----------------------------------------------------------------------------------
 async function runBrowser() {
-  const b = await openBench();
+  const b = await openBench({ isolated: true });
+  if (!(await b.page.evaluate(() => crossOriginIsolated))) throw new Error('page not isolated');
+  const out = { version: b.version };
+  for (const texts of TEXT_SETS) {
+    out[texts === 'chat' ? 'chromiumIndexedDbChat' : 'chromiumIndexedDb'] = await browserRuns(
+      b,
+      texts,
+    );
+  }
+  await b.close();
+  return out;
+}
+
+async function browserRuns(b, texts) {
   const kinds = ['outbox-default', 'outbox-encrypted'];
   const runs = [];
   for (let r = 0; r < RUNS; r++) {
@@ -102,15 +127,16 @@ async function runBrowser() {
     const ids = {};
     for (const k of kinds) ids[k] = await b.page.evaluate((kk) => window.bench.begin(kk), k);
     const chunks = await alternate(kinds, async (k, n) => {
-      const x = await b.page.evaluate(([id, cnt]) => window.bench.chunk(id, cnt), [ids[k], n]);
+      const x = await b.page.evaluate(
+        ([id, cnt, t]) => window.bench.chunk(id, cnt, t),
+        [ids[k], n, texts],
+      );
       return { ms: x.totalMs, lat: x.lat };
     });
     for (const k of kinds) await b.page.evaluate((id) => window.bench.end(id), ids[k]);
     runs.push(runFigures(chunks, ...kinds, before));
   }
-  const version = b.version;
-  await b.close();
-  return { version, chromiumIndexedDb: overRuns(runs, ...kinds) };
+  return { texts: texts === 'chat' ? 'chat' : "'x'.repeat(200)", ...overRuns(runs, ...kinds) };
 }
 
 // ---- Node: SQLite -----------------------------------------------------------------------------
@@ -142,28 +168,44 @@ async function runNode() {
       logger: { debug() {}, warn() {}, error() {} },
       ...(encryption ? { encryption: { key } } : {}),
     });
-  const runs = [];
-  try {
+  const runs = async (texts) => {
+    const list = texts === 'chat' ? CHAT_TEXTS : [TEXT];
+    const out = [];
     for (let r = 0; r < RUNS; r++) {
       const before = load();
-      const outboxes = { plain: await open(`p${r}`, false), encrypted: await open(`e${r}`, true) };
+      const outboxes = {
+        plain: await open(`p${texts}${r}`, false),
+        encrypted: await open(`e${texts}${r}`, true),
+      };
+      const sent = { plain: 0, encrypted: 0 };
       const chunks = await alternate(['plain', 'encrypted'], async (k, n) => {
         const lat = new Array(n);
         const t0 = performance.now();
         for (let i = 0; i < n; i++) {
+          const text = list[sent[k]++ % list.length];
           const t = performance.now();
-          await outboxes[k].send({ text: TEXT, metadata: { fromId: 'visitor-1' } });
+          await outboxes[k].send({ text, metadata: { fromId: 'visitor-1' } });
           lat[i] = performance.now() - t;
         }
         return { ms: performance.now() - t0, lat };
       });
       for (const o of Object.values(outboxes)) await o.close();
-      runs.push(runFigures(chunks, 'plain', 'encrypted', before));
+      out.push(runFigures(chunks, 'plain', 'encrypted', before));
+    }
+    return {
+      texts: texts === 'chat' ? 'chat' : JSON.stringify(TEXT),
+      ...overRuns(out, 'plain', 'encrypted'),
+    };
+  };
+  const result = {};
+  try {
+    for (const texts of TEXT_SETS) {
+      result[texts === 'chat' ? 'nodeSqliteChat' : 'nodeSqlite'] = await runs(texts);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { nodeSqlite: overRuns(runs, 'plain', 'encrypted') };
+  return result;
 }
 
 const loadBefore = load();
@@ -177,15 +219,19 @@ const line = (name, r) =>
       `chunk ${r.chunkRatio}x (${r.chunkRatioRange.join('-')}), mean ${r.ratio}x (${r.ratioRange.join('-')}), ` +
       `p50 ${r.p50Ratio}x (${r.p50RatioRange.join('-')}); load ${r.runs[0].loadAverage[0].join(' ')} -> ${r.runs.at(-1).loadAverage[1].join(' ')}`,
   );
-line('Chromium IndexedDB', b.chromiumIndexedDb);
-line('Node SQLite', n.nodeSqlite);
+line("Chromium IndexedDB, 'x'.repeat(200)", b.chromiumIndexedDb);
+line('Chromium IndexedDB, chat texts', b.chromiumIndexedDbChat);
+line('Node SQLite, TEXT', n.nodeSqlite);
+line('Node SQLite, chat texts', n.nodeSqliteChat);
 
 await emit({
   browser: b.version,
   runs: RUNS,
   messagesPerRun: N,
   chromiumIndexedDb: b.chromiumIndexedDb,
+  chromiumIndexedDbChat: b.chromiumIndexedDbChat,
   nodeSqlite: n.nodeSqlite,
+  nodeSqliteChat: n.nodeSqliteChat,
   target: 1.3,
   loadAverageBefore: loadBefore,
   loadAverage: load(),

@@ -220,8 +220,15 @@ for (const [k, v] of Object.entries(get(results, 'size', 'rows') ?? {})) {
 
 const enc = results.encryption;
 for (const [env, key, plain, sealed] of [
-  ['Chromium IndexedDB', 'chromiumIndexedDb', 'outbox-default', 'outbox-encrypted'],
-  ['Node SQLite', 'nodeSqlite', 'plain', 'encrypted'],
+  [
+    "Chromium IndexedDB, 'x'.repeat(200)",
+    'chromiumIndexedDb',
+    'outbox-default',
+    'outbox-encrypted',
+  ],
+  ['Chromium IndexedDB, chat texts', 'chromiumIndexedDbChat', 'outbox-default', 'outbox-encrypted'],
+  ['Node SQLite, TEXT', 'nodeSqlite', 'plain', 'encrypted'],
+  ['Node SQLite, chat texts', 'nodeSqliteChat', 'plain', 'encrypted'],
 ]) {
   const r = get(enc, key);
   if (r === undefined) continue;

@@ -3,6 +3,7 @@
 // `window.bench` is driven by Playwright from bench/enqueue.mjs, bench/recovery.mjs, bench/idle.mjs.
 import { createOutbox, indexedDbStore } from '../../src/index.ts';
 import { Queue } from 'workbox-background-sync';
+import { CHAT_TEXTS } from '../lib/chatText.mjs';
 
 const TEXT = 'x'.repeat(200); // 200 characters, as in the brief
 let uniq = 0;
@@ -201,7 +202,7 @@ async function openContender(kind) {
   // 'outbox-default' | 'outbox-lean' | 'outbox-follower' | 'outbox-encrypted'
   const outbox = await createOutbox(outboxOptions(kind.slice(7), name));
   return {
-    one: () => outbox.send({ text: TEXT }),
+    one: (_i, text = TEXT) => outbox.send({ text }),
     many(_i, n) {
       const all = [];
       for (let k = 0; k < n; k++) all.push(outbox.send({ text: TEXT }));
@@ -220,14 +221,19 @@ window.bench = {
     sessions.set(id, { c: await openContender(kind), i: 0 });
     return id;
   },
-  /** `count` sequential awaited writes; returns the chunk's wall time and each write's latency. */
-  async chunk(id, count) {
+  /**
+   * `count` sequential awaited writes; returns the chunk's wall time and each write's latency.
+   * `texts: 'chat'` (outbox contenders): write `i` sends `CHAT_TEXTS[i % length]` instead of TEXT.
+   */
+  async chunk(id, count, texts) {
     const s = sessions.get(id);
     const lat = new Array(count);
+    const list = texts === 'chat' ? CHAT_TEXTS : undefined;
     const t0 = performance.now();
     for (let k = 0; k < count; k++) {
+      const text = list?.[s.i % list.length];
       const t = performance.now();
-      await s.c.one(s.i++);
+      await s.c.one(s.i++, text);
       lat[k] = performance.now() - t;
     }
     return { totalMs: performance.now() - t0, lat };
