@@ -237,7 +237,6 @@ export async function openOutbox(
   const settled = new Map<string, OutboxEntry>();
   let batch: { entry: NewEntry; resolve(e: OutboxEntry): void; reject(e: unknown): void }[] = [];
   let closed = false;
-  let closing: Promise<void> | undefined;
   let unsubscribeConnectivity: () => void = () => {};
 
   const writer = transcriptWriter(store, retention, defaultConversationId, (record) =>
@@ -300,15 +299,14 @@ export async function openOutbox(
         logger.error('listener threw', { error: (error as { name?: unknown } | null)?.name });
       }
     }
-    if (event.type === 'wiped' && !closed) void outbox.close(); // another tab wiped the storage
+    // Another tab wiped the storage (a chunk that cannot be fetched leaves this one open).
+    if (event.type === 'wiped' && !closed) outbox.close().catch(() => {});
     // Here or elsewhere (another tab, a SQLite standby's follower): nothing will settle it now.
-    if (event.type === 'discarded')
-      rejectWaiters(event.id, new OutboxError('not-found', `entry ${event.id} discarded`));
-  }
-
-  function rejectWaiters(id: string, error: OutboxError): void {
-    for (const w of waiters.get(id) ?? []) w.reject(error);
-    waiters.delete(id);
+    if (event.type === 'discarded') {
+      for (const w of waiters.get(event.id) ?? [])
+        w.reject(new OutboxError('not-found', `entry ${event.id} discarded`));
+      waiters.delete(event.id);
+    }
   }
 
   function assertOpen(): void {
@@ -357,9 +355,10 @@ export async function openOutbox(
   }
 
   /**
-   * whenSettled, retry, discard and flush: a chunk (methods.ts) fetched now, not awaited; a call
-   * made before it arrived waits for it (in call order), one that finds it unfetchable rejects
-   * with `load-failed` and the next call fetches it again.
+   * whenSettled, retry, discard, flush, list, close and wipe: a chunk (methods.ts) fetched now,
+   * not awaited; a call made before it arrived waits for it (in call order), one that finds it
+   * unfetchable rejects with `load-failed` (close() too: the outbox then keeps running, as if
+   * close() had not been called) and the next call fetches it again.
    */
   const methods = chunk(
     () =>
@@ -378,15 +377,26 @@ export async function openOutbox(
           assertOpen,
           isClosed: () => closed,
           subscribe: (listener) => outbox.subscribe(listener),
+          transport,
+          connectivity,
+          listeners,
+          abort,
+          name,
+          defaultConversationId,
+          shut() {
+            closed = true;
+            unsubscribeConnectivity();
+            unwatch?.();
+          },
           lib: { OutboxError, toPublicEntry },
         }),
       ),
     'load-failed',
   );
   methods.prefetch();
-  const later = <K extends keyof Methods>(k: K): Methods[K] =>
+  const later = <K extends keyof Methods>(k: K, anyTime?: boolean): Methods[K] =>
     ((id: string) =>
-      closed
+      closed && !anyTime
         ? Promise.reject(closedError())
         : methods.call((m) => (m[k] as (id: string) => Promise<unknown>)(id))) as Methods[K];
 
@@ -415,15 +425,13 @@ export async function openOutbox(
       });
     },
 
-    async list() {
-      assertOpen();
-      return (await store.list()).map(toPublicEntry);
-    },
-
+    list: later('list'),
     whenSettled: later('whenSettled'),
     retry: later('retry'),
     discard: later('discard'),
     flush: later('flush'),
+    close: later('close', true),
+    wipe: later('wipe'),
 
     get online() {
       return wasOnline;
@@ -440,50 +448,6 @@ export async function openOutbox(
         follow?.();
       };
     },
-
-    close() {
-      // Every caller gets the same promise: it resolves once everything below has finished.
-      closing ??= shutDown();
-      return closing;
-    },
-
-    async wipe() {
-      assertOpen();
-      const { wipeLocal } = await import('./wipe.js');
-      assertOpen();
-      closing ??= shutDown(
-        () => transport.wipe?.(),
-        () => wipeLocal(store, name, [defaultConversationId]),
-      );
-      return closing;
-    },
-  };
-
-  /**
-   * close(), and wipe() with its two extra steps: `forget` before the transport closes, `finish`
-   * instead of closing the store.
-   */
-  const shutDown = async (
-    forget?: () => Promise<void> | undefined,
-    finish = () => store.close(),
-  ): Promise<void> => {
-    closed = true;
-    unsubscribeConnectivity();
-    unwatch?.();
-    dispatcher.stop();
-    if (forget) {
-      emit({ type: 'wiped' }); // the other tabs close now
-      await forget();
-    }
-    abort.abort(closedError());
-    await dispatcher.idle();
-    await coordinator.close();
-    await transport.close?.();
-    connectivity.close?.();
-    await finish();
-    for (const id of [...waiters.keys()]) rejectWaiters(id, closedError());
-    listeners.clear();
-    follow?.(); // nobody waits or listens now: it stops
   };
 
   if (options.persistentStorage === true) await requestPersistentStorage();

@@ -1,11 +1,13 @@
 // The outbox's methods that storing a message does not need (whenSettled, retry, discard,
-// flush): a chunk fetched as soon as the outbox starts (issue 15), outside the first load. A call
-// made before it arrived waits for it; see createOutbox.ts.
+// flush, list, close, wipe): a chunk fetched as soon as the outbox starts (issue 15), outside the
+// first load. A call made before it arrived waits for it; see createOutbox.ts.
 import type { OutboxError } from '../errors/OutboxError.js';
 import type { Clock } from '../internal/clock.js';
 import { keepAlive } from '../internal/keepAlive.js';
 import type { Coordinator } from '../coordination/Coordinator.js';
 import type { OutboxStore } from '../store/OutboxStore.js';
+import type { Transport } from '../transport/Transport.js';
+import type { Connectivity } from '../connectivity/Connectivity.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { toPublicEntry } from './entry.js';
 import type { OutboxEntry, StoredEntry } from './entry.js';
@@ -36,14 +38,26 @@ export interface MethodsHost {
   assertOpen(): void;
   isClosed(): boolean;
   subscribe: Outbox['subscribe'];
+  /** For close() and wipe(). */
+  transport: Transport;
+  connectivity: Connectivity;
+  listeners: Set<(event: OutboxEvent) => void>;
+  abort: AbortController;
+  name: string;
+  defaultConversationId: string;
+  /** Marks the outbox closed (send() refuses from now on) and stops listening to connectivity. */
+  shut(): void;
   /** Lent by the first load rather than imported (see `DispatcherHost.lib`). */
   lib: { OutboxError: typeof OutboxError; toPublicEntry: typeof toPublicEntry };
 }
 
-export type Methods = Pick<Outbox, 'whenSettled' | 'retry' | 'discard' | 'flush'>;
+export type Methods = Pick<
+  Outbox,
+  'whenSettled' | 'retry' | 'discard' | 'flush' | 'list' | 'close' | 'wipe'
+>;
 
 export function outboxMethods(h: MethodsHost): Methods {
-  const { store, settled, waiters, coordinator, dispatcher } = h;
+  const { store, settled, waiters, coordinator, dispatcher, transport } = h;
   const { OutboxError, toPublicEntry } = h.lib;
   /** Keeps a Node process alive while someone awaits an answer (rule 12). */
   const hold = keepAlive();
@@ -59,7 +73,52 @@ export function outboxMethods(h: MethodsHost): Methods {
     if (entry === undefined) throw notFound(id);
     return entry;
   };
+  const closedError = (): OutboxError => new OutboxError('closed', 'outbox closed');
+  /** Set by the first close() or wipe(): every later caller gets this promise. */
+  let closing: Promise<void> | undefined;
+  /**
+   * close(), and wipe() with its two extra steps: `forget` before the transport closes, `finish`
+   * instead of closing the store.
+   */
+  const shutDown = async (
+    forget?: () => Promise<void> | undefined,
+    finish = () => store.close(),
+  ): Promise<void> => {
+    h.shut();
+    dispatcher.stop();
+    if (forget) {
+      h.emit({ type: 'wiped' }); // the other tabs close now
+      await forget();
+    }
+    h.abort.abort(closedError());
+    await dispatcher.idle();
+    await coordinator.close();
+    await transport.close?.();
+    h.connectivity.close?.();
+    await finish();
+    for (const list of waiters.values()) for (const w of list) w.reject(closedError());
+    waiters.clear();
+    h.listeners.clear();
+    h.follow?.(); // nobody waits or listens now: it stops
+  };
   return {
+    close: () => (closing ??= shutDown()),
+
+    async wipe() {
+      h.assertOpen();
+      const { wipeLocal } = await import('./wipe.js');
+      h.assertOpen();
+      return (closing ??= shutDown(
+        () => transport.wipe?.(),
+        () => wipeLocal(store, h.name, [h.defaultConversationId]),
+      ));
+    },
+
+    async list() {
+      h.assertOpen();
+      return (await store.list()).map(toPublicEntry);
+    },
+
     async whenSettled(id) {
       h.assertOpen();
       const done = settled.get(id);
