@@ -118,17 +118,11 @@ export const toRecord = (entry: StoredEntry): EntryRecord => ({
 /**
  * What the store's chunks (operations, upgrade steps) use of the first load, handed to them
  * rather than imported: a module that the first load and a chunk both import becomes a file of
- * its own in the user's build, gzipped apart (issue 15).
+ * its own in the user's build, gzipped apart (issue 15). The names of the object stores and
+ * indexes are not handed over: each chunk writes them out (typed as these constants, so a name
+ * that differs does not compile).
  */
 const lib = {
-  ENTRIES,
-  META,
-  TRANSCRIPT,
-  QUARANTINE,
-  HEADS,
-  BY_ORDER,
-  HIGH_KEY,
-  NOT_QUEUED,
   isQueued,
   req,
   readMark,
@@ -507,7 +501,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         ? Promise.reject(closedError())
         : ops.call((o) => (o[k] as (...a: unknown[]) => Promise<unknown>)(...args))) as IdbOps[K];
 
-  const store: OutboxStore = {
+  const store = {
     open: async () => {
       if (closed) throw closedError();
       ops.prefetch();
@@ -560,12 +554,6 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       if (requeueKey instanceof Promise) requeueKey.catch(() => {}); // reported by update's await
       return ops.call((o) => o.update(entry, requeueKey));
     },
-    remove: later('remove'),
-    get: later('get'),
-    list: later('list'),
-    heads: later('heads'),
-    headOf: later('headOf'),
-    count: later('count'),
     getMeta: (key: string) =>
       closed
         ? Promise.reject(closedError())
@@ -578,15 +566,6 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         tx.objectStore(META).put(value, key);
       });
     },
-    putTranscript: later('putTranscript'),
-    claimTranscript: later('claimTranscript'),
-    removeDelivered: later('removeDelivered'),
-    listTranscript: later('listTranscript'),
-    sweep: later('sweep', true),
-    getTranscript: later('getTranscript'),
-    pruneTranscript: later('pruneTranscript'),
-    wipe: later('wipe', true),
-
     close: async () => {
       if (closed) return;
       closed = true;
@@ -598,6 +577,11 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         () => {},
       );
     },
-  };
+  } as OutboxStore;
+  // The chunk's methods, by name (`sweep` and `wipe` also once closed).
+  for (const k of 'remove get list heads headOf count putTranscript claimTranscript removeDelivered listTranscript getTranscript pruneTranscript sweep wipe'.split(
+    ' ',
+  ) as (keyof IdbOps)[])
+    (store as unknown as Record<string, unknown>)[k] = later(k, k === 'sweep' || k === 'wipe');
   return store;
 }

@@ -8,6 +8,7 @@ import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
 import type { Run } from './indexedDbSweep.js';
 import { invalidEntry } from './validate.js';
 import type { EntryRecord, IdbLib } from './indexedDb.js';
+import type * as Idb from './indexedDb.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 type Bad = { key: IDBValidKey; reason: string };
@@ -102,25 +103,19 @@ function fromTranscript(r: TranscriptRecord & { n?: number }): TranscriptRecord 
   return record;
 }
 
+// The schema's names (see indexedDb.ts), written out rather than handed over by the first load.
+const ENTRIES: typeof Idb.ENTRIES = 'entries';
+const META: typeof Idb.META = 'meta';
+const TRANSCRIPT: typeof Idb.TRANSCRIPT = 'transcript';
+const QUARANTINE: typeof Idb.QUARANTINE = 'quarantine';
+const HEADS: typeof Idb.HEADS = 'heads';
+const BY_ORDER: typeof Idb.BY_ORDER = 'byOrder';
+const HIGH_KEY = ['top'];
+const NOT_QUEUED: never[] = [];
+
 /** The operations of one store. */
 export function idbOps(core: IdbCore): IdbOps {
-  const {
-    BY_ORDER,
-    ENTRIES,
-    HEADS,
-    HIGH_KEY,
-    META,
-    NOT_QUEUED,
-    QUARANTINE,
-    TRANSCRIPT,
-    finite,
-    isQueued,
-    readMark,
-    req,
-    toRecord,
-    copyEntry,
-    OutboxError,
-  } = core.lib;
+  const { finite, isQueued, readMark, req, toRecord, copyEntry, OutboxError } = core.lib;
   /**
    * Deletes an entry inside the caller's transaction (`entries` and `meta` in scope); the mark
    * keeps its key, so a reopen never hands it out again.

@@ -2,6 +2,7 @@
 // itself): a chunk fetched when the store opens (issue 15), needed only where a database of an
 // older version is found. Part of the store's private schema.
 import type { IdbLib } from './indexedDb.js';
+import type * as Idb from './indexedDb.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 /**
@@ -47,12 +48,18 @@ export function upgradeSchema(
   tx: IDBTransaction,
   lib: IdbLib,
 ): void {
-  const { BY_ORDER, ENTRIES, HEADS, NOT_QUEUED, QUARANTINE, TRANSCRIPT, isQueued } = lib;
+  const { isQueued } = lib;
+  // The schema's names (see indexedDb.ts), written out rather than handed over by the first load.
+  const ENTRIES: typeof Idb.ENTRIES = 'entries';
+  const TRANSCRIPT: typeof Idb.TRANSCRIPT = 'transcript';
+  const HEADS: typeof Idb.HEADS = 'heads';
+  const BY_ORDER: typeof Idb.BY_ORDER = 'byOrder';
+  const NOT_QUEUED: never[] = [];
   const entries = tx.objectStore(ENTRIES);
   if (oldVersion < 2) {
     entries.createIndex(HEADS, ['queueConversationId', 'seq']);
     db.createObjectStore(TRANSCRIPT, { keyPath: 'key' });
-    db.createObjectStore(QUARANTINE, { autoIncrement: true });
+    db.createObjectStore('quarantine' satisfies typeof Idb.QUARANTINE, { autoIncrement: true });
   }
   if (oldVersion < 5) {
     // Into `heads`: queued entries of v1, entries that are not queued (v5's NOT_QUEUED group).
