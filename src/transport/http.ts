@@ -41,13 +41,6 @@ export interface HttpTransportOptions extends HttpCommonOptions {
   name?: string;
 }
 
-/** The tutorial's request body; `externalId` is the idempotency key. */
-export function tutorialBody(entry: OutboxEntry): unknown {
-  const guestId = entry.metadata?.guestId;
-  const base = { conversationId: entry.conversationId, text: entry.text, externalId: entry.id };
-  return guestId === undefined ? base : { guestId, ...base };
-}
-
 /** @internal What {@link postTransport} needs, already validated. */
 export interface PostTransportConfig {
   name: string;
@@ -59,7 +52,8 @@ export interface PostTransportConfig {
   timeoutMs: number;
   concurrency: number;
   maxRetryAfterMs: number;
-  body: (entry: OutboxEntry) => unknown;
+  /** Checked: a function, or undefined for the tutorial's body (`tutorialBody` in post.ts). */
+  body: ((entry: OutboxEntry) => unknown) | undefined;
 }
 
 const invalid = invalidOptions;
@@ -163,9 +157,9 @@ export function postTransport(config: PostTransportConfig): Transport {
  */
 export function httpTransport(input: HttpTransportOptions): Transport {
   const options = readOptions('httpTransport', input, `url getAccessToken body name ${COMMON}`);
-  const { url, body = tutorialBody, name = 'http' } = options;
+  const { url, body, name = 'http' } = options;
   checkUrl('url', url, options.fetch);
-  if (typeof body !== 'function') throw invalid('body must be a function');
+  if (body !== undefined && typeof body !== 'function') throw invalid('body must be a function');
   const tokens = options.getAccessToken;
   // A function is wrapped by the sender's chunk; anything else must be a provider.
   checkMethods(

@@ -14,6 +14,13 @@ import type { Clock } from '../internal/clock.js';
  * chunk and the first load share no module (a shared module is a file of its own in the user's
  * build).
  */
+/** The tutorial's request body (httpTransport's default); `externalId` is the idempotency key. */
+export function tutorialBody(entry: OutboxEntry): unknown {
+  const guestId = entry.metadata?.guestId;
+  const base = { conversationId: entry.conversationId, text: entry.text, externalId: entry.id };
+  return guestId === undefined ? base : { guestId, ...base };
+}
+
 export function postSender(
   config: PostTransportConfig,
   systemClock: Clock,
@@ -166,7 +173,7 @@ export function postSender(
     async send(entry: OutboxEntry, context: SendContext): Promise<SendOutcome> {
       let payload: string;
       try {
-        payload = JSON.stringify(config.body(entry));
+        payload = JSON.stringify((config.body ?? tutorialBody)(entry));
       } catch (error: unknown) {
         const detail = isOutboxError(error)
           ? error.code
