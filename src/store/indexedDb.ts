@@ -166,18 +166,6 @@ function storageError(e: unknown, txError?: unknown): OutboxError {
 }
 
 /**
- * Errors after which the connection is presumed lost (closed under us, WebKit's "Connection to
- * Indexed Database server lost", an abort nobody asked for): reopen and retry once. Retrying is
- * safe because an aborted transaction committed nothing.
- */
-const connectionLost = (e: unknown): boolean =>
-  !isOutboxError(e) &&
-  !isQuota(e) &&
-  ['InvalidStateError', 'UnknownError', 'AbortError', 'TransactionInactiveError'].includes(
-    nameOf(e) as string,
-  );
-
-/**
  * Runs `body` in one transaction and resolves with its result once the transaction committed.
  * `body` issues its requests (synchronously, or awaiting only requests of this transaction); if
  * it throws, the transaction is aborted. A failed request is reported as itself (ConstraintError,
@@ -382,21 +370,18 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         (e: unknown) => {
           if (closed) throw closedError();
           const err = storageError(e);
-          // Only a failure that looks like a lost connection is retried (never quota, not-found…).
-          if (
-            retried === true ||
-            (retried !== false && !retried()) ||
-            err.code !== 'storage-failed' ||
-            !connectionLost(err.cause)
-          )
-            throw err;
-          // Drop the connection we used and retry once on a fresh one.
+          // A failure that looks like a lost connection (`lost`, in the operations chunk; before
+          // that chunk arrived, any storage-failed one) drops the connection, so the next call
+          // opens a fresh one; it is retried at once only when the chunk tells (never quota,
+          // not-found…).
+          if (err.code !== 'storage-failed' || opsNow?.lost(err) === false) throw err;
           if (connection === pending) connection = undefined;
           try {
             db.close();
           } catch {
             // already closed
           }
+          if (!opsNow || retried === true || (retried !== false && !retried())) throw err;
           return run(stores, mode, body, true);
         },
       );

@@ -84,6 +84,14 @@ export type IdbOps = Required<
     first: number,
     write: 'put' | 'add',
   ): StoredEntry[] | Promise<StoredEntry[]>;
+  /**
+   * Whether a failed transaction's error (as `storageError` made it) looks like a lost
+   * connection (closed under us, WebKit's "Connection to Indexed Database server lost", an abort
+   * nobody asked for): the store then reopens and retries once, which is safe because an aborted
+   * transaction committed nothing. Never quota, constraint or not-found errors. Until this chunk
+   * is there, nothing is retried (the store's first minutes are the only time that can be).
+   */
+  lost(error: { code: string; cause?: unknown }): boolean;
 };
 
 /** Calls `step` at every position of a cursor; `step` moves the cursor, or returns false to stop. */
@@ -404,6 +412,13 @@ export function idbOps(core: IdbCore): IdbOps {
       (await scanHeads(conversationRange(conversationId), true))[0],
 
     count: () => core.run([ENTRIES], 'readonly', (tx) => req(tx.objectStore(ENTRIES).count())),
+
+    lost: ({ code, cause }) =>
+      code === 'storage-failed' &&
+      !(cause instanceof OutboxError) &&
+      ['InvalidStateError', 'UnknownError', 'AbortError', 'TransactionInactiveError'].includes(
+        (cause as { name?: unknown } | null)?.name as string,
+      ),
 
     putTranscript: async (records: readonly TranscriptRecord[]) => {
       if (records.length === 0) return;
