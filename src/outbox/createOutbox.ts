@@ -19,7 +19,8 @@ import { defaultCoordinator } from '../coordination/auto.js';
 import { transcriptWriter } from '../transcript/transcript.js';
 import type { TranscriptOptions, TranscriptWriter } from '../transcript/transcript.js';
 import { lazyDispatcher } from './lazyDispatcher.js';
-import type { Methods, Waiter } from './methods.js';
+import type { Methods, MethodsHost, Waiter } from './methods.js';
+import type { DispatcherHost } from './dispatcher.js';
 import { chunk } from '../internal/chunk.js';
 import { orderOf, toPublicEntry } from './entry.js';
 import type { NewEntry, OutboxEntry, StoredEntry } from './entry.js';
@@ -245,7 +246,11 @@ export async function openOutbox(
   const recordTranscript = (records: readonly TranscriptRecord[]): Promise<void> =>
     retention === 0 ? Promise.resolve() : writer.record(records);
   const reportConnectivity = (online: boolean): void => connectivity.report?.(online);
-  const dispatcher = lazyDispatcher({
+  /**
+   * What the drain loop's chunk (dispatcher.ts) and the methods chunk (methods.ts) use of this
+   * outbox: one object for both.
+   */
+  const host: DispatcherHost & MethodsHost = {
     store,
     transport,
     clock,
@@ -260,8 +265,28 @@ export async function openOutbox(
     changed,
     broadcast: (event) => coordinator.broadcast(event),
     record: retention === 0 ? undefined : writer.record,
-    lib: { isOutboxError, toPublicEntry, orderOf },
-  });
+    lib: { isOutboxError, toPublicEntry, orderOf, OutboxError },
+    coordinator,
+    settled,
+    waiters,
+    follow: follow || undefined,
+    emit,
+    requestSend,
+    assertOpen,
+    isClosed: () => closed,
+    subscribe: (listener) => outbox.subscribe(listener),
+    connectivity,
+    listeners,
+    abort,
+    name,
+    defaultConversationId,
+    shut() {
+      closed = true;
+      unsubscribeConnectivity();
+      unwatch?.();
+    },
+  };
+  const dispatcher = lazyDispatcher(host);
 
   function changed(entry: StoredEntry): void {
     const event: OutboxEvent = { type: 'status', entry: toPublicEntry(entry) };
@@ -361,36 +386,7 @@ export async function openOutbox(
    * close() had not been called) and the next call fetches it again.
    */
   const methods = chunk(
-    () =>
-      import('./methods.js').then((m) =>
-        m.outboxMethods({
-          store,
-          clock,
-          coordinator,
-          dispatcher,
-          settled,
-          waiters,
-          follow: follow || undefined,
-          changed,
-          emit,
-          requestSend,
-          assertOpen,
-          isClosed: () => closed,
-          subscribe: (listener) => outbox.subscribe(listener),
-          transport,
-          connectivity,
-          listeners,
-          abort,
-          name,
-          defaultConversationId,
-          shut() {
-            closed = true;
-            unsubscribeConnectivity();
-            unwatch?.();
-          },
-          lib: { OutboxError, toPublicEntry },
-        }),
-      ),
+    () => import('./methods.js').then((m) => m.outboxMethods(host, dispatcher)),
     'load-failed',
   );
   methods.prefetch();

@@ -25,7 +25,6 @@ export interface MethodsHost {
   store: OutboxStore;
   clock: Clock;
   coordinator: Coordinator;
-  dispatcher: Dispatcher;
   /** Entries settled during this run. */
   settled: Map<string, OutboxEntry>;
   waiters: Map<string, Waiter[]>;
@@ -56,8 +55,8 @@ export type Methods = Pick<
   'whenSettled' | 'retry' | 'discard' | 'flush' | 'list' | 'close' | 'wipe'
 >;
 
-export function outboxMethods(h: MethodsHost): Methods {
-  const { store, settled, waiters, coordinator, dispatcher, transport } = h;
+export function outboxMethods(h: MethodsHost, dispatcher: Dispatcher): Methods {
+  const { store, settled, waiters, coordinator, transport } = h;
   const { OutboxError, toPublicEntry } = h.lib;
   /** Keeps a Node process alive while someone awaits an answer (rule 12). */
   const hold = keepAlive();

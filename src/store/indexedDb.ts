@@ -124,9 +124,6 @@ export const toRecord = (entry: StoredEntry): EntryRecord => ({
  */
 const lib = {
   isQueued,
-  req,
-  readMark,
-  finite,
   toRecord,
   copyEntry,
   OutboxError,
@@ -545,12 +542,6 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         : run([META], 'readonly', (tx) =>
             req(tx.objectStore(META).get(key) as IDBRequest<unknown>),
           ),
-    setMeta: async (key: string, value: unknown) => {
-      if (closed) throw closedError();
-      await run([META], 'readwrite', (tx) => {
-        tx.objectStore(META).put(value, key);
-      });
-    },
     close: async () => {
       if (closed) return;
       closed = true;
@@ -564,7 +555,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     },
   } as OutboxStore;
   // The chunk's methods, by name (`sweep` and `wipe` also once closed).
-  for (const k of 'remove get list heads headOf count putTranscript claimTranscript removeDelivered listTranscript getTranscript pruneTranscript sweep wipe'.split(
+  for (const k of 'remove get list heads headOf count setMeta putTranscript claimTranscript removeDelivered listTranscript getTranscript pruneTranscript sweep wipe'.split(
     ' ',
   ) as (keyof IdbOps)[])
     (store as unknown as Record<string, unknown>)[k] = later(k, k === 'sweep' || k === 'wipe');

@@ -1,7 +1,7 @@
 // The IndexedDB store's operations other than opening and appending (indexedDb.ts): reading,
 // updating and removing entries, the heads, the transcript, quarantine, sweep and wipe. A chunk
 // of its own (issue 15), fetched when the store opens; storing a message durably does not need
-// it. Part of the store's private schema: the names and helpers come from indexedDb.ts.
+// it. Part of the store's private schema (indexedDb.ts): the names and the smallest helpers are written out here, the others are lent by the first load.
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import { claimable } from './OutboxStore.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
@@ -52,6 +52,7 @@ export type IdbOps = Required<
     | 'heads'
     | 'headOf'
     | 'count'
+    | 'setMeta'
     | 'putTranscript'
     | 'claimTranscript'
     | 'removeDelivered'
@@ -120,10 +121,18 @@ const HEADS: typeof Idb.HEADS = 'heads';
 const BY_ORDER: typeof Idb.BY_ORDER = 'byOrder';
 const HIGH_KEY = ['top'];
 const NOT_QUEUED: never[] = [];
+// Small helpers of indexedDb.ts, written out here too (see above).
+const req = <T>(r: IDBRequest<T>): Promise<T> =>
+  new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+const readMark = (tx: IDBTransaction): Promise<unknown> => req(tx.objectStore(META).get(HIGH_KEY));
+const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /** The operations of one store. */
 export function idbOps(core: IdbCore): IdbOps {
-  const { finite, isQueued, readMark, req, toRecord, copyEntry, OutboxError } = core.lib;
+  const { isQueued, toRecord, copyEntry, OutboxError } = core.lib;
   /**
    * Deletes an entry inside the caller's transaction (`entries` and `meta` in scope); the mark
    * keeps its key, so a reopen never hands it out again.
@@ -412,6 +421,12 @@ export function idbOps(core: IdbCore): IdbOps {
       (await scanHeads(conversationRange(conversationId), true))[0],
 
     count: () => core.run([ENTRIES], 'readonly', (tx) => req(tx.objectStore(ENTRIES).count())),
+
+    setMeta: async (key: string, value: unknown) => {
+      await core.run([META], 'readwrite', (tx) => {
+        tx.objectStore(META).put(value, key);
+      });
+    },
 
     lost: ({ code, cause }) =>
       code === 'storage-failed' &&
