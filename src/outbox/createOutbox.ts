@@ -396,7 +396,7 @@ export async function openOutbox(
         ? Promise.reject(closedError())
         : methods.call((m) => (m[k] as (id: string) => Promise<unknown>)(id))) as Methods[K];
 
-  const outbox: Outbox = {
+  const outbox = {
     transcript: writer,
 
     send(input) {
@@ -421,14 +421,6 @@ export async function openOutbox(
       });
     },
 
-    list: later('list'),
-    whenSettled: later('whenSettled'),
-    retry: later('retry'),
-    discard: later('discard'),
-    flush: later('flush'),
-    close: later('close', true),
-    wipe: later('wipe'),
-
     get online() {
       return wasOnline;
     },
@@ -444,7 +436,10 @@ export async function openOutbox(
         follow?.();
       };
     },
-  };
+  } as Outbox;
+  // The methods chunk's methods, by name (close() also once closed: the same promise again).
+  for (const k of ['list', 'whenSettled', 'retry', 'discard', 'flush', 'close', 'wipe'] as const)
+    (outbox as unknown as Record<string, unknown>)[k] = later(k, k === 'close');
 
   if (options.persistentStorage === true) await requestPersistentStorage();
 

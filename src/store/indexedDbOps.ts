@@ -1,7 +1,8 @@
 // The IndexedDB store's operations other than opening and appending (indexedDb.ts): reading,
 // updating and removing entries, the heads, the transcript, quarantine, sweep and wipe. A chunk
 // of its own (issue 15), fetched when the store opens; storing a message durably does not need
-// it. Part of the store's private schema (indexedDb.ts): the names and the smallest helpers are written out here, the others are lent by the first load.
+// it. Part of the store's private schema (indexedDb.ts): the names and the smallest helpers are
+// written out here, the others are lent by the first load.
 import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import { claimable } from './OutboxStore.js';
 import type { OutboxStore, TranscriptRecord } from './OutboxStore.js';
