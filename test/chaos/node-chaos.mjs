@@ -13,6 +13,9 @@ import { prng } from './prng.mjs';
 const CHILD = fileURLToPath(new URL('./node-child.mjs', import.meta.url));
 export const NODE_TRANSPORTS = ['http', 'open', 'guest'];
 const TIMEOUT_MS = 2000; // per request / echo: short, so slow links (latency 3000) time out
+/** How long the drain may take once the chaos ended and every process is up; and at most. */
+const DRAIN_MS = 30_000;
+const DRAIN_CAP_MS = 90_000;
 
 /** The schedule of `seed` on `transport`: plain data, printed by --print. */
 export function nodeSchedule(seed, transport, { store = 'sqlite', workers } = {}) {
@@ -121,6 +124,13 @@ export function nodeSchedule(seed, transport, { store = 'sqlite', workers } = {}
     events.push(e);
   }
   events.sort((a, b) => a.at - b.at);
+  // Two processes on one SQLite file: in half of them one process calls flush() after its last
+  // send (a standby's flush() waits until the sender tried what was queued). Drawn from a stream
+  // of its own, so that every other draw of a seed is as before this existed.
+  if (store === 'sqlite' && processes === 2) {
+    const f = prng(seed * 104_729 + NODE_TRANSPORTS.indexOf(transport) + 1);
+    if (f.chance(0.5)) slots[f.int(0, processes - 1)].flush = true;
+  }
   return {
     tier: store === 'postgres' ? 'pg' : 'node',
     transport,
@@ -167,6 +177,10 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
   let incarnations = 0;
   const ids = new Map();
   let unhandled = 0;
+  /** flush() calls that rejected (codes). */
+  const flushFailures = [];
+  /** Heads a standby's flush() resolved without the sender having tried them (texts). */
+  const flushUntried = [];
   const unhandledMessages = [];
   let kills = 0;
   const procs = schedule.slots.map((s) => ({
@@ -203,8 +217,10 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
       groups: p.groups,
       start: p.nextStart,
       script: schedule.script,
+      flush: p.flush === true,
     };
     const incarnation = ++incarnations;
+    p.incarnation = incarnation;
     const child = spawn(
       process.execPath,
       [CHILD, Buffer.from(JSON.stringify(config)).toString('base64')],
@@ -214,6 +230,7 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
     );
     p.child = child;
     (p.pids ??= []).push({ pid: child.pid, at: Date.now() });
+    p.flushing = undefined; // a dead process's flush() went with it
     p.needsRestart = false;
     p.alive = true;
     p.idle = false;
@@ -237,7 +254,17 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
           committed.add(p.plan[m.i].text);
           ids.set(p.plan[m.i].text, m.id);
         } else if (m.t === 'idle') p.idle = true;
-        else if (m.t === 'ready') p.ready = true;
+        else if (m.t === 'ready') {
+          p.ready = true;
+          p.readyIncarnation = incarnation;
+          (p.readyAt ??= []).push(Date.now());
+        } else if (m.t === 'flush-start') p.flushing = incarnation;
+        else if (m.t === 'flushed') {
+          if (p.flushing === incarnation) p.flushing = undefined;
+          p.flushes = (p.flushes ?? 0) + 1;
+          if (m.untried !== undefined) p.standbyFlushes = (p.standbyFlushes ?? 0) + 1;
+          if (m.untried?.length > 0) flushUntried.push(...m.untried);
+        } else if (m.t === 'flush-failed') flushFailures.push(m.code);
         else if (m.t === 'req-start')
           requests.set(`${incarnation}/${m.n}`, { key: m.key, proc: incarnation, start: m.at });
         else if (m.t === 'req-end') {
@@ -377,10 +404,16 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
     // a slow link's in-flight requests still count as disrupted until they end
     for (const d of disruptions)
       if (d.kind === 'slow') d.at = Math.min(d.until ?? d.at, Date.now());
-    const drainDeadline = Date.now() + 30_000;
+    // The drain: DRAIN_MS from the end of the chaos, or from the moment every process has its
+    // outbox open if that is later (on a loaded machine a child starts seconds late, and what has
+    // not started cannot deliver), at most DRAIN_CAP_MS in all.
+    const drainFrom = Date.now();
+    let upAt;
     for (;;) {
       // a process killed (or crashed) whose restart timer was cleared with the others
       for (const p of procs) if (!p.alive && p.needsRestart) spawnSlot(p);
+      if (upAt === undefined && procs.every((p) => p.alive && p.readyIncarnation === p.incarnation))
+        upAt = Date.now();
       const everyIdle = procs.every((p) => p.alive && p.idle);
       const delivered = new Set(sim.control.delivered().map((d) => d.text));
       const allDelivered = [...committed].every((t) => delivered.has(t));
@@ -392,12 +425,13 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
           await sleep(20);
         if (procs.every((p) => (p.lastList ?? [1]).length === 0)) break;
       }
-      if (Date.now() > drainDeadline) {
+      if (Date.now() > Math.min((upAt ?? Infinity) + DRAIN_MS, drainFrom + DRAIN_CAP_MS)) {
         stuckTimeout = true;
         break;
       }
       await sleep(50);
     }
+    const ended = Date.now();
     await sleep(200); // a late duplicate would arrive here
     for (const p of procs) {
       p.stopping = true;
@@ -428,6 +462,10 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
           attempts: sim.control.attempts(),
           disruptions,
           pids: procs.map((p) => p.pids),
+          // when each incarnation's outbox was open ('ready'), and when the drain began
+          ready: procs.map((p) => p.readyAt ?? []),
+          drainFrom,
+          stuckTimeout,
         }),
       );
     }
@@ -455,11 +493,28 @@ export async function runNodeSchedule(schedule, { startSimulator, storeFactory }
     if (counts.reordered) failures.push(`${counts.reordered} reordered`);
     if (counts.stuck)
       failures.push(`${counts.stuck} stuck${stuckTimeout ? ' (drain timed out)' : ''}`);
+    // the live process's flush() had not resolved when the schedule ended
+    const unflushed = procs.filter((p) => p.flushing !== undefined).length;
+    if (unflushed) failures.push(`flush() never resolved (${unflushed} process)`);
+    if (flushFailures.length) failures.push(`flush() rejected: ${flushFailures.join(', ')}`);
+    if (flushUntried.length)
+      failures.push(
+        `a standby's flush() resolved before the sender tried ${flushUntried.length} queued head(s): ${flushUntried.slice(0, 3).join(', ')}`,
+      );
     if (unhandled)
       failures.push(
         `${unhandled} unhandled: ${[...new Set(unhandledMessages)].slice(0, 3).join(' / ')}`,
       );
+    counts.flushes = procs.reduce((n, p) => n + (p.flushes ?? 0), 0);
+    counts.standbyFlushes = procs.reduce((n, p) => n + (p.standbyFlushes ?? 0), 0);
     counts.detail.exits = procs.map((p) => p.exits.map((x) => x.code ?? x.signal).join(','));
+    // the drain's timing (ms from its start): every process up, the last message stored
+    const stored = sim.control.delivered().map((d) => d.receivedAt);
+    counts.detail.drain = {
+      upMs: upAt === undefined ? null : upAt - drainFrom,
+      lastStoredMs: stored.length === 0 ? null : Math.max(...stored) - drainFrom,
+      endMs: ended - drainFrom,
+    };
     return { ...counts, kills, unhandled, failures, ms: Date.now() - started };
   } finally {
     for (const t of timers) clearTimeout(t);

@@ -163,9 +163,20 @@ function makeTransport() {
   }
 }
 
+const store = await makeStore();
+/**
+ * A flush schedule watches whether this process is the sender (the SQLite store's lease
+ * coordinator, the one createOutbox would take from the store anyway), to judge a standby's
+ * flush() below.
+ */
+let coordinator;
+if (config.flush && typeof store.coordinator === 'function') {
+  const make = store.coordinator;
+  store.coordinator = (o) => (coordinator = make(o));
+}
 const outbox = await createOutbox({
   name: config.name,
-  store: await makeStore(),
+  store,
   transport: makeTransport(),
   logger: quietLogger,
   retry: config.retry,
@@ -223,6 +234,35 @@ process.stdin.on('data', (chunk) => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * What a standby's flush() resolved without: for each conversation, its first entry that was
+ * queued before the call and is not failed now, when that entry is still pending exactly as it
+ * was (not attempted since) although it was due before the call. A standby's flush() promises
+ * that the sender tried each such head (standbyFlush.ts); `before` is read just before the call
+ * and `after` just after it resolved, so a sender that went further meanwhile only makes this
+ * more lenient, never stricter. A head `sending` now is not judged (it may be a later attempt).
+ */
+function untried(before, at, after) {
+  const asked = new Map(
+    before.filter((e) => e.status === 'pending' || e.status === 'sending').map((e) => [e.id, e]),
+  );
+  const judged = new Set();
+  const texts = [];
+  for (const e of after) {
+    const b = asked.get(e.id);
+    if (b === undefined || judged.has(e.conversationId) || e.status === 'failed') continue;
+    judged.add(e.conversationId);
+    const same =
+      e.status === 'pending' &&
+      b.status === 'pending' &&
+      e.attempts === b.attempts &&
+      e.nextAttemptAt === b.nextAttemptAt &&
+      e.lastError?.code === b.lastError?.code;
+    if (same && (b.nextAttemptAt ?? 0) <= at) texts.push(e.text);
+  }
+  return texts;
+}
+
 const pending = [];
 /** Sends plan[i]: `issued` first, so a restart never issues it again. */
 function sendOne(i) {
@@ -259,6 +299,23 @@ if (config.script) {
   await Promise.all(ids.filter((id) => id !== undefined).map((id) => outbox.whenSettled(id)));
   out({ t: 'settled' });
   process.stdin.ref();
+}
+if (config.flush && !stopping) {
+  // flush() after the last send: a standby's resolves once the sender tried what was queued
+  out({ t: 'flush-start' });
+  try {
+    const standby = coordinator !== undefined && !coordinator.isLeader();
+    const before = standby ? await outbox.list() : [];
+    const at = Date.now();
+    await outbox.flush();
+    // judged only if this process is still a standby (a sender's flush() is its own drain) and was
+    // not closed meanwhile (close() ends a standby's wait too)
+    const after = standby && !stopping && !coordinator.isLeader() ? await outbox.list() : undefined;
+    out({ t: 'flushed', ...(after === undefined ? {} : { untried: untried(before, at, after) }) });
+  } catch (error) {
+    // closed by the harness's SIGTERM: not a failure of flush()
+    if (!stopping) out({ t: 'flush-failed', code: error?.code ?? String(error) });
+  }
 }
 out({ t: 'idle' });
 // stdin keeps the process up: it drains until the harness stops (SIGTERM) or kills it.

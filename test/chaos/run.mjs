@@ -155,6 +155,8 @@ const FIELDS = [
   'stuck',
   'ended',
   'unhandled',
+  'flushes',
+  'standbyFlushes',
 ];
 const rows = new Map();
 const failed = [];
@@ -264,6 +266,8 @@ const cols = [
   ['stuck', 'stuck'],
   ['ended', 'failed by design (conversation-ended)'],
   ['unhandled', 'unhandled errors'],
+  ['flushes', 'flush() calls resolved'],
+  ['standbyFlushes', 'of them on a standby (judged)'],
   ['failing', 'failing schedules'],
 ];
 const table = [...rows.values()].sort((a, b) =>

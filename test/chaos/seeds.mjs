@@ -17,6 +17,11 @@ export const QUICK = [
   // defect 3: two processes on one SQLite file (one sends, the other stands by)
   { tier: 'node', transport: 'http', seed: 7 },
   { tier: 'node', transport: 'open', seed: 8 },
+  // two processes on one file, one calls flush() after its last send: a standby's flush() must
+  // wait until the sender tried what was queued (in each of 9 replays of each, the process that
+  // flushed was the standby, so the judge saw it; both fail when flush() returns at once)
+  { tier: 'node', transport: 'open', seed: 1005 },
+  { tier: 'node', transport: 'open', seed: 1040 },
   // PostgreSQL: four workers on one schema, one of them SIGKILLed (issue 13; the tier pg)
   { tier: 'pg', transport: 'http', seed: 12 },
   { tier: 'pg', transport: 'open', seed: 5 },
