@@ -258,12 +258,8 @@ export async function openOutbox(
     retry,
     logger,
     concurrency,
-    signal: abort.signal,
-    canSend: () => !closed && coordinator.isLeader(),
-    isOnline: () => connectivity.isOnline(),
-    reportConnectivity,
+    isClosed: () => closed,
     changed,
-    broadcast: (event) => coordinator.broadcast(event),
     record: retention === 0 ? undefined : writer.record,
     lib: { isOutboxError, toPublicEntry, orderOf, OutboxError },
     coordinator,
@@ -272,8 +268,6 @@ export async function openOutbox(
     follow: follow || undefined,
     emit,
     requestSend,
-    assertOpen,
-    isClosed: () => closed,
     subscribe: (listener) => outbox.subscribe(listener),
     connectivity,
     listeners,
@@ -332,10 +326,6 @@ export async function openOutbox(
         w.reject(new OutboxError('not-found', `entry ${event.id} discarded`));
       waiters.delete(event.id);
     }
-  }
-
-  function assertOpen(): void {
-    if (closed) throw closedError();
   }
 
   /**

@@ -8,7 +8,8 @@ import type { SendOutcome, Transport } from '../transport/Transport.js';
 import type { orderOf, toPublicEntry } from './entry.js';
 import type { HeadBook } from './headBook.js';
 import type { StoredEntry } from './entry.js';
-import type { OutboxEvent } from './events.js';
+import type { Connectivity } from '../connectivity/Connectivity.js';
+import type { Coordinator } from '../coordination/Coordinator.js';
 
 /** What the dispatcher needs from the outbox around it. */
 export interface DispatcherHost {
@@ -19,15 +20,16 @@ export interface DispatcherHost {
   retry: ResolvedRetryOptions;
   logger: Logger;
   concurrency: number;
-  signal: AbortSignal;
-  /** May this instance send now? (leader, not closed) */
-  canSend(): boolean;
-  isOnline(): boolean;
-  reportConnectivity(online: boolean): void;
+  /** Aborted when the outbox closes (its signal goes to every attempt). */
+  abort: AbortController;
+  /** The outbox is closed: nothing more is sent. */
+  isClosed(): boolean;
+  /** The outbox's connectivity (asked whether it is online). */
+  connectivity: Connectivity;
   /** A stored entry changed status (or was delivered: status 'sent'). */
   changed(entry: StoredEntry): void;
-  /** Publishes an event to the other instances (tabs). */
-  broadcast(event: OutboxEvent): void;
+  /** Publishes events to the other instances (tabs). */
+  coordinator: Coordinator;
   /**
    * Writes transcript lines and removes the delivered entry `removeEntry` with them (one write
    * where the store can); `undefined` when the outbox keeps no transcript.
@@ -86,7 +88,10 @@ export interface Dispatcher {
 export function createDispatcher(host: DispatcherHost): Dispatcher {
   const { isOutboxError, toPublicEntry, orderOf } = host.lib;
   const codeOf = (error: unknown): string => (isOutboxError(error) ? error.code : 'unknown');
-  const { store, clock, logger, retry, signal } = host;
+  const { store, clock, logger, retry, coordinator, connectivity } = host;
+  const signal = host.abort.signal;
+  /** May this instance send now? (leader, not closed) */
+  const canSend = (): boolean => !host.isClosed() && coordinator.isLeader();
   const expiresAt = (head: StoredEntry): number =>
     (head.retriedAt ?? head.createdAt) + retry.maxAgeMs;
   /** The heads in memory, once a pass found more than BOOK_AFTER conversations waiting. */
@@ -153,7 +158,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
   }
 
   async function pass(): Promise<void> {
-    if (signal.aborted || !host.canSend()) return;
+    if (signal.aborted || !canSend()) return;
     // Every slot busy: nothing could start, and the next answer from the transport wakes us.
     if (onWire >= host.concurrency) {
       starved = true;
@@ -166,7 +171,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
     const offline = forceOffline;
     forceAll = false;
     forceOffline = false;
-    const online = host.isOnline() || all;
+    const online = connectivity.isOnline() || all;
     let earliest = Infinity;
     let claimed: StoredEntry[] | undefined;
     const heads: Iterable<StoredEntry> = store.claimDue
@@ -195,7 +200,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
     /** Claimed heads of conversations whose previous entry's attempt has not settled here yet. */
     const behind: string[] = [];
     for (const head of heads) {
-      if (signal.aborted || !host.canSend()) return;
+      if (signal.aborted || !canSend()) return;
       if (inFlight.has(head.conversationId)) {
         if (claimed) behind.push(head.conversationId);
         continue;
@@ -332,7 +337,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       const entry = claimedAt === undefined ? await save(start) : start;
       // Discarded meanwhile, or the lease was lost (the store refused the write); or it lapsed
       // while the write waited (a stalled process): the new holder sends it, never both.
-      if (entry === undefined || !host.canSend()) return;
+      if (entry === undefined || !canSend()) return;
       host.changed(entry);
 
       let outcome: SendOutcome;
@@ -375,7 +380,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
 
   async function settle(entry: StoredEntry, outcome: SendOutcome): Promise<void> {
     const now = clock.now();
-    if (outcome.kind !== 'offline') host.reportConnectivity(true);
+    if (outcome.kind !== 'offline') connectivity.report?.(true);
     if (outcome.kind !== 'reauth') reauthOnce.delete(entry.id);
 
     switch (outcome.kind) {
@@ -385,7 +390,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         delete sent.lastError;
         // Other tabs hear of it before the entry leaves the store: if this tab dies in between,
         // they still know, and the next sender's repeat of the attempt is idempotent.
-        host.broadcast({ type: 'status', entry: toPublicEntry(sent) });
+        coordinator.broadcast({ type: 'status', entry: toPublicEntry(sent) });
         if (host.record === undefined) await store.remove(sent.id);
         else
           await host.record(
@@ -410,7 +415,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
         await fail(entry, outcome.error, entry.attempts + 1);
         return;
       case 'offline': {
-        host.reportConnectivity(false);
+        connectivity.report?.(false);
         const offlineAttempts = (entry.offlineAttempts ?? 0) + 1;
         await reschedule(
           { ...entry, offlineAttempts },

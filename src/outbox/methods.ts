@@ -33,8 +33,6 @@ export interface MethodsHost {
   changed(entry: StoredEntry): void;
   emit(event: OutboxEvent): void;
   requestSend(conversationId?: string): void;
-  /** Throws `closed` once the outbox is closed. */
-  assertOpen(): void;
   isClosed(): boolean;
   subscribe: Outbox['subscribe'];
   /** For close() and wipe(). */
@@ -67,12 +65,16 @@ export function outboxMethods(h: MethodsHost, dispatcher: Dispatcher): Methods {
     new OutboxError('not-found', `no entry ${String(id)}`);
   /** An entry by id, or `not-found`. */
   const existing = async (id: string): Promise<StoredEntry> => {
-    h.assertOpen();
+    assertOpen();
     const entry = await getEntry(id);
     if (entry === undefined) throw notFound(id);
     return entry;
   };
   const closedError = (): OutboxError => new OutboxError('closed', 'outbox closed');
+  /** Throws `closed` once the outbox is closed. */
+  const assertOpen = (): void => {
+    if (h.isClosed()) throw closedError();
+  };
   /** Set by the first close() or wipe(): every later caller gets this promise. */
   let closing: Promise<void> | undefined;
   /**
@@ -104,9 +106,9 @@ export function outboxMethods(h: MethodsHost, dispatcher: Dispatcher): Methods {
     close: () => (closing ??= shutDown()),
 
     async wipe() {
-      h.assertOpen();
+      assertOpen();
       const { wipeLocal } = await import('./wipe.js');
-      h.assertOpen();
+      assertOpen();
       return (closing ??= shutDown(
         () => transport.wipe?.(),
         () => wipeLocal(store, h.name, [h.defaultConversationId]),
@@ -114,12 +116,12 @@ export function outboxMethods(h: MethodsHost, dispatcher: Dispatcher): Methods {
     },
 
     async list() {
-      h.assertOpen();
+      assertOpen();
       return (await store.list()).map(toPublicEntry);
     },
 
     async whenSettled(id) {
-      h.assertOpen();
+      assertOpen();
       const done = settled.get(id);
       if (done !== undefined) return done;
       const stored = await getEntry(id);
@@ -167,7 +169,7 @@ export function outboxMethods(h: MethodsHost, dispatcher: Dispatcher): Methods {
     },
 
     async flush() {
-      h.assertOpen();
+      assertOpen();
       const release = hold();
       try {
         // A standby waits until the sender tried what was queued (or this one sends now).
