@@ -259,7 +259,7 @@ export async function openOutbox(
     logger,
     concurrency,
     isClosed: () => closed,
-    changed,
+    deliver: deliverEvent,
     record: retention === 0 ? undefined : writer.record,
     lib: { isOutboxError, toPublicEntry, orderOf, OutboxError },
     coordinator,
@@ -281,13 +281,6 @@ export async function openOutbox(
     },
   };
   const dispatcher = lazyDispatcher(host);
-
-  function changed(entry: StoredEntry): void {
-    const event: OutboxEvent = { type: 'status', entry: toPublicEntry(entry) };
-    // 'sent' was already told to the other tabs (see `delivered`); here only to this one.
-    if (entry.status === 'sent') deliverEvent(event);
-    else emit(event);
-  }
 
   /** Local listeners, waiters, and the other tabs. */
   function emit(event: OutboxEvent): void {

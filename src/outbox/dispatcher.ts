@@ -8,6 +8,7 @@ import type { SendOutcome, Transport } from '../transport/Transport.js';
 import type { orderOf, toPublicEntry } from './entry.js';
 import type { HeadBook } from './headBook.js';
 import type { StoredEntry } from './entry.js';
+import type { OutboxEvent } from './events.js';
 import type { Connectivity } from '../connectivity/Connectivity.js';
 import type { Coordinator } from '../coordination/Coordinator.js';
 
@@ -26,8 +27,10 @@ export interface DispatcherHost {
   isClosed(): boolean;
   /** The outbox's connectivity (asked whether it is online). */
   connectivity: Connectivity;
-  /** A stored entry changed status (or was delivered: status 'sent'). */
-  changed(entry: StoredEntry): void;
+  /** Tells this instance's listeners and waiters (not the other tabs). */
+  deliver(event: OutboxEvent): void;
+  /** Tells this instance's listeners and waiters, and the other tabs. */
+  emit(event: OutboxEvent): void;
   /** Publishes events to the other instances (tabs). */
   coordinator: Coordinator;
   /**
@@ -92,6 +95,13 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
   const signal = host.abort.signal;
   /** May this instance send now? (leader, not closed) */
   const canSend = (): boolean => !host.isClosed() && coordinator.isLeader();
+  /** A stored entry changed status, or was delivered (status 'sent'). */
+  const changed = (entry: StoredEntry): void => {
+    const event: OutboxEvent = { type: 'status', entry: toPublicEntry(entry) };
+    // 'sent' was already told to the other tabs (see `delivered`); here only to this one.
+    if (entry.status === 'sent') host.deliver(event);
+    else host.emit(event);
+  };
   const expiresAt = (head: StoredEntry): number =>
     (head.retriedAt ?? head.createdAt) + retry.maxAgeMs;
   /** The heads in memory, once a pass found more than BOOK_AFTER conversations waiting. */
@@ -338,7 +348,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
       // Discarded meanwhile, or the lease was lost (the store refused the write); or it lapsed
       // while the write waited (a stalled process): the new holder sends it, never both.
       if (entry === undefined || !canSend()) return;
-      host.changed(entry);
+      changed(entry);
 
       let outcome: SendOutcome;
       try {
@@ -408,7 +418,7 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
             ],
             sent.id,
           );
-        host.changed(sent);
+        changed(sent);
         return;
       }
       case 'rejected':
@@ -481,14 +491,14 @@ export function createDispatcher(host: DispatcherHost): Dispatcher {
 
   async function reschedule(entry: StoredEntry, error: ErrorInfo, at: number): Promise<void> {
     const saved = await save({ ...entry, status: 'pending', nextAttemptAt: at, lastError: error });
-    if (saved !== undefined) host.changed(saved);
+    if (saved !== undefined) changed(saved);
   }
 
   async function fail(entry: StoredEntry, error: ErrorInfo, attempts: number): Promise<void> {
     const failed: StoredEntry = { ...entry, status: 'failed', attempts, lastError: error };
     delete failed.nextAttemptAt;
     const saved = await save(failed);
-    if (saved !== undefined) host.changed(saved);
+    if (saved !== undefined) changed(saved);
   }
 
   /**

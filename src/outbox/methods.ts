@@ -30,7 +30,6 @@ export interface MethodsHost {
   waiters: Map<string, Waiter[]>;
   /** A standby's follower, told when waiters come and go. */
   follow: (() => void) | undefined;
-  changed(entry: StoredEntry): void;
   emit(event: OutboxEvent): void;
   requestSend(conversationId?: string): void;
   isClosed(): boolean;
@@ -156,7 +155,7 @@ export function outboxMethods(h: MethodsHost, dispatcher: Dispatcher): Methods {
       delete next.nextAttemptAt;
       const saved = await store.update(next, { requeue: true });
       settled.delete(id);
-      h.changed(saved);
+      h.emit({ type: 'status', entry: toPublicEntry(saved) });
       h.requestSend(saved.conversationId);
     },
 
