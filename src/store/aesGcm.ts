@@ -55,27 +55,40 @@ function fromBase64(s: string): Uint8Array<ArrayBuffer> | undefined {
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 
+/**
+ * The UTF-8 of `s` in `scratch` (a view of it), or in an array of its own when it may not fit
+ * (3 bytes per UTF-16 unit at most). Only for arguments that are copied at the call.
+ */
+function encoded(s: string, scratch: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  if (s.length * 3 > scratch.length) return utf8.encode(s);
+  return scratch.subarray(0, utf8.encodeInto(s, scratch).written);
+}
+
 export function webCryptoKey(key: CryptoKey, subtle: SubtleCrypto): SealingKey {
   // IVs are cut from a pool of random bytes refilled 256 IVs at a time (one getRandomValues per
   // 256 seals instead of one per seal). Each IV is still 96 fresh random bits, never reused.
   const pool = new Uint8Array(IV_BYTES * 256);
   let used = pool.length;
+  const aadScratch = new Uint8Array(1024);
+  const textScratch = new Uint8Array(16384);
   return {
     backend: 'webcrypto',
-    async seal(aad, plain) {
+    seal(aad, plain) {
       if (used === pool.length) {
         crypto.getRandomValues(pool);
         used = 0;
       }
       const iv = pool.subarray(used, (used += IV_BYTES));
-      // encrypt() copies its arguments when called; the IV's text is taken now too, before the
-      // await: a burst of more than 256 seals refills the pool before the first one resolves.
+      // encrypt() copies its arguments when called (the IV, the additional data, the plaintext):
+      // the text is encoded into one reused buffer, and the IV's text is taken now too, before
+      // the result: a burst of more than 256 seals refills the pool before the first one resolves.
       // 12 bytes are exactly 16 base64 characters, so base64(iv) + base64(ct) = base64(iv ‖ ct)
       // and the ciphertext needs no copy behind the IV.
       const ivText = toBase64(iv);
-      const params = { name: 'AES-GCM', iv, additionalData: utf8.encode(aad) };
-      const ct = await subtle.encrypt(params, key, utf8.encode(plain));
-      return ivText + toBase64(new Uint8Array(ct));
+      const params = { name: 'AES-GCM', iv, additionalData: encoded(aad, aadScratch) };
+      return subtle
+        .encrypt(params, key, encoded(plain, textScratch))
+        .then((ct) => ivText + toBase64(new Uint8Array(ct)));
     },
     async open(aad, sealed) {
       const bytes = fromBase64(sealed);

@@ -61,6 +61,15 @@ export function nodeCryptoKey(key: CryptoKey): SealingKey | undefined {
   // once (synchronous), so it can be reused by the next seal. A value too large for it gets a
   // buffer of its own.
   const scratch = Buffer.allocUnsafe(8192);
+  // The additional data is encoded into a buffer of its own, reused (setAAD reads it at the call),
+  // and handed over as a plain Uint8Array view: Buffer.from cost a pooled FastBuffer per seal.
+  const aadScratch = Buffer.allocUnsafe(1024);
+  const aadBytes = (aad: string): Uint8Array => {
+    // 3 bytes per UTF-16 unit at most: longer text may not fit, and gets a buffer of its own.
+    if (aad.length * 3 > aadScratch.length) return Buffer.from(aad, 'utf8');
+    const n = aadScratch.write(aad, 0, 'utf8');
+    return new Uint8Array(aadScratch.buffer, aadScratch.byteOffset, n);
+  };
   return {
     backend: 'node',
     seal(aad, plain) {
@@ -70,7 +79,7 @@ export function nodeCryptoKey(key: CryptoKey): SealingKey | undefined {
       }
       const iv = ivs[used++] as Uint8Array;
       const cipher = c.createCipheriv(alg, secret, iv);
-      cipher.setAAD(Buffer.from(aad, 'utf8'));
+      cipher.setAAD(aadBytes(aad));
       const body = cipher.update(plain, 'utf8');
       const tail = cipher.final(); // GCM is a stream mode: nothing is held back (0 bytes)
       const tag = cipher.getAuthTag();
@@ -88,7 +97,7 @@ export function nodeCryptoKey(key: CryptoKey): SealingKey | undefined {
       if (bytes.length < IV_BYTES + TAG_BYTES) return undefined;
       try {
         const decipher = c.createDecipheriv(alg, secret, bytes.subarray(0, IV_BYTES));
-        decipher.setAAD(Buffer.from(aad, 'utf8'));
+        decipher.setAAD(aadBytes(aad));
         decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
         const head = decipher.update(
           bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES),
