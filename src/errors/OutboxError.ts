@@ -76,11 +76,12 @@ const BRAND = Symbol.for('genesys-webmessaging-outbox.OutboxError');
  */
 export class OutboxError extends Error {
   override readonly name = 'OutboxError';
-  readonly code: OutboxErrorCode;
+  // `declare`: set by the constructor, no class field of their own (fewer bytes, same object).
+  declare readonly code: OutboxErrorCode;
   /** HTTP status or guest error code, where one applies. */
-  readonly status: number | undefined;
+  declare readonly status: number | undefined;
   /** Extra context (never message text). */
-  readonly details: Readonly<Record<string, unknown>> | undefined;
+  declare readonly details: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     code: OutboxErrorCode,

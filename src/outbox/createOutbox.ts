@@ -224,16 +224,16 @@ export async function openOutbox(
   const waiters = new Map<string, Waiter[]>();
   // A standby on a store shared by processes (SQLite) hears what the sender did by following
   // the store, only while someone here waits or listens. Loaded only for such a store.
-  const follow =
-    store.follow &&
-    (await import('./follow.js')).default(
-      store,
-      () => !coordinator.isLeader() && waiters.size + listeners.size,
-      waiters,
-      deliverEvent,
-      toPublicEntry,
-      logger,
-    );
+  const follow = store.follow
+    ? (await import('./follow.js')).default(
+        store,
+        () => !coordinator.isLeader() && waiters.size + listeners.size,
+        waiters,
+        deliverEvent,
+        toPublicEntry,
+        logger,
+      )
+    : undefined;
   /** Entries settled during this run, so `whenSettled` answers for an id already delivered. */
   const settled = new Map<string, OutboxEntry>();
   let batch: { entry: NewEntry; resolve(e: OutboxEntry): void; reject(e: unknown): void }[] = [];
@@ -265,7 +265,7 @@ export async function openOutbox(
     coordinator,
     settled,
     waiters,
-    follow: follow || undefined,
+    follow,
     emit,
     requestSend,
     subscribe: (listener) => outbox.subscribe(listener),

@@ -340,16 +340,13 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
   const getConnection = (): Promise<IDBDatabase> => {
     if (closed) return Promise.reject(closedError());
     if (!connection) {
-      const p: Promise<IDBDatabase> = openDb(() => {
+      // Lost or yielded (see openDb), or failed to open: the next call opens again.
+      const drop = () => {
         if (connection === p) connection = undefined;
-      });
+      };
+      const p: Promise<IDBDatabase> = openDb(drop);
       connection = p;
-      p.then(
-        (db) => (opened = [p, db]),
-        () => {
-          if (connection === p) connection = undefined;
-        },
-      );
+      p.then((db) => (opened = [p, db]), drop);
     }
     return connection;
   };
