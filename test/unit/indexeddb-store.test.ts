@@ -5,7 +5,6 @@ import 'fake-indexeddb/auto';
 import {
   IDBCursor,
   IDBDatabase,
-  IDBFactory,
   IDBIndex,
   IDBObjectStore,
   IDBTransaction,
@@ -19,23 +18,11 @@ import type { OutboxStore, TranscriptRecord } from '../../src/store/OutboxStore.
 import { transcriptLines } from '../../src/transcript/lines.js';
 import type { StoredEntry } from '../../src/outbox/entry.js';
 import { orderOf } from '../../src/outbox/entry.js';
+import { idbFactory as factory } from '../helpers/idbFactory.js';
 import { propertyParams } from '../helpers/property.js';
 import { codeOf, line, newEntry } from './store-contract.js';
 
 const NAME = 'genesys-webmessaging-outbox';
-
-/** A fresh factory that remembers every connection it opened. */
-function factory(): { indexedDB: IDBFactory; connections: IDBDatabase[] } {
-  const indexedDB = new IDBFactory();
-  const connections: IDBDatabase[] = [];
-  const open = indexedDB.open.bind(indexedDB);
-  indexedDB.open = (name: string, version?: number) => {
-    const request = open(name, version);
-    request.addEventListener('success', () => connections.push(request.result));
-    return request;
-  };
-  return { indexedDB, connections };
-}
 
 function openRaw(
   indexedDB: IDBFactory,

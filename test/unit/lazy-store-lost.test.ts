@@ -5,11 +5,11 @@
 // opens a fresh connection. Once the chunk is there, the same loss is retried and the append
 // commits.
 import 'fake-indexeddb/auto';
-import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it, vi } from 'vitest';
 import { indexedDbStore } from '../../src/store/indexedDb.js';
 import type { NewEntry } from '../../src/outbox/entry.js';
 import { rejectionCode } from '../helpers/errorCode.js';
+import { idbFactory } from '../helpers/idbFactory.js';
 
 const chunk = vi.hoisted(() => {
   let open!: () => void;
@@ -34,14 +34,7 @@ const entry = (): NewEntry => ({
 
 describe('a lost IndexedDB connection, before and after the operations chunk', () => {
   it('before: the append rejects with storage-failed and the next one reopens; after: retried at once', async () => {
-    const indexedDB = new IDBFactory();
-    const connections: IDBDatabase[] = [];
-    const open = indexedDB.open.bind(indexedDB);
-    indexedDB.open = (name: string, version?: number) => {
-      const request = open(name, version);
-      request.addEventListener('success', () => connections.push(request.result));
-      return request;
-    };
+    const { indexedDB, connections } = idbFactory();
     const store = indexedDbStore({ indexedDB });
     await store.open(); // the operations chunk is on its way (held back)
 
