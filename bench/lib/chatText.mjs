@@ -3,6 +3,8 @@
 // stored values, ciphertext does not compress), real chat text compresses little. The list is
 // built from short phrases by a seeded generator, so every run, and both contenders of a run, see
 // exactly the same texts: 512 messages of 10-300 characters, varied words, numbers, punctuation.
+import { prng } from '../../test/chaos/prng.mjs';
+
 const PHRASES = [
   'hi',
   'hello there',
@@ -46,33 +48,21 @@ const PHRASES = [
   'the price went up from 12.99 to 14.49 without notice',
 ];
 
-/** mulberry32: a small seeded generator (the same sequence everywhere). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const MIN = 10;
 const MAX = 300;
 
 function build(count, seed) {
   const random = prng(seed);
-  const pick = () => PHRASES[Math.floor(random() * PHRASES.length)];
   const out = [];
   while (out.length < count) {
     // Most chat messages are short: 1-2 phrases usually, up to 6 now and then.
-    const parts = random() < 0.7 ? 1 + Math.floor(random() * 2) : 3 + Math.floor(random() * 4);
-    let text = pick();
-    for (let i = 1; i < parts; i++) text += (random() < 0.5 ? ', ' : '. ') + pick();
-    if (random() < 0.3) text = text[0].toUpperCase() + text.slice(1);
+    const parts = random.chance(0.7) ? random.int(1, 2) : random.int(3, 6);
+    let text = random.pick(PHRASES);
+    for (let i = 1; i < parts; i++)
+      text += (random.chance(0.5) ? ', ' : '. ') + random.pick(PHRASES);
+    if (random.chance(0.3)) text = text[0].toUpperCase() + text.slice(1);
     if (text.length > MAX) text = text.slice(0, MAX);
-    if (text.length < MIN) text += ' ' + pick();
+    if (text.length < MIN) text += ' ' + random.pick(PHRASES);
     out.push(text);
   }
   return out;

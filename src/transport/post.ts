@@ -8,12 +8,6 @@ import type { SendContext, SendOutcome, Transport, TransportContext } from './Tr
 import type { PostTransportConfig } from './http.js';
 import type { Clock } from '../internal/clock.js';
 
-/** One JSON `POST` per entry with a Bearer token, the outcome classified by `retry/classify.ts`. */
-/**
- * `systemClock`, `isOutboxError` and `OutboxError`, lent by the first load (http.ts) so that this
- * chunk and the first load share no module (a shared module is a file of its own in the user's
- * build).
- */
 /** The tutorial's request body (httpTransport's default); `externalId` is the idempotency key. */
 export function tutorialBody(entry: OutboxEntry): unknown {
   const guestId = entry.metadata?.guestId;
@@ -21,6 +15,12 @@ export function tutorialBody(entry: OutboxEntry): unknown {
   return guestId === undefined ? base : { guestId, ...base };
 }
 
+/**
+ * One JSON `POST` per entry with a Bearer token, the outcome classified by `retry/classify.ts`.
+ * `systemClock`, `isOutboxError` and `OutboxError` are lent by the first load (http.ts) so that
+ * this chunk and the first load share no module (a shared module is a file of its own in the
+ * user's build).
+ */
 export function postSender(
   config: PostTransportConfig,
   systemClock: Clock,
