@@ -86,27 +86,6 @@ const after = <T, R>(v: T | Promise<T>, then: (v: T) => Promise<R>): Promise<R> 
 export const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /**
- * A new database: the current layout at once (v6's is v5's) (`entries` keyed by `id` with the `heads` index on
- * `[queueConversationId, seq]`, `meta`, `transcript` keyed by `key` with `byOrder` on
- * `[conversationId, order, time, n]`, `quarantine`). The steps from an older version are
- * `upgradeSchema` in indexedDbUpgrade.ts, a chunk fetched when the store opens.
- */
-function createSchema(db: IDBDatabase): void {
-  db.createObjectStore(ENTRIES, { keyPath: 'id' }).createIndex(HEADS, [
-    'queueConversationId',
-    'seq',
-  ]);
-  db.createObjectStore(META);
-  db.createObjectStore(TRANSCRIPT, { keyPath: 'key' }).createIndex(BY_ORDER, [
-    'conversationId',
-    'order',
-    'time',
-    'n',
-  ]);
-  db.createObjectStore(QUARANTINE, { autoIncrement: true });
-}
-
-/**
  * The stored record: the entry plus the `heads` index field, its conversation only while it is
  * queued (a failed entry must not hold its conversation).
  */
@@ -276,12 +255,14 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
         reject(storageError(e));
         return;
       }
-      /** An older schema was found before its upgrade steps (a chunk) arrived. */
+      /**
+       * A new database or an older schema was found before the chunk that makes or upgrades the
+       * layout arrived (nothing is created or changed then).
+       */
       let awaitUpgrade = false;
       request.onupgradeneeded = (event) => {
         try {
-          if (event.oldVersion < 1) createSchema(request.result);
-          else if (upgradeSteps) {
+          if (upgradeSteps) {
             upgradeSteps(
               request.result,
               event.oldVersion,
@@ -330,7 +311,10 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       };
     });
 
-  /** The upgrade steps from older schemas, once their chunk arrived. */
+  /**
+   * The steps that make a new database's layout or upgrade an older one, once their chunk
+   * arrived: a brand-new visitor's first open waits for it (it is fetched as the store opens).
+   */
   let upgradeSteps: typeof upgradeSchema | undefined;
   const upgrade = chunk(
     () => import('./indexedDbUpgrade.js').then((m) => m.upgradeSchema),

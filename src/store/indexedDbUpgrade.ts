@@ -1,14 +1,16 @@
-// The IndexedDB store's upgrade steps from schemas v1-v4 (indexedDb.ts makes a new database
-// itself): a chunk fetched when the store opens (issue 15), needed only where a database of an
-// older version is found. Part of the store's private schema.
+// The IndexedDB store's layout: a new database's, and the upgrade steps from schemas v1-v5. A
+// chunk fetched when the store opens (issue 15), needed only where no database or one of an
+// older version is found (a brand-new visitor's first open waits for it). Part of the store's
+// private schema.
 import type { IdbLib } from './indexedDb.js';
 import type * as Idb from './indexedDb.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 /**
- * Upgrades the schema of a database made by an older version, step by step from `oldVersion`
- * (at least 1; a new database is made by `createSchema` in indexedDb.ts); no step ever deletes
- * data.
+ * Makes the current layout of a new database (`oldVersion` 0: `entries` keyed by `id` with the
+ * `heads` index on `[queueConversationId, seq]`, `meta`, `transcript` keyed by `key` with
+ * `byOrder` on `[conversationId, order, time, n]`, `quarantine`), or upgrades the schema of a
+ * database made by an older version, step by step from `oldVersion`; no step ever deletes data.
  * - v1: `entries` (keyPath `id`, index `seq`), `meta` (out-of-line keys).
  * - v2: sparse index `heads` on `[queueConversationId, seq]` (the field was set only while an
  *   entry is pending or sending), `transcript` (keyPath `key`, index `byTime` on `[conversationId, time, n]`),
@@ -55,11 +57,23 @@ export function upgradeSchema(
   const HEADS: typeof Idb.HEADS = 'heads';
   const BY_ORDER: typeof Idb.BY_ORDER = 'byOrder';
   const NOT_QUEUED: never[] = [];
+  const QUARANTINE: typeof Idb.QUARANTINE = 'quarantine';
+  const byOrder = ['conversationId', 'order', 'time', 'n'];
+  if (oldVersion < 1) {
+    db.createObjectStore(ENTRIES, { keyPath: 'id' }).createIndex(HEADS, [
+      'queueConversationId',
+      'seq',
+    ]);
+    db.createObjectStore('meta' satisfies typeof Idb.META);
+    db.createObjectStore(TRANSCRIPT, { keyPath: 'key' }).createIndex(BY_ORDER, byOrder);
+    db.createObjectStore(QUARANTINE, { autoIncrement: true });
+    return;
+  }
   const entries = tx.objectStore(ENTRIES);
   if (oldVersion < 2) {
     entries.createIndex(HEADS, ['queueConversationId', 'seq']);
     db.createObjectStore(TRANSCRIPT, { keyPath: 'key' });
-    db.createObjectStore('quarantine' satisfies typeof Idb.QUARANTINE, { autoIncrement: true });
+    db.createObjectStore(QUARANTINE, { autoIncrement: true });
   }
   if (oldVersion < 5) {
     // Into `heads`: queued entries of v1, entries that are not queued (v5's NOT_QUEUED group).
@@ -73,7 +87,7 @@ export function upgradeSchema(
   }
   const transcript = tx.objectStore(TRANSCRIPT);
   if (oldVersion < 3) {
-    transcript.createIndex(BY_ORDER, ['conversationId', 'order', 'time', 'n']);
+    transcript.createIndex(BY_ORDER, byOrder);
     if (oldVersion >= 2) {
       backfill(transcript, (v) =>
         v.order === undefined ? { ...v, order: v.time * 1000 } : undefined,

@@ -1,8 +1,8 @@
-// Issue 15: the IndexedDB store's upgrade steps from schemas v1-v4 (store/indexedDbUpgrade.ts)
-// are a chunk fetched when the store opens; a new database is made by the first load itself.
-// An older database found before the chunk arrived is opened again once it is there (nothing is
+// Issue 15: the IndexedDB store's layout (a new database's, and the upgrade steps from older
+// schemas: store/indexedDbUpgrade.ts) is a chunk fetched when the store opens. An older database,
+// or none, found before the chunk arrived is opened again once it is there (nothing is created or
 // changed meanwhile); a chunk that cannot be fetched rejects the open with storage-failed, leaves
-// the database as it was, and the next open fetches it again and upgrades.
+// the database as it was (or makes none), and the next open fetches it again.
 import { IDBFactory } from 'fake-indexeddb';
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
@@ -67,7 +67,7 @@ function layout(indexedDB: IDBFactory, name: string): Promise<unknown> {
 }
 
 describe('the IndexedDB upgrade steps as a chunk fetched at open', () => {
-  it('unfetchable: storage-failed, nothing changed; on its way: the open waits; a new database needs no chunk', async () => {
+  it('unfetchable: storage-failed, nothing changed; on its way: the open waits', async () => {
     const indexedDB = new IDBFactory();
     await createV1(indexedDB, 'old');
     const before = await layout(indexedDB, 'old');
@@ -88,17 +88,11 @@ describe('the IndexedDB upgrade steps as a chunk fetched at open', () => {
     expect(opened).toBe(false);
     expect(chunk.fetches).toBe(fetches + 1);
 
-    // A new database opens meanwhile: the first load makes it.
-    const fresh = indexedDbStore({ name: 'new', indexedDB });
-    await fresh.open();
-    const [e] = await fresh.append([
-      { id: 'n1', conversationId: 'c', text: 'hi', status: 'pending', attempts: 0, createdAt: 2 },
-    ]);
-    expect(e!.id).toBe('n1');
-    await fresh.close();
-
     open();
     await opening;
+    const fresh = indexedDbStore({ name: 'new', indexedDB });
+    await fresh.open();
+    await fresh.close();
     expect(await store.getMeta('session')).toBe('tok');
     expect((await store.heads()).map((x) => [x.id, x.text])).toEqual([['old-1', 'from v1']]);
     const [next] = await store.append([
