@@ -116,6 +116,8 @@ for (const n of BATCH_SIZES) {
     'outbox-default',
   ];
   const times = Object.fromEntries(kinds.map((k) => [k, []]));
+  /** Until every request of the batch was issued (the page's JS before it waits for the backend). */
+  const issue = {};
   const rounds = batchRounds(n);
   for (let r = -1; r < rounds; r++) {
     for (let i = 0; i < kinds.length; i++) {
@@ -124,6 +126,7 @@ for (const n of BATCH_SIZES) {
       await b.cdp.send('HeapProfiler.collectGarbage');
       const x = await b.page.evaluate(([kk, nn]) => window.bench.batched(kk, nn), [k, n]);
       if (r >= 0) times[k].push(x.totalMs); // round -1 warms up
+      if (r >= 0 && x.issueMs !== undefined) (issue[k] ??= []).push(x.issueMs);
     }
   }
   const out = { rounds };
@@ -132,6 +135,7 @@ for (const n of BATCH_SIZES) {
       perSecond: round((n * 1000) / median(times[k]), 0),
       ms: round(median(times[k]), 1),
       msRange: [round(Math.min(...times[k]), 1), round(Math.max(...times[k]), 1)],
+      ...(issue[k] && { issueMs: round(median(issue[k]), 1) }),
     };
   const pairs = (a, z) => times[z].map((t, i) => t / times[a][i]);
   const compared = [
@@ -144,6 +148,24 @@ for (const n of BATCH_SIZES) {
     ['outbox-default', 'raw-indexed'],
     ['raw-heads', 'raw'],
     ['raw-heads-put', 'raw'],
+    ['raw-commit', 'raw'],
+    ['raw-again', 'raw'],
+    ['raw-v6', 'raw'],
+    ['raw-v6-nometa', 'raw'],
+    ['raw-v6-norest', 'raw'],
+    ['raw-v6-noindex', 'raw'],
+    ['raw-v6-noindex-nometa', 'raw'],
+    ['store-put', 'raw'],
+    ['outbox-follower', 'raw'],
+    ['outbox-nocoord', 'raw'],
+    ['outbox-notranscript', 'raw'],
+    // BENCH_BEFORE (see bench/lib/compile.mjs): another checkout's contender beside this one's.
+    ...kinds
+      .filter((k) => k.startsWith('before-'))
+      .flatMap((k) => [
+        [k, 'raw'],
+        [k.slice(7), k],
+      ]),
   ].filter(([a, z]) => kinds.includes(a) && kinds.includes(z));
   out.ratios = {};
   out.ratioSpread = {};

@@ -10,6 +10,9 @@
 //   PROFILE_MODE=burst node bench/profile-enqueue.mjs   bursts instead: PROFILE_N writes issued at
 //     once, PROFILE_BURSTS times per round (raw: one transaction of N puts; store: one append of N;
 //     outbox: N send() calls, group-committed); the figures are per write as well
+//   PROFILE_MODE=batched node bench/profile-enqueue.mjs   the burst exactly as bench/enqueue.mjs
+//     times it: every burst on a fresh database opened 100 ms before (window.bench.batched),
+//     PROFILE_BURSTS per contender and round, interleaved; only the timed burst is recorded
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -21,7 +24,8 @@ const N = Number(process.env.PROFILE_N ?? 2000);
 const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 3);
 const KINDS = (process.env.PROFILE_KINDS ?? 'raw,store,outbox-default').split(',');
 const INTERVAL_US = 50;
-const BURST = process.env.PROFILE_MODE === 'burst';
+const BATCHED = process.env.PROFILE_MODE === 'batched';
+const BURST = process.env.PROFILE_MODE === 'burst' || BATCHED;
 const BURSTS = Number(process.env.PROFILE_BURSTS ?? 5);
 
 const loadBefore = loadavg().map((x) => round(x, 2));
@@ -71,9 +75,36 @@ const totals = Object.fromEntries(
   KINDS.map((k) => [k, { wallMs: 0, ops: 0, byCategory: {}, byFunction: {} }]),
 );
 
+/** Profiles of console.profile()/profileEnd() in the page (PROFILE_MODE=batched). */
+const consoleProfiles = [];
+b.cdp.on('Profiler.consoleProfileFinished', (e) => consoleProfiles.push(e.profile));
+
+/** The profile of `PROFILE_BURSTS` timed bursts of `kind`, each on a fresh database. */
+async function batchedProfiles(kind) {
+  await b.page.evaluate(([k, n]) => window.bench.batched(k, n), [kind, N]); // warm up
+  let totalMs = 0;
+  const profiles = [];
+  for (let k = 0; k < BURSTS; k++) {
+    await b.cdp.send('HeapProfiler.collectGarbage');
+    consoleProfiles.length = 0;
+    totalMs += (await b.page.evaluate(([kk, n]) => window.bench.batched(kk, n, true), [kind, N]))
+      .totalMs;
+    while (consoleProfiles.length === 0) await new Promise((r) => setTimeout(r, 5));
+    profiles.push(consoleProfiles[0]);
+  }
+  return { totalMs, profiles };
+}
+
 for (let r = 0; r < ROUNDS; r++) {
   for (let i = 0; i < KINDS.length; i++) {
     const kind = KINDS[(i + r) % KINDS.length];
+    if (BATCHED) {
+      const { totalMs, profiles } = await batchedProfiles(kind);
+      for (const profile of profiles) add(kind, profile);
+      totals[kind].wallMs += totalMs;
+      totals[kind].ops += N * BURSTS;
+      continue;
+    }
     const id = await b.page.evaluate((k) => window.bench.begin(k), kind);
     const write = BURST
       ? ([s, n, times]) =>
@@ -88,32 +119,41 @@ for (let r = 0; r < ROUNDS; r++) {
     const x = await b.page.evaluate(write, [id, N, BURSTS]);
     const { profile } = await b.cdp.send('Profiler.stop');
     await b.page.evaluate((s) => window.bench.end(s), id);
-    const t = totals[kind];
-    t.wallMs += x.totalMs;
-    t.ops += BURST ? N * BURSTS : N;
-    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-    const self = new Map();
-    for (let s = 0; s < profile.samples.length; s++) {
-      const dt = profile.timeDeltas[s + 1] ?? 0;
-      self.set(profile.samples[s], (self.get(profile.samples[s]) ?? 0) + dt);
-    }
-    for (const [nodeId, us] of self) {
-      const frame = byId.get(nodeId).callFrame;
-      const c = category(frame);
-      if (c === undefined) continue;
-      t.byCategory[c] = (t.byCategory[c] ?? 0) + us;
-      if (c.startsWith('js:') || c.startsWith('IndexedDB') || c.startsWith('native')) {
-        const f = `${frame.functionName || '(anonymous)'} @ ${c.replace(/^js: /, '')}:${frame.lineNumber + 1}`;
-        t.byFunction[f] = (t.byFunction[f] ?? 0) + us;
-      }
-    }
+    totals[kind].wallMs += x.totalMs;
+    totals[kind].ops += BURST ? N * BURSTS : N;
+    add(kind, profile);
   }
 }
 await b.close();
 
+/** Adds a profile's self times to `kind`'s totals, by category and by function. */
+function add(kind, profile) {
+  const t = totals[kind];
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  for (let s = 0; s < profile.samples.length; s++) {
+    const dt = profile.timeDeltas[s + 1] ?? 0;
+    self.set(profile.samples[s], (self.get(profile.samples[s]) ?? 0) + dt);
+  }
+  for (const [nodeId, us] of self) {
+    const frame = byId.get(nodeId).callFrame;
+    const c = category(frame);
+    if (c === undefined) continue;
+    t.byCategory[c] = (t.byCategory[c] ?? 0) + us;
+    if (c.startsWith('js:') || c.startsWith('IndexedDB') || c.startsWith('native')) {
+      const f = `${frame.functionName || '(anonymous)'} @ ${c.replace(/^js: /, '')}:${frame.lineNumber + 1}`;
+      t.byFunction[f] = (t.byFunction[f] ?? 0) + us;
+    }
+  }
+}
+
 const result = {
   browser: b.version,
-  mode: BURST ? `burst of ${N}, ${BURSTS} per round` : `${N} sequential awaited writes per round`,
+  mode: BATCHED
+    ? `burst of ${N} on a fresh database, ${BURSTS} per round`
+    : BURST
+      ? `burst of ${N}, ${BURSTS} per round`
+      : `${N} sequential awaited writes per round`,
   rounds: ROUNDS,
   intervalUs: INTERVAL_US,
   kinds: {},

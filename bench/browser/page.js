@@ -1,7 +1,11 @@
 // The benchmark page: the library as a user's bundler sees it (from the sources, minified by
 // esbuild), workbox-background-sync's Queue, and the raw IndexedDB baselines. Every function on
 // `window.bench` is driven by Playwright from bench/enqueue.mjs, bench/recovery.mjs, bench/idle.mjs.
-import { createOutbox, indexedDbStore } from '../../src/index.ts';
+import * as current from '../../src/index.ts';
+// Another checkout's library (BENCH_BEFORE, see bench/lib/compile.mjs): kinds `before-<kind>`.
+import * as before from 'bench-before-lib';
+
+const { createOutbox, indexedDbStore } = current;
 import { Queue } from 'workbox-background-sync';
 import { CHAT_TEXTS } from '../lib/chatText.mjs';
 
@@ -257,46 +261,132 @@ window.bench = {
    * database deletion, the outbox's own start: drain chunk, lock, first heads() read), so that
    * the burst is timed alone.
    */
-  async batched(kind, n) {
+  async batched(kind, n, profile = false) {
     const name = freshName(kind);
+    const { createOutbox, indexedDbStore } = kind.startsWith('before-') ? before : current;
+    kind = kind.replace(/^before-/, '');
+    // bench/profile-enqueue.mjs (PROFILE_MODE=batched): the CDP profiler records from the first
+    // `performance.now()` of the timed burst to the last (console.profile / profileEnd).
+    const now = profile
+      ? (() => {
+          let on = false;
+          return () => {
+            on = !on;
+            if (on) console.profile('batched');
+            else console.profileEnd('batched');
+            return performance.now();
+          };
+        })()
+      : () => performance.now();
     try {
+      if (kind === 'raw-commit') {
+        // Diagnostic: 'raw' with an explicit commit() once the puts are issued (as the store does).
+        const db = await openRaw(name, 0);
+        await settle();
+        const t0 = now();
+        const tx = db.transaction('s', 'readwrite');
+        const s = tx.objectStore('s');
+        for (let i = 0; i < n; i++) s.put(record(i));
+        tx.commit();
+        const issueMs = performance.now() - t0;
+        await txDone(tx);
+        const totalMs = now() - t0;
+        db.close();
+        return { totalMs, issueMs };
+      }
+      if (kind.startsWith('raw-v6')) {
+        // '-nometa': no mark read or write (entries only); '-norest': holders without `rest`;
+        // '-noindex': every record bare (no index entry at all).
+        // Diagnostic: the store's schema (opened by the store, then closed) written raw, exactly
+        // as an append of one conversation's burst writes it (runs of 64: the first with
+        // queueConversationId and rest, the others bare; the mark read and raised), with put.
+        const store = indexedDbStore({ name });
+        await store.open();
+        await store.close();
+        const db = await new Promise((resolve, reject) => {
+          const r = indexedDB.open(name);
+          r.onsuccess = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+        });
+        await settle();
+        const t0 = now();
+        const noMeta = kind.includes('-nometa');
+        const tx = db.transaction(noMeta ? ['entries'] : ['entries', 'meta'], 'readwrite');
+        const meta = noMeta ? undefined : tx.objectStore('meta');
+        const mark = meta?.get(['top']);
+        const s = tx.objectStore('entries');
+        const recs = [];
+        for (let i = 0; i < n; i++) {
+          const { queueConversationId: _q, ...r } = record(i);
+          r.order = r.createdAt * 1000 + i;
+          recs.push(r);
+        }
+        for (let i = 0; i < n; i += 64) {
+          const run = recs.slice(i, i + 64);
+          if (kind.includes('-noindex')) s.put(run[0]);
+          else if (kind.includes('-norest')) s.put({ ...run[0], queueConversationId: 'default' });
+          else
+            s.put({
+              ...run[0],
+              queueConversationId: 'default',
+              rest: run.slice(1).map((r) => r.id),
+            });
+          for (let k = 1; k < run.length; k++) s.put(run[k]);
+        }
+        const issueMs = performance.now() - t0;
+        if (mark) {
+          await new Promise((resolve) => (mark.onsuccess = resolve));
+          meta.put(n, ['top']);
+        }
+        tx.commit();
+        await txDone(tx);
+        const totalMs = now() - t0;
+        db.close();
+        return { totalMs, issueMs };
+      }
       if (isRaw(kind)) {
         const { indexes, write } = rawLayout(kind);
         const db = await openRaw(name, indexes);
         await settle();
-        const t0 = performance.now();
+        const t0 = now();
         const tx = db.transaction('s', 'readwrite');
         const s = tx.objectStore('s');
         for (let i = 0; i < n; i++) s[write](record(i));
+        const issueMs = performance.now() - t0;
         await txDone(tx);
-        const totalMs = performance.now() - t0;
+        const totalMs = now() - t0;
         db.close();
-        return { totalMs };
+        return { totalMs, issueMs };
       }
-      if (kind === 'store') {
+      if (kind === 'store' || kind === 'store-put') {
+        // 'store-put': the ids flagged as generated (what send() passes): put instead of add.
         const store = indexedDbStore({ name });
         await store.open();
         await settle();
         const entries = [];
-        const t0 = performance.now();
+        const t0 = now();
         for (let i = 0; i < n; i++) {
           const { seq: _seq, queueConversationId: _q, ...entry } = record(i);
           entries.push(entry);
         }
-        await store.append(entries);
-        const totalMs = performance.now() - t0;
+        const appended = store.append(entries, { generatedIds: kind === 'store-put' });
+        const issueMs = performance.now() - t0;
+        await appended;
+        const totalMs = now() - t0;
         await store.close();
-        return { totalMs };
+        return { totalMs, issueMs };
       }
       const outbox = await createOutbox(outboxOptions(kind.slice(7), name));
       await settle();
-      const t0 = performance.now();
+      const t0 = now();
       const all = [];
       for (let i = 0; i < n; i++) all.push(outbox.send({ text: TEXT }));
+      let issueMs = 0;
+      queueMicrotask(() => (issueMs = performance.now() - t0)); // after the group commit's issue
       await Promise.all(all);
-      const totalMs = performance.now() - t0;
+      const totalMs = now() - t0;
       await outbox.close();
-      return { totalMs };
+      return { totalMs, issueMs };
     } finally {
       await deleteDb(name);
     }

@@ -39,6 +39,20 @@ export async function compileNode() {
 }
 
 /**
+ * `bench-before-lib` in the page: the library of another checkout (`BENCH_BEFORE=<its root>`, which
+ * holds `src/`), for contenders named `before-<kind>` measured side by side with `<kind>` in one
+ * run; without BENCH_BEFORE, this checkout's library again.
+ */
+const beforeLibrary = {
+  name: 'bench-before-lib',
+  setup(b) {
+    b.onResolve({ filter: /^bench-before-lib$/ }, () => ({
+      path: join(process.env.BENCH_BEFORE ?? root, 'src', 'index.ts'),
+    }));
+  },
+};
+
+/**
  * Browser bundle for the benchmark page: the library (minified like a user's production build),
  * workbox-background-sync's Queue, and the page harness in bench/browser/page.js. `minify: false`
  * (the profiler, bench/profile-enqueue.mjs) keeps names and esbuild's `// path` module markers.
@@ -49,6 +63,7 @@ export async function compileBrowser({ minify = true } = {}) {
   await build({
     ...common,
     entryPoints: [join(root, 'bench', 'browser', 'page.js')],
+    plugins: [beforeLibrary],
     platform: 'browser',
     minify,
     define: { 'process.env.NODE_ENV': '"production"' },
