@@ -5,7 +5,6 @@ import type { NewEntry, StoredEntry } from '../outbox/entry.js';
 import type { OutboxStore } from './OutboxStore.js';
 import { chunk } from '../internal/chunk.js';
 import type { IdbOps } from './indexedDbOps.js';
-import type { upgradeSchema } from './indexedDbUpgrade.js';
 
 /** Options of {@link indexedDbStore}. */
 export interface IndexedDbStoreOptions {
@@ -33,7 +32,7 @@ export interface IndexedDbStoreOptions {
   blockedTimeoutMs?: number;
 }
 
-/** Current schema version; see {@link upgradeSchema}. */
+/** Current schema version; see `upgradeSchema` in indexedDbUpgrade.ts. */
 export const SCHEMA_VERSION = 6;
 /**
  * The high-water mark: at least the `seq` of every removed entry and of every run member (v6, not
@@ -244,61 +243,43 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
 
   const closedError = (): OutboxError => new OutboxError('closed', 'store closed');
 
+  /**
+   * Opens the database at `SCHEMA_VERSION`. No database yet, or one of an older schema
+   * (`upgradeneeded`; `blocked` before it while another tab holds an older version open): this
+   * request changes nothing (its upgrade is aborted) and the upgrade chunk (indexedDbUpgrade.ts,
+   * fetched as the store opens) opens it again, makes or upgrades the layout, and gives up on an
+   * open blocked for `blockedTimeoutMs`. A chunk that cannot be fetched rejects with
+   * storage-failed; the next call fetches it again.
+   */
   const openDb = (onLost: () => void): Promise<IDBDatabase> =>
     new Promise<IDBDatabase>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let gaveUp = false;
-      let request: IDBOpenDBRequest;
-      try {
-        request = factory().open(name, SCHEMA_VERSION);
-      } catch (e: unknown) {
-        reject(storageError(e));
-        return;
-      }
-      /**
-       * A new database or an older schema was found before the chunk that makes or upgrades the
-       * layout arrived (nothing is created or changed then).
-       */
-      let awaitUpgrade = false;
-      request.onupgradeneeded = (event) => {
-        try {
-          if (upgradeSteps) {
-            upgradeSteps(
-              request.result,
-              event.oldVersion,
-              request.transaction as IDBTransaction,
-              lib,
-            );
-          } else {
-            // Nothing changed: opened again once the steps are there (onerror).
-            awaitUpgrade = true;
-            request.transaction?.abort();
-          }
-        } catch {
-          request.transaction?.abort(); // the open request then fails: storage-failed
+      const request = factory().open(name, SCHEMA_VERSION);
+      let handed = false;
+      const hand = (blocked: boolean) => {
+        if (!handed) {
+          resolve(
+            upgrade.call(async (m) =>
+              m.openUpgraded(factory(), name, blocked, blockedTimeoutMs, lib),
+            ),
+          );
         }
+        handed = true;
       };
-      request.onblocked = () => {
-        // Another tab keeps an older version open and did not close on versionchange.
-        timer ??= setTimeout(() => {
-          gaveUp = true;
-          reject(new OutboxError('storage-failed', 'IndexedDB: open blocked by another tab'));
-        }, blockedTimeoutMs);
+      request.onblocked = () => hand(true);
+      request.onupgradeneeded = () => {
+        request.transaction?.abort();
+        hand(false);
       };
       request.onerror = (event) => {
-        clearTimeout(timer);
         event.preventDefault();
-        if (!awaitUpgrade || gaveUp) return reject(storageError(request.error));
-        // Unfetchable: storage-failed, and the next call opens (and fetches) again.
-        resolve(upgrade.call(async (steps) => ((upgradeSteps = steps), openDb(onLost))));
+        reject(request.error); // (once handed over: no effect)
       };
-      request.onsuccess = () => {
-        clearTimeout(timer);
-        const db = request.result;
-        if (gaveUp || closed) {
+      request.onsuccess = () => resolve(request.result);
+    }).then(
+      (db) => {
+        if (closed) {
           db.close();
-          if (closed) reject(closedError());
-          return;
+          throw closedError();
         }
         // Unexpected close (storage cleared, WebKit connection lost): reopen on the next call.
         db.onclose = onLost;
@@ -307,19 +288,14 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
           db.close();
           onLost();
         };
-        resolve(db);
-      };
-    });
+        return db;
+      },
+      (e: unknown) => {
+        throw storageError(e);
+      },
+    );
 
-  /**
-   * The steps that make a new database's layout or upgrade an older one, once their chunk
-   * arrived: a brand-new visitor's first open waits for it (it is fetched as the store opens).
-   */
-  let upgradeSteps: typeof upgradeSchema | undefined;
-  const upgrade = chunk(
-    () => import('./indexedDbUpgrade.js').then((m) => m.upgradeSchema),
-    'storage-failed',
-  );
+  const upgrade = chunk(() => import('./indexedDbUpgrade.js'), 'storage-failed');
 
   const getConnection = (): Promise<IDBDatabase> => {
     if (closed) return Promise.reject(closedError());

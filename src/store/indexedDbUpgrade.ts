@@ -1,7 +1,8 @@
-// The IndexedDB store's layout: a new database's, and the upgrade steps from schemas v1-v5. A
-// chunk fetched when the store opens (issue 15), needed only where no database or one of an
-// older version is found (a brand-new visitor's first open waits for it). Part of the store's
-// private schema.
+// The IndexedDB store's layout: the open that makes a new database's or upgrades an older one
+// (from schemas v1-v5), and waits out another tab that holds an older version open. A chunk
+// fetched when the store opens (issue 15), needed only where no database or one of an older
+// version is found (a brand-new visitor's first open waits for it). Part of the store's private
+// schema.
 import type { IdbLib } from './indexedDb.js';
 import type * as Idb from './indexedDb.js';
 
@@ -98,4 +99,51 @@ export function upgradeSchema(
   for (const name of ['seq', 'top']) {
     if (entries.indexNames.contains(name)) entries.deleteIndex(name);
   }
+}
+
+/**
+ * Opens database `name` at the current version, making or upgrading its layout (the first load's
+ * open found none, or an older one, and changed nothing: see `openDb` in indexedDb.ts). An open
+ * blocked for `blockedTimeoutMs` (another tab holds an older version open and does not close it
+ * on `versionchange`) rejects with storage-failed, counted from now when the first load's open was
+ * `blocked` already; a connection that opens after that is closed at once.
+ */
+export function openUpgraded(
+  idb: IDBFactory,
+  name: string,
+  blocked: boolean,
+  blockedTimeoutMs: number,
+  lib: IdbLib,
+): Promise<IDBDatabase> {
+  const version: typeof Idb.SCHEMA_VERSION = 6;
+  return new Promise((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let gaveUp = false;
+    const wait = () => {
+      timer ??= setTimeout(() => {
+        gaveUp = true;
+        reject(new lib.OutboxError('storage-failed', 'IndexedDB: open blocked by another tab'));
+      }, blockedTimeoutMs);
+    };
+    const request = idb.open(name, version);
+    request.onupgradeneeded = (event) => {
+      try {
+        upgradeSchema(request.result, event.oldVersion, request.transaction as IDBTransaction, lib);
+      } catch {
+        request.transaction?.abort(); // the open request then fails: storage-failed
+      }
+    };
+    request.onblocked = wait;
+    if (blocked) wait();
+    request.onerror = (event) => {
+      clearTimeout(timer);
+      event.preventDefault();
+      reject(request.error);
+    };
+    request.onsuccess = () => {
+      clearTimeout(timer);
+      if (gaveUp) request.result.close();
+      else resolve(request.result);
+    };
+  });
 }
