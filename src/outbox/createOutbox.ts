@@ -300,9 +300,10 @@ export async function openOutbox(
       if (settled.size > SETTLED_MEMORY) {
         settled.delete(settled.keys().next().value as string);
       }
-      for (const w of waiters.get(event.entry.id) ?? []) w.resolve(event.entry);
-      waiters.delete(event.entry.id);
     }
+    // The whenSettled callers (methods.ts: there are none before its chunk arrived, here or in
+    // a follower) hear that their entry settled, or was discarded (here or elsewhere).
+    host.settle?.(event);
     for (const listener of listeners) {
       try {
         listener(event);
@@ -313,12 +314,6 @@ export async function openOutbox(
     }
     // Another tab wiped the storage (a chunk that cannot be fetched leaves this one open).
     if (event.type === 'wiped' && !closed) outbox.close().catch(() => {});
-    // Here or elsewhere (another tab, a SQLite standby's follower): nothing will settle it now.
-    if (event.type === 'discarded') {
-      for (const w of waiters.get(event.id) ?? [])
-        w.reject(new OutboxError('not-found', `entry ${event.id} discarded`));
-      waiters.delete(event.id);
-    }
   }
 
   /**

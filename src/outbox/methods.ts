@@ -43,6 +43,11 @@ export interface MethodsHost {
   defaultConversationId: string;
   /** Marks the outbox closed (send() refuses from now on) and stops listening to connectivity. */
   shut(): void;
+  /**
+   * Set by these methods: tells the `whenSettled` callers of every event createOutbox delivers
+   * (resolved when their entry is sent or failed, rejected when it is discarded).
+   */
+  settle?: (event: OutboxEvent) => void;
   /** Lent by the first load rather than imported (see `DispatcherHost.lib`). */
   lib: { OutboxError: typeof OutboxError; toPublicEntry: typeof toPublicEntry };
 }
@@ -55,6 +60,20 @@ export type Methods = Pick<
 export function outboxMethods(h: MethodsHost, dispatcher: Dispatcher): Methods {
   const { store, settled, waiters, coordinator, transport } = h;
   const { OutboxError, toPublicEntry } = h.lib;
+  h.settle = (event) => {
+    if (event.type === 'discarded') {
+      // Here or elsewhere (another tab, a SQLite standby's follower): nothing will settle it now.
+      for (const w of waiters.get(event.id) ?? [])
+        w.reject(new OutboxError('not-found', `entry ${event.id} discarded`));
+      waiters.delete(event.id);
+    } else if (
+      event.type === 'status' &&
+      (event.entry.status === 'sent' || event.entry.status === 'failed')
+    ) {
+      for (const w of waiters.get(event.entry.id) ?? []) w.resolve(event.entry);
+      waiters.delete(event.entry.id);
+    }
+  };
   /** Keeps a Node process alive while someone awaits an answer (rule 12). */
   const hold = keepAlive();
   /** The stored entry; an id that is not a non-empty string is no entry (`retry({})`). */
