@@ -153,10 +153,12 @@ for (const n of BATCH_SIZES) {
     ['raw-v6', 'raw'],
     ['raw-v6-nometa', 'raw'],
     ['raw-v6-norest', 'raw'],
+    ['raw-v6-joined', 'raw'],
     ['raw-v6-noindex', 'raw'],
     ['raw-v6-noindex-nometa', 'raw'],
     ['store-put', 'raw'],
     ['outbox-follower', 'raw'],
+    ['outbox-fakestore', 'raw'],
     ['outbox-nocoord', 'raw'],
     ['outbox-notranscript', 'raw'],
     // BENCH_BEFORE (see bench/lib/compile.mjs): another checkout's contender beside this one's.

@@ -36,8 +36,12 @@ const bundle = readFileSync(join(outDir, 'page.js'), 'utf8').split('\n');
 const moduleAt = [];
 let current = '(bundle)';
 for (const line of bundle) {
-  const m = /^\/\/ ((?:src|node_modules|bench|simulator)\/\S+)$/.exec(line);
-  if (m) current = m[1].replace(/^node_modules\/([^/]+)\/.*/, '$1 (package)');
+  // Another checkout's modules (BENCH_BEFORE) carry a path outside this one: labelled `before:`.
+  const m = /^\/\/ (\S*?)((?:src|node_modules|bench|simulator)\/\S+)$/.exec(line);
+  if (m) {
+    const path = m[2].replace(/^node_modules\/([^/]+)\/.*/, '$1 (package)');
+    current = m[1] !== '' && !m[2].startsWith('node_modules') ? `before: ${path}` : path;
+  }
   moduleAt.push(current);
 }
 

@@ -114,6 +114,14 @@ function outboxOptions(config, name, onFirst) {
   if (config === 'encrypted') return { ...base, encryption: {} };
   if (config === 'nocoord') return { ...base, coordinator: false };
   if (config === 'notranscript') return { ...base, transcript: false };
+  // 'fakestore' (diagnostic): 'default' over a memory store whose append answers at once with
+  // copies: what the outbox's own JavaScript costs a burst, without IndexedDB.
+  if (config === 'fakestore') {
+    const store = current.memoryStore();
+    let seq = 0;
+    store.append = async (batch) => batch.map((e) => ({ ...e, seq: ++seq }));
+    return { ...base, store };
+  }
   if (config === 'follower')
     return { ...base, coordinator: followerCoordinator(), transcript: false };
   return base;
@@ -296,7 +304,7 @@ window.bench = {
       }
       if (kind.startsWith('raw-v6')) {
         // '-nometa': no mark read or write (entries only); '-norest': holders without `rest`;
-        // '-noindex': every record bare (no index entry at all).
+        // '-noindex': every record bare (no index entry at all); '-joined': `rest` as one string.
         // Diagnostic: the store's schema (opened by the store, then closed) written raw, exactly
         // as an append of one conversation's burst writes it (runs of 64: the first with
         // queueConversationId and rest, the others bare; the mark read and raised), with put.
@@ -325,6 +333,12 @@ window.bench = {
           const run = recs.slice(i, i + 64);
           if (kind.includes('-noindex')) s.put(run[0]);
           else if (kind.includes('-norest')) s.put({ ...run[0], queueConversationId: 'default' });
+          else if (kind.includes('-joined'))
+            s.put({
+              ...run[0],
+              queueConversationId: 'default',
+              rest: JSON.stringify(run.slice(1).map((r) => r.id)),
+            });
           else
             s.put({
               ...run[0],
