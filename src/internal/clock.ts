@@ -21,8 +21,7 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(callback, delayMs) {
     const handle = globalThis.setTimeout(callback, Math.max(0, Math.min(delayMs, 2_147_483_647)));
-    const maybeNode = handle as unknown as { unref?: () => void };
-    if (typeof maybeNode.unref === 'function') maybeNode.unref();
+    (handle as unknown as { unref?: () => void }).unref?.(); // Node's timers only
     return handle;
   },
   clearTimeout(handle) {
