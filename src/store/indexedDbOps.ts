@@ -291,46 +291,52 @@ export function idbOps(core: IdbCore): IdbOps {
 
   return {
     writeRuns: (tx, batch, first, write) => {
-      // One pass, one copy per entry (issue 15: a burst's cost is per entry): a member is written
-      // at once as it is (no index field; the request clones it); a holder when its run is
-      // complete (full, or at the end), with the ids of its members. Within one transaction the
-      // order of the requests changes nothing, and an `add` of an id met twice fails either way.
-      const entries = tx.objectStore(ENTRIES);
-      const meta = tx.objectStore(META);
-      const stored: StoredEntry[] = new Array(batch.length);
-      /** Per conversation, the run being written: its holder and its members' ids. */
-      const open = new Map<string, { holder: StoredEntry; rest: string[] }>();
-      const hold = (r: { holder: StoredEntry; rest: string[] }): void => {
-        const record = toRecord(r.holder);
-        if (r.rest.length > 0) record.rest = r.rest;
-        entries[write](record);
-      };
-      let top = 0;
-      let mark: IDBRequest | undefined;
-      for (let i = 0; i < batch.length; i++) {
-        const s = copyEntry(batch[i] as NewEntry) as StoredEntry;
+      const stored = batch.map((e, i): StoredEntry => {
+        const s = copyEntry(e) as StoredEntry;
         s.seq = first + i + 1;
-        stored[i] = s;
-        const run = isQueued(s.status) ? open.get(s.conversationId) : undefined;
-        if (run !== undefined && run.rest.length < RUN - 1) {
-          // Read once, early, so that it comes back while the entries are written.
-          mark ??= meta.get(HIGH_KEY);
-          run.rest.push(s.id);
-          top = s.seq;
-          entries[write](s);
-        } else if (isQueued(s.status)) {
-          if (run !== undefined) hold(run);
-          open.set(s.conversationId, { holder: s, rest: [] });
-        } else {
-          entries[write](toRecord(s));
+        return s;
+      });
+      const runs: StoredEntry[][] = [];
+      const last = new Map<string, StoredEntry[]>();
+      for (const s of stored) {
+        if (!isQueued(s.status)) continue;
+        let run = last.get(s.conversationId);
+        if (!run || run.length >= RUN) {
+          run = [];
+          last.set(s.conversationId, run);
+          runs.push(run);
+        }
+        run.push(s);
+      }
+      const holders = new Map<StoredEntry, string[]>();
+      const members = new Set<StoredEntry>();
+      let top = 0;
+      for (const run of runs) {
+        if (run.length < 2) continue;
+        const rest = run.slice(1);
+        holders.set(
+          run[0] as StoredEntry,
+          rest.map((s) => s.id),
+        );
+        for (const s of rest) members.add(s);
+        top = Math.max(top, (run.at(-1) as StoredEntry).seq);
+      }
+      const meta = tx.objectStore(META);
+      // Read before the entries are written, so that it comes back while they are.
+      const mark = top > 0 ? meta.get(HIGH_KEY) : undefined;
+      const entries = tx.objectStore(ENTRIES);
+      for (const s of stored) {
+        // A member as it is (no index field): the request clones it.
+        if (members.has(s)) entries[write](s);
+        else {
+          const rest = holders.get(s);
+          entries[write](rest ? { ...toRecord(s), rest } : toRecord(s));
         }
       }
-      for (const run of open.values()) hold(run);
       if (mark === undefined) return stored;
-      const m = mark;
       return new Promise((resolve, reject) => {
-        m.onsuccess = () => {
-          if (finite(m.result) < top) meta.put(top, HIGH_KEY);
+        mark.onsuccess = () => {
+          if (finite(mark.result) < top) meta.put(top, HIGH_KEY);
           try {
             tx.commit?.(); // every request issued (see transact)
           } catch {
@@ -338,7 +344,7 @@ export function idbOps(core: IdbCore): IdbOps {
           }
           resolve(stored);
         };
-        m.onerror = () => reject(m.error);
+        mark.onerror = () => reject(mark.error);
       });
     },
 
