@@ -60,7 +60,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The schema version this code writes; a database at a newer one is refused on open. */
-export const POSTGRES_SCHEMA_VERSION = 5;
+export const POSTGRES_SCHEMA_VERSION = 6;
 const PG_PEER = { name: 'pg', range: '8', feature: 'postgresStore' };
 /** Lock key (pg_advisory_xact_lock) that serialises appends and requeues: seq order = commit order. */
 const APPEND_LOCK = 0x6f7574; // 'out'
@@ -405,7 +405,42 @@ const MIGRATIONS: ((S: string, channel: string) => string)[] = [
       RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::jsonb, NULL::bigint, c;
     END IF;
   END $$;`,
+  // 6: an append locks the head rows of its batch in conversation_id order (it took them in the
+  // batch's order): a worker's lease renewal and its close() lock the heads they hold in that
+  // order too, so neither can wait on the other in a cycle (PostgreSQL's 40P01, "deadlock
+  // detected", failed the append). The entries keep the batch's order (their seqs). No table
+  // changes.
+  (S, channel) => `
+  CREATE OR REPLACE FUNCTION ${S}.append_entries(p jsonb) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+  DECLARE r jsonb; s bigint; cs text[] := '{}'; ids text[] := '{}'; ss bigint[] := '{}';
+    dues bigint[] := '{}';
+  BEGIN
+    PERFORM pg_advisory_xact_lock(${APPEND_LOCK});
+    FOR r IN SELECT value FROM jsonb_array_elements(p) LOOP
+      s := nextval('${S}.entry_seq');
+      INSERT INTO ${S}.entries (id, conversation_id, seq, status, data)
+        VALUES (r->>'id', r->>'conversationId', s, r->>'status', r);
+      IF r->>'status' IN ('pending', 'sending') THEN
+        cs := cs || (r->>'conversationId');
+        ids := ids || (r->>'id');
+        ss := ss || s;
+        dues := dues || COALESCE((r->>'nextAttemptAt')::bigint, 0);
+      END IF;
+      RETURN NEXT s;
+    END LOOP;
+    -- Each conversation's first new queued entry is its head when it has none; an existing head
+    -- row is locked (DO UPDATE … WHERE false updates nothing but locks) so that a refresh of it
+    -- waits for this commit and then sees the new entries. Rows in conversation_id order.
+    INSERT INTO ${S}.heads AS t (conversation_id, entry_id, seq, due_at)
+      SELECT DISTINCT ON (u.c) u.c, u.i, u.s, u.d FROM unnest(cs, ids, ss, dues) AS u(c, i, s, d)
+      ORDER BY u.c, u.s
+      ON CONFLICT (conversation_id) DO UPDATE SET owner = t.owner WHERE false;
+    PERFORM pg_notify('${channel}', '');
+  END $$;`,
 ];
+
+/** Deadlock (40P01) and serialization failure (40001): the statement was rolled back; run it again. */
+const TRANSIENT = new Set(['40P01', '40001']);
 
 interface EntryRow {
   id: string;
@@ -624,8 +659,21 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
     }
   }
 
+  /**
+   * One statement. A transient failure (a deadlock another client's lock order caused, a
+   * serialization failure) rolled the statement back: it runs again, up to three more times.
+   */
   const q = <R>(sql: string, params: unknown[] = []): Promise<R[]> =>
-    run(async (p) => (await p.query(sql, params)).rows as R[]);
+    run(async (p) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return (await p.query(sql, params)).rows as R[];
+        } catch (e: unknown) {
+          if (attempt > 3 || !TRANSIENT.has(pgCode(e) ?? '')) throw e;
+          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+        }
+      }
+    });
 
   const entryData = (e: StoredEntry | NewEntry): string => {
     const { seq: _seq, ...rest } = e as StoredEntry;
@@ -644,8 +692,11 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
         if (held.size === 0 || closed) return renewSoon();
         const until = Date.now() + leaseMs;
         void q(
-          `UPDATE ${S}.heads SET lease_until = $2, due_at = $2
-         WHERE owner = $1 AND conversation_id = ANY($3)`,
+          // Locked in conversation_id order, as an append locks them (migration 6).
+          `UPDATE ${S}.heads h SET lease_until = $2, due_at = $2
+             FROM (SELECT conversation_id FROM ${S}.heads WHERE owner = $1
+                   AND conversation_id = ANY($3) ORDER BY conversation_id FOR UPDATE) l
+             WHERE h.conversation_id = l.conversation_id AND h.owner = $1`,
           [owner, until, [...held]],
         ).catch(() => {
           // Could not renew: the lease may run out and another worker take over (the
@@ -1052,8 +1103,12 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
         // Hand the conversations this worker claimed but did not finish back at once.
         await p
           .query(
-            `WITH r AS (UPDATE ${S}.heads SET owner = NULL, lease_until = NULL
-               WHERE owner = $1 RETURNING conversation_id)
+            // Locked in conversation_id order, as an append locks them (migration 6).
+            `WITH l AS (SELECT conversation_id FROM ${S}.heads WHERE owner = $1
+                 ORDER BY conversation_id FOR UPDATE),
+             r AS (UPDATE ${S}.heads h SET owner = NULL, lease_until = NULL FROM l
+               WHERE h.conversation_id = l.conversation_id AND h.owner = $1
+               RETURNING h.conversation_id)
              SELECT ${S}.refresh_head(conversation_id) FROM r`,
             [owner],
           )

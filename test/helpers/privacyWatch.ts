@@ -54,6 +54,22 @@ function errorsAsText(_key: string, value: unknown): unknown {
   return value instanceof Error ? describeError(value) : value;
 }
 
+/**
+ * String(v), also for an object without a prototype (String() throws on one): vitest replaces a
+ * failed test's error `cause` with such a serialized copy before afterEach reads it.
+ */
+function text(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    try {
+      return JSON.stringify(v);
+    } catch {
+      return Object.prototype.toString.call(v);
+    }
+  }
+}
+
 /** An error as text: name, message, details, and the whole `cause` chain (and AggregateErrors). */
 export function describeError(e: unknown, depth = 0): string {
   if (depth > 10 || e === undefined || e === null) return '';
@@ -63,9 +79,9 @@ export function describeError(e: unknown, depth = 0): string {
   try {
     details = x.details === undefined ? '' : JSON.stringify(x.details, errorsAsText);
   } catch {
-    details = String(x.details);
+    details = text(x.details);
   }
-  const parts = [String(x.message ?? ''), details, String(e), describeError(x.cause, depth + 1)];
+  const parts = [text(x.message ?? ''), details, text(e), describeError(x.cause, depth + 1)];
   if (Array.isArray(x.errors))
     for (const inner of x.errors) parts.push(describeError(inner, depth + 1));
   return parts.join(' | ');

@@ -5,13 +5,14 @@
 // (a lease taken over), so the simulator's refused repeats are bounded by the kills.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { postgresStore } from '../../src/store/postgres.js';
 import { startSimulator } from '../../simulator/index.js';
 import type { NewEntry } from '../../src/outbox/entry.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { compileLib } from '../helpers/compileLib.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { prng } from '../helpers/prng.js';
 
 const WORKER = fileURLToPath(new URL('./postgres/worker.mjs', import.meta.url));
 const cluster = await startPostgres();
@@ -21,17 +22,6 @@ afterAll(async () => {
   await sim.close();
   cluster.stop();
 });
-
-function prng(seed: number): { int(lo: number, hi: number): number } {
-  let x = seed * 2654435761 || 1;
-  const next = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-  return { int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)) };
-}
 
 interface Worker {
   child: ChildProcess;
@@ -52,8 +42,17 @@ function startWorker(schema: string, leaseMs: number): Worker {
     child.once('exit', (code, signal) => reject(new Error(`worker exited ${code ?? signal}`)));
   });
   ready.catch(() => {}); // a worker killed before it was ready
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   return { child, ready };
 }
+
+/** Every worker still running: a failed seed's are killed before the next seed resets the
+ * simulator (left running, they delivered into the next seed's count). */
+const live = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of live) child.kill('SIGKILL');
+});
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -94,6 +94,18 @@ describe('privacy watch', () => {
     await outbox.close();
   });
 
+  it("a cause without a prototype (vitest serializes a failed test's cause so) is read, not a TypeError", async () => {
+    const outbox = await outboxWith();
+    await outbox.send({ text: TEXT });
+    const bare = Object.assign(Object.create(null) as object, {
+      message: `deep ${TEXT}`,
+      code: 'x',
+    });
+    new OutboxError('storage-failed', 'failed', { cause: bare });
+    expect(takeLeaks().map((l) => l.where.split(':')[0])).toEqual(['OutboxError 1']);
+    await outbox.close();
+  });
+
   it("the simulator's access tokens and the client secret are secrets", async () => {
     const sim = await startSimulator();
     try {
