@@ -77,3 +77,46 @@ for (const kind of ['http', 'guest']) {
     }
   });
 }
+
+test('split build: a first visit whose layout chunk cannot be fetched makes no database; the next try in the same document fetches it, stores and delivers', async ({
+  browser,
+  sim,
+  token,
+  origin,
+}) => {
+  test.setTimeout(40_000);
+  const context = await browser.newContext();
+  try {
+    const name = uniqueName();
+    const options = { url: `${sim.url}${TUTORIAL_PATH}`, token, name };
+    const page = watchPage(await context.newPage());
+    const upgrade = /\/split\/indexedDbUpgrade(-\w+)?\.js$/;
+    await page.route(upgrade, (route) => route.abort('internetdisconnected'));
+    await loadHarness(page, `${origin.page}?lib=split`);
+    const code = (n) =>
+      page.evaluate(async (o) => {
+        try {
+          await window.h.start(o);
+          return 'started';
+        } catch (e) {
+          return e.code ?? String(e);
+        }
+      }, n);
+    expect(await code(options), 'createOutbox without the layout chunk').toBe('storage-failed');
+    const names = async () =>
+      page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+    expect(await names(), 'databases after the failed first open').not.toContain(name);
+
+    // The chunk is reachable again. Chromium does not keep a failed dynamic import's fetch in
+    // the document's module map: the next createOutbox in the same document fetches the chunk,
+    // makes the database, stores and delivers.
+    await page.unroute(upgrade);
+    expect(await code(options), 'a second try in the same document').toBe('started');
+    const ids = await page.evaluate((t) => window.h.send(t), texts('first visit', 3));
+    await waitFor('3 deliveries', () => deliveredFor(sim, ids).length === 3, 20_000);
+    assertDeliveredOnce(sim, ids);
+    expect(await names()).toContain(name);
+  } finally {
+    await context.close();
+  }
+});
