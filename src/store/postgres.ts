@@ -412,28 +412,25 @@ const MIGRATIONS: ((S: string, channel: string) => string)[] = [
   // changes.
   (S, channel) => `
   CREATE OR REPLACE FUNCTION ${S}.append_entries(p jsonb) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
-  DECLARE r jsonb; s bigint; cs text[] := '{}'; ids text[] := '{}'; ss bigint[] := '{}';
-    dues bigint[] := '{}';
+  DECLARE r jsonb; s bigint; lo bigint;
   BEGIN
     PERFORM pg_advisory_xact_lock(${APPEND_LOCK});
     FOR r IN SELECT value FROM jsonb_array_elements(p) LOOP
       s := nextval('${S}.entry_seq');
+      lo := COALESCE(lo, s);
       INSERT INTO ${S}.entries (id, conversation_id, seq, status, data)
         VALUES (r->>'id', r->>'conversationId', s, r->>'status', r);
-      IF r->>'status' IN ('pending', 'sending') THEN
-        cs := cs || (r->>'conversationId');
-        ids := ids || (r->>'id');
-        ss := ss || s;
-        dues := dues || COALESCE((r->>'nextAttemptAt')::bigint, 0);
-      END IF;
       RETURN NEXT s;
     END LOOP;
     -- Each conversation's first new queued entry is its head when it has none; an existing head
     -- row is locked (DO UPDATE … WHERE false updates nothing but locks) so that a refresh of it
-    -- waits for this commit and then sees the new entries. Rows in conversation_id order.
+    -- waits for this commit and then sees the new entries. Rows in conversation_id order. Under
+    -- the lock, seqs lo..s are this batch's entries and nobody else's.
     INSERT INTO ${S}.heads AS t (conversation_id, entry_id, seq, due_at)
-      SELECT DISTINCT ON (u.c) u.c, u.i, u.s, u.d FROM unnest(cs, ids, ss, dues) AS u(c, i, s, d)
-      ORDER BY u.c, u.s
+      SELECT DISTINCT ON (e.conversation_id) e.conversation_id, e.id, e.seq,
+          COALESCE((e.data->>'nextAttemptAt')::bigint, 0)
+        FROM ${S}.entries e WHERE e.seq BETWEEN lo AND s AND e.status IN ('pending', 'sending')
+        ORDER BY e.conversation_id, e.seq
       ON CONFLICT (conversation_id) DO UPDATE SET owner = t.owner WHERE false;
     PERFORM pg_notify('${channel}', '');
   END $$;`,
