@@ -17,7 +17,11 @@ export const CHROMIUM_ARGS = [
 
 /**
  * Chromium as its own process on `profile` (so that a test can SIGKILL it mid-drain), driven over
- * the DevTools protocol. Resolves with the process, the browser and its default context.
+ * the DevTools protocol. Resolves with the process, the browser, its default context and
+ * `kill()`: SIGKILL to Chromium's whole process group (it is started as a group leader), resolved
+ * once the browser process has exited. A SIGKILL of the browser process alone left its helper
+ * processes running, still holding (and writing into) the profile directory, which then could not
+ * be removed: dozens of profiles were left in the temporary directory by a chaos run.
  */
 export async function launchKillable(profile, { startTimeoutMs = 20_000 } = {}) {
   const child = spawn(
@@ -29,8 +33,20 @@ export async function launchKillable(profile, { startTimeoutMs = 20_000 } = {}) 
       '--remote-debugging-port=0',
       'about:blank',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
+  const exited = new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
+    else child.once('exit', () => resolve(undefined));
+  });
+  const kill = async () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
+    await exited;
+  };
   const endpoint = await new Promise((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => reject(new Error('chromium did not start')), startTimeoutMs);
@@ -44,6 +60,9 @@ export async function launchKillable(profile, { startTimeoutMs = 20_000 } = {}) 
     });
     child.once('exit', () => reject(new Error('chromium exited')));
   });
-  const browser = await chromium.connectOverCDP(endpoint);
-  return { child, browser, context: browser.contexts()[0] };
+  const browser = await chromium.connectOverCDP(endpoint).catch(async (e) => {
+    await kill();
+    throw e;
+  });
+  return { child, browser, context: browser.contexts()[0], kill };
 }

@@ -239,17 +239,12 @@ function killedDuringDrain(kind, n, partial) {
     test.setTimeout(40_000);
     const env = { sim, token, origin };
     const profile = mkdtempSync(join(tmpdir(), 'outbox-profile-'));
-    let child;
+    let kill = async () => {};
     const launch = async () => {
       let context;
-      ({ child, context } = await launchKillable(profile, { startTimeoutMs: 10_000 }));
+      ({ context, kill } = await launchKillable(profile, { startTimeoutMs: 10_000 }));
       return context;
     };
-    const kill = () =>
-      new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.kill('SIGKILL');
-      });
     try {
       const name = uniqueName();
       let context = await launch();
@@ -275,9 +270,8 @@ function killedDuringDrain(kind, n, partial) {
       });
     } finally {
       sim.control.latency(0);
-      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await sleep(100);
-      rmSync(profile, { recursive: true, force: true });
+      await kill();
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     }
   });
 }

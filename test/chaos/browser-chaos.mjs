@@ -1,6 +1,6 @@
 // Browser chaos, real Chromium: tabs of one origin sending at once from the moment they open,
 // tabs closed and reloaded (also while a message is in flight on a slow link), offline/online
-// flips, and the browser process SIGKILLed mid-drain and relaunched on the same profile. A seed
+// flips, and the browser process SIGKILLed mid-drain (its whole process group: the helpers too) and relaunched on the same profile. A seed
 // gives the whole schedule; each schedule gets its own simulator and its own Chromium profile.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -332,9 +332,7 @@ export async function runBrowserSchedule(schedule, { startSimulator, pages }) {
         kills += 1;
         disrupt('kill');
         const dead = b;
-        const exited = new Promise((r) => dead.child.once('exit', r));
-        dead.child.kill('SIGKILL');
-        await exited;
+        await dead.kill();
         await dead.browser.close().catch(() => {});
         for (const t of tabs) {
           t.page = undefined;
@@ -494,11 +492,7 @@ export async function runBrowserSchedule(schedule, { startSimulator, pages }) {
     for (const t of timers) clearTimeout(t);
     if (b) {
       await b.browser.close().catch(() => {});
-      if (b.child.exitCode === null && b.child.signalCode === null) {
-        const exited = new Promise((r) => b.child.once('exit', r));
-        b.child.kill('SIGKILL');
-        await exited;
-      }
+      await b.kill(); // and every helper process still holding the profile
     }
     await sim.close();
     // Chromium's helper processes may still be writing to the profile for a moment
