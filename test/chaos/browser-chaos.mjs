@@ -1,7 +1,8 @@
 // Browser chaos, real Chromium: tabs of one origin sending at once from the moment they open,
 // tabs closed and reloaded (also while a message is in flight on a slow link), offline/online
-// flips, and the browser process SIGKILLed mid-drain (its whole process group: the helpers too) and relaunched on the same profile. A seed
-// gives the whole schedule; each schedule gets its own simulator and its own Chromium profile.
+// flips, and the browser SIGKILLed mid-drain (its whole process group: the helpers too) and
+// relaunched on the same profile. A seed gives the whole schedule; each schedule gets its own
+// simulator and its own Chromium profile.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
