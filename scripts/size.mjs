@@ -50,9 +50,12 @@ export const BUDGET = { guest: 10 * 1024, http: 7 * 1024 };
  * (session 9); 7416 B (7414 B; guest 8459 B) once every open that makes or upgrades the layout,
  * and the wait on a blocked one, was the upgrade chunk's; 7352 B (7351 B; guest 8397 B) once the
  * methods chunk told the whenSettled callers itself; 7344 B (7343 B; guest 8384 B) with one
- * optional call for unref. The HTTP budget is still missed (see BENCHMARKS.md).
+ * optional call for unref; raised to 7360 B (7353 B; guest 8393 B) in session 10 for a fix: the
+ * IndexedDB store's `setMetaIfAbsent` (two tabs on a first visit kept two guest session tokens
+ * and two generated encryption keys), one more name in the ops chunk's list. The HTTP budget is
+ * still missed (see BENCHMARKS.md).
  */
-export const LIMIT = { guest: BUDGET.guest, http: 7344 };
+export const LIMIT = { guest: BUDGET.guest, http: 7360 };
 
 /**
  * Modules that the outbox starts fetching as soon as it starts (`import()` at `createOutbox` or

@@ -133,6 +133,15 @@ export interface OutboxStore {
   /** Small key-value area for state that must survive a reload (e.g. the guest session token). */
   getMeta(key: string): Promise<unknown>;
   setMeta(key: string, value: unknown): Promise<void>;
+  /**
+   * Optional: stores `value` under `key` only when no value is stored there, atomically with
+   * respect to every other process or tab on the store, and resolves with the value stored
+   * afterwards (the one already there, or `value`). For state that several instances may each
+   * make on a first start but must share (the guest session token, a generated encryption key):
+   * the first writer wins and the others adopt its value. Without it, callers fall back to
+   * `getMeta` then `setMeta`, where two instances starting at once can each keep their own.
+   */
+  setMetaIfAbsent?(key: string, value: unknown): Promise<unknown>;
 
   /** Inserts or replaces transcript records by `key`. */
   putTranscript(records: readonly TranscriptRecord[]): Promise<void>;

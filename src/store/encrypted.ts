@@ -114,6 +114,15 @@ class Unreadable extends Error {}
  * const key = await crypto.subtle.importKey('raw', secret32Bytes, 'AES-GCM', false, ['encrypt', 'decrypt']);
  * const store = encryptedStore(sqliteStore({ path }), { key });
  */
+/** `store.setMetaIfAbsent`, or where a store has none, a read then a write (not atomic). */
+export async function metaIfAbsent(store: OutboxStore, key: string, value: unknown) {
+  if (store.setMetaIfAbsent !== undefined) return store.setMetaIfAbsent(key, value);
+  const kept = await store.getMeta(key);
+  if (kept !== undefined || value === undefined) return kept;
+  await store.setMeta(key, value);
+  return value;
+}
+
 export function encryptedStoreWith(
   E: ErrorClass,
   inner: OutboxStore,
@@ -550,15 +559,17 @@ export function encryptedStoreWith(
     async open() {
       await inner.open();
       if (key === undefined) {
-        const kept = await inner.getMeta(KEY_META);
-        if (kept !== undefined) key = checkKey(E, kept, 'the stored key');
-        else {
-          key = await subtle().generateKey({ name: 'AES-GCM', length: 256 }, false, [
+        let kept = await inner.getMeta(KEY_META);
+        if (kept === undefined) {
+          // Two tabs opening a new store at once each make a key: the first one stored is kept,
+          // and both seal with it (each keeping its own lost what the other tab wrote).
+          const made = await subtle().generateKey({ name: 'AES-GCM', length: 256 }, false, [
             'encrypt',
             'decrypt',
           ]);
-          await inner.setMeta(KEY_META, key);
+          kept = await metaIfAbsent(inner, KEY_META, made);
         }
+        key = checkKey(E, kept, 'the stored key');
       }
       await loadKeys();
       await migrate();
@@ -621,6 +632,14 @@ export function encryptedStoreWith(
         reported.add(`m:${k}`);
         return undefined;
       }
+    },
+
+    async setMetaIfAbsent(k, value) {
+      if (OWN_META.has(k)) return metaIfAbsent(inner, k, value);
+      const sealed =
+        value === undefined ? undefined : await seal(metaAad(k), JSON.stringify(value));
+      await metaIfAbsent(inner, k, sealed);
+      return store.getMeta(k); // the winner's value, opened (it may have sealed it)
     },
 
     async setMeta(k, value) {

@@ -512,7 +512,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     },
   } as OutboxStore;
   // The chunk's methods, by name (`sweep` and `wipe` also once closed).
-  for (const k of 'remove get list heads headOf count setMeta putTranscript claimTranscript removeDelivered listTranscript getTranscript pruneTranscript sweep wipe'.split(
+  for (const k of 'remove get list heads headOf count setMeta setMetaIfAbsent putTranscript claimTranscript removeDelivered listTranscript getTranscript pruneTranscript sweep wipe'.split(
     ' ',
   ) as (keyof IdbOps)[])
     (store as unknown as Record<string, unknown>)[k] = later(k, k === 'sweep' || k === 'wipe');

@@ -54,6 +54,7 @@ export type IdbOps = Required<
     | 'headOf'
     | 'count'
     | 'setMeta'
+    | 'setMetaIfAbsent'
     | 'putTranscript'
     | 'claimTranscript'
     | 'removeDelivered'
@@ -428,6 +429,15 @@ export function idbOps(core: IdbCore): IdbOps {
         tx.objectStore(META).put(value, key);
       });
     },
+
+    // One readwrite transaction: another tab's runs before or after it, never between.
+    setMetaIfAbsent: (key: string, value: unknown) =>
+      core.run([META], 'readwrite', async (tx) => {
+        const kept: unknown = await req(tx.objectStore(META).get(key));
+        if (kept !== undefined) return kept;
+        tx.objectStore(META).put(value, key);
+        return value;
+      }),
 
     lost: ({ code, cause }) =>
       code === 'storage-failed' &&

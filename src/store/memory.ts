@@ -171,6 +171,11 @@ export function memoryStore(): OutboxStore {
       meta.set(key, structuredClone(value));
     }),
 
+    setMetaIfAbsent: op((key: string, value: unknown) => {
+      if (meta.get(key) === undefined) meta.set(key, structuredClone(value));
+      return structuredClone(meta.get(key));
+    }),
+
     putTranscript: op((records: readonly TranscriptRecord[]) => putLines(records)),
 
     claimTranscript: op((record: TranscriptRecord, staleBefore: number) => {

@@ -980,6 +980,18 @@ export function postgresStore(input: PostgresStoreOptions): OutboxStore {
       );
     },
 
+    setMetaIfAbsent: async (key, value) => {
+      // Two statements: the SELECT's snapshot is taken after the INSERT (or the concurrent one
+      // it waited for) committed, so it sees the winner.
+      if (value !== undefined)
+        await q(
+          `INSERT INTO ${S}.meta (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO NOTHING`,
+          [key, JSON.stringify(value)],
+        );
+      const rows = await q<{ value: unknown }>(`SELECT value FROM ${S}.meta WHERE key = $1`, [key]);
+      return rows[0]?.value;
+    },
+
     putTranscript: async (records) => {
       if (records.length === 0) return run(async () => undefined);
       await q(`SELECT ${S}.put_transcript($1::jsonb)`, [JSON.stringify(dedupe(records))]);

@@ -651,6 +651,23 @@ export function sqliteStore(input: SqliteStoreOptions): OutboxStore {
       );
     },
 
+    setMetaIfAbsent: (key: string, value: unknown) =>
+      run((d) =>
+        d
+          .transaction(() => {
+            if (value !== undefined) {
+              prep(
+                d,
+                'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING',
+              ).run(key, JSON.stringify(value));
+            }
+            const row = prep(d, 'SELECT value FROM meta WHERE key = ?').get(key) as
+              { value: string } | undefined;
+            return row === undefined ? undefined : (JSON.parse(row.value) as unknown);
+          })
+          .immediate(),
+      ),
+
     putTranscript: async (records: readonly TranscriptRecord[]) => {
       await run((d) => d.transaction(() => writeTranscript(d, records)).immediate());
     },

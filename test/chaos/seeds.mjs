@@ -38,4 +38,8 @@ export const QUICK = [
   { tier: 'browser', transport: 'guest', seed: 2 },
   // defect 2 as the full run found it (one duplicate each before the fix)
   { tier: 'browser', transport: 'guest', seed: 1006 },
+  // two tabs on a first visit each stored their own guest session token; after a browser kill
+  // the relaunch used the other one (a new conversation) and resent the message in doubt into
+  // it (failed 4 of 6 replays before setMetaIfAbsent, 0 of 8 after)
+  { tier: 'browser', transport: 'guest', seed: 1033 },
 ];

@@ -520,3 +520,26 @@ describe('postgresStore: an idle worker', () => {
     await outbox.close();
   }, 20_000);
 });
+
+describe('postgresStore: setMetaIfAbsent from two workers at once', () => {
+  it('one value wins and both answer it', async () => {
+    const schema = `meta_race_${process.pid}`;
+    const a = postgresStore({ connectionString: cluster.url, schema });
+    const b = postgresStore({ connectionString: cluster.url, schema });
+    await a.open();
+    await b.open();
+    try {
+      for (let round = 0; round < 20; round++) {
+        const [x, y] = await Promise.all([
+          a.setMetaIfAbsent!(`k${round}`, `a${round}`),
+          b.setMetaIfAbsent!(`k${round}`, `b${round}`),
+        ]);
+        expect(x).toBe(y);
+        expect(await b.getMeta(`k${round}`)).toBe(x);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});

@@ -330,6 +330,26 @@ describe('encryption at rest', () => {
     ).resolves.toBe('encryption-key-required');
   });
 
+  it('without a key, two wrappers opening one store at once (two tabs on a first visit) keep one key: what either sealed opens after a reopen', async () => {
+    for (const inner of [memoryStore(), indexedDbStore({ name: `gen-race-${Date.now()}` })]) {
+      const a = encryptedStore(shared(inner), { generateKey: true });
+      const b = encryptedStore(shared(inner), { generateKey: true });
+      await Promise.all([a.open(), b.open()]);
+      const [ea] = await a.append([newEntry({ text: `${SECRET} from a` })]);
+      const [eb] = await b.append([newEntry({ text: `${SECRET} from b` })]);
+      const corrupt: unknown[] = [];
+      const later = encryptedStore(shared(inner), {
+        generateKey: true,
+        onCorrupt: (info) => corrupt.push(info),
+      });
+      await later.open();
+      expect((await later.get(ea!.id))?.text).toBe(`${SECRET} from a`);
+      expect((await later.get(eb!.id))?.text).toBe(`${SECRET} from b`);
+      expect(corrupt).toEqual([]);
+      await inner.close();
+    }
+  });
+
   it('an encrypted store opened without options.encryption is refused (it would send ciphertext)', async () => {
     const inner = memoryStore();
     const store = encryptedStore(shared(inner), { key: await aesKey() });

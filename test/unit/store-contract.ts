@@ -421,6 +421,22 @@ export function runStoreContract(
       expect(e!.seq).toBeGreaterThan(0);
     });
 
+    it('setMetaIfAbsent: the first value stored wins, every caller gets it, setMeta still replaces it', async () => {
+      await setup();
+      expect(store.setMetaIfAbsent).toBeTypeOf('function');
+      expect(await store.setMetaIfAbsent!('first', { v: 1 })).toEqual({ v: 1 });
+      expect(await store.setMetaIfAbsent!('first', { v: 2 })).toEqual({ v: 1 });
+      expect(await store.getMeta('first')).toEqual({ v: 1 });
+      // Issued at once: one value wins and every call answers it.
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.setMetaIfAbsent!('raced', `value ${i}`)),
+      );
+      expect(new Set(answers).size).toBe(1);
+      expect(await store.getMeta('raced')).toBe(answers[0]);
+      await store.setMeta('first', 'replaced');
+      expect(await store.setMetaIfAbsent!('first', 'ignored')).toBe('replaced');
+    });
+
     it('transcript: ordered by time, then insertion; listed per conversation', async () => {
       await setup();
       await store.putTranscript([line('a', 30), line('b', 10), line('c', 20)]);

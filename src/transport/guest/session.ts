@@ -75,12 +75,21 @@ export async function guestSession(
   const log: Logger | undefined = o.logger ?? context.logger;
   let token = o.sessionToken;
   if (token === undefined) {
-    const kept = await context.store.getMeta(tokenKey);
-    if (typeof kept === 'string' && kept !== '' && kept.length <= 2048) {
-      token = kept;
-    } else {
+    const s = context.store;
+    const usable = (t: unknown): t is string =>
+      typeof t === 'string' && t !== '' && t.length <= 2048;
+    let kept = await s.getMeta(tokenKey);
+    if (kept === undefined) {
+      // Tabs (or processes) starting at once on a first visit each make one: the first stored is
+      // the one every transport uses (each keeping its own split the visitor's conversation).
+      const made = uuid();
+      kept = s.setMetaIfAbsent ? await s.setMetaIfAbsent(tokenKey, made) : made;
+      if (kept === made && !s.setMetaIfAbsent) await s.setMeta(tokenKey, made);
+    }
+    if (usable(kept)) token = kept;
+    else {
       token = uuid();
-      await context.store.setMeta(tokenKey, token);
+      await s.setMeta(tokenKey, token);
     }
   }
   // The conversation boundary (see configure); another token's conversation ended by now.

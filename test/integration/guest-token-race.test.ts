@@ -1,0 +1,53 @@
+// Chaos seed browser/guest 1033 (two tabs, a browser kill): both tabs started their guest
+// transport at once on a first visit. Each read no session token from the store, made its own and
+// stored it; the last write won. The sending tab kept using the other one, so after the kill the
+// relaunched tabs read a token no conversation had used: a new Genesys conversation, and the
+// message in doubt at the kill was sent again into it (a second copy, in a conversation the
+// agent had never seen). The first token is now stored only if none is there, and every
+// transport uses the one the store holds.
+import WebSocket from 'ws';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
+import { memoryStore } from '../../src/store/memory.js';
+import type { OutboxStore } from '../../src/store/OutboxStore.js';
+import { guestTransport, type WebSocketConstructor } from '../../src/transport/guest.js';
+import type { Transport } from '../../src/transport/Transport.js';
+import { directContext, waitFor } from './guest-helpers.js';
+
+let sim: Simulator;
+const started: Transport[] = [];
+
+beforeEach(async () => {
+  sim = await startSimulator({ port: 0 });
+});
+afterEach(async () => {
+  for (const t of started.splice(0)) await t.close?.();
+  await sim.close();
+});
+
+async function start(store: OutboxStore): Promise<{ wakes: () => number }> {
+  const t = guestTransport({
+    webSocketUrl: sim.wsUrl,
+    apiBaseUrl: sim.url,
+    deploymentId: 'sim-deployment',
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    reconnect: { baseDelayMs: 20, maxDelayMs: 50 },
+  });
+  const ctx = directContext(store);
+  started.push(t);
+  await t.start?.(ctx);
+  return { wakes: () => ctx.wakes };
+}
+
+it.each([2, 3, 5])(
+  '%i transports starting at once on one store (tabs on a first visit) use one session token, the stored one',
+  async (n) => {
+    const store = memoryStore();
+    await store.open();
+    const all = await Promise.all(Array.from({ length: n }, () => start(store)));
+    await waitFor(() => all.every((p) => p.wakes() > 0), 'every transport configured');
+    const tokens = new Set(sim.control.sessions().map((s) => s.token));
+    expect(tokens.size, 'sessions the simulator saw').toBe(1);
+    expect(await store.getMeta('guest.sessionToken:sim-deployment')).toBe([...tokens][0]);
+  },
+);
