@@ -19,7 +19,7 @@ export const CHROMIUM_ARGS = [
  * Chromium as its own process on `profile` (so that a test can SIGKILL it mid-drain), driven over
  * the DevTools protocol. Resolves with the process, the browser, its default context and
  * `kill()`: SIGKILL to Chromium's whole process group (it is started as a group leader), resolved
- * once the browser process has exited. A SIGKILL of the browser process alone left its helper
+ * once the browser process has exited and Playwright has seen the connection drop. A SIGKILL of the browser process alone left its helper
  * processes running, still holding (and writing into) the profile directory, which then could not
  * be removed: dozens of profiles were left in the temporary directory by a chaos run.
  */
@@ -39,6 +39,8 @@ export async function launchKillable(profile, { startTimeoutMs = 20_000 } = {}) 
     if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
     else child.once('exit', () => resolve(undefined));
   });
+  /** Resolves once Playwright has seen the DevTools connection drop (set once connected). */
+  let disconnected = Promise.resolve();
   const kill = async () => {
     try {
       process.kill(-child.pid, 'SIGKILL');
@@ -46,6 +48,9 @@ export async function launchKillable(profile, { startTimeoutMs = 20_000 } = {}) 
       // the group is gone already
     }
     await exited;
+    // Else a test could end before Playwright took the browser as gone, and its teardown (the
+    // trace of every context) would call into the dead one: "Target … has been closed".
+    await disconnected;
   };
   const endpoint = await new Promise((resolve, reject) => {
     let err = '';
@@ -63,6 +68,10 @@ export async function launchKillable(profile, { startTimeoutMs = 20_000 } = {}) 
   const browser = await chromium.connectOverCDP(endpoint).catch(async (e) => {
     await kill();
     throw e;
+  });
+  disconnected = new Promise((resolve) => {
+    if (!browser.isConnected()) resolve(undefined);
+    else browser.once('disconnected', () => resolve(undefined));
   });
   return { child, browser, context: browser.contexts()[0], kill };
 }
