@@ -88,7 +88,8 @@ export class OutboxError extends Error {
     message: string,
     options: { cause?: unknown; status?: number; details?: Record<string, unknown> } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Error reads only `cause` of them, and gives this error one only if they have that key.
+    super(message, options);
     this.code = code;
     this.status = options.status;
     this.details = options.details;

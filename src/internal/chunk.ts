@@ -7,6 +7,12 @@ export interface Chunk<T> {
   call<R>(f: (value: T) => Promise<R>): Promise<R>;
   /** Starts fetching it now (a failure is reported by the next `call`). */
   prefetch(): void;
+  /**
+   * Gives `target` a method for each of `names` (space-separated) that calls the module's
+   * method of that name through `call`, with the same arguments; a call rejects at once with
+   * what `refuse` returns, if anything (a closed store's error).
+   */
+  bind(target: object, names: string, refuse?: () => unknown): void;
 }
 
 /**
@@ -27,7 +33,7 @@ export function chunk<T>(fetch: () => Promise<T>, code: OutboxErrorCode): Chunk<
         throw new OutboxError(code, 'chunk not loaded', { cause: error });
       },
     ));
-  return {
+  const c: Chunk<T> = {
     call(f) {
       if (value !== undefined && waiting === 0) return f(value);
       waiting++;
@@ -43,5 +49,17 @@ export function chunk<T>(fetch: () => Promise<T>, code: OutboxErrorCode): Chunk<
       );
     },
     prefetch: () => void load().catch(() => {}),
+    bind(target, names, refuse) {
+      for (const k of names.split(' '))
+        (target as Record<string, unknown>)[k] = (...args: unknown[]) => {
+          const error = refuse?.();
+          return error
+            ? Promise.reject(error)
+            : c.call((v) =>
+                (v as Record<string, (...a: unknown[]) => Promise<unknown>>)[k]!(...args),
+              );
+        };
+    },
   };
+  return c;
 }

@@ -6,7 +6,7 @@ import { consoleLogger } from '../internal/logger.js';
 import { uuid } from '../internal/uuid.js';
 import { resolveRetryOptions } from '../retry/options.js';
 import type { RetryOptions } from '../retry/options.js';
-import type { OutboxStore, TranscriptRecord } from '../store/OutboxStore.js';
+import type { OutboxStore } from '../store/OutboxStore.js';
 import type { EncryptionOptions } from '../store/encrypted.js';
 import { indexedDbStore } from '../store/indexedDb.js';
 import { requestPersistentStorage } from '../store/persist.js';
@@ -19,13 +19,13 @@ import { defaultCoordinator } from '../coordination/auto.js';
 import { transcriptWriter } from '../transcript/transcript.js';
 import type { TranscriptOptions, TranscriptWriter } from '../transcript/transcript.js';
 import { lazyDispatcher } from './lazyDispatcher.js';
-import type { Methods, MethodsHost, Waiter } from './methods.js';
+import type { MethodsHost, Waiter } from './methods.js';
 import type { DispatcherHost } from './dispatcher.js';
 import { chunk } from '../internal/chunk.js';
 import { orderOf, toPublicEntry } from './entry.js';
 import type { NewEntry, OutboxEntry, StoredEntry } from './entry.js';
 import type { OutboxEvent } from './events.js';
-import { checkMethods, numberOption, readOptions } from '../internal/options.js';
+import { checkMethods, invalidOptions, numberOption, readOptions } from '../internal/options.js';
 import { assertConversationId, validateSendInput } from './validate.js';
 import type { SendInput } from './validate.js';
 
@@ -161,7 +161,7 @@ export async function openOutbox(
   }
   const name = options.name ?? DEFAULT_NAME;
   if (typeof name !== 'string' || name === '') {
-    throw new OutboxError('invalid-options', 'options.name: non-empty string required');
+    throw invalidOptions('options.name: non-empty string required');
   }
   const retry = resolveRetryOptions(options.retry);
   const maxTextLength = numberOption('maxTextLength', options.maxTextLength, 4000, 1, true);
@@ -176,7 +176,7 @@ export async function openOutbox(
   try {
     assertConversationId(defaultConversationId);
   } catch {
-    throw new OutboxError('invalid-options', 'defaultConversationId: string required');
+    throw invalidOptions('defaultConversationId: string required');
   }
   const retention =
     options.transcript === false
@@ -190,7 +190,7 @@ export async function openOutbox(
           true,
         );
   if (options.store === undefined && typeof indexedDB === 'undefined') {
-    throw new OutboxError('invalid-options', 'no indexedDB: pass options.store');
+    throw invalidOptions('no indexedDB: pass options.store');
   }
   const logger = options.logger ?? consoleLogger;
   const onCorrupt = (info: { key: unknown; reason: string }): void => {
@@ -243,9 +243,6 @@ export async function openOutbox(
   const writer = transcriptWriter(store, retention, defaultConversationId, (record) =>
     emit({ type: 'transcript', record }),
   );
-  const recordTranscript = (records: readonly TranscriptRecord[]): Promise<void> =>
-    retention === 0 ? Promise.resolve() : writer.record(records);
-  const reportConnectivity = (online: boolean): void => connectivity.report?.(online);
   /**
    * What the drain loop's chunk (dispatcher.ts) and the methods chunk (methods.ts) use of this
    * outbox: one object for both.
@@ -368,12 +365,6 @@ export async function openOutbox(
     'load-failed',
   );
   methods.prefetch();
-  const later = <K extends keyof Methods>(k: K, anyTime?: boolean): Methods[K] =>
-    ((id: string) =>
-      closed && !anyTime
-        ? Promise.reject(closedError())
-        : methods.call((m) => (m[k] as (id: string) => Promise<unknown>)(id))) as Methods[K];
-
   const outbox = {
     transcript: writer,
 
@@ -381,7 +372,7 @@ export async function openOutbox(
       // What the executor throws (closed, bad input) is the promise's rejection: send() never
       // throws, and stores nothing then.
       return new Promise<OutboxEntry>((resolve, reject) => {
-        if (closed) throw closedError();
+        if (closed) throw new OutboxError('closed', 'outbox closed');
         const valid = validateSendInput(input, maxTextLength, defaultConversationId);
         const now = clock.now();
         const entry: NewEntry = {
@@ -405,7 +396,7 @@ export async function openOutbox(
 
     subscribe(listener) {
       if (typeof listener !== 'function') {
-        throw new OutboxError('invalid-options', 'listener must be a function');
+        throw invalidOptions('listener must be a function');
       }
       listeners.add(listener);
       follow?.();
@@ -415,9 +406,9 @@ export async function openOutbox(
       };
     },
   } as Outbox;
-  // The methods chunk's methods, by name (close() also once closed: the same promise again).
-  for (const k of ['list', 'whenSettled', 'retry', 'discard', 'flush', 'close', 'wipe'] as const)
-    (outbox as unknown as Record<string, unknown>)[k] = later(k, k === 'close');
+  // The methods chunk's methods, by name. Each refuses a closed outbox itself (close() gives the
+  // same promise again), and only they close it: once closed, the chunk is there.
+  methods.bind(outbox, 'list whenSettled retry discard flush close wipe');
 
   if (options.persistentStorage === true) await requestPersistentStorage();
 
@@ -435,8 +426,8 @@ export async function openOutbox(
     random,
     signal: abort.signal,
     wake: () => dispatcher.wake('online'),
-    reportConnectivity,
-    recordTranscript,
+    reportConnectivity: (online) => connectivity.report?.(online),
+    recordTranscript: (records) => (retention === 0 ? Promise.resolve() : writer.record(records)),
     emit,
     isLeader: () => coordinator.isLeader(),
   });
@@ -467,8 +458,4 @@ export async function openOutbox(
   // A lease coordinator knows after one read whether this instance sends (SQLite: ~1 ms).
   await coordinator.ready?.();
   return outbox;
-}
-
-function closedError(): OutboxError {
-  return new OutboxError('closed', 'outbox closed');
 }

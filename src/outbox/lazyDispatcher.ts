@@ -43,8 +43,7 @@ export function lazyDispatcher(host: DispatcherHost): Dispatcher {
       await inner?.idle();
     },
     stop() {
-      stopped = true;
-      modes.clear();
+      stopped = true; // what waited for the chunk is not handed on now (see load)
       inner?.stop();
     },
   };

@@ -74,10 +74,6 @@ export const req = <T>(r: IDBRequest<T>): Promise<T> =>
     r.onerror = () => reject(r.error);
   });
 
-/** The high-water mark (`HIGH_KEY`), read inside the caller's transaction (`meta` in scope). */
-export const readMark = (tx: IDBTransaction): Promise<unknown> =>
-  req(tx.objectStore(META).get(HIGH_KEY));
-
 /** Runs `then` on a value, or once a promise of one resolved (no extra tick when it is plain). */
 const after = <T, R>(v: T | Promise<T>, then: (v: T) => Promise<R>): Promise<R> =>
   v instanceof Promise ? v.then(then) : then(v);
@@ -109,20 +105,15 @@ const lib = {
 /** @internal See `lib`. */
 export type IdbLib = typeof lib;
 
-function isQuota(e: unknown, depth = 0): boolean {
-  if (typeof e !== 'object' || e === null || depth > 3) return false;
-  const x = e as { name?: unknown; code?: unknown; cause?: unknown; inner?: unknown };
-  return (
-    x.name === 'QuotaExceededError' ||
-    x.name === 'NS_ERROR_DOM_QUOTA_REACHED' || // old Firefox
-    (x.name !== undefined && x.code === 22) || // legacy DOMException.QUOTA_EXCEEDED_ERR
-    isQuota(x.cause, depth + 1) ||
-    isQuota(x.inner, depth + 1)
-  );
-}
-
 const nameOf = (e: unknown): unknown =>
   typeof e === 'object' && e !== null ? (e as { name?: unknown }).name : undefined;
+
+/**
+ * A full disk or quota: the name every browser gives it (WebIDL's QuotaExceededError, whose
+ * legacy code is 22), or old Firefox's. Raw IndexedDB errors carry no `cause`: nothing to unwrap.
+ */
+const isQuota = (e: unknown): boolean =>
+  ['QuotaExceededError', 'NS_ERROR_DOM_QUOTA_REACHED'].includes(nameOf(e) as string);
 
 function storageError(e: unknown, txError?: unknown): OutboxError {
   if (isOutboxError(e)) return e;
@@ -158,56 +149,49 @@ function transact<T>(
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const tx = db.transaction(stores, mode, options);
-    let outcome: { v: T } | { e: unknown } | undefined;
-    let committed = false;
+    let failure: unknown;
     let requestError: unknown;
-    const settle = () => {
-      if (!committed || outcome === undefined) return;
-      if ('v' in outcome) resolve(outcome.v);
-      else reject(storageError(outcome.e, tx.error));
-    };
-    tx.oncomplete = () => {
-      committed = true;
-      settle();
-    };
+    const committed = new Promise<void>((ok) => (tx.oncomplete = () => ok()));
     tx.onerror = (ev) => {
       requestError ??= (ev.target as IDBRequest | null)?.error;
     };
-    tx.onabort = () => {
-      const e = outcome !== undefined && 'e' in outcome ? outcome.e : undefined;
+    tx.onabort = () =>
       reject(
         storageError(
-          e ?? requestError ?? tx.error ?? new DOMException('transaction aborted', 'AbortError'),
+          failure ??
+            requestError ??
+            tx.error ??
+            new DOMException('transaction aborted', 'AbortError'),
           tx.error,
         ),
       );
-    };
     const fail = (e: unknown) => {
-      outcome = { e };
+      failure = e;
       try {
         tx.abort();
       } catch {
-        settle(); // already committed: report the body's error all the same
+        // committed, or committing: report the body's error all the same, once it is
+        void committed.then(() => reject(storageError(e, tx.error)));
       }
     };
+    let v: T | Promise<T>;
     try {
-      const v = body(tx);
-      if (v instanceof Promise) {
-        v.then((x) => {
-          outcome = { v: x };
-          settle();
-        }, fail);
-      } else {
-        outcome = { v };
+      v = body(tx);
+    } catch (e: unknown) {
+      return fail(e);
+    }
+    if (v instanceof Promise) {
+      v.then((x) => committed.then(() => resolve(x)), fail);
+    } else {
+      void committed.then(() => resolve(v));
+      try {
         // A body that returned at once issued every request it has: commit now, not once their
         // success events came back to this thread (one round trip less per write). A browser
         // without commit() commits when the requests are done, as before.
         tx.commit?.();
+      } catch {
+        // no longer active (aborted in the body): its own events tell the outcome
       }
-    } catch (e: unknown) {
-      // Thrown by the body; or by commit() when the transaction is no longer active (aborted
-      // in the body), whose own events then tell the outcome.
-      if (outcome === undefined) fail(e);
     }
   });
 }
@@ -315,8 +299,9 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     stores: string[],
     mode: IDBTransactionMode,
     body: (tx: IDBTransaction) => T | Promise<T>,
-    // true: retried already (or never to be); a function: retry only while it says yes
-    retried: boolean | (() => boolean) = false,
+    // Whether a failure may be retried now (absent: yes; append: only while no later append was
+    // called); the retry itself passes one that says no.
+    mayRetry?: () => boolean,
   ): Promise<T> => {
     const pending = getConnection();
     const go = (db: IDBDatabase): Promise<T> =>
@@ -328,15 +313,16 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
           // that chunk arrived, any storage-failed one) drops the connection, so the next call
           // opens a fresh one; it is retried at once only when the chunk tells (never quota,
           // not-found…).
-          if (err.code !== 'storage-failed' || opsNow?.lost(err) === false) throw err;
-          if (connection === pending) connection = undefined;
-          try {
-            db.close();
-          } catch {
-            // already closed
+          if (err.code === 'storage-failed' && opsNow?.lost(err) !== false) {
+            if (connection === pending) connection = undefined;
+            try {
+              db.close();
+            } catch {
+              // already closed
+            }
+            if (opsNow && mayRetry?.() !== false) return run(stores, mode, body, () => false);
           }
-          if (!opsNow || retried === true || (retried !== false && !retried())) throw err;
-          return run(stores, mode, body, true);
+          throw err;
         },
       );
     // The hot path (the connection is open): the transaction starts now, not a tick later.
@@ -360,7 +346,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
   const readTopSeq = (): Promise<number> =>
     run([ENTRIES, META], 'readonly', async (tx) => {
       const index = tx.objectStore(ENTRIES).index(HEADS);
-      let high = finite(await readMark(tx));
+      let high = finite(await req(tx.objectStore(META).get(HIGH_KEY)));
       for (let below: IDBKeyRange | null = null; ;) {
         const cursor = await req(index.openKeyCursor(below, 'prev'));
         if (!cursor) return high;
@@ -433,13 +419,6 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       ),
     'storage-failed',
   );
-  /** A method of the chunk; refused once the store is closed, unless `anyTime` (sweep, wipe). */
-  const later = <K extends keyof IdbOps>(k: K, anyTime = false): IdbOps[K] =>
-    ((...args: unknown[]) =>
-      closed && !anyTime
-        ? Promise.reject(closedError())
-        : ops.call((o) => (o[k] as (...a: unknown[]) => Promise<unknown>)(...args))) as IdbOps[K];
-
   const store = {
     open: async () => {
       if (closed) throw closedError();
@@ -493,12 +472,9 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       if (requeueKey instanceof Promise) requeueKey.catch(() => {}); // reported by update's await
       return ops.call((o) => o.update(entry, requeueKey));
     },
+    // Refused once closed by `run` (its connection), as every read here.
     getMeta: (key: string) =>
-      closed
-        ? Promise.reject(closedError())
-        : run([META], 'readonly', (tx) =>
-            req(tx.objectStore(META).get(key) as IDBRequest<unknown>),
-          ),
+      run([META], 'readonly', (tx) => req(tx.objectStore(META).get(key) as IDBRequest<unknown>)),
     close: async () => {
       if (closed) return;
       closed = true;
@@ -512,9 +488,11 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
     },
   } as OutboxStore;
   // The chunk's methods, by name (`sweep` and `wipe` also once closed).
-  for (const k of 'remove get list heads headOf count setMeta setMetaIfAbsent putTranscript claimTranscript removeDelivered listTranscript getTranscript pruneTranscript sweep wipe'.split(
-    ' ',
-  ) as (keyof IdbOps)[])
-    (store as unknown as Record<string, unknown>)[k] = later(k, k === 'sweep' || k === 'wipe');
+  ops.bind(
+    store,
+    'remove get list heads headOf count setMeta setMetaIfAbsent putTranscript claimTranscript removeDelivered listTranscript getTranscript pruneTranscript',
+    () => closed && closedError(),
+  );
+  ops.bind(store, 'sweep wipe');
   return store;
 }

@@ -75,11 +75,9 @@ export function transcriptWriter(
     'load-failed',
   );
   lines.prefetch();
-  return {
+  const writer = {
     nextOrder: (now) => (highest = Math.floor(Math.max(highest + 1, now * 1000))),
-    record: (records, removeEntry) => lines.call((l) => l.record(records, removeEntry)),
-    claim: (record, staleBefore) => lines.call((l) => l.claim(record, staleBefore)),
-    get: (key) => lines.call((l) => l.get(key)),
-    list: (conversationId, options) => lines.call((l) => l.list(conversationId, options)),
-  };
+  } as TranscriptWriter;
+  lines.bind(writer, 'record claim get list');
+  return writer;
 }
