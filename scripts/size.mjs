@@ -56,9 +56,10 @@ export const BUDGET = { guest: 10 * 1024, http: 7 * 1024 };
  * guest 8167 B), under its budget, once the first load's chunk methods were bound by one
  * `Chunk.bind`, the outbox's closed check was left to its methods chunk, the store's transaction
  * runner waited on one promise of its commit, and the store, createOutbox and OutboxError were
- * read for size (session 10).
+ * read for size (session 10). Then, as issue 15 asks, the limit is the budget (not today's
+ * size): 7168 B, with 35 B to spare.
  */
-export const LIMIT = { guest: BUDGET.guest, http: 7136 };
+export const LIMIT = { guest: BUDGET.guest, http: BUDGET.http };
 
 /**
  * Modules that the outbox starts fetching as soon as it starts (`import()` at `createOutbox` or
