@@ -6,7 +6,7 @@
 // agent had never seen). The first token is now stored only if none is there, and every
 // transport uses the one the store holds.
 import WebSocket from 'ws';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { memoryStore } from '../../src/store/memory.js';
 import type { OutboxStore } from '../../src/store/OutboxStore.js';
@@ -14,18 +14,12 @@ import { guestTransport, type WebSocketConstructor } from '../../src/transport/g
 import type { Transport } from '../../src/transport/Transport.js';
 import { directContext, waitFor } from './guest-helpers.js';
 
-let sim: Simulator;
-const started: Transport[] = [];
-
-beforeEach(async () => {
-  sim = await startSimulator({ port: 0 });
-});
-afterEach(async () => {
-  for (const t of started.splice(0)) await t.close?.();
-  await sim.close();
-});
-
-async function start(store: OutboxStore): Promise<{ wakes: () => number }> {
+/** A guest transport on `store`, started (configured once its socket is up). */
+async function start(
+  sim: Simulator,
+  store: OutboxStore,
+  started: Transport[],
+): Promise<{ wakes: () => number }> {
   const t = guestTransport({
     webSocketUrl: sim.wsUrl,
     apiBaseUrl: sim.url,
@@ -42,12 +36,19 @@ async function start(store: OutboxStore): Promise<{ wakes: () => number }> {
 it.each([2, 3, 5])(
   '%i transports starting at once on one store (tabs on a first visit) use one session token, the stored one',
   async (n) => {
-    const store = memoryStore();
-    await store.open();
-    const all = await Promise.all(Array.from({ length: n }, () => start(store)));
-    await waitFor(() => all.every((p) => p.wakes() > 0), 'every transport configured');
-    const tokens = new Set(sim.control.sessions().map((s) => s.token));
-    expect(tokens.size, 'sessions the simulator saw').toBe(1);
-    expect(await store.getMeta('guest.sessionToken:sim-deployment')).toBe([...tokens][0]);
+    const sim = await startSimulator({ port: 0 });
+    const started: Transport[] = [];
+    try {
+      const store = memoryStore();
+      await store.open();
+      const all = await Promise.all(Array.from({ length: n }, () => start(sim, store, started)));
+      await waitFor(() => all.every((p) => p.wakes() > 0), 'every transport configured');
+      const tokens = new Set(sim.control.sessions().map((s) => s.token));
+      expect(tokens.size, 'sessions the simulator saw').toBe(1);
+      expect(await store.getMeta('guest.sessionToken:sim-deployment')).toBe([...tokens][0]);
+    } finally {
+      for (const t of started) await t.close?.();
+      await sim.close();
+    }
   },
 );
