@@ -70,6 +70,21 @@ async function openExisting(factory: IDBFactory): Promise<IDBDatabase | undefine
 export async function migrateTutorialQueue(
   options: MigrateTutorialOptions,
 ): Promise<{ imported: number }> {
+  // Tabs opening at once each migrate: where Web Locks exist, one at a time, so the second reads
+  // the tutorial store after the first emptied it (it could otherwise import again a message the
+  // first tab had already delivered and removed).
+  const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+  if (locks === undefined) return migrateOnce(options);
+  let result = { imported: 0 };
+  await locks.request(MIGRATION_LOCK, async () => {
+    result = await migrateOnce(options);
+  });
+  return result;
+}
+
+const MIGRATION_LOCK = 'genesys-webmessaging-outbox:tutorial-migration';
+
+async function migrateOnce(options: MigrateTutorialOptions): Promise<{ imported: number }> {
   const factory = options.indexedDB ?? globalThis.indexedDB;
   if (factory === undefined) return { imported: 0 };
   let raw: IDBDatabase | undefined;
@@ -116,15 +131,29 @@ export async function migrateTutorialQueue(
     }
     usable.sort((a, b) => a.entry.createdAt - b.entry.createdAt);
 
-    // Skip what an earlier, interrupted run already imported.
-    const fresh: NewEntry[] = [];
+    // Skip what an earlier, interrupted run already imported. Another tab migrating at the same
+    // time (no Web Locks) may store some of them first: the append is refused as a whole
+    // (`invalid-id`), and the ones still missing are appended again.
+    const unique: NewEntry[] = [];
     const seen = new Set<string>();
     for (const { entry } of usable) {
-      if (seen.has(entry.id)) continue;
+      if (!seen.has(entry.id)) unique.push(entry);
       seen.add(entry.id);
-      if ((await options.store.get(entry.id)) === undefined) fresh.push(entry);
     }
-    if (fresh.length > 0) await options.store.append(fresh); // resolves only once committed
+    let fresh: NewEntry[] = [];
+    for (let attempt = 0; ; attempt++) {
+      fresh = [];
+      for (const entry of unique) {
+        if ((await options.store.get(entry.id)) === undefined) fresh.push(entry);
+      }
+      if (fresh.length === 0) break;
+      try {
+        await options.store.append(fresh); // resolves only once committed
+        break;
+      } catch (e: unknown) {
+        if (!isOutboxError(e) || e.code !== 'invalid-id' || attempt >= 3) throw e;
+      }
+    }
 
     if (usable.length > 0) {
       const tx = raw.transaction(TUTORIAL_STORE, 'readwrite');

@@ -149,4 +149,52 @@ describe('migrateTutorialQueue', () => {
     });
     expect(await tutorialRecords(indexedDB)).toEqual([rec(1, 1)]);
   });
+
+  it('two tabs migrating at once (no Web Locks): both resolve, every message imported once', async () => {
+    const indexedDB = new IDBFactory();
+    await createTutorialDb(indexedDB, [rec(1, 1), rec(2, 2), rec(3, 3)]);
+    const a = indexedDbStore({ name: 'race', indexedDB });
+    const b = indexedDbStore({ name: 'race', indexedDB });
+    // Before: the second append was refused (`invalid-id`: the first had stored those ids), and
+    // OfflineMessageQueue, which migrates before it starts, failed to open in that tab.
+    const [x, y] = await Promise.all([
+      migrateTutorialQueue({ store: a, indexedDB }),
+      migrateTutorialQueue({ store: b, indexedDB }),
+    ]);
+    expect(x.imported + y.imported).toBe(3);
+    expect((await a.list()).map((e) => e.text)).toEqual(['hello 1', 'hello 2', 'hello 3']);
+    expect(await tutorialRecords(indexedDB)).toEqual([]);
+  });
+
+  it('with Web Locks, a second tab waits for the first and imports nothing (nothing is read twice)', async () => {
+    const indexedDB = new IDBFactory();
+    await createTutorialDb(indexedDB, [rec(1, 1), rec(2, 2)]);
+    const held: string[] = [];
+    let chain: Promise<unknown> = Promise.resolve();
+    const locks = {
+      request: (name: string, fn: () => Promise<unknown>) => {
+        held.push(name);
+        const run = chain.then(fn);
+        chain = run.catch(() => {});
+        return run;
+      },
+    };
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    Object.defineProperty(globalThis, 'navigator', { value: { locks }, configurable: true });
+    try {
+      const store = indexedDbStore({ name: 'locked', indexedDB });
+      const [x, y] = await Promise.all([
+        migrateTutorialQueue({ store, indexedDB }),
+        migrateTutorialQueue({ store, indexedDB }),
+      ]);
+      expect([x.imported, y.imported]).toEqual([2, 0]);
+      expect(held).toEqual([
+        'genesys-webmessaging-outbox:tutorial-migration',
+        'genesys-webmessaging-outbox:tutorial-migration',
+      ]);
+    } finally {
+      if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+      else delete (globalThis as { navigator?: unknown }).navigator;
+    }
+  });
 });
