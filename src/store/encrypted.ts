@@ -92,6 +92,15 @@ function checkKey(E: ErrorClass, key: unknown, name: string): CryptoKey {
 /** Why a record could not be opened; never contains the record's content. */
 class Unreadable extends Error {}
 
+/** `store.setMetaIfAbsent`, or where a store has none, a read then a write (not atomic). */
+async function metaIfAbsent(store: OutboxStore, key: string, value: unknown) {
+  if (store.setMetaIfAbsent !== undefined) return store.setMetaIfAbsent(key, value);
+  const kept = await store.getMeta(key);
+  if (kept !== undefined || value === undefined) return kept;
+  await store.setMeta(key, value);
+  return value;
+}
+
 /**
  * Wraps any {@link OutboxStore} so that what a visitor wrote is AES-GCM encrypted before it
  * reaches the store: an entry's `text` and `metadata` (sealed together into `text`, so the
@@ -114,15 +123,6 @@ class Unreadable extends Error {}
  * const key = await crypto.subtle.importKey('raw', secret32Bytes, 'AES-GCM', false, ['encrypt', 'decrypt']);
  * const store = encryptedStore(sqliteStore({ path }), { key });
  */
-/** `store.setMetaIfAbsent`, or where a store has none, a read then a write (not atomic). */
-export async function metaIfAbsent(store: OutboxStore, key: string, value: unknown) {
-  if (store.setMetaIfAbsent !== undefined) return store.setMetaIfAbsent(key, value);
-  const kept = await store.getMeta(key);
-  if (kept !== undefined || value === undefined) return kept;
-  await store.setMeta(key, value);
-  return value;
-}
-
 export function encryptedStoreWith(
   E: ErrorClass,
   inner: OutboxStore,
@@ -555,6 +555,29 @@ export function encryptedStoreWith(
     }
   }
 
+  /** A meta value as the wrapped store holds it (`v`), opened: what getMeta answers for `k`. */
+  async function openMeta(k: string, v: unknown): Promise<unknown> {
+    if (k === QUARANTINE_META && Array.isArray(v)) {
+      return Promise.all((v as Quarantined[]).map(openQuarantined));
+    }
+    if (OWN_META.has(k) || v === undefined) return v;
+    if (!isSealed(v)) {
+      await store.setMeta(k, v); // from before encryption: sealed now
+      return v;
+    }
+    try {
+      const [plain, old] = await unseal(metaAad(k), v);
+      const value = JSON.parse(plain) as unknown;
+      if (old) await store.setMeta(k, value);
+      return value;
+    } catch (err: unknown) {
+      if (!(err instanceof Unreadable) && !(err instanceof SyntaxError)) throw err;
+      if (!reported.has(`m:${k}`)) report(k, 'meta value does not decrypt');
+      reported.add(`m:${k}`);
+      return undefined;
+    }
+  }
+
   const store: OutboxStore = {
     async open() {
       await inner.open();
@@ -611,35 +634,14 @@ export function encryptedStoreWith(
 
     count: () => inner.count(),
 
-    async getMeta(k) {
-      const v = await inner.getMeta(k);
-      if (k === QUARANTINE_META && Array.isArray(v)) {
-        return Promise.all((v as Quarantined[]).map(openQuarantined));
-      }
-      if (OWN_META.has(k) || v === undefined) return v;
-      if (!isSealed(v)) {
-        await store.setMeta(k, v); // from before encryption: sealed now
-        return v;
-      }
-      try {
-        const [plain, old] = await unseal(metaAad(k), v);
-        const value = JSON.parse(plain) as unknown;
-        if (old) await store.setMeta(k, value);
-        return value;
-      } catch (err: unknown) {
-        if (!(err instanceof Unreadable) && !(err instanceof SyntaxError)) throw err;
-        if (!reported.has(`m:${k}`)) report(k, 'meta value does not decrypt');
-        reported.add(`m:${k}`);
-        return undefined;
-      }
-    },
+    getMeta: async (k) => openMeta(k, await inner.getMeta(k)),
 
     async setMetaIfAbsent(k, value) {
       if (OWN_META.has(k)) return metaIfAbsent(inner, k, value);
       const sealed =
         value === undefined ? undefined : await seal(metaAad(k), JSON.stringify(value));
-      await metaIfAbsent(inner, k, sealed);
-      return store.getMeta(k); // the winner's value, opened (it may have sealed it)
+      // The winner's value (another tab's, maybe), opened as getMeta opens it.
+      return openMeta(k, await metaIfAbsent(inner, k, sealed));
     },
 
     async setMeta(k, value) {

@@ -52,3 +52,21 @@ it.each([2, 3, 5])(
     }
   },
 );
+
+it('a store without setMetaIfAbsent: the token made is stored and used (a plain write)', async () => {
+  const sim = await startSimulator({ port: 0 });
+  const started: Transport[] = [];
+  try {
+    const inner = memoryStore();
+    await inner.open();
+    const { setMetaIfAbsent: _, ...rest } = inner;
+    const store: OutboxStore = rest;
+    const t = await start(sim, store, started);
+    await waitFor(() => t.wakes() > 0, 'configured');
+    const [session] = sim.control.sessions();
+    expect(await store.getMeta('guest.sessionToken:sim-deployment')).toBe(session!.token);
+  } finally {
+    for (const x of started) await x.close?.();
+    await sim.close();
+  }
+});

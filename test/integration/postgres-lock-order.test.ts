@@ -87,7 +87,15 @@ describe('postgresStore: a statement chosen as a deadlock victim', () => {
       await other.query(`SELECT 1 FROM "${schema}".heads WHERE conversation_id = 'b' FOR UPDATE`);
       // The append locks head a, then waits for b.
       const appending = producer.append([entry('a', 2), entry('b', 3)]);
-      await new Promise((r) => setTimeout(r, 300));
+      // Until the append waits on a row lock (a sleep would not tell on a loaded machine).
+      for (;;) {
+        const { rows } = await other.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+        );
+        if ((rows[0] as { n: number }).n > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       // Now this waits for a: a cycle. The append waited longest; its backend finds the cycle
       // (deadlock_timeout, 1 s) and fails it with 40P01, which lets go of a, so this lock is
       // granted: proof that the deadlock happened.

@@ -82,9 +82,11 @@ export async function guestSession(
     if (kept === undefined) {
       // Tabs (or processes) starting at once on a first visit each make one: the first stored is
       // the one every transport uses (each keeping its own split the visitor's conversation).
+      // A store without setMetaIfAbsent: a plain write (the race stays open there).
       const made = uuid();
-      kept = s.setMetaIfAbsent ? await s.setMetaIfAbsent(tokenKey, made) : made;
-      if (kept === made && !s.setMetaIfAbsent) await s.setMeta(tokenKey, made);
+      kept = s.setMetaIfAbsent
+        ? await s.setMetaIfAbsent(tokenKey, made)
+        : (await s.setMeta(tokenKey, made), made);
     }
     if (usable(kept)) token = kept;
     else {
