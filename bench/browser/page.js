@@ -287,6 +287,35 @@ window.bench = {
         })()
       : () => performance.now();
     try {
+      if (kind === 'raw-packed' || kind === 'raw-packed-ids') {
+        // Diagnostic: the same records, 64 to a record (one request per run of 64): what a layout
+        // that stores a burst's run as one record (not built) would cost the backend and the clone.
+        // '-ids': with a multiEntry index on the members' ids (how such a layout would find an
+        // entry by id).
+        const db = await new Promise((resolve, reject) => {
+          const r = indexedDB.open(name, 1);
+          r.onupgradeneeded = () => {
+            const st = r.result.createObjectStore('s', { keyPath: 'id' });
+            if (kind === 'raw-packed-ids') st.createIndex('ids', 'ids', { multiEntry: true });
+          };
+          r.onsuccess = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+        });
+        await settle();
+        const t0 = now();
+        const tx = db.transaction('s', 'readwrite');
+        const s = tx.objectStore('s');
+        for (let i = 0; i < n; i += 64) {
+          const members = [];
+          for (let k = i; k < Math.min(n, i + 64); k++) members.push(record(k));
+          s.put({ id: members[0].id, ids: members.map((m) => m.id), members });
+        }
+        const issueMs = performance.now() - t0;
+        await txDone(tx);
+        const totalMs = now() - t0;
+        db.close();
+        return { totalMs, issueMs };
+      }
       if (kind === 'raw-commit') {
         // Diagnostic: 'raw' with an explicit commit() once the puts are issued (as the store does).
         const db = await openRaw(name, 0);
