@@ -89,14 +89,37 @@ function inOrder(records, sentIds) {
   return true;
 }
 
+/**
+ * The store with each call's duration kept when it is the slowest so far (`slowest`: the method's
+ * name and ms): a drain that stalls with no retry shows here whether the store was what waited.
+ */
+function timed(store, slowest) {
+  for (const [k, f] of Object.entries(store)) {
+    if (typeof f !== 'function') continue;
+    store[k] = (...args) => {
+      const t = performance.now();
+      const settle = () => {
+        const ms = performance.now() - t;
+        if (ms > slowest.ms) Object.assign(slowest, { method: k, ms: round(ms, 1) });
+      };
+      const out = f.apply(store, args);
+      if (out instanceof Promise) out.then(settle, settle);
+      else settle();
+      return out;
+    };
+  }
+  return store;
+}
+
 async function httpRound(sim, tokens, url, r) {
+  const slowest = { method: '', ms: 0 };
   await sim.control.reset();
   await sim.control.latency(LATENCY_MS);
   const connectivity = manualConnectivity();
   const transport = lib.httpTransport({ url, getAccessToken: tokens });
   const outbox = await lib.createOutbox({
     transport,
-    store: lib.sqliteStore({ path: join(dir, `http-${r}.sqlite`) }),
+    store: timed(lib.sqliteStore({ path: join(dir, `http-${r}.sqlite`) }), slowest),
     connectivity,
     name: `drain-${r}`,
   });
@@ -144,6 +167,7 @@ async function httpRound(sim, tokens, url, r) {
     ordered: inOrder(records, sentIds),
     retried,
     maxGapMs: maxGap(records),
+    slowestStoreCall: slowest,
   };
 }
 
