@@ -54,7 +54,7 @@ async function clearWorkbox() {
  * index of schema v5 (heads), written with `add` / `put`.
  */
 const rawLayout = (kind) => ({
-  indexes: { 'raw-indexed': 2, 'raw-heads': 1, 'raw-heads-put': 1 }[kind] ?? 0,
+  indexes: { 'raw-indexed': 2, 'raw-heads': 1, 'raw-heads-put': 1, 'raw-ids': 3 }[kind] ?? 0,
   write: kind === 'raw-heads' ? 'add' : 'put',
 });
 const isRaw = (kind) => kind === 'raw' || kind.startsWith('raw-');
@@ -66,6 +66,7 @@ function openRaw(name, indexes = 0) {
       const s = r.result.createObjectStore('s', { keyPath: 'id' });
       if (indexes === 2) s.createIndex('seq', 'seq');
       if (indexes >= 1) s.createIndex('heads', ['queueConversationId', 'seq']);
+      if (indexes === 3) s.createIndex('ids', 'ids', { unique: true, multiEntry: true });
     };
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
@@ -150,10 +151,11 @@ async function openContender(kind) {
   if (isRaw(kind)) {
     const { indexes, write } = rawLayout(kind);
     const db = await openRaw(name, indexes);
+    const rec = indexes === 3 ? (i) => { const r = record(i); r.ids = [r.id]; return r; } : record;
     return {
       one(i) {
         const tx = db.transaction('s', 'readwrite');
-        tx.objectStore('s')[write](record(i));
+        tx.objectStore('s')[write](rec(i));
         return txDone(tx);
       },
       many(i, n) {

@@ -33,10 +33,10 @@ export interface IndexedDbStoreOptions {
 }
 
 /** Current schema version; see `upgradeSchema` in indexedDbUpgrade.ts. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 /**
- * The high-water mark: at least the `seq` of every removed entry and of every run member (v6, not
- * in `heads`: raised by the append that wrote the run), so that it and the last key of
+ * The high-water mark: at least the `seq` of every removed entry and of every packed entry (v7, not
+ * in `heads`: raised by the append that wrote the pack), so that it and the last key of
  * each group in `heads` bound every key ever stored (v4 kept the highest `top` of a removed entry
  * under this key, and wrote the highest `seq` of the v3 index here on upgrade).
  */
@@ -51,16 +51,21 @@ export const META = 'meta';
 export const TRANSCRIPT = 'transcript';
 export const QUARANTINE = 'quarantine';
 export const HEADS = 'heads';
+/** v7: unique, multiEntry index on `ids`, the ids of the entries a record holds. */
+export const IDS = 'ids';
 export const BY_ORDER = 'byOrder';
 
 /**
- * An entry as stored: `queueConversationId` (the `heads` index) is its conversation while it is
- * queued, else `NOT_QUEUED` (v5); absent (v6) on the members of a run, which its first entry
- * holds in `rest` (ids, in key order; see `writeRuns` in indexedDbOps.ts); `top` is what v4
- * wrote on the highest entry of each write (no index since v5, dropped when read).
+ * A record of `entries`: an entry, `queueConversationId` (the `heads` index) its conversation
+ * while it is queued, else `NOT_QUEUED` (v5). v7: `ids` (the unique `ids` index) lists the ids of
+ * every entry the record holds: its own, then those of `pack`, the queued entries of the same
+ * conversation that one append wrote after it (in key order, none in `heads`; see `writeRuns` in
+ * indexedDbOps.ts). `top` (v4) and `rest` (v6) are gone after the upgrade.
  */
 export type EntryRecord = StoredEntry & {
   queueConversationId?: string | never[];
+  ids?: string[];
+  pack?: StoredEntry[];
   top?: number;
   rest?: string[];
 };
@@ -87,6 +92,7 @@ export const finite = (v: unknown): number => (typeof v === 'number' && Number.i
 export const toRecord = (entry: StoredEntry): EntryRecord => ({
   ...entry,
   queueConversationId: isQueued(entry.status) ? entry.conversationId : NOT_QUEUED,
+  ids: [entry.id],
 });
 
 /**

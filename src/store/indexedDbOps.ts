@@ -15,9 +15,9 @@ import type * as Idb from './indexedDb.js';
 type Bad = { key: IDBValidKey; reason: string };
 
 /**
- * Entries per run at most (see `writeRuns`): a holder that leaves rewrites the next one with the
- * rest of the ids, so a delivery writes at most RUN - 1 ids more and draining a burst of n costs
- * O(n), not O(n²); a burst of 1,000 is 16 entries of `heads` instead of 1,000.
+ * Entries per pack at most (see `writeRuns`): a holder that leaves rewrites the rest of its pack
+ * as a record of its own, so a delivery writes at most RUN - 1 entries more and draining a burst
+ * of n costs O(n), not O(n²); a burst of 1,000 is 16 records (and entries of `heads`), not 1,000.
  */
 const RUN = 64;
 
@@ -25,9 +25,12 @@ const RUN = 64;
 const TRANSCRIPT_N_KEY = ['tn'];
 
 function fromRecord(r: EntryRecord): StoredEntry {
-  const { queueConversationId: _q, top: _t, rest: _r, ...entry } = r;
+  const { queueConversationId: _q, top: _t, rest: _r, ids: _i, pack: _p, ...entry } = r;
   return entry;
 }
+
+/** Where an entry is: its own record (`at` -1), or member `at` of that record's pack. */
+type Place = { record: EntryRecord; at: number };
 
 /** What the store's first-load part (indexedDb.ts) lends the operations. */
 export interface IdbCore {
@@ -72,14 +75,15 @@ export type IdbOps = Required<
   update(entry: StoredEntry, requeueKey?: number | Promise<number>): Promise<StoredEntry>;
   /**
    * An append's writes (`batch`, its keys after `first`), inside its transaction (`entries`
-   * and `meta` in scope), as runs: the queued entries of one conversation in a batch of more than
-   * one are a run (up to RUN entries), and only its first entry (the holder) is in `heads`, with the ids of the
-   * others in `rest` (key order); the others, the members, are not indexed at all (a burst of n
-   * sends to one conversation writes n / RUN index entries, not n). The high-water mark is raised to the highest member's
-   * key (members are not in `heads`, where `readTopSeq` looks). When a holder leaves its place
-   * (removed, failed, requeued), the next member still stored becomes the holder of the rest;
-   * a member that leaves is taken out of its holder's `rest` (see `leave`). So the first queued
-   * entry of every conversation is always in `heads`.
+   * and `meta` in scope), as packs: the queued entries of one conversation in a batch of more
+   * than one are one record (up to RUN entries): the first (the holder) as the record, the others
+   * in its `pack` (key order), and every id in its `ids` (a burst of n sends to one conversation
+   * is n / RUN requests and entries of `heads`, not n). The high-water mark is raised to the
+   * highest packed key (members are not in `heads`, where `readTopSeq` looks). When a holder
+   * leaves its record (removed, updated, quarantined), the rest of its pack becomes a record of
+   * its own, its first entry the holder (`promote`); a member that leaves (removed, failed,
+   * requeued) is taken out of the pack. So the first queued entry of every conversation is always
+   * a holder or a record alone, in `heads`.
    */
   writeRuns(
     tx: IDBTransaction,
@@ -120,6 +124,7 @@ const META: typeof Idb.META = 'meta';
 const TRANSCRIPT: typeof Idb.TRANSCRIPT = 'transcript';
 const QUARANTINE: typeof Idb.QUARANTINE = 'quarantine';
 const HEADS: typeof Idb.HEADS = 'heads';
+const IDS: typeof Idb.IDS = 'ids';
 const BY_ORDER: typeof Idb.BY_ORDER = 'byOrder';
 const HIGH_KEY = ['top'];
 const NOT_QUEUED: never[] = [];
@@ -136,59 +141,101 @@ const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite
 export function idbOps(core: IdbCore): IdbOps {
   const { isQueued, toRecord, copyEntry, OutboxError } = core.lib;
   /**
-   * Deletes an entry inside the caller's transaction (`entries` and `meta` in scope); the mark
-   * keeps its key, so a reopen never hands it out again.
+   * Why a record's pack cannot be read (not an array, an entry that is not valid, not queued or
+   * of another conversation), or undefined when it can (or there is none).
    */
-  const dropEntry = async (tx: IDBTransaction, key: IDBValidKey): Promise<void> => {
+  const invalidPack = (v: any): string | undefined => {
+    const pack: unknown = v?.pack;
+    if (pack === undefined) return undefined;
+    if (!Array.isArray(pack)) return 'pack is not an array';
+    for (const m of pack) {
+      const reason =
+        invalidEntry(m) ??
+        (isQueued(m.status) && m.conversationId === v.conversationId ? undefined : 'not queued');
+      if (reason !== undefined) return `pack: ${reason}`;
+    }
+    return undefined;
+  };
+  const invalidRecord = (v: unknown): string | undefined => invalidEntry(v) ?? invalidPack(v);
+
+  /** Where entry `id` is stored (its own record first, then a pack through `ids`). */
+  const locate = async (tx: IDBTransaction, id: string): Promise<Place | undefined> => {
     const entries = tx.objectStore(ENTRIES);
-    const [old, mark] = await Promise.all([
-      req(entries.get(key)) as Promise<EntryRecord | undefined>,
-      readMark(tx),
-      req(entries.delete(key)),
-    ]);
-    const seq = finite(old?.seq);
-    if (seq > finite(mark)) tx.objectStore(META).put(seq, HIGH_KEY);
-    await leave(tx, old);
+    const own = (await req(entries.get(id))) as EntryRecord | undefined;
+    if (own !== undefined) return { record: own, at: -1 };
+    const holder = (await req(entries.index(IDS).get(id))) as EntryRecord | undefined;
+    const at = Array.isArray(holder?.pack) ? holder.pack.findIndex((m) => m?.id === id) : -1;
+    return holder && at >= 0 ? { record: holder, at } : undefined;
+  };
+
+  /** `holder` without member `at` of its pack. */
+  const without = (holder: EntryRecord, at: number): EntryRecord => {
+    const pack = (holder.pack ?? []).filter((_, i) => i !== at);
+    const record: EntryRecord = { ...holder, ids: [holder.id, ...pack.map((m) => m.id)], pack };
+    if (pack.length === 0) delete record.pack;
+    return record;
   };
 
   /**
-   * `old` (as stored) leaves its place in the queue (removed, failed, requeued), inside the
-   * caller's transaction (`entries` in scope): a run's holder hands `rest` to the next of its
-   * members still stored, which goes into `heads`; a member is taken out of its holder's `rest`
-   * (the holder: an entry of `heads` of the same conversation, below it).
+   * The pack of `old`, whose holder left the record (removed, rewritten alone, quarantined), as a
+   * record of its own, its first entry the holder. Issued after the request that replaced or
+   * deleted `old` (`ids` is unique). A pack that cannot be read is not promoted (see callers).
    */
-  const leave = async (tx: IDBTransaction, old: EntryRecord | undefined): Promise<void> => {
-    if (typeof old !== 'object' || old === null) return;
+  const promote = (entries: IDBObjectStore, old: EntryRecord): void => {
+    const [next, ...rest] = Array.isArray(old.pack) ? old.pack : [];
+    if (next === undefined || invalidPack(old) !== undefined) return;
+    const record = toRecord(next);
+    if (rest.length > 0) {
+      record.pack = rest;
+      record.ids = [next.id, ...rest.map((m) => m.id)];
+    }
+    entries.put(record);
+  };
+
+  /** Raises the high-water mark to `seq`, inside the caller's transaction (`meta` in scope). */
+  const raise = async (tx: IDBTransaction, seq: number): Promise<void> => {
+    if (seq > finite(await readMark(tx))) tx.objectStore(META).put(seq, HIGH_KEY);
+  };
+
+  /**
+   * Deletes an entry inside the caller's transaction (`entries`, `meta` and `quarantine` in
+   * scope); the mark keeps its key, so a reopen never hands it out again. A holder's pack
+   * becomes a record of its own; one that cannot be read is moved to `quarantine` (returned, to
+   * be reported), never dropped.
+   */
+  const dropEntry = async (tx: IDBTransaction, id: string): Promise<Bad | undefined> => {
     const entries = tx.objectStore(ENTRIES);
-    const rest = Array.isArray(old.rest) ? old.rest : undefined;
-    if (rest !== undefined) {
-      for (let i = 0; i < rest.length; i++) {
-        const next = (await req(entries.get(rest[i] as string))) as EntryRecord | undefined;
-        // Gone (quarantined), or not queued (a member that failed is no longer listed here).
-        if (typeof next !== 'object' || next === null || !isQueued(next.status)) continue;
-        const record: EntryRecord = toRecord(fromRecord(next));
-        if (i + 1 < rest.length) record.rest = rest.slice(i + 1);
-        entries.put(record);
-        return;
+    const [place, mark] = await Promise.all([locate(tx, id), readMark(tx)]);
+    if (place === undefined) return undefined;
+    const { record, at } = place;
+    const seq = finite(at < 0 ? record.seq : record.pack?.[at]?.seq);
+    if (seq > finite(mark)) tx.objectStore(META).put(seq, HIGH_KEY);
+    if (at >= 0) {
+      entries.put(without(record, at));
+      return undefined;
+    }
+    entries.delete(id);
+    const reason = invalidPack(record);
+    if (reason === undefined) {
+      promote(entries, record);
+      return undefined;
+    }
+    tx.objectStore(QUARANTINE).add({
+      key: id,
+      reason,
+      value: { pack: record.pack },
+      at: Date.now(),
+    });
+    return { key: id, reason };
+  };
+
+  const report = (moved: readonly (Bad | undefined)[]): void => {
+    for (const m of moved) {
+      try {
+        if (m) core.onCorrupt?.(m);
+      } catch {
+        // a throwing callback must not break the store
       }
-    } else if (
-      old.queueConversationId === undefined &&
-      isQueued(old.status) &&
-      typeof old.conversationId === 'string'
-    ) {
-      const below = typeof old.seq === 'number' ? old.seq : [];
-      const range = IDBKeyRange.bound([old.conversationId], [old.conversationId, below]);
-      await walk(entries.index(HEADS).openCursor(range, 'prev'), (cursor) => {
-        const holder = cursor.value as EntryRecord;
-        if (!Array.isArray(holder.rest) || !holder.rest.includes(old.id)) {
-          cursor.continue();
-          return true;
-        }
-        const record: EntryRecord = { ...holder, rest: holder.rest.filter((id) => id !== old.id) };
-        if (record.rest?.length === 0) delete record.rest;
-        cursor.update(record);
-        return false;
-      });
     }
   };
 
@@ -200,10 +247,20 @@ export function idbOps(core: IdbCore): IdbOps {
         const entries = tx.objectStore(ENTRIES);
         const out: Bad[] = [];
         for (const b of bad) {
-          const value: unknown = await req(entries.get(b.key));
-          if (value === undefined || invalidEntry(value) === undefined) continue; // gone or fixed
-          tx.objectStore(QUARANTINE).add({ key: b.key, reason: b.reason, value, at: Date.now() });
-          await dropEntry(tx, b.key);
+          const value = (await req(entries.get(b.key))) as EntryRecord | undefined;
+          if (value === undefined || invalidRecord(value) === undefined) continue; // gone or fixed
+          // A pack that can be read goes on as a record of its own; one that cannot goes too.
+          const packed = invalidPack(value) === undefined;
+          const { pack: _p, ids: _i, ...alone } = value;
+          tx.objectStore(QUARANTINE).add({
+            key: b.key,
+            reason: b.reason,
+            value: packed ? alone : value,
+            at: Date.now(),
+          });
+          entries.delete(b.key);
+          if (packed) promote(entries, value);
+          await raise(tx, finite((value as { seq?: unknown }).seq));
           out.push(b);
         }
         return out;
@@ -211,13 +268,7 @@ export function idbOps(core: IdbCore): IdbOps {
     } catch {
       // Could not move it aside: readers skip it anyway, so it still blocks nothing.
     }
-    for (const m of moved) {
-      try {
-        core.onCorrupt?.(m);
-      } catch {
-        // a throwing callback must not break the store
-      }
-    }
+    report(moved);
   };
 
   /** Upserts transcript records inside the caller's transaction (`transcript` and `meta` in scope). */
@@ -270,13 +321,13 @@ export function idbOps(core: IdbCore): IdbOps {
         if (!cursor) break;
         const v = cursor.value as EntryRecord;
         const key = cursor.key as IDBValidKey[];
-        const reason = invalidEntry(v);
+        const reason = invalidRecord(v);
         if (reason !== undefined) skipped.push({ key: cursor.primaryKey, reason });
         if (reason !== undefined || !isQueued(v.status)) {
-          // The next one of the same conversation; but a corrupt holder's members come before
-          // that one: none of this conversation until the quarantine below hands them on.
+          // The next one of the same conversation; but a corrupt holder's pack comes before
+          // that one: none of this conversation until the quarantine below hands it on.
           const held =
-            reason !== undefined && Array.isArray((v as { rest?: unknown } | null)?.rest);
+            reason !== undefined && Array.isArray((v as { pack?: unknown } | null)?.pack);
           from = past(held ? [key[0] as IDBValidKey, []] : key);
           continue;
         }
@@ -297,43 +348,32 @@ export function idbOps(core: IdbCore): IdbOps {
         s.seq = first + i + 1;
         return s;
       });
-      const runs: StoredEntry[][] = [];
-      const last = new Map<string, StoredEntry[]>();
-      for (const s of stored) {
-        if (!isQueued(s.status)) continue;
-        let run = last.get(s.conversationId);
-        if (!run || run.length >= RUN) {
-          run = [];
-          last.set(s.conversationId, run);
-          runs.push(run);
-        }
-        run.push(s);
+      // `add` refuses an id stored already (`ids` is unique), but not one twice in one pack.
+      if (write === 'add' && new Set(stored.map((s) => s.id)).size < stored.length) {
+        throw new OutboxError('invalid-id', 'duplicate id');
       }
-      const holders = new Map<StoredEntry, string[]>();
-      const members = new Set<StoredEntry>();
+      const records: EntryRecord[] = [];
+      /** The record each conversation's queued entries go into, while it has room. */
+      const open = new Map<string, EntryRecord & { ids: string[] }>();
       let top = 0;
-      for (const run of runs) {
-        if (run.length < 2) continue;
-        const rest = run.slice(1);
-        holders.set(
-          run[0] as StoredEntry,
-          rest.map((s) => s.id),
-        );
-        for (const s of rest) members.add(s);
-        top = Math.max(top, (run.at(-1) as StoredEntry).seq);
+      for (const s of stored) {
+        const queued = isQueued(s.status);
+        const holder = queued ? open.get(s.conversationId) : undefined;
+        if (holder && holder.ids.length < RUN) {
+          (holder.pack ??= []).push(s); // as it is (no index field): the request clones it
+          holder.ids.push(s.id);
+          top = s.seq;
+          continue;
+        }
+        const record = toRecord(s) as EntryRecord & { ids: string[] };
+        records.push(record);
+        if (queued) open.set(s.conversationId, record);
       }
       const meta = tx.objectStore(META);
       // Read before the entries are written, so that it comes back while they are.
       const mark = top > 0 ? meta.get(HIGH_KEY) : undefined;
       const entries = tx.objectStore(ENTRIES);
-      for (const s of stored) {
-        // A member as it is (no index field): the request clones it.
-        if (members.has(s)) entries[write](s);
-        else {
-          const rest = holders.get(s);
-          entries[write](rest ? { ...toRecord(s), rest } : toRecord(s));
-        }
-      }
+      for (const r of records) entries[write](r);
       if (mark === undefined) return stored;
       return new Promise((resolve, reject) => {
         mark.onsuccess = () => {
@@ -353,47 +393,55 @@ export function idbOps(core: IdbCore): IdbOps {
       const fresh = requeueKey === undefined ? undefined : (await requeueKey) + 1;
       return core.run([ENTRIES], 'readwrite', async (tx) => {
         const entries = tx.objectStore(ENTRIES);
-        const old = (await req(entries.get(entry.id))) as EntryRecord | undefined;
-        if (old === undefined) {
+        const place = await locate(tx, entry.id);
+        if (place === undefined) {
           throw new OutboxError('not-found', 'no entry', { details: { id: entry.id } });
         }
+        const { record, at } = place;
+        const old = at < 0 ? record : (record.pack as StoredEntry[])[at];
         // seq belongs to the store: a fresh one only to go to the back (or if the old is
         // unusable: a key from the hybrid clock, no read inside this transaction).
-        let seq = old.seq;
+        let seq = old?.seq;
         if (fresh !== undefined) seq = fresh;
         else if (typeof seq !== 'number') seq = core.reserve(1) + 1;
         const stored: StoredEntry = { ...copyEntry(entry), seq };
-        let record: EntryRecord = toRecord(stored);
-        if (
-          seq === old.seq &&
+        if (at < 0) {
+          // A holder is rewritten alone, then its pack is a record of its own (one that cannot
+          // be read stays where it is, for a reader to quarantine).
+          if (invalidPack(record) === undefined) {
+            entries.put(toRecord(stored));
+            promote(entries, record);
+          } else entries.put({ ...toRecord(stored), ids: record.ids, pack: record.pack });
+        } else if (
+          seq === old?.seq &&
           isQueued(stored.status) &&
-          isQueued(old.status) &&
-          stored.conversationId === old.conversationId
+          stored.conversationId === record.conversationId
         ) {
-          // Keeps its place in its run: a member stays out of `heads`, a holder keeps `rest`.
-          if (old.queueConversationId === undefined) record = stored;
-          else if (Array.isArray(old.rest)) record.rest = old.rest;
+          // Keeps its place in its pack.
+          const pack = [...(record.pack as StoredEntry[])];
+          pack[at] = stored;
+          entries.put({ ...record, pack });
         } else {
-          await leave(tx, old);
+          entries.put(without(record, at)); // out of the pack first (`ids` is unique)
+          entries.put(toRecord(stored));
         }
-        entries.put(record);
         return stored;
       });
     },
 
     remove: async (id: string) => {
-      await core.run([ENTRIES, META], 'readwrite', (tx) => dropEntry(tx, id));
+      report([await core.run([ENTRIES, META, QUARANTINE], 'readwrite', (tx) => dropEntry(tx, id))]);
     },
 
     get: async (id: string) => {
-      const v = (await core.run([ENTRIES], 'readonly', (tx) =>
-        req(tx.objectStore(ENTRIES).get(id)),
-      )) as EntryRecord | undefined;
-      if (v === undefined) return undefined;
-      const reason = invalidEntry(v);
-      if (reason === undefined) return fromRecord(v);
-      await quarantine([{ key: id, reason }]);
-      return undefined;
+      const place = await core.run([ENTRIES], 'readonly', (tx) => locate(tx, id));
+      if (place === undefined) return undefined;
+      const { record, at } = place;
+      const reason = invalidRecord(record);
+      if (reason !== undefined) await quarantine([{ key: record.id, reason }]);
+      // A member of a pack that can be read is there, whatever its holder.
+      if (at >= 0) return invalidPack(record) === undefined ? record.pack?.[at] : undefined;
+      return reason === undefined ? fromRecord(record) : undefined;
     },
 
     list: async () => {
@@ -404,9 +452,13 @@ export function idbOps(core: IdbCore): IdbOps {
       const good: StoredEntry[] = [];
       const bad: Bad[] = [];
       for (const v of all) {
-        const reason = invalidEntry(v);
+        // A corrupt holder's readable pack goes on (the quarantine makes it a record of its own);
+        // a pack that cannot be read goes aside with its holder.
+        const packed = invalidPack(v);
+        const reason = invalidEntry(v) ?? packed;
         if (reason === undefined) good.push(fromRecord(v));
         else bad.push({ key: (v as any)?.id, reason });
+        if (packed === undefined && v.pack) good.push(...v.pack);
       }
       await quarantine(bad.filter((b) => b.key !== undefined));
       return good.sort((a, b) => a.seq - b.seq);
@@ -422,7 +474,9 @@ export function idbOps(core: IdbCore): IdbOps {
     headOf: async (conversationId: string) =>
       (await scanHeads(conversationRange(conversationId), true))[0],
 
-    count: () => core.run([ENTRIES], 'readonly', (tx) => req(tx.objectStore(ENTRIES).count())),
+    // Every id of every record (each record lists its own and its pack's).
+    count: () =>
+      core.run([ENTRIES], 'readonly', (tx) => req(tx.objectStore(ENTRIES).index(IDS).count())),
 
     setMeta: async (key: string, value: unknown) => {
       await core.run([META], 'readwrite', (tx) => {
@@ -464,9 +518,10 @@ export function idbOps(core: IdbCore): IdbOps {
       }),
 
     removeDelivered: async (id: string, records: readonly TranscriptRecord[]) => {
-      await core.run([ENTRIES, TRANSCRIPT, META], 'readwrite', (tx) =>
+      const [, moved] = await core.run([ENTRIES, TRANSCRIPT, META, QUARANTINE], 'readwrite', (tx) =>
         Promise.all([writeTranscript(tx, records), dropEntry(tx, id)]),
       );
+      report([moved]);
     },
 
     listTranscript: (conversationId: string, limit?: number) =>

@@ -1,5 +1,5 @@
 // The IndexedDB store's layout: the open that makes a new database's or upgrades an older one
-// (from schemas v1-v5), and waits out another tab that holds an older version open. A chunk
+// (from schemas v1-v6), and waits out another tab that holds an older version open. A chunk
 // fetched when the store opens (issue 15), needed only where no database or one of an older
 // version is found (a brand-new visitor's first open waits for it). Part of the store's private
 // schema.
@@ -9,9 +9,10 @@ import type * as Idb from './indexedDb.js';
 /* eslint-disable @typescript-eslint/no-explicit-any -- IDB values are untyped at this boundary */
 /**
  * Makes the current layout of a new database (`oldVersion` 0: `entries` keyed by `id` with the
- * `heads` index on `[queueConversationId, seq]`, `meta`, `transcript` keyed by `key` with
- * `byOrder` on `[conversationId, order, time, n]`, `quarantine`), or upgrades the schema of a
- * database made by an older version, step by step from `oldVersion`; no step ever deletes data.
+ * `heads` index on `[queueConversationId, seq]` and the unique multiEntry index `ids` on `ids`,
+ * `meta`, `transcript` keyed by `key` with `byOrder` on `[conversationId, order, time, n]`,
+ * `quarantine`), or upgrades the schema of a database made by an older version, step by step from
+ * `oldVersion`; no step ever deletes data.
  * - v1: `entries` (keyPath `id`, index `seq`), `meta` (out-of-line keys).
  * - v2: sparse index `heads` on `[queueConversationId, seq]` (the field was set only while an
  *   entry is pending or sending), `transcript` (keyPath `key`, index `byTime` on `[conversationId, time, n]`),
@@ -26,25 +27,14 @@ import type * as Idb from './indexedDb.js';
  *   stored is the last key of a group of `heads` or the high-water mark in meta (`HIGH_KEY`,
  *   raised by every removal). The upgrade puts every entry in `heads` (it rewrites the failed
  *   ones, and v1's queued ones) and drops the `seq` or `top` index; v4's mark stays.
- * - v6: the same stores and indexes; the queued entries of one conversation written by one
- *   append are a run, of which only the first is in `heads` (see `writeRuns` in
- *   indexedDbOps.ts). A v5 database is a valid v6 one as it is (every entry its own run), so the
- *   step changes nothing; the version says that older code, which would not see a run's members,
- *   must not open it.
+ * - v6: the queued entries of one conversation written by one append were a run: its first entry
+ *   held the ids of the others (`rest`), which were records of their own outside `heads`.
+ * - v7: a run is one record (a pack: the first entry, the others in `pack`), and every record lists
+ *   the ids it holds in `ids`, a unique multiEntry index (an entry is found by id wherever it is,
+ *   and no id is stored twice). The upgrade gives every record its `ids` and folds each v6 run
+ *   into its holder: the members still stored and queued in its conversation go into `pack`
+ *   (their records are deleted in the same transaction), any other stays a record of its own.
  */
-/** Rewrites, inside the upgrade transaction, every record of `store` for which `change` returns one. */
-function backfill(store: IDBObjectStore, change: (v: any) => object | undefined): void {
-  const request = store.openCursor();
-  request.onsuccess = () => {
-    const cursor = request.result;
-    if (!cursor) return;
-    const v: unknown = cursor.value;
-    const next = v && typeof v === 'object' ? change(v) : undefined;
-    if (next) cursor.update(next);
-    cursor.continue();
-  };
-}
-
 export function upgradeSchema(
   db: IDBDatabase,
   oldVersion: number,
@@ -56,15 +46,17 @@ export function upgradeSchema(
   const ENTRIES: typeof Idb.ENTRIES = 'entries';
   const TRANSCRIPT: typeof Idb.TRANSCRIPT = 'transcript';
   const HEADS: typeof Idb.HEADS = 'heads';
+  const IDS: typeof Idb.IDS = 'ids';
   const BY_ORDER: typeof Idb.BY_ORDER = 'byOrder';
   const NOT_QUEUED: never[] = [];
   const QUARANTINE: typeof Idb.QUARANTINE = 'quarantine';
   const byOrder = ['conversationId', 'order', 'time', 'n'];
+  const heads = ['queueConversationId', 'seq'];
+  const unique = { unique: true, multiEntry: true };
   if (oldVersion < 1) {
-    db.createObjectStore(ENTRIES, { keyPath: 'id' }).createIndex(HEADS, [
-      'queueConversationId',
-      'seq',
-    ]);
+    const entries = db.createObjectStore(ENTRIES, { keyPath: 'id' });
+    entries.createIndex(HEADS, heads);
+    entries.createIndex(IDS, IDS, unique);
     db.createObjectStore('meta' satisfies typeof Idb.META);
     db.createObjectStore(TRANSCRIPT, { keyPath: 'key' }).createIndex(BY_ORDER, byOrder);
     db.createObjectStore(QUARANTINE, { autoIncrement: true });
@@ -72,27 +64,85 @@ export function upgradeSchema(
   }
   const entries = tx.objectStore(ENTRIES);
   if (oldVersion < 2) {
-    entries.createIndex(HEADS, ['queueConversationId', 'seq']);
+    entries.createIndex(HEADS, heads);
     db.createObjectStore(TRANSCRIPT, { keyPath: 'key' });
     db.createObjectStore(QUARANTINE, { autoIncrement: true });
   }
-  if (oldVersion < 5) {
-    // Into `heads`: queued entries of v1, entries that are not queued (v5's NOT_QUEUED group).
-    backfill(entries, (v) =>
-      !isQueued(v.status)
-        ? { ...v, queueConversationId: NOT_QUEUED }
-        : v.queueConversationId === undefined
-          ? { ...v, queueConversationId: v.conversationId }
-          : undefined,
-    );
+  if (oldVersion < 7) {
+    entries.createIndex(IDS, IDS, unique);
+    // One pass over every entry: v5's index field (queued entries of v1, entries that are not
+    // queued in the NOT_QUEUED group), v7's `ids`; v6's run holders are folded once it is done.
+    const holders: any[] = [];
+    const taken = new Set<unknown>(); // a member listed by two holders goes into the first one
+    const request = entries.openCursor();
+    request.onsuccess = () => {
+      const cursor = request.result;
+      if (!cursor) {
+        for (const h of holders) fold(h);
+        return;
+      }
+      const v: any = cursor.value;
+      if (v && typeof v === 'object') {
+        const next = { ...v, ids: [v.id] };
+        if (oldVersion < 5 && !isQueued(v.status)) next.queueConversationId = NOT_QUEUED;
+        else if (oldVersion < 5 && v.queueConversationId === undefined)
+          next.queueConversationId = v.conversationId;
+        if (Array.isArray(v.rest)) holders.push(next);
+        else cursor.update(next);
+      }
+      cursor.continue();
+    };
+    /** A v6 holder and the members of its run still stored and queued: one record. */
+    const fold = (holder: any) => {
+      const { rest, top: _t, ...record } = holder;
+      const pack: any[] = [];
+      let waiting = rest.length;
+      const done = () => {
+        if (pack.length > 0) {
+          record.pack = pack;
+          record.ids = [record.id, ...pack.map((m) => m.id)];
+        }
+        entries.put(record);
+      };
+      if (waiting === 0) done();
+      rest.forEach((id: unknown, i: number) => {
+        const got = entries.get(id as IDBValidKey);
+        got.onsuccess = () => {
+          const m: any = got.result;
+          if (
+            m &&
+            typeof m === 'object' &&
+            m.queueConversationId === undefined &&
+            isQueued(m.status) &&
+            m.conversationId === record.conversationId &&
+            !taken.has(id)
+          ) {
+            taken.add(id);
+            const { ids: _i, top: _u, rest: _r, ...member } = m;
+            pack[i] = member;
+            entries.delete(id as IDBValidKey);
+          }
+          if (--waiting === 0) {
+            pack.splice(0, pack.length, ...pack.filter(Boolean));
+            done();
+          }
+        };
+      });
+    };
   }
   const transcript = tx.objectStore(TRANSCRIPT);
   if (oldVersion < 3) {
     transcript.createIndex(BY_ORDER, byOrder);
     if (oldVersion >= 2) {
-      backfill(transcript, (v) =>
-        v.order === undefined ? { ...v, order: v.time * 1000 } : undefined,
-      );
+      const request = transcript.openCursor();
+      request.onsuccess = () => {
+        const cursor = request.result;
+        if (!cursor) return;
+        const v: any = cursor.value;
+        if (v && typeof v === 'object' && v.order === undefined)
+          cursor.update({ ...v, order: v.time * 1000 });
+        cursor.continue();
+      };
     }
   }
   if (transcript.indexNames.contains('byTime')) transcript.deleteIndex('byTime');
@@ -115,7 +165,7 @@ export function openUpgraded(
   blockedTimeoutMs: number,
   lib: IdbLib,
 ): Promise<IDBDatabase> {
-  const version: typeof Idb.SCHEMA_VERSION = 6;
+  const version: typeof Idb.SCHEMA_VERSION = 7;
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let gaveUp = false;

@@ -1,12 +1,12 @@
 // The IndexedDB store's schema upgrade in real Chromium: a database as an earlier release (schema
-// v3, v4, v5) left it, with a tab of that release still holding it open, is upgraded to v6 by the
+// v3, v4, v5, v6) left it, with a tab of that release still holding it open, is upgraded to v7 by the
 // current store without losing an entry, a meta value or a transcript line; order keys stay above
 // every key the old database held, even after all of its entries are gone (the high-water mark the
 // upgrade keeps). Unit tests cover the same on fake-indexeddb; this checks Chromium's own
 // versionchange and deleteIndex-inside-the-upgrade behaviour.
 import { expect, harnessPage, test, uniqueName } from './fixtures.mjs';
 
-test('schema v3 → v6 in Chromium: entries, meta, transcript kept; keys stay above the old ones', async ({
+test('schema v3 → v7 in Chromium: entries, meta, transcript kept; keys stay above the old ones', async ({
   browser,
   origin,
 }) => {
@@ -140,7 +140,7 @@ test('schema v3 → v6 in Chromium: entries, meta, transcript kept; keys stay ab
         ['l2', 950, '2'],
       ],
       addedAbove: true,
-      indexes: { version: 6, entries: ['heads'], transcript: ['byOrder'] },
+      indexes: { version: 7, entries: ['heads', 'ids'], transcript: ['byOrder'] },
       left: 0,
       laterAbove: true,
     });
@@ -149,7 +149,7 @@ test('schema v3 → v6 in Chromium: entries, meta, transcript kept; keys stay ab
   }
 });
 
-test('schema v4 → v6 in Chromium: the top index goes; keys stay above a failed entry and a removed one', async ({
+test('schema v4 → v7 in Chromium: the top index goes; keys stay above a failed entry and a removed one', async ({
   browser,
   origin,
 }) => {
@@ -235,7 +235,7 @@ test('schema v4 → v6 in Chromium: the top index goes; keys stay above a failed
         ['3', 'failed', false, false],
       ],
       heads: ['1'],
-      indexes: { version: 6, entries: ['heads'] },
+      indexes: { version: 7, entries: ['heads', 'ids'] },
       meta: 'tok',
       laterAbove: true,
     });
@@ -244,7 +244,7 @@ test('schema v4 → v6 in Chromium: the top index goes; keys stay above a failed
   }
 });
 
-test('schema v5 → v6 in Chromium: entries kept; a burst is one entry of `heads` per 64, delivered in order after a reopen', async ({
+test('schema v5 → v7 in Chromium: entries kept; a burst is one entry of `heads` per 64, delivered in order after a reopen', async ({
   browser,
   origin,
 }) => {
@@ -294,7 +294,7 @@ test('schema v5 → v6 in Chromium: entries kept; a burst is one entry of `heads
       const s = window.h.lib.indexedDbStore({ name });
       const list = await s.list();
       const heads = await s.heads();
-      await s.heads(); // the operations chunk is here: the burst is written as runs
+      await s.heads(); // the operations chunk is here: the burst is written as packs
       const fresh = (i) => ({
         id: `00000000-0000-4000-8000-1${String(i).padStart(11, '0')}`,
         conversationId: i % 2 ? 'a' : 'c',
@@ -356,11 +356,156 @@ test('schema v5 → v6 in Chromium: entries kept; a burst is one entry of `heads
         ['3', 'pending'],
       ],
       heads: ['1'],
-      version: 6,
+      version: 7,
       indexed: 7,
       inOrder: true,
       delivered: 202,
       left: ['2'],
+      meta: 'tok',
+      laterAbove: true,
+    });
+  } finally {
+    await context.close();
+  }
+});
+
+test('schema v6 → v7 in Chromium: each run folds into one record; every entry kept, found by id, delivered in order', async ({
+  browser,
+  origin,
+}) => {
+  const context = await browser.newContext();
+  try {
+    const page = await harnessPage(context, origin.page);
+    const r = await page.evaluate(async (name) => {
+      const done = (x) =>
+        new Promise((resolve, reject) => {
+          x.onsuccess = x.oncomplete = () => resolve(x.result);
+          x.onerror = () => reject(x.error);
+        });
+      const t0 = (Date.now() + 3_600_000) * 1000; // keys an hour ahead of the clock
+      const id = (i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+      const entry = (i, conversationId, status, extra = {}) => ({
+        id: id(i),
+        conversationId,
+        text: `m${i}`,
+        status,
+        attempts: 0,
+        createdAt: 1_764_600_000_000 + i,
+        seq: t0 + i,
+        ...extra,
+      });
+      // v6 as it left a burst to `a` (1-5) and one to `b` (6-7): each run's first entry holds
+      // the ids of the others (`rest`), which are records of their own outside `heads`. 4 failed
+      // after the run was written (out of `rest`, in the NOT_QUEUED group); 9 is listed but gone.
+      const old = [
+        entry(1, 'a', 'pending', { queueConversationId: 'a', rest: [id(2), id(3), id(9), id(5)] }),
+        entry(2, 'a', 'pending'),
+        entry(3, 'a', 'sending'),
+        entry(4, 'a', 'failed', { queueConversationId: [] }),
+        entry(5, 'a', 'pending'),
+        entry(6, 'b', 'pending', { queueConversationId: 'b', rest: [id(7)] }),
+        entry(7, 'b', 'pending'),
+        entry(8, 'c', 'pending', { queueConversationId: 'c' }),
+      ];
+      const open = indexedDB.open(name, 6);
+      open.onupgradeneeded = () => {
+        const db = open.result;
+        const entries = db.createObjectStore('entries', { keyPath: 'id' });
+        entries.createIndex('heads', ['queueConversationId', 'seq']);
+        db.createObjectStore('meta');
+        const transcript = db.createObjectStore('transcript', { keyPath: 'key' });
+        transcript.createIndex('byOrder', ['conversationId', 'order', 'time', 'n']);
+        db.createObjectStore('quarantine', { autoIncrement: true });
+      };
+      const oldTab = await done(open);
+      let oldTabClosed = false;
+      oldTab.onversionchange = () => {
+        oldTabClosed = true;
+        oldTab.close();
+      };
+      const tx = oldTab.transaction(['entries', 'meta'], 'readwrite');
+      for (const e of old) tx.objectStore('entries').put(e);
+      tx.objectStore('meta').put(t0 + 9, ['top']); // the mark v6 raised to the run's highest key
+      tx.objectStore('meta').put('tok', 'session');
+      await done(tx);
+
+      const s = window.h.lib.indexedDbStore({ name });
+      const list = (await s.list()).map((e) => [e.id.slice(-1), e.status]);
+      const heads = (await s.heads()).map((e) => e.id.slice(-1));
+      const got = (await s.get(id(5)))?.text;
+      const count = await s.count();
+      await s.close();
+      const raw = await done(indexedDB.open(name));
+      const rtx = raw.transaction('entries');
+      const records = (await done(rtx.objectStore('entries').getAll())).map((v) => [
+        v.id.slice(-1),
+        v.ids.map((x) => x.slice(-1)).join(''),
+        'rest' in v,
+      ]);
+      const indexes = [...rtx.objectStore('entries').indexNames];
+      raw.close();
+      // A reopened store drains each conversation in key order: head, remove, head…
+      const s2 = window.h.lib.indexedDbStore({ name });
+      const delivered = [];
+      for (;;) {
+        const [h] = await s2.heads();
+        if (h === undefined) break;
+        delivered.push(h.id.slice(-1));
+        await s2.remove(h.id);
+      }
+      const left = (await s2.list()).map((e) => e.id.slice(-1));
+      const meta = await s2.getMeta('session');
+      const [later] = await s2.append([
+        {
+          id: id(10),
+          conversationId: 'a',
+          text: 'x',
+          status: 'pending',
+          attempts: 0,
+          createdAt: 1,
+        },
+      ]);
+      await s2.close();
+      await done(indexedDB.deleteDatabase(name));
+      return {
+        oldTabClosed,
+        list,
+        heads,
+        got,
+        count,
+        records,
+        indexes,
+        delivered,
+        left,
+        meta,
+        laterAbove: later.seq > t0 + 9,
+      };
+    }, uniqueName());
+    expect(r).toEqual({
+      oldTabClosed: true,
+      list: [
+        ['1', 'pending'],
+        ['2', 'pending'],
+        ['3', 'sending'],
+        ['4', 'failed'],
+        ['5', 'pending'],
+        ['6', 'pending'],
+        ['7', 'pending'],
+        ['8', 'pending'],
+      ],
+      heads: ['1', '6', '8'],
+      got: 'm5',
+      count: 8,
+      // 2, 3, 5 folded into 1's record; 7 into 6's; 4 (failed) and 8 stay records of their own
+      records: [
+        ['1', '1235', false],
+        ['4', '4', false],
+        ['6', '67', false],
+        ['8', '8', false],
+      ],
+      indexes: ['heads', 'ids'],
+      delivered: ['1', '2', '3', '5', '6', '7', '8'],
+      left: ['4'],
       meta: 'tok',
       laterAbove: true,
     });

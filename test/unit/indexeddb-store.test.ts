@@ -409,7 +409,7 @@ describe('indexedDbStore: connection life', () => {
     ]);
   });
 
-  it('an append writes one index entry (`heads`) per conversation of a batch, not per message; a single write touches `entries` alone', async () => {
+  it('an append writes one record (one request, one entry of `heads`) per conversation of a batch, not per message; a single write touches `entries` alone', async () => {
     const { indexedDB, connections } = factory();
     store = indexedDbStore({ indexedDB });
     await store.open();
@@ -421,9 +421,11 @@ describe('indexedDbStore: connection life', () => {
     await store.append([newEntry()]);
     expect(tx.mock.calls.map((c) => c[0])).toEqual([['entries', 'meta'], ['entries']]);
     const raw = connections[0]!;
-    expect(indexNames(raw)['entries']).toEqual(['heads']);
+    expect(indexNames(raw)['entries']).toEqual(['heads', 'ids']);
     expect(await countRaw(raw, 'entries', 'heads')).toBe(3);
-    expect(await countRaw(raw, 'entries')).toBe(101);
+    expect(await countRaw(raw, 'entries')).toBe(3);
+    expect(await countRaw(raw, 'entries', 'ids')).toBe(101);
+    expect(await store.count()).toBe(101);
     // The one write beside the entries: the mark, raised to the highest member's key.
     expect(puts.mock.contexts.map((s) => (s as IDBObjectStore).name)).toEqual(['meta']);
     expect(puts.mock.calls[0]?.[0]).toBe(stored.at(-1)!.seq);
@@ -613,11 +615,12 @@ describe('indexedDbStore: connection life', () => {
     const { indexedDB } = factory();
     store = indexedDbStore({ indexedDB });
     await store.open();
+    await store.heads(); // the operations chunk is here: a batch is written as packs
     const puts = vi.spyOn(IDBObjectStore.prototype, 'put');
     const adds = vi.spyOn(IDBObjectStore.prototype, 'add');
     const onEntries = (m: typeof puts | typeof adds) =>
       m.mock.contexts.filter((s) => (s as IDBObjectStore).name === 'entries').length;
-    await store.append([newEntry(), newEntry()], { generatedIds: true });
+    await store.append([newEntry(), newEntry({ conversationId: 'c2' })], { generatedIds: true });
     expect([onEntries(puts), onEntries(adds)]).toEqual([2, 0]);
     await store.append([newEntry()]);
     expect([onEntries(puts), onEntries(adds)]).toEqual([2, 1]);
@@ -695,7 +698,7 @@ describe('indexedDbStore: reading', () => {
     expect(onCorrupt).toHaveBeenCalledTimes(2);
   });
 
-  it('a corrupt run holder: heads() gives none of its conversation rather than an entry after its members, then its members go on', async () => {
+  it('a corrupt pack holder: heads() gives none of its conversation rather than an entry after its pack, then its pack goes on', async () => {
     const { indexedDB, connections } = factory();
     store = indexedDbStore({ indexedDB, onCorrupt: () => {} });
     await store.open();
@@ -706,11 +709,13 @@ describe('indexedDbStore: reading', () => {
     const [holder] = (await getAllRaw(raw, 'entries')).filter(
       (r) => (r as { id: string }).id === run[0]!.id,
     ) as Record<string, unknown>[];
-    expect(holder?.['rest']).toEqual([run[1]!.id, run[2]!.id]);
+    expect(holder?.['ids']).toEqual(run.map((e) => e.id));
+    expect((holder?.['pack'] as StoredEntry[]).map((e) => e.id)).toEqual([run[1]!.id, run[2]!.id]);
     await putRaw(raw, 'entries', [{ ...holder, text: 42 }]);
     const first = (await store.heads()).map((e) => e.id);
     expect(first).not.toContain(later!.id);
     expect((await store.heads()).map((e) => e.id)).toEqual([run[1]!.id]);
+    expect((await store.list()).map((e) => e.id)).toEqual([run[1]!.id, run[2]!.id, later!.id]);
   });
 
   it('a throwing onCorrupt does not break reads', async () => {
@@ -931,7 +936,7 @@ describe('indexedDbStore: schema upgrade', () => {
     });
     expect((await store.listTranscript('x')).map((l) => l.key)).toEqual(['l3', 'l1', 'l2', 'l4']);
     expect(indexNames(raw)).toEqual({
-      entries: ['heads'],
+      entries: ['heads', 'ids'],
       meta: [],
       quarantine: [],
       transcript: ['byOrder'],
@@ -990,7 +995,7 @@ describe('indexedDbStore: schema upgrade', () => {
       expect(await store.getMeta('session')).toBe('tok');
       const raw = connections.at(-1)!;
       expect(raw.version).toBe(SCHEMA_VERSION);
-      expect(indexNames(raw)['entries']).toEqual(['heads']);
+      expect(indexNames(raw)['entries']).toEqual(['heads', 'ids']);
       await store.close();
       // f is in `heads` now (past every conversation); the removed key only in the mark.
       store = indexedDbStore({ indexedDB });

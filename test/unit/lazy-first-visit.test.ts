@@ -72,7 +72,7 @@ describe('a new database is made by the same chunk (a brand-new visitor waits fo
       r.onerror = () => reject(r.error);
     });
     expect([db.version, [...db.objectStoreNames].sort()]).toEqual([
-      6,
+      7,
       ['entries', 'meta', 'quarantine', 'transcript'],
     ]);
     db.close();

@@ -109,6 +109,6 @@ describe('the IndexedDB upgrade steps as a chunk fetched at open', () => {
     await store.close();
     // The upgraded database and the new one have the same layout.
     expect(await layout(indexedDB, 'old')).toEqual(await layout(indexedDB, 'new'));
-    expect(await layout(indexedDB, 'new')).toMatchObject({ version: 6 });
+    expect(await layout(indexedDB, 'new')).toMatchObject({ version: 7 });
   });
 });
