@@ -493,17 +493,25 @@ describe('indexedDbStore: connection life', () => {
     expect(await head('c1')).toBe(b[3]!.id);
   });
 
-  it('property: over batches, removals, failures and requeues, heads and list are those of the memory store', async () => {
+  it('property: over batches (packs), removals, failures, requeues, edits and refused duplicates, heads, list, count and get are those of the memory store', async () => {
     const op = fc.oneof(
       fc.record({
         k: fc.constant('append' as const),
         convs: fc.array(fc.nat(2), { minLength: 1, maxLength: 5 }),
+        generated: fc.boolean(),
       }),
-      // a burst longer than a run (64): one conversation's entries over two or three runs
+      // a burst longer than a pack (64): one conversation's entries over two or three records
       fc.record({
         k: fc.constant('burst' as const),
         n: fc.integer({ min: 60, max: 140 }),
         c: fc.nat(2),
+        generated: fc.boolean(),
+      }),
+      // an append (ids not generated) that repeats an id: stored already, or twice in the batch
+      fc.record({
+        k: fc.constant('dup' as const),
+        pick: fc.nat(300),
+        within: fc.boolean(),
       }),
       fc.record({
         k: fc.constantFrom(
@@ -515,6 +523,8 @@ describe('indexedDbStore: connection life', () => {
         pick: fc.nat(300),
       }),
     );
+    const plain = (es: (StoredEntry | undefined)[]) =>
+      es.map((e) => (e === undefined ? undefined : { ...e, seq: 0 }));
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 20 }), async (ops) => {
         const { indexedDB } = factory();
@@ -523,35 +533,52 @@ describe('indexedDbStore: connection life', () => {
         await idb.open();
         await idb.heads();
         const order = (es: StoredEntry[]) => es.map((e) => e.id);
+        const gone: string[] = [];
         try {
           for (const o of ops) {
+            const all = await mem.list();
+            const e = 'pick' in o ? all[o.pick % Math.max(1, all.length)] : undefined;
             if (o.k === 'append' || o.k === 'burst') {
               const batch =
                 o.k === 'burst'
                   ? Array.from({ length: o.n }, () => newEntry({ conversationId: `c${o.c}` }))
                   : o.convs.map((c) => newEntry({ conversationId: `c${c}` }));
-              await idb.append(batch);
+              await idb.append(batch, { generatedIds: o.generated });
               await mem.append(batch);
+            } else if (o.k === 'dup') {
+              const twice = newEntry();
+              const batch = [newEntry(), newEntry(), twice];
+              if (o.within) batch.push({ ...newEntry(), id: twice.id });
+              else if (e !== undefined) batch.push({ ...newEntry(), id: e.id });
+              else continue;
+              expect(await codeOf(idb.append(batch))).toBe('invalid-id');
+              expect(await codeOf(mem.append(batch))).toBe('invalid-id');
+            } else if (e === undefined) {
               continue;
-            }
-            const all = await mem.list();
-            const e = all[o.pick % Math.max(1, all.length)];
-            if (e === undefined) continue;
-            if (o.k === 'remove') {
+            } else if (o.k === 'remove') {
               await idb.remove(e.id);
               await mem.remove(e.id);
+              gone.push(e.id);
             } else {
               const changed = {
                 ...e,
                 status: o.k === 'fail' ? ('failed' as const) : ('pending' as const),
                 attempts: e.attempts + 1,
+                text: o.k === 'touch' ? `${e.text}!` : e.text,
               };
               const opts = o.k === 'requeue' ? { requeue: true } : undefined;
               await idb.update({ ...changed, seq: (await idb.get(e.id))!.seq }, opts);
               await mem.update(changed, opts);
             }
             expect(order(await idb.heads())).toEqual(order(await mem.heads()));
-            expect(order(await idb.list())).toEqual(order(await mem.list()));
+            expect(plain(await idb.list())).toEqual(plain(await mem.list()));
+            expect(await idb.count()).toBe(await mem.count());
+            const probe = [e?.id, (await mem.list()).at(-1)?.id, gone.at(-1)].filter(
+              (id): id is string => id !== undefined,
+            );
+            for (const id of probe) {
+              expect(plain([await idb.get(id)])).toEqual(plain([await mem.get(id)]));
+            }
           }
           expect(order(await idb.heads())).toEqual(order(await mem.heads()));
         } finally {
@@ -561,7 +588,7 @@ describe('indexedDbStore: connection life', () => {
       }),
       propertyParams(300),
     );
-  }, 120_000);
+  }, 180_000);
 
   it('open finds the highest key with one seek per conversation from the end of `heads`', async () => {
     const { indexedDB } = factory();
@@ -716,6 +743,39 @@ describe('indexedDbStore: reading', () => {
     expect(first).not.toContain(later!.id);
     expect((await store.heads()).map((e) => e.id)).toEqual([run[1]!.id]);
     expect((await store.list()).map((e) => e.id)).toEqual([run[1]!.id, run[2]!.id, later!.id]);
+  });
+
+  it('a pack that cannot be read goes to quarantine whole and is reported, never sent or dropped; other conversations go on', async () => {
+    const { indexedDB, connections } = factory();
+    const reported: { key: unknown; reason: string }[] = [];
+    store = indexedDbStore({ indexedDB, onCorrupt: (info) => reported.push(info) });
+    await store.open();
+    await store.heads();
+    const x = await store.append([newEntry(), newEntry(), newEntry()], { generatedIds: true });
+    const y = await store.append(
+      [newEntry({ conversationId: 'y' }), newEntry({ conversationId: 'y' })],
+      { generatedIds: true },
+    );
+    const raw = connections[0]!;
+    const records = (await getAllRaw(raw, 'entries')) as Record<string, unknown>[];
+    const holder = (id: string) => records.find((r) => r['id'] === id)!;
+    const px = holder(x[0]!.id);
+    const pack = px['pack'] as StoredEntry[];
+    await putRaw(raw, 'entries', [{ ...px, pack: [pack[0], { ...pack[1], text: 42 }] }]);
+    expect((await store.heads()).map((e) => e.id)).toEqual([y[0]!.id]);
+    expect(reported).toEqual([{ key: x[0]!.id, reason: 'pack: text is not a string' }]);
+    expect((await store.list()).map((e) => e.id)).toEqual(y.map((e) => e.id));
+    const aside = (await getAllRaw(raw, 'quarantine')) as { value: Record<string, unknown> }[];
+    expect(aside.map((q) => (q.value['ids'] as string[]).length)).toEqual([3]);
+    // Removing the holder of a pack nobody read yet: the pack goes aside, not with it.
+    const py = holder(y[0]!.id);
+    const packY = py['pack'] as StoredEntry[];
+    await putRaw(raw, 'entries', [{ ...py, pack: [{ ...packY[0], status: 'bogus' }] }]);
+    await store.remove(y[0]!.id);
+    expect(reported.at(-1)).toEqual({ key: y[0]!.id, reason: 'pack: unknown status' });
+    expect(await store.count()).toBe(0);
+    const kept = (await getAllRaw(raw, 'quarantine')) as { value: { pack?: StoredEntry[] } }[];
+    expect(kept.at(-1)?.value.pack?.map((e) => e.id)).toEqual([y[1]!.id]);
   });
 
   it('a throwing onCorrupt does not break reads', async () => {
