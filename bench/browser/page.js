@@ -151,7 +151,14 @@ async function openContender(kind) {
   if (isRaw(kind)) {
     const { indexes, write } = rawLayout(kind);
     const db = await openRaw(name, indexes);
-    const rec = indexes === 3 ? (i) => { const r = record(i); r.ids = [r.id]; return r; } : record;
+    const rec =
+      indexes === 3
+        ? (i) => {
+            const r = record(i);
+            r.ids = [r.id];
+            return r;
+          }
+        : record;
     return {
       one(i) {
         const tx = db.transaction('s', 'readwrite');
