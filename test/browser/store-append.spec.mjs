@@ -33,7 +33,8 @@ test('append in Chromium: explicit commit keeps a batch atomic, durable on resol
         const db = await done(indexedDB.open(name));
         const all = await done(db.transaction('entries').objectStore('entries').getAll());
         db.close();
-        return all.map((e) => e.id);
+        // Every entry of every record: its own and its pack's (v7).
+        return all.flatMap((e) => [e.id, ...(e.pack ?? []).map((m) => m.id)]);
       };
       const store = window.h.lib.indexedDbStore({ name });
       await store.open();
