@@ -51,7 +51,8 @@ async function clearWorkbox() {
 /**
  * The raw baselines and layout diagnostics, by kind: 'raw' no index, 'raw-indexed' the two
  * indexes of schema v3 (seq; [queueConversationId, seq]), 'raw-heads' / 'raw-heads-put' the one
- * index of schema v5 (heads), written with `add` / `put`.
+ * index of schema v5 (heads), written with `add` / `put`; 'raw-ids' heads plus v7's unique
+ * multiEntry `ids` index (every record carrying `ids: [id]`), written with put.
  */
 const rawLayout = (kind) => ({
   indexes: { 'raw-indexed': 2, 'raw-heads': 1, 'raw-heads-put': 1, 'raw-ids': 3 }[kind] ?? 0,
@@ -297,10 +298,9 @@ window.bench = {
       : () => performance.now();
     try {
       if (kind === 'raw-packed' || kind === 'raw-packed-ids') {
-        // Diagnostic: the same records, 64 to a record (one request per run of 64): what a layout
-        // that stores a burst's run as one record (not built) would cost the backend and the clone.
-        // '-ids': with a multiEntry index on the members' ids (how such a layout would find an
-        // entry by id).
+        // Diagnostic: the same records, 64 to a record (one request per pack of 64), with no JS of
+        // the library: the backend and clone cost of schema v7's packs. '-ids': with a multiEntry
+        // index on the members' ids (v7's is also unique).
         const db = await new Promise((resolve, reject) => {
           const r = indexedDB.open(name, 1);
           r.onupgradeneeded = () => {

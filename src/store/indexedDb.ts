@@ -204,7 +204,7 @@ function transact<T>(
 
 /**
  * The browser store: IndexedDB, raw (no wrapper library). Group commit (one transaction per
- * `append`, one request per entry), a monotonic `seq` (see `allocate`) written in the same
+ * `append`, one request per entry or per pack of one conversation's entries), a monotonic `seq` (see `allocate`) written in the same
  * transaction as the entries, `heads()` by one index cursor that jumps from conversation to
  * conversation, corrupt records moved to `quarantine`, reopen after an unexpected close, close
  * on `versionchange` so other tabs can upgrade.
@@ -406,7 +406,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
    * (in call order); one that finds it unfetchable rejects with `storage-failed`, and the next
    * call fetches it again.
    */
-  /** The operations once their chunk arrived (append writes runs with them). */
+  /** The operations once their chunk arrived (append writes packs with them). */
   let opsNow: IdbOps | undefined;
   const ops = chunk(
     () =>
@@ -448,7 +448,7 @@ export function indexedDbStore(input: IndexedDbStoreOptions = {}): OutboxStore {
       const mine = ++appends;
       // The keys are taken now, at the call (see allocate), not when the transaction runs.
       // Awaited before the transaction starts: a transaction must not wait on anything else.
-      // Once the operations chunk is here, a batch is written as runs (see `writeRuns`).
+      // Once the operations chunk is here, a batch is written as packs (see `writeRuns`).
       const runs = batch.length > 1 ? opsNow : undefined;
       return after(allocate(batch.length), (first) =>
         run(
