@@ -270,26 +270,7 @@ test('schema v5 → v7 in Chromium: entries kept; a burst is one entry of `heads
         queueConversationId: status === 'failed' ? [] : conversationId,
       });
       const old = [entry(1, 'a', 'pending'), entry(2, 'b', 'failed'), entry(3, 'a', 'pending')];
-      const open = indexedDB.open(name, 5);
-      open.onupgradeneeded = () => {
-        const db = open.result;
-        const entries = db.createObjectStore('entries', { keyPath: 'id' });
-        entries.createIndex('heads', ['queueConversationId', 'seq']);
-        db.createObjectStore('meta');
-        const transcript = db.createObjectStore('transcript', { keyPath: 'key' });
-        transcript.createIndex('byOrder', ['conversationId', 'order', 'time', 'n']);
-        db.createObjectStore('quarantine', { autoIncrement: true });
-      };
-      const oldTab = await done(open);
-      let oldTabClosed = false;
-      oldTab.onversionchange = () => {
-        oldTabClosed = true;
-        oldTab.close();
-      };
-      const tx = oldTab.transaction(['entries', 'meta'], 'readwrite');
-      for (const e of old) tx.objectStore('entries').put(e);
-      tx.objectStore('meta').put('tok', 'session');
-      await done(tx);
+      const oldTab = await window.h.oldDatabase(name, 5, old, [['session', 'tok']]);
 
       const s = window.h.lib.indexedDbStore({ name });
       const list = await s.list();
@@ -335,7 +316,7 @@ test('schema v5 → v7 in Chromium: entries kept; a burst is one entry of `heads
           .filter((e) => e.conversationId === c && e.status === 'pending')
           .map((e) => e.id);
       return {
-        oldTabClosed,
+        oldTabClosed: oldTab.closedByUpgrade(),
         list: list.map((e) => [e.id.slice(-1), e.status]),
         heads: heads.map((e) => e.id.slice(-1)),
         version,
@@ -407,27 +388,12 @@ test('schema v6 → v7 in Chromium: each run folds into one record; every entry 
         entry(7, 'b', 'pending'),
         entry(8, 'c', 'pending', { queueConversationId: 'c' }),
       ];
-      const open = indexedDB.open(name, 6);
-      open.onupgradeneeded = () => {
-        const db = open.result;
-        const entries = db.createObjectStore('entries', { keyPath: 'id' });
-        entries.createIndex('heads', ['queueConversationId', 'seq']);
-        db.createObjectStore('meta');
-        const transcript = db.createObjectStore('transcript', { keyPath: 'key' });
-        transcript.createIndex('byOrder', ['conversationId', 'order', 'time', 'n']);
-        db.createObjectStore('quarantine', { autoIncrement: true });
-      };
-      const oldTab = await done(open);
-      let oldTabClosed = false;
-      oldTab.onversionchange = () => {
-        oldTabClosed = true;
-        oldTab.close();
-      };
-      const tx = oldTab.transaction(['entries', 'meta'], 'readwrite');
-      for (const e of old) tx.objectStore('entries').put(e);
-      tx.objectStore('meta').put(t0 + 9, ['top']); // the mark v6 raised to the run's highest key
-      tx.objectStore('meta').put('tok', 'session');
-      await done(tx);
+      // The mark v6 raised to the run's highest key, and a meta value.
+      const oldMeta = [
+        [['top'], t0 + 9],
+        ['session', 'tok'],
+      ];
+      const oldTab = await window.h.oldDatabase(name, 6, old, oldMeta);
 
       const s = window.h.lib.indexedDbStore({ name });
       const list = (await s.list()).map((e) => [e.id.slice(-1), e.status]);
@@ -468,7 +434,7 @@ test('schema v6 → v7 in Chromium: each run folds into one record; every entry 
       await s2.close();
       await done(indexedDB.deleteDatabase(name));
       return {
-        oldTabClosed,
+        oldTabClosed: oldTab.closedByUpgrade(),
         list,
         heads,
         got,

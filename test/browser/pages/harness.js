@@ -102,6 +102,41 @@ const h = {
     await store.close();
   },
   /** Writes records into the tutorial's database (`genesys-webmsg-queue` / `pending-messages`). */
+  /**
+   * Database `name` as schema `version` 5 or 6 left it (the same stores and indexes), holding
+   * `entries` and `meta` ([key, value] pairs), and open in this page as the old release's tab
+   * would hold it: `closedByUpgrade()` tells whether that connection stepped aside on versionchange.
+   */
+  async oldDatabase(name, version, entries, meta) {
+    const done = (x) =>
+      new Promise((resolve, reject) => {
+        x.onsuccess = x.oncomplete = () => resolve(x.result);
+        x.onerror = () => reject(x.error);
+      });
+    const open = indexedDB.open(name, version);
+    open.onupgradeneeded = () => {
+      const db = open.result;
+      db.createObjectStore('entries', { keyPath: 'id' }).createIndex('heads', [
+        'queueConversationId',
+        'seq',
+      ]);
+      db.createObjectStore('meta');
+      const transcript = db.createObjectStore('transcript', { keyPath: 'key' });
+      transcript.createIndex('byOrder', ['conversationId', 'order', 'time', 'n']);
+      db.createObjectStore('quarantine', { autoIncrement: true });
+    };
+    const oldTab = await done(open);
+    let closed = false;
+    oldTab.onversionchange = () => {
+      closed = true;
+      oldTab.close();
+    };
+    const tx = oldTab.transaction(['entries', 'meta'], 'readwrite');
+    for (const e of entries) tx.objectStore('entries').put(e);
+    for (const [k, v] of meta) tx.objectStore('meta').put(v, k);
+    await done(tx);
+    return { closedByUpgrade: () => closed };
+  },
   seedTutorial(records) {
     return new Promise((resolve, reject) => {
       const req = indexedDB.open('genesys-webmsg-queue', 1);
