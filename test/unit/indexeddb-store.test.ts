@@ -590,6 +590,59 @@ describe('indexedDbStore: connection life', () => {
     );
   }, 180_000);
 
+  it('property: two tabs writing bursts to one conversation at once (key ranges that overlap, keys that tie): draining goes in key order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ tab: fc.nat(1), n: fc.integer({ min: 1, max: 80 }) }), {
+          minLength: 2,
+          maxLength: 6,
+        }),
+        async (bursts) => {
+          // A clock that moves 2 µs per reading: the tabs' key ranges overlap, and keys tie.
+          const t0 = performance.now();
+          let reads = 0;
+          const clock = vi.spyOn(performance, 'now').mockImplementation(() => t0 + reads++ * 0.002);
+          const { indexedDB } = factory();
+          const tabs = [indexedDbStore({ indexedDB }), indexedDbStore({ indexedDB })];
+          try {
+            for (const t of tabs) {
+              await t.open();
+              await t.heads(); // the operations chunk is here: bursts are packs
+            }
+            // Issued without awaiting: each tab reserves keys ahead of the shared clock.
+            const written = (
+              await Promise.all(
+                bursts.map((b) =>
+                  tabs[b.tab]!.append(
+                    Array.from({ length: b.n }, () => newEntry()),
+                    { generatedIds: true },
+                  ),
+                ),
+              )
+            ).flat();
+            // Key order; equal keys (two tabs, one microsecond) by id, as the `heads` index has them.
+            const inKeyOrder = [...written]
+              .sort((x, y) => x.seq - y.seq || (x.id < y.id ? -1 : 1))
+              .map((e) => e.id);
+            const drained: string[] = [];
+            for (let i = 0; i < written.length; i++) {
+              const head = await tabs[i % 2]!.headOf!('c1');
+              if (head === undefined) break;
+              drained.push(head.id);
+              await tabs[(i + 1) % 2]!.remove(head.id);
+            }
+            expect(drained).toEqual(inKeyOrder);
+            expect(await tabs[0]!.count()).toBe(0);
+          } finally {
+            clock.mockRestore();
+            await Promise.all(tabs.map((t) => t.close()));
+          }
+        },
+      ),
+      propertyParams(40),
+    );
+  }, 120_000);
+
   it('open finds the highest key with one seek per conversation from the end of `heads`', async () => {
     const { indexedDB } = factory();
     store = indexedDbStore({ indexedDB });
