@@ -168,28 +168,29 @@ export function idbOps(core: IdbCore): IdbOps {
     return holder && at >= 0 ? { record: holder, at } : undefined;
   };
 
-  /** `holder` without member `at` of its pack. */
-  const without = (holder: EntryRecord, at: number): EntryRecord => {
-    const pack = (holder.pack ?? []).filter((_, i) => i !== at);
-    const record: EntryRecord = { ...holder, ids: [holder.id, ...pack.map((m) => m.id)], pack };
-    if (pack.length === 0) delete record.pack;
-    return record;
+  /** `record` holding `pack` (none when it is empty), its `ids` listing them. */
+  const holding = (record: EntryRecord, pack: StoredEntry[]): EntryRecord => {
+    const { pack: _p, ...alone } = record;
+    const ids = [record.id, ...pack.map((m) => m.id)];
+    return pack.length > 0 ? { ...alone, ids, pack } : { ...alone, ids };
   };
+
+  /** `holder` without member `at` of its pack. */
+  const without = (holder: EntryRecord, at: number): EntryRecord =>
+    holding(
+      holder,
+      (holder.pack ?? []).filter((_, i) => i !== at),
+    );
 
   /**
    * The pack of `old`, whose holder left the record (removed, rewritten alone, quarantined), as a
    * record of its own, its first entry the holder. Issued after the request that replaced or
-   * deleted `old` (`ids` is unique). A pack that cannot be read is not promoted (see callers).
+   * deleted `old` (`ids` is unique). Callers have checked that the pack can be read
+   * (`invalidPack`): one that cannot is kept or quarantined, never promoted.
    */
   const promote = (entries: IDBObjectStore, old: EntryRecord): void => {
     const [next, ...rest] = Array.isArray(old.pack) ? old.pack : [];
-    if (next === undefined || invalidPack(old) !== undefined) return;
-    const record = toRecord(next);
-    if (rest.length > 0) {
-      record.pack = rest;
-      record.ids = [next.id, ...rest.map((m) => m.id)];
-    }
-    entries.put(record);
+    if (next !== undefined) entries.put(holding(toRecord(next), rest));
   };
 
   /** Raises the high-water mark to `seq`, inside the caller's transaction (`meta` in scope). */

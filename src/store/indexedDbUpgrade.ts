@@ -95,12 +95,13 @@ export function upgradeSchema(
     /** A v6 holder and the members of its run still stored and queued: one record. */
     const fold = (holder: any) => {
       const { rest, top: _t, ...record } = holder;
-      const pack: any[] = [];
+      const pack: any[] = []; // by place in `rest`: members that are gone leave holes
       let waiting = rest.length;
       const done = () => {
-        if (pack.length > 0) {
-          record.pack = pack;
-          record.ids = [record.id, ...pack.map((m) => m.id)];
+        const kept = pack.filter(Boolean);
+        if (kept.length > 0) {
+          record.pack = kept;
+          record.ids = [record.id, ...kept.map((m) => m.id)];
         }
         entries.put(record);
       };
@@ -122,10 +123,7 @@ export function upgradeSchema(
             pack[i] = member;
             entries.delete(id as IDBValidKey);
           }
-          if (--waiting === 0) {
-            pack.splice(0, pack.length, ...pack.filter(Boolean));
-            done();
-          }
+          if (--waiting === 0) done();
         };
       });
     };
